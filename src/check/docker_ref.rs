@@ -1,0 +1,109 @@
+//! Container image references as `docker pull` reads them: `ubuntu`,
+//! `myregistry.azurecr.io/tf/tf:latest-gpu`, `host:5000/app@sha256:...`.
+
+/// A parsed, normalized image reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host, lowercase; `docker.io` when none is written.
+    pub host: String,
+    /// Repository path; `library/NAME` for official Docker Hub images.
+    pub path: String,
+    /// Tag (default `latest`) or digest.
+    pub tag: String,
+}
+
+const DOCKER_HUB: &str = "docker.io";
+
+/// Registry hosts that serve public images without credentials.
+const PUBLIC_HOSTS: &[&str] = &[
+    "docker.io",
+    "mcr.microsoft.com",
+    "ghcr.io",
+    "quay.io",
+    "nvcr.io",
+    "gcr.io",
+    "public.ecr.aws",
+    "registry.k8s.io",
+];
+
+impl ImageRef {
+    pub fn parse(reference: &str) -> ImageRef {
+        let reference = reference.trim();
+        let (first, rest) = match reference.split_once('/') {
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), rest),
+            _ => (None, reference),
+        };
+        let host = first.map_or_else(|| DOCKER_HUB.to_string(), normalize_host);
+        let (name, tag) = match rest.split_once('@') {
+            Some((name, digest)) => (name, digest.to_string()),
+            None => match rest.rsplit_once(':') {
+                Some((name, tag)) if !tag.contains('/') => (name, tag.to_string()),
+                _ => (rest, "latest".to_string()),
+            },
+        };
+        let path = if host == DOCKER_HUB && !name.contains('/') {
+            format!("library/{name}")
+        } else {
+            name.to_string()
+        };
+        ImageRef {
+            host,
+            path: path.to_ascii_lowercase(),
+            tag,
+        }
+    }
+
+    /// Whether the image comes from a registry that needs no credentials.
+    pub fn is_public(&self) -> bool {
+        PUBLIC_HOSTS.contains(&self.host.as_str())
+    }
+
+    pub fn same_image(&self, other: &ImageRef) -> bool {
+        self == other
+    }
+}
+
+/// `https://MyRegistry.azurecr.io/` -> `myregistry.azurecr.io`; Docker Hub aliases -> `docker.io`.
+pub fn normalize_host(server: &str) -> String {
+    let host = server
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "hub.docker.com" | "registry.hub.docker.com" | "" => {
+            DOCKER_HUB.to_string()
+        }
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn official_images_normalize() {
+        let a = ImageRef::parse("ubuntu");
+        assert_eq!(a, ImageRef::parse("docker.io/library/ubuntu:latest"));
+        assert_eq!(a.host, "docker.io");
+        assert!(a.is_public());
+    }
+
+    #[test]
+    fn private_hosts_and_ports() {
+        let r = ImageRef::parse("MyRegistry.azurecr.io/tensorflow/tensorflow:latest-gpu");
+        assert_eq!(r.host, "myregistry.azurecr.io");
+        assert_eq!(r.tag, "latest-gpu");
+        assert!(!r.is_public());
+        let p = ImageRef::parse("localhost:5000/app");
+        assert_eq!((p.host.as_str(), p.tag.as_str()), ("localhost:5000", "latest"));
+    }
+
+    #[test]
+    fn hub_aliases() {
+        assert_eq!(normalize_host("https://hub.docker.com"), "docker.io");
+        assert_eq!(normalize_host("https://myacr.azurecr.io/"), "myacr.azurecr.io");
+    }
+}

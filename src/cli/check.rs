@@ -1,0 +1,96 @@
+//! `batchflow check [PATHS]`.
+
+use super::{eprint_human, options, summary, usage_error, Output, FOUND_ERRORS, OK};
+use batchflow::diagnostics::{render, Diagnostic, Severity};
+use batchflow::source::SourceMap;
+use std::path::{Path, PathBuf};
+
+pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[String]) -> u8 {
+    let options = match options(params) {
+        Ok(o) => o,
+        Err(e) => return usage_error(&e),
+    };
+    let files = match files(paths) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e),
+    };
+    let mut sources = SourceMap::new();
+    let mut all: Vec<Diagnostic> = Vec::new();
+    for file in &files {
+        match batchflow::compile(file, &mut sources, &options) {
+            Ok(c) => all.extend(c.diagnostics),
+            Err(e) => return usage_error(&format!("cannot read `{}`: {e}", file.display())),
+        }
+    }
+    match output {
+        Output::Human => {
+            eprint_human(&all, &sources);
+            let n = files.len();
+            eprintln!("checked {n} file{}: {}", if n == 1 { "" } else { "s" }, summary(&all));
+        }
+        Output::Github => print!("{}", render::github(&all, &sources)),
+        Output::Json => println!("{}", render::json(&all, &sources)),
+    }
+    let fails = |d: &Diagnostic| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning);
+    if all.iter().any(fails) {
+        FOUND_ERRORS
+    } else {
+        OK
+    }
+}
+
+/// The files to check: given files, `*.batchflow` under given folders, or with no paths
+/// the repository's `pipelines/**/*.batchflow`.
+fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    if paths.is_empty() {
+        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+        let root = repository_root(&cwd).ok_or_else(|| {
+            "no repository here: give paths, or run inside a repository (a folder with `pipelines/`, `batchflow.toml` or `.git`)".to_string()
+        })?;
+        let pipelines = root.join("pipelines");
+        let mut out = Vec::new();
+        if pipelines.is_dir() {
+            walk(&pipelines, &mut out).map_err(|e| format!("cannot read `{}`: {e}", pipelines.display()))?;
+        }
+        if out.is_empty() {
+            return Err(format!("no workflows in `{}`: put `*.batchflow` files there, or give paths", pipelines.display()));
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            if out.len() == before {
+                return Err(format!("no `*.batchflow` files in `{}`", p.display()));
+            }
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("`{}` does not exist", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+/// The first folder, going up, that holds `pipelines/`, `batchflow.toml` or `.git`.
+pub fn repository_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "batchflow") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

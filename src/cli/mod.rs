@@ -1,0 +1,109 @@
+//! What the subcommands share: options from the environment, printing diagnostics, exit codes.
+
+pub mod check;
+pub mod plan;
+
+use batchflow::check::Auth;
+use batchflow::diagnostics::{render, Code, Diagnostic, Severity};
+use batchflow::source::SourceMap;
+use batchflow::stdlib::Date;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+pub const OK: u8 = 0;
+pub const FOUND_ERRORS: u8 = 1;
+pub const USAGE: u8 = 2;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Human,
+    Github,
+    Json,
+}
+
+/// Compile options from the command line and the environment.
+pub fn options(params: &[String]) -> Result<batchflow::Options, String> {
+    let mut parsed = Vec::new();
+    for p in params {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| format!("`--param {p}` needs the form NAME=VALUE"))?;
+        parsed.push((k.trim().to_string(), v.to_string()));
+    }
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    // The Azure CLI's variable: a shared key means shared-key auth (BF112).
+    let auth = env
+        .get("AZURE_BATCH_ACCESS_KEY")
+        .filter(|k| !k.trim().is_empty())
+        .map(|_| Auth::SharedKey);
+    let today = match env.get("BATCHFLOW_TODAY") {
+        Some(text) => Date::parse(text).ok_or_else(|| format!("BATCHFLOW_TODAY=`{text}` is not a date like 2026-11-23"))?,
+        None => today(),
+    };
+    Ok(batchflow::Options {
+        params: parsed,
+        env,
+        auth,
+        today,
+        ..batchflow::Options::default()
+    })
+}
+
+fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Date::from_unix(secs)
+}
+
+/// Prints diagnostics for people on stderr: colour only on a terminal, never with NO_COLOR.
+pub fn eprint_human(diags: &[Diagnostic], sources: &SourceMap) {
+    if diags.is_empty() {
+        return;
+    }
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let text = render::human(diags, sources, color, width);
+    let _ = stderr.lock().write_all(text.as_bytes());
+}
+
+pub fn summary(diags: &[Diagnostic]) -> String {
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let part = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let (e, w, i) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+    if e + w + i == 0 {
+        return "no problems".into();
+    }
+    let mut parts = vec![part(e, "error"), part(w, "warning")];
+    if i > 0 {
+        parts.push(format!("{i} info"));
+    }
+    parts.join(", ")
+}
+
+pub fn usage_error(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    USAGE
+}
+
+pub fn explain(code: Option<&str>) -> u8 {
+    let Some(text) = code else {
+        print!("{}", batchflow::check::docs::index());
+        return OK;
+    };
+    match Code::parse(text) {
+        Some(c) => {
+            print!("{}", batchflow::check::docs::page(c));
+            OK
+        }
+        None => {
+            let names = Code::ALL.iter().flat_map(|c| [c.as_str(), c.name()]);
+            let hint = batchflow::suggest::did_you_mean(text, names).unwrap_or_else(|| "run `batchflow explain` to list the rules".into());
+            usage_error(&format!("no rule `{text}`; {hint}"))
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `batchflow plan FILE` and `batchflow graph FILE`.
+
+use super::{eprint_human, options, usage_error, FOUND_ERRORS, OK};
+use batchflow::plan::{self, Options as PlanOptions};
+use batchflow::render_graph;
+use batchflow::source::SourceMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Compiles a file for planning or drawing: errors printed, `None` when it must stop.
+fn compiled(file: &Path, params: &[String], sources: &mut SourceMap) -> Result<batchflow::Compiled, u8> {
+    let options = options(params).map_err(|e| usage_error(&e))?;
+    let compiled = batchflow::compile(file, sources, &options).map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
+    eprint_human(&compiled.diagnostics, sources);
+    if compiled.has_errors() {
+        eprintln!("{}: {}; fix them first", file.display(), super::summary(&compiled.diagnostics));
+        return Err(FOUND_ERRORS);
+    }
+    Ok(compiled)
+}
+
+pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u8 {
+    let mut sources = SourceMap::new();
+    let compiled = match compiled(file, params, &mut sources) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(wf) = compiled.workflow.as_ref() else { return FOUND_ERRORS };
+    let plan = match plan::plan(wf, compiled.hooks.as_ref(), &PlanOptions { api_version }) {
+        Ok(p) => p,
+        Err(diags) => {
+            eprint_human(&diags, &sources);
+            return FOUND_ERRORS;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = if json {
+        serde_json::to_writer(&mut out, &plan).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+    } else {
+        out.write_all(plan::text::render(&plan).as_bytes())
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => OK,
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
+        Err(e) => usage_error(&format!("cannot write the plan: {e}")),
+    }
+}
+
+pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params: &[String]) -> u8 {
+    let mut sources = SourceMap::new();
+    let compiled = match compiled(file, params, &mut sources) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(wf) = compiled.workflow.as_ref() else { return FOUND_ERRORS };
+    print!("{}", render_graph::render(wf, format, instances));
+    OK
+}

@@ -1,0 +1,185 @@
+//! The pipeline driver: reads a workflow and its hook script, then parses, lowers and
+//! checks. This and the CLI are the only places that touch the file system.
+
+use crate::check::{self, Auth, Context};
+use crate::diagnostics::{self, Code, Diagnostic, Severity};
+use crate::graph::Workflow;
+use crate::hooks::{Hooks, Limits};
+use crate::lower;
+use crate::source::{SourceMap, Span, SrcId};
+use crate::stdlib::Date;
+use crate::syntax;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest workflow file read; larger is a BF001 error rather than a slow death.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `--param name=value`, in order.
+    pub params: Vec<(String, String)>,
+    /// The environment `env()` reads.
+    pub env: BTreeMap<String, String>,
+    pub auth: Option<Auth>,
+    pub today: Date,
+    pub hook_limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            params: Vec::new(),
+            env: BTreeMap::new(),
+            auth: None,
+            today: Date { year: 2026, month: 1, day: 1 },
+            hook_limits: Limits::default(),
+        }
+    }
+}
+
+/// A compiled workflow: the graph when parsing succeeded, and every diagnostic.
+pub struct Compiled {
+    pub src: SrcId,
+    pub workflow: Option<Workflow>,
+    pub hooks: Option<Hooks>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+    }
+}
+
+/// Reads and compiles one file. `Err` only for I/O errors (a missing file, a directory).
+pub fn compile(path: &Path, sources: &mut SourceMap, options: &Options) -> std::io::Result<Compiled> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"));
+    }
+    let name = path.display().to_string();
+    if meta.len() > MAX_FILE_BYTES {
+        let src = sources.add(name, "");
+        let d = Diagnostic::new(Code::BF001, Span::new(src, 0, 0), format!("the file is {} bytes; workflows may be at most {MAX_FILE_BYTES}", meta.len()))
+            .with_help("a workflow describes work; generate large inputs with sweeps and `rhai()` instead of writing them out");
+        return Ok(Compiled { src, workflow: None, hooks: None, diagnostics: vec![d] });
+    }
+    let bytes = std::fs::read(path)?;
+    let text = match decode(&bytes) {
+        Ok(text) => text,
+        Err((offset, why)) => {
+            let src = sources.add(name, String::from_utf8_lossy(&bytes).into_owned());
+            let d = Diagnostic::new(Code::BF001, Span::new(src, offset, offset), why)
+                .with_help("workflows are UTF-8 text files; check that this is the file you meant");
+            return Ok(Compiled { src, workflow: None, hooks: None, diagnostics: vec![d] });
+        }
+    };
+    let stem = path.file_stem().map_or_else(|| "workflow".into(), |s| s.to_string_lossy().into_owned());
+    let hook_source = |file: &crate::ast::File| -> HookSource {
+        match file.hooks_path() {
+            Some((rel, span)) => {
+                let p = path.parent().unwrap_or(Path::new(".")).join(&rel);
+                HookSource::Named(p.clone(), span, std::fs::read_to_string(&p).ok())
+            }
+            None => {
+                let p = path.with_extension("rhai");
+                match std::fs::read_to_string(&p) {
+                    Ok(text) => HookSource::Beside(p, text),
+                    Err(_) => HookSource::None,
+                }
+            }
+        }
+    };
+    Ok(compile_text(&name, &stem, text, hook_source, sources, options))
+}
+
+/// Where the hook script comes from.
+pub enum HookSource {
+    None,
+    /// `NAME.rhai` beside `NAME.batchflow`.
+    Beside(PathBuf, String),
+    /// `hooks = "file.rhai"`: the path, the item's span, and the text if it could be read.
+    Named(PathBuf, Span, Option<String>),
+}
+
+/// The pure part: text in, workflow and diagnostics out. `hooks` is asked for the hook
+/// script once the file has parsed.
+pub fn compile_text(
+    name: &str,
+    stem: &str,
+    text: String,
+    hooks: impl FnOnce(&crate::ast::File) -> HookSource,
+    sources: &mut SourceMap,
+    options: &Options,
+) -> Compiled {
+    let text: Arc<str> = text.into();
+    let src = sources.add(name, Arc::clone(&text));
+    let file = match syntax::parse(src, &text) {
+        Ok(f) => f,
+        Err(d) => return Compiled { src, workflow: None, hooks: None, diagnostics: vec![*d] },
+    };
+    let mut diags = Vec::new();
+    let mut hooks_broken = false;
+    let hooks = match hooks(&file) {
+        HookSource::None => None,
+        HookSource::Beside(path, text) | HookSource::Named(path, _, Some(text)) => {
+            let hsrc = sources.add(path.display().to_string(), text.as_str());
+            match Hooks::compile(hsrc, &path.display().to_string(), text.into(), options.hook_limits) {
+                Ok(h) => Some(h),
+                Err(d) => {
+                    diags.push(*d);
+                    hooks_broken = true;
+                    None
+                }
+            }
+        }
+        HookSource::Named(path, span, None) => {
+            hooks_broken = true;
+            diags.push(
+                Diagnostic::new(Code::BF011, span, format!("hook script `{}` cannot be read", path.display()))
+                    .with_help("the path is relative to the workflow file; check its name"),
+            );
+            None
+        }
+    };
+    let input = lower::Input {
+        file: &file,
+        src,
+        default_name: stem.to_string(),
+        params: &options.params,
+        env: &options.env,
+        hooks: hooks.as_ref(),
+        hooks_broken,
+    };
+    let (workflow, lower_diags) = lower::lower(input, sources);
+    diags.extend(lower_diags);
+    let ctx = Context {
+        auth: options.auth,
+        today: options.today,
+    };
+    diags.extend(check::check(&workflow, &ctx));
+    diagnostics::normalize(&mut diags);
+    Compiled {
+        src,
+        workflow: Some(workflow),
+        hooks,
+        diagnostics: diags,
+    }
+}
+
+/// UTF-8 text, or the offset and reason it is not.
+fn decode(bytes: &[u8]) -> Result<String, (usize, String)> {
+    if let Some(i) = bytes.iter().take(8192).position(|b| *b == 0) {
+        return Err((i, "this is a binary file (it holds NUL bytes), not a workflow".into()));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.strip_prefix('\u{feff}').unwrap_or(s).to_string()),
+        Err(e) => Err((e.valid_up_to(), format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))),
+    }
+}

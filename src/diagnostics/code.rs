@@ -1,0 +1,147 @@
+//! The table of rule codes: one line per rule with its problem-style name and default
+//! severity. Codes are never reused; a retired rule keeps its number.
+
+use super::Severity;
+use serde::{Serialize, Serializer};
+
+macro_rules! codes {
+    ($($code:ident $name:literal $sev:ident,)*) => {
+        /// A stable rule code such as `BF101`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($code,)*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &'static [Code] = &[$(Code::$code,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$code => stringify!($code),)*
+                }
+            }
+
+            /// The problem-style name, e.g. `rdma-image-on-non-rdma-size`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Code::$code => $name,)*
+                }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self {
+                    $(Code::$code => Severity::$sev,)*
+                }
+            }
+
+            /// The rule's page, `docs/rules/CODE.md`.
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(Code::$code => include_str!(concat!("../../docs/rules/", stringify!($code), ".md")),)*
+                }
+            }
+
+            /// The rule's fixtures: a workflow where it fires and the same one fixed.
+            pub fn examples(self) -> (&'static str, &'static str) {
+                match self {
+                    $(Code::$code => (
+                        include_str!(concat!("../../tests/fixtures/rules/", stringify!($code), "/fires.batchflow")),
+                        include_str!(concat!("../../tests/fixtures/rules/", stringify!($code), "/passes.batchflow")),
+                    ),)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    BF001 "syntax-error" Error,
+    BF002 "unknown-name" Error,
+    BF003 "duplicate-name" Error,
+    BF004 "invalid-id" Error,
+    BF005 "dependency-cycle" Error,
+    BF006 "wrong-type" Error,
+    BF007 "missing-attribute" Error,
+    BF008 "unknown-attribute" Error,
+    BF009 "cross-job-dependency" Error,
+    BF010 "bad-param-override" Error,
+    BF011 "hook-script-error" Error,
+    BF012 "sweep-too-large" Error,
+    BF101 "rdma-image-on-non-rdma-size" Error,
+    BF102 "rdma-size-without-rdma-image" Warning,
+    BF103 "rdma-on-windows-containers" Error,
+    BF104 "image-without-container-support" Error,
+    BF105 "node-agent-mismatch" Error,
+    BF106 "single-core-windows-containers" Warning,
+    BF107 "unknown-vm-size" Warning,
+    BF108 "gpus-in-run-options" Error,
+    BF109 "malformed-image-resource-id" Error,
+    BF110 "custom-image-pool-too-large" Error,
+    BF111 "custom-image-resize-timeout" Warning,
+    BF112 "custom-image-with-shared-key" Error,
+    BF113 "autoscale-with-fixed-size" Error,
+    BF114 "managed-image-not-gallery" Info,
+    BF115 "gpu-image-on-cpu-size" Warning,
+    BF116 "retired-image" Warning,
+    BF117 "inter-node-with-mixed-priority" Error,
+    BF118 "too-many-task-slots" Error,
+    BF119 "value-out-of-range" Error,
+    BF201 "container-task-on-plain-pool" Error,
+    BF202 "windows-container-task-not-admin" Error,
+    BF203 "private-registry-without-credentials" Error,
+    BF204 "image-not-prefetched" Info,
+    BF205 "runtime-in-run-options" Warning,
+    BF206 "literal-secret" Warning,
+    BF207 "conflicting-registry-auth" Error,
+    BF208 "container-start-task-on-plain-pool" Error,
+    BF209 "empty-command" Info,
+    BF210 "slots-exceed-task-slots" Error,
+    BF211 "timeout-beyond-job-wall-clock" Warning,
+    BF212 "invalid-multi-instance" Error,
+    BF213 "insecure-url" Warning,
+    BF214 "dependency-list-too-long" Info,
+}
+
+impl Code {
+    /// Looks a code up by its text (`BF101`, `bf101`) or its name (`dependency-cycle`).
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text) || c.name() == text)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let codes: HashSet<_> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let names: HashSet<_> = Code::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(codes.len(), Code::ALL.len());
+        assert_eq!(names.len(), Code::ALL.len());
+    }
+
+    #[test]
+    fn parse_accepts_code_or_name() {
+        assert_eq!(Code::parse("bf101"), Some(Code::BF101));
+        assert_eq!(Code::parse("dependency-cycle"), Some(Code::BF005));
+        assert_eq!(Code::parse("BF999"), None);
+    }
+}

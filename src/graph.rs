@@ -1,0 +1,320 @@
+//! The lowered workflow: typed tables of registries, pools, jobs, task templates and task
+//! instances, tied together by a petgraph DAG. Every node keeps the span it came from.
+
+use crate::source::{Span, Spanned};
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::sync::Arc;
+
+macro_rules! id_type {
+    ($($name:ident),*) => {$(
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+id_type!(RegistryId, PoolId, JobId, TemplateId, TaskId);
+
+/// What a graph node stands for; the data lives in the [`Workflow`] tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    Registry(RegistryId),
+    Pool(PoolId),
+    StartTask(PoolId),
+    Job(JobId),
+    Task(TaskId),
+}
+
+/// Edges point the way work flows: from what must come first to what follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    /// registry -> pool: the pool pulls images with the registry's credentials.
+    Pulls,
+    /// pool -> start task, start task -> job: nodes run their start task before tasks.
+    Starts,
+    /// pool -> job when the pool has no start task.
+    Hosts,
+    /// job -> task
+    Contains,
+    /// task -> task (dependency) or job -> job (`after`).
+    Before,
+}
+
+/// A Batch image reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Image {
+    Marketplace {
+        publisher: String,
+        offer: String,
+        sku: String,
+        version: String,
+    },
+    /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/images/{name}`
+    Managed { resource_id: String },
+    /// `.../providers/Microsoft.Compute/galleries/{g}/images/{def}[/versions/{v}]`
+    Gallery { resource_id: String },
+}
+
+impl Image {
+    pub fn is_custom(&self) -> bool {
+        !matches!(self, Image::Marketplace { .. })
+    }
+
+    /// The resource id of a custom image, lowercased, to compare images between pools.
+    pub fn custom_key(&self) -> Option<String> {
+        match self {
+            Image::Marketplace { .. } => None,
+            Image::Managed { resource_id } | Image::Gallery { resource_id } => {
+                Some(resource_id.trim_end_matches('/').to_ascii_lowercase())
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Image::Marketplace {
+                publisher,
+                offer,
+                sku,
+                version,
+            } => write!(f, "{publisher}/{offer}/{sku}:{version}"),
+            Image::Managed { resource_id } | Image::Gallery { resource_id } => f.write_str(resource_id),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elevation {
+    NonAdmin,
+    Admin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Pool,
+    Task,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: Arc<str>,
+    pub value: Arc<str>,
+}
+
+/// `inputs { "path" = "url" }` / `outputs { "pattern" = "container url" }`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMap {
+    pub path: Arc<str>,
+    pub url: Arc<str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultiInstance {
+    pub nodes: u32,
+    pub coordination: Arc<str>,
+}
+
+/// The attribute spans of one declaration, shared by all the instances it produces.
+#[derive(Clone, Debug, Default)]
+pub struct AttrSpans(Vec<(&'static str, Span)>);
+
+impl AttrSpans {
+    pub fn insert(&mut self, name: &'static str, span: Span) {
+        self.0.push((name, span));
+    }
+
+    pub fn get(&self, name: &str) -> Option<Span> {
+        self.0.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)
+    }
+
+    /// The attribute's span, or `fallback` (usually the declaration's name).
+    pub fn or(&self, name: &str, fallback: Span) -> Span {
+        self.get(name).unwrap_or(fallback)
+    }
+}
+
+/// The attributes of anything Batch runs: tasks, start tasks, job prep/release tasks.
+/// Values that do not depend on loop variables are shared between instances (`Arc`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskSpec {
+    pub command: Option<Arc<str>>,
+    pub display_name: Option<Arc<str>>,
+    pub container: Option<Arc<str>>,
+    pub run_options: Option<Arc<str>>,
+    pub env: Arc<[EnvVar]>,
+    pub elevation: Option<Elevation>,
+    pub scope: Option<Scope>,
+    pub retries: Option<i64>,
+    /// Seconds.
+    pub timeout: Option<u64>,
+    pub slots: Option<u32>,
+    pub wait_for_success: Option<bool>,
+    pub inputs: Arc<[FileMap]>,
+    pub outputs: Arc<[FileMap]>,
+    pub multi_instance: Option<Arc<MultiInstance>>,
+}
+
+/// A start task, job preparation or job release task: one declaration, one instance.
+#[derive(Clone, Debug)]
+pub struct AuxTask {
+    pub span: Span,
+    pub attrs: AttrSpans,
+    pub spec: TaskSpec,
+}
+
+#[derive(Clone, Debug)]
+pub struct Registry {
+    pub name: Spanned<String>,
+    pub span: Span,
+    pub node: NodeIndex,
+    pub attrs: AttrSpans,
+    pub server: Option<String>,
+    pub username: Option<String>,
+    /// May hold `<secret:NAME>` placeholders.
+    pub password: Option<String>,
+    pub identity: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Containers {
+    pub span: Span,
+    pub images: Vec<Spanned<String>>,
+    pub registries: Vec<RegistryId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pool {
+    pub name: Spanned<String>,
+    pub span: Span,
+    pub node: NodeIndex,
+    pub attrs: AttrSpans,
+    pub display_name: Option<String>,
+    pub vm_size: Option<String>,
+    pub image: Option<Image>,
+    pub node_agent: Option<String>,
+    pub dedicated: Option<u32>,
+    pub low_priority: Option<u32>,
+    pub autoscale: Option<String>,
+    /// Seconds.
+    pub autoscale_interval: Option<u64>,
+    pub task_slots: Option<u32>,
+    /// Seconds.
+    pub resize_timeout: Option<u64>,
+    pub inter_node: Option<bool>,
+    pub containers: Option<Containers>,
+    pub start_task: Option<(AuxTask, NodeIndex)>,
+}
+
+impl Pool {
+    pub fn target_nodes(&self) -> u64 {
+        u64::from(self.dedicated.unwrap_or(0)) + u64::from(self.low_priority.unwrap_or(0))
+    }
+
+    pub fn task_slots(&self) -> u32 {
+        self.task_slots.unwrap_or(1)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub name: Spanned<String>,
+    pub span: Span,
+    pub node: NodeIndex,
+    pub attrs: AttrSpans,
+    pub pool: Option<PoolId>,
+    pub display_name: Option<String>,
+    pub priority: Option<i64>,
+    /// Seconds.
+    pub max_wall_clock: Option<u64>,
+    pub env: Arc<[EnvVar]>,
+    pub prep_task: Option<AuxTask>,
+    pub release_task: Option<AuxTask>,
+    pub after: Vec<JobId>,
+    pub templates: Vec<TemplateId>,
+}
+
+/// One `task` declaration; a sweep expands it into several instances.
+#[derive(Clone, Debug)]
+pub struct TaskTemplate {
+    pub name: Spanned<String>,
+    pub span: Span,
+    pub job: JobId,
+    pub attrs: AttrSpans,
+    pub is_sweep: bool,
+    /// The `after` names as written.
+    pub after: Vec<Spanned<String>>,
+    /// The instances, consecutive in `Workflow::tasks`.
+    pub first: u32,
+    pub count: u32,
+}
+
+impl TaskTemplate {
+    pub fn instances(&self) -> impl Iterator<Item = TaskId> {
+        (self.first..self.first + self.count).map(TaskId)
+    }
+}
+
+/// One task Batch will run: `train-3`.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub id: Box<str>,
+    pub template: TemplateId,
+    pub node: NodeIndex,
+    pub spec: TaskSpec,
+}
+
+#[derive(Debug, Default)]
+pub struct Workflow {
+    pub name: String,
+    pub registries: Vec<Registry>,
+    pub pools: Vec<Pool>,
+    pub jobs: Vec<Job>,
+    pub templates: Vec<TaskTemplate>,
+    pub tasks: Vec<Task>,
+    pub graph: DiGraph<Node, Edge>,
+}
+
+impl Workflow {
+    pub fn pool(&self, id: PoolId) -> Option<&Pool> {
+        self.pools.get(id.index())
+    }
+
+    pub fn job(&self, id: JobId) -> Option<&Job> {
+        self.jobs.get(id.index())
+    }
+
+    pub fn template(&self, id: TemplateId) -> Option<&TaskTemplate> {
+        self.templates.get(id.index())
+    }
+
+    pub fn task(&self, id: TaskId) -> Option<&Task> {
+        self.tasks.get(id.index())
+    }
+
+    pub fn registry(&self, id: RegistryId) -> Option<&Registry> {
+        self.registries.get(id.index())
+    }
+
+    /// The pool a task runs on.
+    pub fn pool_of_template(&self, id: TemplateId) -> Option<&Pool> {
+        let job = self.job(self.template(id)?.job)?;
+        self.pool(job.pool?)
+    }
+
+    /// The tasks a task depends on (its `Before` predecessors).
+    pub fn dependencies(&self, task: &Task) -> impl Iterator<Item = TaskId> + '_ {
+        self.graph
+            .neighbors_directed(task.node, petgraph::Direction::Incoming)
+            .filter_map(|n| match self.graph.node_weight(n) {
+                Some(Node::Task(id)) => Some(*id),
+                _ => None,
+            })
+    }
+}

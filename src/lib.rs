@@ -1,0 +1,21 @@
+//! batchflow: a compiler for `.batchflow` workflows that run on Azure Batch.
+//!
+//! The pipeline: [`syntax`] (text to AST) -> [`lower`] (AST to [`graph::Workflow`]) ->
+//! [`check`] (rules, diagnostics) -> [`plan`] (Batch REST requests). The front half is pure;
+//! [`compile`] is the one place that reads files.
+
+pub mod ast;
+pub mod check;
+pub mod compile;
+pub mod diagnostics;
+pub mod graph;
+pub mod hooks;
+pub mod lower;
+pub mod plan;
+pub mod render_graph;
+pub mod source;
+pub mod stdlib;
+pub mod suggest;
+pub mod syntax;
+
+pub use compile::{compile, Compiled, Options};

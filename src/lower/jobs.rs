@@ -1,0 +1,283 @@
+//! `job` items: their attributes, prep/release tasks, and task declarations expanded into
+//! instances (sweeps are cartesian products, `NAME-i-j` by index).
+
+use super::eval::EvalError;
+use super::schema::{self, Fields};
+use super::spec::Pick;
+use super::value::Value;
+use super::{typed, Lowerer};
+use crate::ast::{self, Item};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::graph::{AttrSpans, Edge, EnvVar, Job, JobId, Node, Task, TaskId, TaskSpec, TaskTemplate, TemplateId};
+use crate::source::{Span, Spanned};
+use crate::suggest::did_you_mean;
+use std::sync::Arc;
+
+/// Most task instances one workflow may expand to; more is BF012, found before expanding.
+pub const MAX_INSTANCES: u64 = 2_000_000;
+
+pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
+    let mut decls: Vec<(JobId, Fields<'_>)> = Vec::new();
+    for item in &file.items {
+        if let Item::Job { name, pool, body, span } = item {
+            if let Some(first) = lw.wf.jobs.iter().find(|j| j.name.value.eq_ignore_ascii_case(&name.name)) {
+                lw.sink.push(
+                    Diagnostic::new(Code::BF003, name.span, format!("a job named `{}` already exists", first.name.value))
+                        .with_label(first.name.span, "first declared here")
+                        .with_help("Batch job ids ignore case: give each job a distinct name"),
+                );
+                continue;
+            }
+            decls.push(job(lw, name, pool, body, *span));
+        }
+    }
+    for (id, f) in &decls {
+        super::deps::job_after(lw, *id, f);
+        tasks(lw, *id, f);
+    }
+    super::deps::task_dependencies(lw);
+}
+
+fn job<'a>(lw: &mut Lowerer<'_>, name: &ast::Ident, pool_ref: &ast::Ident, body: &'a ast::Block, span: Span) -> (JobId, Fields<'a>) {
+    let f = Fields::collect(body, &schema::JOB, name.span, &mut lw.sink);
+    let id = JobId(lw.wf.jobs.len() as u32);
+    let node = lw.wf.graph.add_node(Node::Job(id));
+    let pool = lw.wf.pools.iter().position(|p| p.name.value == pool_ref.name);
+    match pool {
+        Some(i) => {
+            let p = &lw.wf.pools[i];
+            let from = p.start_task.as_ref().map_or(p.node, |(_, n)| *n);
+            let edge = if p.start_task.is_some() { Edge::Starts } else { Edge::Hosts };
+            lw.wf.graph.add_edge(from, node, edge);
+        }
+        None => {
+            let help = did_you_mean(&pool_ref.name, lw.wf.pools.iter().map(|p| p.name.value.as_str()))
+                .unwrap_or_else(|| "declare it with `pool NAME { ... }`".into());
+            lw.sink.push(
+                Diagnostic::new(Code::BF002, pool_ref.span, format!("unknown pool `{}`", pool_ref.name)).with_help(help),
+            );
+        }
+    }
+    let mut attrs = AttrSpans::default();
+    for (n, a) in &f.attrs {
+        attrs.insert(n, a.span);
+    }
+    for (n, _, s) in &f.maps {
+        attrs.insert(n, *s);
+    }
+    let env: Arc<[EnvVar]> = f
+        .map("env")
+        .and_then(|(entry, _)| lw.map_pairs("env", entry, &[]))
+        .map(|pairs| pairs.into_iter().map(|(name, value)| EnvVar { name, value }).collect())
+        .unwrap_or_else(|| Arc::from(Vec::new()));
+    let job = Job {
+        name: Spanned::new(name.name.clone(), name.span),
+        span,
+        node,
+        attrs,
+        pool: pool.map(|i| crate::graph::PoolId(i as u32)),
+        display_name: lw.typed(&f, "display_name", &[], typed::string).map(|s| s.to_string()),
+        priority: lw.typed(&f, "priority", &[], typed::int),
+        max_wall_clock: lw.typed(&f, "max_wall_clock", &[], typed::duration),
+        env,
+        prep_task: f.block("prep_task").map(|b| lw.aux_task(b, &schema::PREP_TASK)),
+        release_task: f.block("release_task").map(|b| lw.aux_task(b, &schema::RELEASE_TASK)),
+        after: Vec::new(),
+        templates: Vec::new(),
+    };
+    lw.wf.jobs.push(job);
+    (id, f)
+}
+
+/// The task declarations of a job, expanded into instances.
+fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
+    for decl in &f.tasks {
+        let existing = lw
+            .wf
+            .job(job)
+            .into_iter()
+            .flat_map(|j| j.templates.iter())
+            .filter_map(|t| lw.wf.template(*t))
+            .find(|t| t.name.value.eq_ignore_ascii_case(&decl.name.name))
+            .map(|t| t.name.clone());
+        if let Some(first) = existing {
+            lw.sink.push(
+                Diagnostic::new(Code::BF003, decl.name.span, format!("a task named `{}` already exists in this job", first.value))
+                    .with_label(first.span, "first declared here")
+                    .with_help("task ids ignore case within a job: give each task a distinct name"),
+            );
+            continue;
+        }
+        template(lw, job, decl);
+    }
+}
+
+fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
+    let loop_vars: Vec<String> = decl.loops.iter().map(|l| l.name.name.clone()).collect();
+    let body = lw.body(&decl.body, &schema::TASK, decl.name.span, loop_vars);
+    let Some(axes) = sweep_axes(lw, decl) else {
+        lw.unexpanded.push((job, decl.name.name.clone()));
+        return;
+    };
+    let id = TemplateId(lw.wf.templates.len() as u32);
+    let first = lw.wf.tasks.len() as u32;
+    let mut base = TaskSpec::default();
+    lw.fill_spec(&body, &[], Pick::Invariant, &mut base);
+    let varies = body.varies();
+    let job_node = lw.wf.job(job).map(|j| j.node);
+    let mut count: u32 = 0;
+    let total: u64 = axes.iter().map(|(_, v)| v.sweep_len().unwrap_or(0)).product();
+    let mut index = vec![0u64; axes.len()];
+    for _ in 0..total {
+        let vars: Vec<(String, Value)> = axes
+            .iter()
+            .zip(&index)
+            .filter_map(|((name, values), &i)| values.sweep_item(i).map(|v| (name.clone(), v)))
+            .collect();
+        let mut spec = base.clone();
+        if varies {
+            lw.fill_spec(&body, &vars, Pick::Variant, &mut spec);
+        }
+        let task_id = TaskId(lw.wf.tasks.len() as u32);
+        let node = lw.wf.graph.add_node(Node::Task(task_id));
+        if let Some(jn) = job_node {
+            lw.wf.graph.add_edge(jn, node, Edge::Contains);
+        }
+        lw.wf.tasks.push(Task {
+            id: instance_id(&decl.name.name, &index, axes.is_empty()).into_boxed_str(),
+            template: id,
+            node,
+            spec,
+        });
+        count += 1;
+        advance(&mut index, &axes);
+    }
+    lw.wf.templates.push(TaskTemplate {
+        name: Spanned::new(decl.name.name.clone(), decl.name.span),
+        span: decl.span,
+        job,
+        attrs: body.spans,
+        is_sweep: !decl.loops.is_empty(),
+        after: decl.after.iter().map(|a| Spanned::new(a.name.clone(), a.span)).collect(),
+        first,
+        count,
+    });
+    if let Some(j) = lw.wf.jobs.get_mut(job.index()) {
+        j.templates.push(id);
+    }
+}
+
+/// Odometer step: the last loop variable moves fastest.
+fn advance(index: &mut [u64], axes: &[(String, Value)]) {
+    for (slot, (_, values)) in index.iter_mut().zip(axes).rev() {
+        *slot += 1;
+        if *slot < values.sweep_len().unwrap_or(0) {
+            return;
+        }
+        *slot = 0;
+    }
+}
+
+fn instance_id(name: &str, index: &[u64], plain: bool) -> String {
+    if plain {
+        return name.to_string();
+    }
+    let mut id = String::with_capacity(name.len() + 8 * index.len());
+    id.push_str(name);
+    for i in index {
+        id.push('-');
+        id.push_str(&i.to_string());
+    }
+    id
+}
+
+/// Evaluates the loop sources and checks the product against [`MAX_INSTANCES`] before any
+/// instance exists; `None` when the declaration cannot be expanded.
+fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String, Value)>> {
+    let mut axes: Vec<(String, Value)> = Vec::new();
+    let mut ok = true;
+    for lv in &decl.loops {
+        if axes.iter().any(|(n, _)| *n == lv.name.name) {
+            lw.sink.push(
+                Diagnostic::new(Code::BF003, lv.name.span, format!("loop variable `{}` is declared twice", lv.name.name))
+                    .with_help("give each loop variable its own name"),
+            );
+            ok = false;
+            continue;
+        }
+        match lw.names.eval(lw.unit, &lv.source, &[]) {
+            Ok(v) if v.sweep_len().is_some() => axes.push((lv.name.name.clone(), v)),
+            Ok(v) => {
+                lw.sink.push(
+                    Diagnostic::new(
+                        Code::BF012,
+                        lv.source.span,
+                        format!("a sweep runs over a range or a list, not a {}", v.type_name()),
+                    )
+                    .with_help(format!("write `{} in 0..8` or `{} in [\"a\", \"b\"]`", lv.name.name, lv.name.name)),
+                );
+                ok = false;
+            }
+            Err(e) => {
+                if let EvalError::Diag(d) = e {
+                    lw.sink.push(*d);
+                }
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let product = axes
+        .iter()
+        .try_fold(1u64, |acc, (_, v)| acc.checked_mul(v.sweep_len().unwrap_or(0)));
+    let already = lw.wf.tasks.len() as u64;
+    match product {
+        Some(n) if already.saturating_add(n) <= MAX_INSTANCES => Some(axes),
+        _ => {
+            let size = product.map_or_else(|| "more than 18 quintillion".to_string(), |n| format_count(n));
+            let span = decl.loops.first().map_or(decl.name.span, |l| l.name.span.to(decl.loops.last().map_or(l.source.span, |x| x.source.span)));
+            lw.sink.push(
+                Diagnostic::new(
+                    Code::BF012,
+                    span,
+                    format!("task `{}` expands to {size} instances; a workflow may have at most {}", decl.name.name, format_count(MAX_INSTANCES)),
+                )
+                .with_label(decl.name.span, "this sweep")
+                .with_help("split the work into fewer, larger tasks (e.g. each task handles a batch of items)"),
+            );
+            None
+        }
+    }
+}
+
+/// `2000000` -> `2,000,000`.
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_by_index() {
+        assert_eq!(instance_id("train", &[3, 1], false), "train-3-1");
+        assert_eq!(instance_id("report", &[], true), "report");
+    }
+
+    #[test]
+    fn counts_have_commas() {
+        assert_eq!(format_count(2_000_000), "2,000,000");
+        assert_eq!(format_count(999), "999");
+    }
+}

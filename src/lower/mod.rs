@@ -1,0 +1,229 @@
+//! AST to [`Workflow`]: name resolution, params, lets, stdlib imports, sweep expansion and
+//! the dependency graph. Pure: the caller hands in the environment and the hook script.
+
+mod deps;
+pub mod eval;
+mod jobs;
+mod mentions;
+mod names;
+mod params;
+mod pools;
+mod schema;
+mod spec;
+mod typed;
+pub mod value;
+
+use crate::ast::{self, Expr, Item};
+use crate::diagnostics::{Code, Diagnostic, Sink};
+use crate::graph::Workflow;
+use crate::hooks::Hooks;
+use crate::source::{SourceMap, Span, SrcId};
+use eval::{Bindings, EvalError};
+use names::{Names, Unit};
+use schema::Fields;
+use std::collections::BTreeMap;
+use value::Value;
+
+pub use jobs::MAX_INSTANCES;
+
+/// What lowering needs besides the syntax tree.
+pub struct Input<'a> {
+    pub file: &'a ast::File,
+    pub src: SrcId,
+    /// The workflow's name when it has no `workflow "..."` item: the file stem.
+    pub default_name: String,
+    /// `--param name=value` overrides, in command-line order.
+    pub params: &'a [(String, String)],
+    /// The environment `env()` reads.
+    pub env: &'a BTreeMap<String, String>,
+    pub hooks: Option<&'a Hooks>,
+    /// The hook script exists but did not compile (already reported): `rhai()` stays quiet.
+    pub hooks_broken: bool,
+}
+
+pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagnostic>) {
+    let mut names = Names::new(input.env, input.hooks, input.hooks_broken);
+    let unit = names.add_unit(Unit::new());
+    let mut lw = Lowerer {
+        names,
+        sink: Sink::default(),
+        unit,
+        wf: Workflow::default(),
+        unexpanded: Vec::new(),
+    };
+    lw.wf.name = input.default_name.clone();
+    lw.globals(input.file, input.params, sources);
+    pools::lower_all(&mut lw, input.file);
+    jobs::lower_all(&mut lw, input.file);
+    lw.names.eval_all_lets(unit);
+    let let_errors = lw.names.take_let_errors();
+    lw.sink.extend(let_errors);
+    (lw.wf, lw.sink.into_vec())
+}
+
+pub(crate) struct Lowerer<'a> {
+    names: Names<'a>,
+    sink: Sink,
+    unit: usize,
+    wf: Workflow,
+    /// Task declarations that failed to expand (already reported), by job: `after` them is
+    /// not reported again as an unknown name.
+    unexpanded: Vec<(crate::graph::JobId, String)>,
+}
+
+impl Lowerer<'_> {
+    /// `workflow`, `import`, `param` and `let` items.
+    fn globals(&mut self, file: &ast::File, overrides: &[(String, String)], sources: &mut SourceMap) {
+        let mut params = Vec::new();
+        for item in &file.items {
+            match item {
+                Item::Workflow(expr) => {
+                    if let Some(Value::Str(s)) = self.eval(expr, &[]) {
+                        if s.chars().count() > 1024 {
+                            self.sink.push(
+                                Diagnostic::new(Code::BF119, expr.span, "the workflow name is longer than 1,024 characters")
+                                    .with_help("Batch display names hold at most 1,024 characters"),
+                            );
+                        }
+                        self.wf.name = s.to_string();
+                    }
+                }
+                Item::Import { path, alias, span } => self.import(path, alias.as_ref(), *span, sources),
+                Item::Param { .. } => params.push(item),
+                Item::Let { name, value, .. } => {
+                    let added = self
+                        .names
+                        .unit_mut(self.unit)
+                        .is_some_and(|u| u.add_let(name, value.clone()));
+                    if !added {
+                        self.sink.push(
+                            Diagnostic::new(Code::BF003, name.span, format!("`{}` is defined twice", name.name))
+                                .with_help("give each `let`, `param` and import its own name"),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        params::lower_all(self, &params, overrides, file);
+    }
+
+    fn import(&mut self, path: &Expr, alias: Option<&ast::Ident>, span: Span, sources: &mut SourceMap) {
+        let Some(text_path) = path.as_plain_str() else {
+            self.sink.push(Diagnostic::new(Code::BF006, path.span, "an import path must be a plain string"));
+            return;
+        };
+        let Some(module) = crate::stdlib::module(&text_path) else {
+            let help = crate::suggest::did_you_mean(&text_path, crate::stdlib::MODULES.iter().map(|m| m.path))
+                .unwrap_or_else(|| {
+                    let all: Vec<&str> = crate::stdlib::MODULES.iter().map(|m| m.path).collect();
+                    format!("the standard library has {}", all.join(", "))
+                });
+            self.sink.push(
+                Diagnostic::new(Code::BF002, path.span, format!("there is no module `{text_path}`")).with_help(help),
+            );
+            return;
+        };
+        let alias_name = alias.map_or_else(
+            || text_path.rsplit('/').next().unwrap_or(&text_path).to_string(),
+            |a| a.name.clone(),
+        );
+        let taken = self.names.unit_mut(self.unit).is_some_and(|u| u.is_defined(&alias_name));
+        if taken {
+            self.sink.push(
+                Diagnostic::new(Code::BF003, alias.map_or(span, |a| a.span), format!("`{alias_name}` is defined twice"))
+                    .with_help(format!("import it under another name: import \"{text_path}\" as other")),
+            );
+            return;
+        }
+        let src = sources.add(format!("<stdlib>/{}.batchflow", module.path.trim_start_matches("std/")), module.text);
+        let parsed = match crate::syntax::parse(src, module.text) {
+            Ok(f) => f,
+            Err(d) => {
+                self.sink.push(*d);
+                return;
+            }
+        };
+        let mut unit = Unit::new();
+        for item in &parsed.items {
+            if let Item::Let { name, value, .. } = item {
+                unit.add_let(name, value.clone());
+            }
+        }
+        let index = self.names.add_unit(unit);
+        if let Some(u) = self.names.unit_mut(self.unit) {
+            u.add_module(&alias_name, index);
+        }
+    }
+
+    /// Evaluates an expression of the workflow file; errors go to the sink.
+    fn eval(&mut self, expr: &Expr, vars: Bindings<'_>) -> Option<Value> {
+        match self.names.eval(self.unit, expr, vars) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.report(e);
+                None
+            }
+        }
+    }
+
+    fn report(&mut self, err: EvalError) {
+        if let EvalError::Diag(d) = err {
+            self.sink.push(*d);
+        }
+    }
+
+    /// Evaluates attribute `name` of `fields` and converts it; `None` when absent or wrong.
+    fn typed<T>(
+        &mut self,
+        fields: &Fields<'_>,
+        name: &str,
+        vars: Bindings<'_>,
+        conv: impl Fn(&str, &Value, Span) -> typed::Typed<T>,
+    ) -> Option<T> {
+        let attr = fields.attr(name)?;
+        let value = self.eval(&attr.value, vars)?;
+        match conv(name, &value, attr.value.span) {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.sink.push(*d);
+                None
+            }
+        }
+    }
+
+    /// An enumerated attribute written as a bare word (`admin`) or a string (`"admin"`).
+    fn word<T>(
+        &mut self,
+        fields: &Fields<'_>,
+        name: &str,
+        vars: Bindings<'_>,
+        conv: fn(&str, &str, Span) -> typed::Typed<T>,
+    ) -> Option<T> {
+        let attr = fields.attr(name)?;
+        let text = match attr.value.as_word() {
+            Some(w) if !self.names.is_bound(self.unit, &w.name, vars) => w.name.clone(),
+            _ => match self.eval(&attr.value, vars)? {
+                Value::Str(s) => s.to_string(),
+                other => {
+                    self.sink.push(
+                        Diagnostic::new(
+                            Code::BF006,
+                            attr.value.span,
+                            format!("`{name}` must be a word, found {}", other.type_name()),
+                        )
+                        .with_help(format!("write it like `{name} = admin`")),
+                    );
+                    return None;
+                }
+            },
+        };
+        match conv(name, &text, attr.value.span) {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.sink.push(*d);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `registry` and `pool` items.
+
+use super::schema::{self, Fields};
+use super::{typed, Lowerer};
+use crate::ast::{self, Item, ResourceKind};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::graph::{AttrSpans, Containers, Edge, Node, Pool, PoolId, Registry, RegistryId};
+use crate::source::{Span, Spanned};
+use crate::suggest::did_you_mean;
+
+pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
+    for item in &file.items {
+        if let Item::Resource { kind: ResourceKind::Registry, name, body, span } = item {
+            if lw.claim_name(name, ResourceKind::Registry) {
+                registry(lw, name, body, *span);
+            }
+        }
+    }
+    for item in &file.items {
+        if let Item::Resource { kind: ResourceKind::Pool, name, body, span } = item {
+            if lw.claim_name(name, ResourceKind::Pool) {
+                pool(lw, name, body, *span);
+            }
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// BF003: pool and registry names are unique, ignoring case (Batch ids are).
+    fn claim_name(&mut self, name: &ast::Ident, kind: ResourceKind) -> bool {
+        let existing = match kind {
+            ResourceKind::Pool => self.wf.pools.iter().map(|p| &p.name).find(|n| n.value.eq_ignore_ascii_case(&name.name)),
+            ResourceKind::Registry => self
+                .wf
+                .registries
+                .iter()
+                .map(|r| &r.name)
+                .find(|n| n.value.eq_ignore_ascii_case(&name.name)),
+        };
+        if let Some(first) = existing {
+            let what = if kind == ResourceKind::Pool { "pool" } else { "registry" };
+            self.sink.push(
+                Diagnostic::new(Code::BF003, name.span, format!("a {what} named `{}` already exists", first.value))
+                    .with_label(first.span, "first declared here")
+                    .with_help("Batch ids ignore case: give each one a distinct name"),
+            );
+            return false;
+        }
+        true
+    }
+}
+
+fn attr_spans(fields: &Fields<'_>) -> AttrSpans {
+    let mut spans = AttrSpans::default();
+    for (name, attr) in &fields.attrs {
+        spans.insert(name, attr.span);
+    }
+    for (name, block) in &fields.blocks {
+        spans.insert(name, block.span);
+    }
+    for (name, _, span) in &fields.maps {
+        spans.insert(name, *span);
+    }
+    spans
+}
+
+fn registry(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) {
+    let f = Fields::collect(body, &schema::REGISTRY, name.span, &mut lw.sink);
+    let id = RegistryId(lw.wf.registries.len() as u32);
+    let text = |lw: &mut Lowerer<'_>, key: &str| lw.typed(&f, key, &[], typed::string).map(|s| s.to_string());
+    let reg = Registry {
+        name: Spanned::new(name.name.clone(), name.span),
+        span,
+        node: lw.wf.graph.add_node(Node::Registry(id)),
+        attrs: attr_spans(&f),
+        server: text(lw, "server"),
+        username: text(lw, "username"),
+        password: text(lw, "password"),
+        identity: text(lw, "identity"),
+    };
+    lw.wf.registries.push(reg);
+}
+
+fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) {
+    let f = Fields::collect(body, &schema::POOL, name.span, &mut lw.sink);
+    let id = PoolId(lw.wf.pools.len() as u32);
+    let node = lw.wf.graph.add_node(Node::Pool(id));
+    let text = |lw: &mut Lowerer<'_>, key: &str| lw.typed(&f, key, &[], typed::string).map(|s| s.to_string());
+    let mut pool = Pool {
+        name: Spanned::new(name.name.clone(), name.span),
+        span,
+        node,
+        attrs: attr_spans(&f),
+        display_name: text(lw, "display_name"),
+        vm_size: text(lw, "vm_size"),
+        image: lw.typed(&f, "image", &[], typed::image),
+        node_agent: text(lw, "node_agent"),
+        dedicated: lw.typed(&f, "dedicated", &[], typed::count),
+        low_priority: lw.typed(&f, "low_priority", &[], typed::count),
+        autoscale: text(lw, "autoscale"),
+        autoscale_interval: lw.typed(&f, "autoscale_interval", &[], typed::duration),
+        task_slots: lw.typed(&f, "task_slots", &[], typed::count),
+        resize_timeout: lw.typed(&f, "resize_timeout", &[], typed::duration),
+        inter_node: lw.typed(&f, "inter_node", &[], typed::boolean),
+        containers: None,
+        start_task: None,
+    };
+    if pool.task_slots == Some(0) {
+        lw.sink.push(
+            Diagnostic::new(Code::BF006, pool.attrs.or("task_slots", name.span), "`task_slots` must be at least 1")
+                .with_help("write `task_slots = 1` or more"),
+        );
+    }
+    if let Some(block) = f.block("containers") {
+        pool.containers = Some(containers(lw, block));
+    }
+    if let Some(block) = f.block("start_task") {
+        let aux = lw.aux_task(block, &schema::START_TASK);
+        let st_node = lw.wf.graph.add_node(crate::graph::Node::StartTask(id));
+        lw.wf.graph.add_edge(node, st_node, Edge::Starts);
+        pool.start_task = Some((aux, st_node));
+    }
+    for reg in pool.containers.iter().flat_map(|c| c.registries.iter()) {
+        if let Some(r) = lw.wf.registries.get(reg.index()) {
+            lw.wf.graph.add_edge(r.node, node, Edge::Pulls);
+        }
+    }
+    lw.wf.pools.push(pool);
+}
+
+fn containers(lw: &mut Lowerer<'_>, block: &ast::Nested) -> Containers {
+    let f = Fields::collect(&block.body, &schema::CONTAINERS, block.name.span, &mut lw.sink);
+    let images = lw.typed(&f, "images", &[], typed::strings).unwrap_or_default();
+    let mut registries = Vec::new();
+    if let Some(attr) = f.attr("registries") {
+        for name in lw.name_list(&attr.value, "registries") {
+            match lw.wf.registries.iter().position(|r| r.name.value == name.name) {
+                Some(i) => registries.push(RegistryId(i as u32)),
+                None => {
+                    let known = lw.wf.registries.iter().map(|r| r.name.value.as_str());
+                    let help = did_you_mean(&name.name, known)
+                        .unwrap_or_else(|| "declare it with `registry NAME { server = \"...\" }`".into());
+                    lw.sink.push(
+                        Diagnostic::new(Code::BF002, name.span, format!("unknown registry `{}`", name.name)).with_help(help),
+                    );
+                }
+            }
+        }
+    }
+    Containers {
+        span: block.span,
+        images,
+        registries,
+    }
+}
+
+impl Lowerer<'_> {
+    /// A list of bare names (`[acr, hub]`) or one name (`acr`), as written.
+    pub(super) fn name_list(&mut self, expr: &ast::Expr, attr: &str) -> Vec<ast::Ident> {
+        let items: Vec<&ast::Expr> = match &expr.kind {
+            ast::ExprKind::List(items) => items.iter().collect(),
+            _ => vec![expr],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item.as_word() {
+                Some(w) => out.push(w.clone()),
+                None => self.sink.push(
+                    Diagnostic::new(Code::BF006, item.span, format!("`{attr}` takes names, not values"))
+                        .with_help(format!("write `{attr} = [name1, name2]` with the declared names")),
+                ),
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,206 @@
+//! The attributes of everything Batch runs (tasks, start tasks, job prep/release tasks) as a
+//! [`TaskSpec`]. Sweep instances share the values that ignore their loop variables.
+
+use super::eval::Bindings;
+use super::mentions::mentions;
+use super::schema::{self, Fields, MapEntry, Schema};
+use super::{typed, Lowerer};
+use crate::ast::{Block, Entry, Nested};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::graph::{AttrSpans, AuxTask, EnvVar, FileMap, MultiInstance, TaskSpec};
+use crate::source::Span;
+use std::sync::Arc;
+
+/// Which attributes to evaluate in one pass.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pick {
+    /// Those that do not use loop variables: once per declaration.
+    Invariant,
+    /// Those that do: once per instance.
+    Variant,
+}
+
+/// A task-like block, sorted by its schema once per declaration.
+pub(super) struct Body<'a> {
+    pub fields: Fields<'a>,
+    pub multi: Option<Fields<'a>>,
+    pub spans: AttrSpans,
+    pub loop_vars: Vec<String>,
+}
+
+impl Body<'_> {
+    /// Whether any attribute depends on a loop variable.
+    pub fn varies(&self) -> bool {
+        self.attr_exprs().any(|e| mentions(e, &self.loop_vars))
+    }
+
+    fn attr_exprs(&self) -> impl Iterator<Item = &crate::ast::Expr> {
+        let attrs = self.fields.attrs.iter().map(|(_, a)| &a.value);
+        let maps = self.fields.maps.iter().flat_map(|(_, m, _)| map_exprs(*m));
+        let multi = self.multi.iter().flat_map(|f| f.attrs.iter().map(|(_, a)| &a.value));
+        attrs.chain(maps).chain(multi)
+    }
+}
+
+fn map_exprs(entry: MapEntry<'_>) -> Box<dyn Iterator<Item = &crate::ast::Expr> + '_> {
+    match entry {
+        MapEntry::Expr(e) => Box::new(std::iter::once(e)),
+        MapEntry::Block(b) => Box::new(b.entries.iter().filter_map(|e| match e {
+            Entry::Attr(a) => Some(&a.value),
+            _ => None,
+        })),
+    }
+}
+
+impl Lowerer<'_> {
+    pub(super) fn body<'a>(&mut self, block: &'a Block, schema: &'static Schema, owner: Span, loop_vars: Vec<String>) -> Body<'a> {
+        let fields = Fields::collect(block, schema, owner, &mut self.sink);
+        let mut spans = AttrSpans::default();
+        for (name, attr) in &fields.attrs {
+            spans.insert(name, attr.span);
+        }
+        for (name, _, span) in &fields.maps {
+            spans.insert(name, *span);
+        }
+        for (_, entry, _) in &fields.maps {
+            if let MapEntry::Block(b) = entry {
+                self.only_attrs(b);
+            }
+        }
+        let multi = fields.block("multi_instance").map(|n| {
+            spans.insert("multi_instance", n.span);
+            let f = Fields::collect(&n.body, &schema::MULTI_INSTANCE, n.name.span, &mut self.sink);
+            for (name, attr) in &f.attrs {
+                spans.insert(name, attr.span);
+            }
+            f
+        });
+        Body {
+            fields,
+            multi,
+            spans,
+            loop_vars,
+        }
+    }
+
+    /// BF008 for anything but `KEY = value` inside `env`/`inputs`/`outputs`.
+    fn only_attrs(&mut self, block: &Block) {
+        for entry in &block.entries {
+            let span = match entry {
+                Entry::Attr(_) => continue,
+                Entry::Nested(n) => n.name.span,
+                Entry::Task(t) => t.name.span,
+            };
+            self.sink.push(
+                Diagnostic::new(Code::BF008, span, "this block holds only `NAME = value` pairs")
+                    .with_help("write each entry as `NAME = \"value\"`"),
+            );
+        }
+    }
+
+    /// A start task, job preparation or job release task.
+    pub(super) fn aux_task(&mut self, nested: &Nested, schema: &'static Schema) -> AuxTask {
+        let body = self.body(&nested.body, schema, nested.name.span, Vec::new());
+        let mut spec = TaskSpec::default();
+        self.fill_spec(&body, &[], Pick::Invariant, &mut spec);
+        AuxTask {
+            span: nested.span,
+            attrs: body.spans,
+            spec,
+        }
+    }
+
+    /// Evaluates the picked attributes of `body` into `spec`.
+    pub(super) fn fill_spec(&mut self, body: &Body<'_>, vars: Bindings<'_>, pick: Pick, spec: &mut TaskSpec) {
+        let wanted = |e: &crate::ast::Expr| (pick == Pick::Variant) == mentions(e, &body.loop_vars);
+        let f = &body.fields;
+        for (name, attr) in &f.attrs {
+            if !wanted(&attr.value) {
+                continue;
+            }
+            let text = |lw: &mut Self| lw.typed(f, name, vars, typed::string);
+            match *name {
+                "command" => spec.command = text(self),
+                "display_name" => spec.display_name = text(self),
+                "container" => spec.container = text(self),
+                "run_options" => spec.run_options = text(self),
+                "elevation" => spec.elevation = self.word(f, name, vars, typed::elevation),
+                "scope" => spec.scope = self.word(f, name, vars, typed::scope),
+                "retries" => spec.retries = self.typed(f, name, vars, typed::retries),
+                "timeout" => spec.timeout = self.typed(f, name, vars, typed::duration),
+                "slots" => spec.slots = self.typed(f, name, vars, typed::count),
+                "wait_for_success" => spec.wait_for_success = self.typed(f, name, vars, typed::boolean),
+                _ => {}
+            }
+        }
+        for (name, entry, _) in &f.maps {
+            let varies = map_exprs(*entry).any(|e| mentions(e, &body.loop_vars));
+            if varies != (pick == Pick::Variant) {
+                continue;
+            }
+            let Some(pairs) = self.map_pairs(name, *entry, vars) else { continue };
+            match *name {
+                "env" => {
+                    spec.env = pairs
+                        .into_iter()
+                        .map(|(name, value)| EnvVar { name, value })
+                        .collect::<Vec<_>>()
+                        .into();
+                }
+                "inputs" => spec.inputs = file_maps(pairs),
+                _ => spec.outputs = file_maps(pairs),
+            }
+        }
+        if let Some(m) = &body.multi {
+            let varies = m.attrs.iter().any(|(_, a)| mentions(&a.value, &body.loop_vars));
+            if varies == (pick == Pick::Variant) {
+                let nodes = self.typed(m, "nodes", vars, typed::count);
+                let coordination = self.typed(m, "coordination", vars, typed::string);
+                if let (Some(nodes), Some(coordination)) = (nodes, coordination) {
+                    spec.multi_instance = Some(Arc::new(MultiInstance { nodes, coordination }));
+                }
+            }
+        }
+    }
+
+    pub(super) fn map_pairs(&mut self, name: &str, entry: MapEntry<'_>, vars: Bindings<'_>) -> Option<Vec<(Arc<str>, Arc<str>)>> {
+        match entry {
+            MapEntry::Expr(e) => {
+                let v = self.eval(e, vars)?;
+                match typed::text_map(name, &v, e.span) {
+                    Ok(pairs) => Some(pairs),
+                    Err(d) => {
+                        self.sink.push(*d);
+                        None
+                    }
+                }
+            }
+            MapEntry::Block(b) => {
+                let mut out = Vec::new();
+                for entry in &b.entries {
+                    let Entry::Attr(a) = entry else { continue };
+                    let v = self.eval(&a.value, vars)?;
+                    match v.to_text() {
+                        Some(t) => out.push((Arc::from(a.key.name.as_str()), Arc::from(t))),
+                        None => {
+                            self.sink.push(
+                                Diagnostic::new(
+                                    Code::BF006,
+                                    a.value.span,
+                                    format!("`{name}.{}` must be text, found {}", a.key.name, v.type_name()),
+                                )
+                                .with_help("write a string, number or bool"),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+        }
+    }
+}
+
+fn file_maps(pairs: Vec<(Arc<str>, Arc<str>)>) -> Arc<[FileMap]> {
+    pairs.into_iter().map(|(path, url)| FileMap { path, url }).collect::<Vec<_>>().into()
+}

@@ -1,0 +1,119 @@
+//! Barrier tasks: when a task depends on more ids than one `dependsOn` holds (64,000
+//! characters), no-op tasks each depend on a share, and the task depends on them.
+
+use super::batch_api::TaskDependencies;
+use super::collections::Batcher;
+use super::deps::{chunks, depends_on};
+use super::{bodies, raw};
+use crate::check::pool_os;
+use crate::diagnostics::Diagnostic;
+use crate::graph::{JobId, Pool, TaskSpec, TemplateId, Workflow};
+use crate::source::Span;
+use crate::stdlib::Os;
+use std::collections::{HashMap, HashSet};
+
+pub struct Barriers<'w> {
+    wf: &'w Workflow,
+    job: JobId,
+    /// Every instance of a declaration depends alike: its barriers are made once.
+    made: HashMap<TemplateId, TaskDependencies>,
+    /// The job's task ids, collected when the first barrier needs a fresh id.
+    taken: Option<HashSet<String>>,
+}
+
+impl<'w> Barriers<'w> {
+    pub fn new(wf: &'w Workflow, job: JobId) -> Barriers<'w> {
+        Barriers {
+            wf,
+            job,
+            made: HashMap::new(),
+            taken: None,
+        }
+    }
+
+    /// The `dependsOn` of a task whose dependency ids do not fit, adding barrier tasks to
+    /// the batch the first time a declaration needs them.
+    pub fn through(
+        &mut self,
+        template: TemplateId,
+        template_name: &str,
+        ids: &[&str],
+        spec: &TaskSpec,
+        pool: &Pool,
+        batcher: &mut Batcher<'_>,
+        origin: Span,
+    ) -> Result<TaskDependencies, Vec<Diagnostic>> {
+        if let Some(d) = self.made.get(&template) {
+            return Ok(d.clone());
+        }
+        let mut errors = Vec::new();
+        let mut level: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let mut round = 0;
+        let deps = loop {
+            let refs: Vec<&str> = level.iter().map(String::as_str).collect();
+            if let Some(d) = depends_on(&refs) {
+                break d;
+            }
+            round += 1;
+            let mut next = Vec::new();
+            for (k, group) in chunks(&refs).into_iter().enumerate() {
+                let id = self.fresh_id(template_name, round, k);
+                let mut body = bodies::task(&id, &barrier_spec(spec, pool));
+                body.display_name = Some(format!("barrier for {template_name} ({} dependencies)", group.len()));
+                body.depends_on = depends_on(&group);
+                batcher.push(raw(&body), origin, &mut errors);
+                next.push(id);
+            }
+            level = next;
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        self.made.insert(template, deps.clone());
+        Ok(deps)
+    }
+
+    /// `NAME-barrier-K`, shortened and made unique within the job.
+    fn fresh_id(&mut self, name: &str, round: usize, k: usize) -> String {
+        let suffix = if round == 1 { format!("-barrier-{k}") } else { format!("-barrier{round}-{k}") };
+        let keep = 64usize.saturating_sub(suffix.len() + 4);
+        let base: String = name.chars().take(keep).collect();
+        let (wf, job) = (self.wf, self.job);
+        let taken = self.taken.get_or_insert_with(|| {
+            wf.job(job)
+                .into_iter()
+                .flat_map(|j| j.templates.iter())
+                .filter_map(|t| wf.template(*t))
+                .flat_map(|t| t.instances())
+                .filter_map(|id| wf.task(id))
+                .map(|t| t.id.to_ascii_lowercase())
+                .collect()
+        });
+        let mut id = format!("{base}{suffix}");
+        let mut n = 0;
+        while taken.contains(&id.to_ascii_lowercase()) {
+            n += 1;
+            id = format!("{base}{suffix}-{n}");
+        }
+        taken.insert(id.to_ascii_lowercase());
+        id
+    }
+}
+
+/// A no-op in the same place the dependent runs: its container if it has one.
+fn barrier_spec(spec: &TaskSpec, pool: &Pool) -> TaskSpec {
+    let windows = pool_os(pool) == Some(Os::Windows);
+    let container = spec.container.clone().or_else(|| {
+        pool.containers
+            .as_ref()
+            .and_then(|c| c.images.first())
+            .map(|i| i.value.as_str().into())
+    });
+    TaskSpec {
+        command: Some(if windows { "cmd /c exit 0".into() } else { "/bin/sh -c true".into() }),
+        container,
+        run_options: spec.run_options.clone(),
+        elevation: spec.elevation,
+        ..TaskSpec::default()
+    }
+}

@@ -1,0 +1,314 @@
+//! The Batch data-plane REST request bodies the planner emits, with the wire's own names
+//! (api-version 2024-02-01.19.0, `shared/spec/BatchService.json`). Optional fields are
+//! left out rather than sent as null.
+
+use serde::Serialize;
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolAddParameter {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub vm_size: String,
+    pub virtual_machine_configuration: VirtualMachineConfiguration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resize_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_dedicated_nodes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_low_priority_nodes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_auto_scale: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_scale_formula: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_scale_evaluation_interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_inter_node_communication: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_task: Option<StartTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_slots_per_node: Option<u32>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualMachineConfiguration {
+    pub image_reference: ImageReference,
+    /// Capital `SKU` on the wire.
+    #[serde(rename = "nodeAgentSKUId")]
+    pub node_agent_sku_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_configuration: Option<ContainerConfiguration>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageReference {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_machine_image_id: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerConfiguration {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub container_image_names: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub container_registries: Vec<ContainerRegistry>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerRegistry {
+    /// Lowercase `username` on the wire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub registry_server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_reference: Option<IdentityReference>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityReference {
+    pub resource_id: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct StartTask {
+    pub command_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_settings: Option<TaskContainerSettings>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource_files: Vec<ResourceFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environment_settings: Vec<EnvironmentSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<UserIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_task_retry_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_for_success: Option<bool>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskContainerSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_run_options: Option<String>,
+    pub image_name: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    pub auto_user: AutoUserSpecification,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoUserSpecification {
+    /// `pool` or `task`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'static str>,
+    /// `admin` or `nonadmin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elevation_level: Option<&'static str>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct EnvironmentSetting {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceFile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_container_url: Option<String>,
+    pub file_path: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputFile {
+    pub file_pattern: String,
+    pub destination: OutputFileDestination,
+    pub upload_options: OutputFileUploadOptions,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct OutputFileDestination {
+    pub container: OutputFileBlobContainerDestination,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputFileBlobContainerDestination {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub container_url: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputFileUploadOptions {
+    /// `tasksuccess`, `taskfailure` or `taskcompletion`.
+    pub upload_condition: &'static str,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct JobAddParameter {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<JobConstraints>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_preparation_task: Option<JobPreparationTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_release_task: Option<JobReleaseTask>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub common_environment_settings: Vec<EnvironmentSetting>,
+    pub pool_info: PoolInformation,
+    /// `noaction` at creation; the plan patches it to `terminatejob` after the last task.
+    pub on_all_tasks_complete: &'static str,
+    pub uses_task_dependencies: bool,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct JobConstraints {
+    pub max_wall_clock_time: String,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolInformation {
+    pub pool_id: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPreparationTask {
+    pub command_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_settings: Option<TaskContainerSettings>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource_files: Vec<ResourceFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environment_settings: Vec<EnvironmentSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<TaskConstraints>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_for_success: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<UserIdentity>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReleaseTask {
+    pub command_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_settings: Option<TaskContainerSettings>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource_files: Vec<ResourceFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environment_settings: Vec<EnvironmentSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wall_clock_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<UserIdentity>,
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskConstraints {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_wall_clock_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_task_retry_count: Option<i64>,
+}
+
+impl TaskConstraints {
+    pub fn is_empty(&self) -> bool {
+        self.max_wall_clock_time.is_none() && self.max_task_retry_count.is_none()
+    }
+}
+
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskAddParameter {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub command_line: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_settings: Option<TaskContainerSettings>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resource_files: Vec<ResourceFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output_files: Vec<OutputFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub environment_settings: Vec<EnvironmentSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<TaskConstraints>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_slots: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_identity: Option<UserIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi_instance_settings: Option<MultiInstanceSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<TaskDependencies>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiInstanceSettings {
+    pub number_of_instances: u32,
+    pub coordination_command_line: String,
+}
+
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDependencies {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub task_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub task_id_ranges: Vec<TaskIdRange>,
+}
+
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskIdRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPatchParameter {
+    pub on_all_tasks_complete: &'static str,
+}

@@ -1,0 +1,235 @@
+//! Workflow nodes to Batch request bodies.
+
+use super::batch_api::*;
+use crate::check::effective_node_agent;
+use crate::graph::{AuxTask, Elevation, EnvVar, FileMap, Image, Job, Pool, Registry, Scope, TaskSpec};
+use crate::lower::value::iso8601;
+
+pub fn pool(pool: &Pool, registries: &[Registry]) -> PoolAddParameter {
+    let image_reference = match &pool.image {
+        Some(Image::Marketplace { publisher, offer, sku, version }) => ImageReference {
+            publisher: Some(publisher.clone()),
+            offer: Some(offer.clone()),
+            sku: Some(sku.clone()),
+            version: Some(version.clone()),
+            virtual_machine_image_id: None,
+        },
+        Some(Image::Managed { resource_id } | Image::Gallery { resource_id }) => ImageReference {
+            virtual_machine_image_id: Some(resource_id.clone()),
+            ..ImageReference::default()
+        },
+        None => ImageReference::default(),
+    };
+    let container_configuration = pool.containers.as_ref().map(|c| ContainerConfiguration {
+        kind: "dockerCompatible",
+        container_image_names: c.images.iter().map(|i| i.value.clone()).collect(),
+        container_registries: c
+            .registries
+            .iter()
+            .filter_map(|r| registries.get(r.index()))
+            .map(registry)
+            .collect(),
+    });
+    let autoscale = pool.autoscale.is_some();
+    PoolAddParameter {
+        id: pool.name.value.clone(),
+        display_name: pool.display_name.clone(),
+        vm_size: pool.vm_size.clone().unwrap_or_default(),
+        virtual_machine_configuration: VirtualMachineConfiguration {
+            image_reference,
+            node_agent_sku_id: effective_node_agent(pool).unwrap_or_default(),
+            container_configuration,
+        },
+        resize_timeout: pool.resize_timeout.filter(|_| !autoscale).map(iso8601),
+        target_dedicated_nodes: (!autoscale).then(|| pool.dedicated.unwrap_or(0)),
+        target_low_priority_nodes: (!autoscale).then(|| pool.low_priority.unwrap_or(0)),
+        enable_auto_scale: autoscale.then_some(true),
+        auto_scale_formula: pool.autoscale.clone(),
+        auto_scale_evaluation_interval: pool.autoscale_interval.filter(|_| autoscale).map(iso8601),
+        enable_inter_node_communication: pool.inter_node.filter(|b| *b),
+        start_task: pool.start_task.as_ref().map(|(aux, _)| start_task(aux)),
+        task_slots_per_node: pool.task_slots,
+    }
+}
+
+fn registry(r: &Registry) -> ContainerRegistry {
+    ContainerRegistry {
+        username: r.username.clone(),
+        password: r.password.clone(),
+        registry_server: r.server.clone().unwrap_or_default(),
+        identity_reference: r.identity.clone().map(|resource_id| IdentityReference { resource_id }),
+    }
+}
+
+fn start_task(aux: &AuxTask) -> StartTask {
+    let s = &aux.spec;
+    StartTask {
+        command_line: command(s),
+        container_settings: container(s),
+        resource_files: inputs(&s.inputs),
+        environment_settings: env(&s.env),
+        user_identity: identity(s),
+        max_task_retry_count: s.retries,
+        wait_for_success: s.wait_for_success,
+    }
+}
+
+pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter {
+    JobAddParameter {
+        id: job.name.value.clone(),
+        display_name: job.display_name.clone(),
+        priority: job.priority,
+        constraints: job.max_wall_clock.map(|t| JobConstraints { max_wall_clock_time: iso8601(t) }),
+        job_preparation_task: job.prep_task.as_ref().map(|aux| {
+            let s = &aux.spec;
+            let constraints = TaskConstraints {
+                max_wall_clock_time: s.timeout.map(iso8601),
+                max_task_retry_count: s.retries,
+            };
+            JobPreparationTask {
+                command_line: command(s),
+                container_settings: container(s),
+                resource_files: inputs(&s.inputs),
+                environment_settings: env(&s.env),
+                constraints: (!constraints.is_empty()).then_some(constraints),
+                wait_for_success: s.wait_for_success,
+                user_identity: identity(s),
+            }
+        }),
+        job_release_task: job.release_task.as_ref().map(|aux| {
+            let s = &aux.spec;
+            JobReleaseTask {
+                command_line: command(s),
+                container_settings: container(s),
+                resource_files: inputs(&s.inputs),
+                environment_settings: env(&s.env),
+                max_wall_clock_time: s.timeout.map(iso8601),
+                user_identity: identity(s),
+            }
+        }),
+        common_environment_settings: env(&job.env),
+        pool_info: PoolInformation { pool_id: pool_id.to_string() },
+        on_all_tasks_complete: "noaction",
+        uses_task_dependencies: uses_dependencies,
+    }
+}
+
+/// A task body without `dependsOn` (the planner adds it).
+pub fn task(id: &str, s: &TaskSpec) -> TaskAddParameter {
+    let constraints = TaskConstraints {
+        max_wall_clock_time: s.timeout.map(iso8601),
+        max_task_retry_count: s.retries,
+    };
+    TaskAddParameter {
+        id: id.to_string(),
+        display_name: s.display_name.as_deref().map(str::to_string),
+        command_line: command(s),
+        container_settings: container(s),
+        resource_files: inputs(&s.inputs),
+        output_files: outputs(&s.outputs),
+        environment_settings: env(&s.env),
+        constraints: (!constraints.is_empty()).then_some(constraints),
+        required_slots: s.slots,
+        user_identity: identity(s),
+        multi_instance_settings: s.multi_instance.as_ref().map(|m| MultiInstanceSettings {
+            number_of_instances: m.nodes,
+            coordination_command_line: m.coordination.to_string(),
+        }),
+        depends_on: None,
+    }
+}
+
+fn command(s: &TaskSpec) -> String {
+    s.command.as_deref().unwrap_or("").to_string()
+}
+
+fn container(s: &TaskSpec) -> Option<TaskContainerSettings> {
+    s.container.as_ref().map(|image| TaskContainerSettings {
+        container_run_options: s.run_options.as_deref().map(str::to_string),
+        image_name: image.to_string(),
+    })
+}
+
+fn identity(s: &TaskSpec) -> Option<UserIdentity> {
+    if s.elevation.is_none() && s.scope.is_none() {
+        return None;
+    }
+    Some(UserIdentity {
+        auto_user: AutoUserSpecification {
+            scope: s.scope.map(|sc| match sc {
+                Scope::Pool => "pool",
+                Scope::Task => "task",
+            }),
+            elevation_level: s.elevation.map(|e| match e {
+                Elevation::Admin => "admin",
+                Elevation::NonAdmin => "nonadmin",
+            }),
+        },
+    })
+}
+
+fn env(vars: &[EnvVar]) -> Vec<EnvironmentSetting> {
+    vars.iter()
+        .map(|v| EnvironmentSetting {
+            name: v.name.to_string(),
+            value: v.value.to_string(),
+        })
+        .collect()
+}
+
+/// `"data/train.csv" = URL` downloads one blob; a path ending in `/`, or a URL that names a
+/// whole blob container, downloads the container (`storageContainerUrl`) into that directory.
+fn inputs(files: &[FileMap]) -> Vec<ResourceFile> {
+    files
+        .iter()
+        .map(|f| {
+            let dir = f.path.ends_with('/') || is_container_url(&f.url);
+            ResourceFile {
+                http_url: (!dir).then(|| f.url.to_string()),
+                storage_container_url: dir.then(|| f.url.to_string()),
+                file_path: f.path.trim_end_matches('/').to_string(),
+            }
+        })
+        .collect()
+}
+
+/// `https://ACCOUNT.blob.core.windows.net/CONTAINER[?sas]`: a container, not a blob.
+pub fn is_container_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
+        return false;
+    };
+    let before_query = rest.split('?').next().unwrap_or(rest);
+    let mut parts = before_query.trim_end_matches('/').split('/');
+    let host = parts.next().unwrap_or("");
+    host.ends_with(".blob.core.windows.net") && parts.count() == 1
+}
+
+/// `"out/**/*.pt" = CONTAINER_URL` uploads matches when the task succeeds.
+fn outputs(files: &[FileMap]) -> Vec<OutputFile> {
+    files
+        .iter()
+        .map(|f| OutputFile {
+            file_pattern: f.path.to_string(),
+            destination: OutputFileDestination {
+                container: OutputFileBlobContainerDestination {
+                    path: None,
+                    container_url: f.url.to_string(),
+                },
+            },
+            upload_options: OutputFileUploadOptions { upload_condition: "tasksuccess" },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_container_url;
+
+    #[test]
+    fn container_urls() {
+        assert!(is_container_url("https://acct.blob.core.windows.net/runs?<secret:SAS>"));
+        assert!(is_container_url("https://acct.blob.core.windows.net/runs/"));
+        assert!(!is_container_url("https://acct.blob.core.windows.net/runs/train.csv"));
+        assert!(!is_container_url("https://example.org/data"));
+    }
+}

@@ -1,0 +1,73 @@
+//! `batchflow plan --format text`: the steps as a readable table.
+
+use super::{Action, Plan, Wait};
+use crate::graph::{Image, Job, Pool, Workflow};
+use crate::lower::value::format_duration;
+use std::fmt::Write;
+
+pub fn pool_summary(pool: &Pool) -> String {
+    let mut out = format!("pool `{}`: {}", pool.name.value, pool.vm_size.as_deref().unwrap_or("?"));
+    match &pool.autoscale {
+        Some(_) => out.push_str(", autoscale"),
+        None => {
+            let _ = write!(out, " x {} dedicated", pool.dedicated.unwrap_or(0));
+            if let Some(low) = pool.low_priority.filter(|n| *n > 0) {
+                let _ = write!(out, " + {low} low-priority");
+            }
+        }
+    }
+    match &pool.image {
+        Some(Image::Marketplace { publisher, offer, sku, .. }) => {
+            let _ = write!(out, ", {publisher}/{offer}/{sku}");
+        }
+        Some(Image::Managed { .. }) => out.push_str(", managed image"),
+        Some(Image::Gallery { .. }) => out.push_str(", gallery image"),
+        None => {}
+    }
+    if let Some(c) = &pool.containers {
+        let _ = write!(out, ", containers ({} prefetched)", c.images.len());
+    }
+    if pool.start_task.is_some() {
+        out.push_str(", start task");
+    }
+    out
+}
+
+pub fn job_summary(wf: &Workflow, job: &Job) -> String {
+    let tasks: u64 = job.templates.iter().filter_map(|t| wf.template(*t)).map(|t| u64::from(t.count)).sum();
+    let mut out = format!("job `{}` on `{}`: {tasks} tasks", job.name.value, job.pool.and_then(|p| wf.pool(p)).map_or("?", |p| &p.name.value));
+    if let Some(t) = job.max_wall_clock {
+        let _ = write!(out, ", max wall clock {}", format_duration(t));
+    }
+    out
+}
+
+pub fn render(plan: &Plan) -> String {
+    let tasks: usize = plan.steps.iter().map(|s| s.tasks).sum();
+    let requests = plan.steps.iter().filter(|s| matches!(s.action, Action::Request { .. })).count();
+    let mut out = format!(
+        "plan for `{}` (api-version {}): {} steps, {requests} requests, {tasks} tasks\n\n",
+        plan.workflow,
+        plan.api_version,
+        plan.steps.len()
+    );
+    let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    for step in &plan.steps {
+        let (verb, path) = match &step.action {
+            Action::Request { method, path, .. } => (*method, path.as_str()),
+            Action::Wait { wait, path } => (
+                match wait {
+                    Wait::PoolReady | Wait::JobCompleted => "WAIT",
+                },
+                path.as_str(),
+            ),
+        };
+        let _ = writeln!(out, "  {:width$}  {verb:<5} {path}", step.id);
+        let _ = writeln!(out, "  {:width$}        {}", "", step.summary);
+        if !step.after.is_empty() {
+            let _ = writeln!(out, "  {:width$}        after {}", "", step.after.join(", "));
+        }
+    }
+    out.push_str("\nsecrets appear as <secret:NAME>; they are read from the environment when the workflow runs.\n");
+    out
+}

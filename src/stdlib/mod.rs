@@ -1,0 +1,35 @@
+//! The standard library, embedded in the binary: data tables of VM sizes, marketplace images
+//! and node agents (each row with its source, see `stdlib/SOURCES.md`), and `.batchflow`
+//! modules such as `std/images`.
+
+mod date;
+mod images;
+mod vm_sizes;
+
+pub use date::Date;
+pub use images::{image, images, node_agent, node_agents, ImageInfo, NodeAgent, Os};
+pub use vm_sizes::{vm_size, vm_sizes, VmSize};
+
+/// A `.batchflow` module: `import "std/images"`.
+pub struct Module {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+pub const MODULES: &[Module] = &[Module {
+    path: "std/images",
+    text: include_str!("../../stdlib/images.batchflow"),
+}];
+
+pub fn module(path: &str) -> Option<&'static Module> {
+    MODULES.iter().find(|m| m.path == path)
+}
+
+/// Splits a `list;of;values` field.
+fn split_list(field: &str) -> impl Iterator<Item = &str> {
+    field.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn yes(field: &str) -> bool {
+    field.trim().eq_ignore_ascii_case("yes")
+}

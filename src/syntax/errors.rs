@@ -1,0 +1,114 @@
+//! pest errors as BF001 diagnostics that say, in the user's words, what was expected.
+
+use super::parser::{ParseError, Rule};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::{Span, SrcId};
+use pest::error::{ErrorVariant, InputLocation};
+
+pub fn to_diagnostic(src: SrcId, err: &ParseError) -> Diagnostic {
+    let (start, end) = match err.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let found = found_at(err.line(), err.line_col_start_col());
+    let span = Span::new(src, start, end.max(start + found.len().min(1)));
+    let (message, help) = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let found = if found.is_empty() {
+                "the end of the file".to_string()
+            } else {
+                format!("`{found}`")
+            };
+            let message = match expected.as_slice() {
+                [] => format!("unexpected {found}"),
+                [one] => format!("expected {one}, found {found}"),
+                many => format!("expected one of {}, found {found}", many.join(", ")),
+            };
+            (message, help_for(positives))
+        }
+        ErrorVariant::CustomError { message } => (message.clone(), None),
+    };
+    let diag = Diagnostic::new(Code::BF001, span, message);
+    match help {
+        Some(h) => diag.with_help(h),
+        None => diag.with_help("see `docs/language.md` for the syntax"),
+    }
+}
+
+trait LineCol {
+    fn line_col_start_col(&self) -> usize;
+}
+
+impl LineCol for ParseError {
+    fn line_col_start_col(&self) -> usize {
+        match self.line_col {
+            pest::error::LineColLocation::Pos((_, c)) | pest::error::LineColLocation::Span((_, c), _) => c,
+        }
+    }
+}
+
+/// The token under the error: the rest of the word at the column, or one character.
+fn found_at(line: &str, column: usize) -> String {
+    let rest: String = line.chars().skip(column.saturating_sub(1)).collect();
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+        .take(40)
+        .collect();
+    if word.is_empty() {
+        rest.chars().take(1).filter(|c| !c.is_whitespace()).collect()
+    } else {
+        word
+    }
+}
+
+fn help_for(positives: &[Rule]) -> Option<String> {
+    if positives.contains(&Rule::workflow_item) || positives.contains(&Rule::pool_item) {
+        return Some(
+            "a file holds `workflow`, `import`, `hooks`, `param`, `let`, `registry`, `pool` and `job` items"
+                .into(),
+        );
+    }
+    if positives.contains(&Rule::attr) || positives.contains(&Rule::nested) {
+        return Some("inside a block write `name = value`, a nested `name { ... }` block, or a `task`".into());
+    }
+    None
+}
+
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::workflow_item
+        | Rule::import_item
+        | Rule::hooks_item
+        | Rule::param_item
+        | Rule::let_item
+        | Rule::registry_item
+        | Rule::pool_item
+        | Rule::job_item => "an item (`pool`, `job`, `let`, ...)",
+        Rule::attr | Rule::nested | Rule::task_decl => "an attribute `name = value`",
+        Rule::expr | Rule::sum | Rule::paren | Rule::arg | Rule::named_arg => "a value",
+        Rule::string | Rule::raw_string | Rule::esc_string => "a string",
+        Rule::number => "a number",
+        Rule::duration => "a duration like `30m`",
+        Rule::boolean => "`true` or `false`",
+        Rule::list => "a list `[...]`",
+        Rule::map | Rule::block => "`{`",
+        Rule::call | Rule::path | Rule::ident => "a name",
+        Rule::type_expr | Rule::scalar_type | Rule::list_type => {
+            "a type (`int`, `float`, `string`, `bool`, `duration`, `list<T>`)"
+        }
+        Rule::sweep => "`[`",
+        Rule::after_clause => "`after`",
+        Rule::loop_var => "a loop variable `name in values`",
+        Rule::range_op => "`..`",
+        Rule::kw_on => "`on`",
+        Rule::kw_in => "`in`",
+        Rule::kw_as => "`as`",
+        Rule::interp => "`${`",
+        _ => return None,
+    })
+}

@@ -34,11 +34,7 @@ pub enum Item {
         span: Span,
     },
     /// `let data = "..."`
-    Let {
-        name: Ident,
-        value: Expr,
-        span: Span,
-    },
+    Let { name: Ident, value: Expr, span: Span },
     /// `registry acr { ... }`, `pool gpu { ... }`
     Resource {
         kind: ResourceKind,
@@ -149,7 +145,10 @@ pub enum ExprKind {
     Map(Vec<Attr>),
     /// `name` or `module.member`
     Path(Vec<Ident>),
-    Call { name: Ident, args: Vec<Arg> },
+    Call {
+        name: Ident,
+        args: Vec<Arg>,
+    },
     /// `a + b + c`, kept flat so long chains never recurse deeply.
     Sum(Vec<Expr>),
     /// `start..end`, end exclusive.

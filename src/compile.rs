@@ -33,7 +33,11 @@ impl Default for Options {
             params: Vec::new(),
             env: BTreeMap::new(),
             auth: None,
-            today: Date { year: 2026, month: 1, day: 1 },
+            today: Date {
+                year: 2026,
+                month: 1,
+                day: 1,
+            },
             hook_limits: Limits::default(),
         }
     }
@@ -66,9 +70,23 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &Options) -> std::
     let name = path.display().to_string();
     if meta.len() > MAX_FILE_BYTES {
         let src = sources.add(name, "");
-        let d = Diagnostic::new(Code::BF001, Span::new(src, 0, 0), format!("the file is {} bytes; workflows may be at most {MAX_FILE_BYTES}", meta.len()))
-            .with_help("a workflow describes work; generate large inputs with sweeps and `rhai()` instead of writing them out");
-        return Ok(Compiled { src, workflow: None, hooks: None, diagnostics: vec![d] });
+        let d = Diagnostic::new(
+            Code::BF001,
+            Span::new(src, 0, 0),
+            format!(
+                "the file is {} bytes; workflows may be at most {MAX_FILE_BYTES}",
+                meta.len()
+            ),
+        )
+        .with_help(
+            "a workflow describes work; generate large inputs with sweeps and `rhai()` instead of writing them out",
+        );
+        return Ok(Compiled {
+            src,
+            workflow: None,
+            hooks: None,
+            diagnostics: vec![d],
+        });
     }
     let bytes = std::fs::read(path)?;
     let text = match decode(&bytes) {
@@ -77,10 +95,17 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &Options) -> std::
             let src = sources.add(name, String::from_utf8_lossy(&bytes).into_owned());
             let d = Diagnostic::new(Code::BF001, Span::new(src, offset, offset), why)
                 .with_help("workflows are UTF-8 text files; check that this is the file you meant");
-            return Ok(Compiled { src, workflow: None, hooks: None, diagnostics: vec![d] });
+            return Ok(Compiled {
+                src,
+                workflow: None,
+                hooks: None,
+                diagnostics: vec![d],
+            });
         }
     };
-    let stem = path.file_stem().map_or_else(|| "workflow".into(), |s| s.to_string_lossy().into_owned());
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "workflow".into(), |s| s.to_string_lossy().into_owned());
     let hook_source = |file: &crate::ast::File| -> HookSource {
         match file.hooks_path() {
             Some((rel, span)) => {
@@ -122,7 +147,14 @@ pub fn compile_text(
     let src = sources.add(name, Arc::clone(&text));
     let file = match syntax::parse(src, &text) {
         Ok(f) => f,
-        Err(d) => return Compiled { src, workflow: None, hooks: None, diagnostics: vec![*d] },
+        Err(d) => {
+            return Compiled {
+                src,
+                workflow: None,
+                hooks: None,
+                diagnostics: vec![*d],
+            }
+        }
     };
     let mut diags = Vec::new();
     let mut hooks_broken = false;
@@ -142,8 +174,12 @@ pub fn compile_text(
         HookSource::Named(path, span, None) => {
             hooks_broken = true;
             diags.push(
-                Diagnostic::new(Code::BF011, span, format!("hook script `{}` cannot be read", path.display()))
-                    .with_help("the path is relative to the workflow file; check its name"),
+                Diagnostic::new(
+                    Code::BF011,
+                    span,
+                    format!("hook script `{}` cannot be read", path.display()),
+                )
+                .with_help("the path is relative to the workflow file; check its name"),
             );
             None
         }
@@ -180,6 +216,12 @@ fn decode(bytes: &[u8]) -> Result<String, (usize, String)> {
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.strip_prefix('\u{feff}').unwrap_or(s).to_string()),
-        Err(e) => Err((e.valid_up_to(), format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))),
+        Err(e) => Err((
+            e.valid_up_to(),
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )),
     }
 }

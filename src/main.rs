@@ -26,7 +26,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check workflows for errors; with no path, every pipelines/**/*.batchflow of the repository
-    #[command(after_help = "Examples:\n  batchflow check\n  batchflow check examples/\n  batchflow check pipelines/train.batchflow --param seeds=16\n  batchflow check --format github --deny-warnings")]
+    #[command(
+        after_help = "Examples:\n  batchflow check\n  batchflow check examples/\n  batchflow check pipelines/train.batchflow --param seeds=16\n  batchflow check --format github --deny-warnings"
+    )]
     Check {
         /// Files or folders (searched for *.batchflow); default: the repository's pipelines/
         paths: Vec<PathBuf>,
@@ -40,7 +42,9 @@ enum Command {
         compile: CompileArgs,
     },
     /// Show the Batch REST requests a run would send, in order, without sending anything
-    #[command(after_help = "Examples:\n  batchflow plan pipelines/train.batchflow\n  batchflow plan pipelines/train.batchflow --format json > plan.json\n\nSecrets appear as \"<secret:NAME>\"; they are read from the environment only when a workflow runs.")]
+    #[command(
+        after_help = "Examples:\n  batchflow plan pipelines/train.batchflow\n  batchflow plan pipelines/train.batchflow --format json > plan.json\n\nSecrets appear as \"<secret:NAME>\"; they are read from the environment only when a workflow runs."
+    )]
     Plan {
         file: PathBuf,
         /// `text` for people, `json` for machines: {"workflow", "api_version", "steps": [...]}
@@ -53,7 +57,9 @@ enum Command {
         compile: CompileArgs,
     },
     /// Draw the workflow's pools, jobs and task dependencies
-    #[command(after_help = "Examples:\n  batchflow graph pipelines/train.batchflow | dot -Tsvg > train.svg\n  batchflow graph pipelines/train.batchflow --format mermaid")]
+    #[command(
+        after_help = "Examples:\n  batchflow graph pipelines/train.batchflow | dot -Tsvg > train.svg\n  batchflow graph pipelines/train.batchflow --format mermaid"
+    )]
     Graph {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]

@@ -48,11 +48,23 @@ fn drawing(wf: &Workflow, instances: bool) -> Drawing {
     let registries: Vec<usize> = wf
         .registries
         .iter()
-        .map(|r| add(&mut d, format!("registry {}\n{}", r.name.value, r.server.as_deref().unwrap_or("")), Shape::Registry, None))
+        .map(|r| {
+            add(
+                &mut d,
+                format!("registry {}\n{}", r.name.value, r.server.as_deref().unwrap_or("")),
+                Shape::Registry,
+                None,
+            )
+        })
         .collect();
     let mut pool_exit = Vec::new();
     for pool in &wf.pools {
-        let p = add(&mut d, format!("pool {}\n{}", pool.name.value, pool.vm_size.as_deref().unwrap_or("")), Shape::Pool, None);
+        let p = add(
+            &mut d,
+            format!("pool {}\n{}", pool.name.value, pool.vm_size.as_deref().unwrap_or("")),
+            Shape::Pool,
+            None,
+        );
         for r in pool.containers.iter().flat_map(|c| c.registries.iter()) {
             if let Some(&rn) = registries.get(r.index()) {
                 d.edges.insert((rn, p));
@@ -60,7 +72,12 @@ fn drawing(wf: &Workflow, instances: bool) -> Drawing {
         }
         let exit = match pool.start_task {
             Some(_) => {
-                let s = add(&mut d, format!("start task ({})", pool.name.value), Shape::StartTask, None);
+                let s = add(
+                    &mut d,
+                    format!("start task ({})", pool.name.value),
+                    Shape::StartTask,
+                    None,
+                );
                 d.edges.insert((p, s));
                 s
             }
@@ -100,10 +117,18 @@ fn drawing(wf: &Workflow, instances: bool) -> Drawing {
         job_entry.push((cluster, members, roots));
     }
     for (j, job) in wf.jobs.iter().enumerate() {
-        let Some((_, _, roots)) = job_entry.get(j) else { continue };
-        let mut sources: Vec<usize> = job.pool.and_then(|p| pool_exit.get(p.index()).copied()).into_iter().collect();
+        let Some((_, _, roots)) = job_entry.get(j) else {
+            continue;
+        };
+        let mut sources: Vec<usize> = job
+            .pool
+            .and_then(|p| pool_exit.get(p.index()).copied())
+            .into_iter()
+            .collect();
         for a in &job.after {
-            sources.extend(job_entry.get(a.index()).into_iter().flat_map(|(_, members, _)| sinks(wf, &wf.jobs[a.index()], members, instances, &template_node, &task_node)));
+            sources.extend(job_entry.get(a.index()).into_iter().flat_map(|(_, members, _)| {
+                sinks(wf, &wf.jobs[a.index()], members, instances, &template_node, &task_node)
+            }));
         }
         for s in &sources {
             for r in roots {
@@ -112,7 +137,11 @@ fn drawing(wf: &Workflow, instances: bool) -> Drawing {
         }
     }
     for (i, task) in wf.tasks.iter().enumerate() {
-        let to = if instances { task_node.get(i).copied().flatten() } else { template_node.get(task.template.index()).copied().flatten() };
+        let to = if instances {
+            task_node.get(i).copied().flatten()
+        } else {
+            template_node.get(task.template.index()).copied().flatten()
+        };
         let Some(to) = to else { continue };
         if !instances && wf.template(task.template).is_some_and(|t| t.first != i as u32) {
             continue;
@@ -121,7 +150,8 @@ fn drawing(wf: &Workflow, instances: bool) -> Drawing {
             let from = if instances {
                 task_node.get(dep.index()).copied().flatten()
             } else {
-                wf.task(dep).and_then(|x| template_node.get(x.template.index()).copied().flatten())
+                wf.task(dep)
+                    .and_then(|x| template_node.get(x.template.index()).copied().flatten())
             };
             if let Some(from) = from {
                 d.edges.insert((from, to));
@@ -132,12 +162,27 @@ fn drawing(wf: &Workflow, instances: bool) -> Drawing {
 }
 
 /// Nodes of a job with no dependency inside it: where the job's work starts.
-fn roots(wf: &Workflow, job: &Job, instances: bool, templates: &[Option<usize>], tasks: &[Option<usize>]) -> Vec<usize> {
-    nodes_where(wf, job, instances, templates, tasks, |wf, t| wf.task(t).is_some_and(|x| wf.dependencies(x).next().is_none()))
+fn roots(
+    wf: &Workflow,
+    job: &Job,
+    instances: bool,
+    templates: &[Option<usize>],
+    tasks: &[Option<usize>],
+) -> Vec<usize> {
+    nodes_where(wf, job, instances, templates, tasks, |wf, t| {
+        wf.task(t).is_some_and(|x| wf.dependencies(x).next().is_none())
+    })
 }
 
 /// Nodes of a job nothing in it depends on: where the job's work ends.
-fn sinks(wf: &Workflow, job: &Job, _members: &[usize], instances: bool, templates: &[Option<usize>], tasks: &[Option<usize>]) -> Vec<usize> {
+fn sinks(
+    wf: &Workflow,
+    job: &Job,
+    _members: &[usize],
+    instances: bool,
+    templates: &[Option<usize>],
+    tasks: &[Option<usize>],
+) -> Vec<usize> {
     let depended: BTreeSet<u32> = wf.tasks.iter().flat_map(|t| wf.dependencies(t)).map(|d| d.0).collect();
     nodes_where(wf, job, instances, templates, tasks, |_, t| !depended.contains(&t.0))
 }
@@ -155,7 +200,11 @@ fn nodes_where(
         let Some(template) = wf.template(*t) else { continue };
         for id in template.instances() {
             if keep(wf, id) {
-                let n = if instances { tasks.get(id.index()).copied().flatten() } else { template_node(templates, *t) };
+                let n = if instances {
+                    tasks.get(id.index()).copied().flatten()
+                } else {
+                    template_node(templates, *t)
+                };
                 out.extend(n);
             }
         }
@@ -169,7 +218,10 @@ fn template_node(templates: &[Option<usize>], t: TemplateId) -> Option<usize> {
 
 fn dot(wf: &Workflow, d: &Drawing) -> String {
     let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n", esc(&wf.name));
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n",
+        esc(&wf.name)
+    );
     let node_line = |(id, label, shape, _): &(String, String, Shape, Option<usize>)| {
         let shape = match shape {
             Shape::Registry => "cylinder",

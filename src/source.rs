@@ -94,10 +94,7 @@ impl SourceFile {
         };
         let start = self.line_starts.get(line).copied().unwrap_or(0) as usize;
         let end = (offset as usize).min(self.text.len());
-        let column = self
-            .text
-            .get(start..end)
-            .map_or(end - start, |s| s.chars().count());
+        let column = self.text.get(start..end).map_or(end - start, |s| s.chars().count());
         (line + 1, column + 1)
     }
 

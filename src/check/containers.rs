@@ -26,11 +26,24 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
         let Some(pool) = r.pool else { continue };
         let image_span = r.span_of("container");
         if pool.containers.is_none() {
-            let (code, what) = if r.kind == Kind::StartTask { (Code::BF208, "start task") } else { (Code::BF201, r.kind.what()) };
+            let (code, what) = if r.kind == Kind::StartTask {
+                (Code::BF208, "start task")
+            } else {
+                (Code::BF201, r.kind.what())
+            };
             out.push(
-                Diagnostic::new(code, image_span, format!("this {what} runs in a container, but pool `{}` has no `containers {{ }}` block", pool.name.value))
-                    .with_label(pool.name.span, "a pool without container support")
-                    .with_help("add `containers { images = [...] }` to the pool (it must use an image with a container runtime)"),
+                Diagnostic::new(
+                    code,
+                    image_span,
+                    format!(
+                        "this {what} runs in a container, but pool `{}` has no `containers {{ }}` block",
+                        pool.name.value
+                    ),
+                )
+                .with_label(pool.name.span, "a pool without container support")
+                .with_help(
+                    "add `containers { images = [...] }` to the pool (it must use an image with a container runtime)",
+                ),
             );
             continue;
         }
@@ -38,9 +51,16 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
             let elevations: Vec<Option<Elevation>> = r.specs.iter().map(|s| s.elevation).collect();
             if elevations.iter().any(|e| *e != Some(Elevation::Admin)) {
                 out.push(
-                    Diagnostic::new(Code::BF202, r.span_of("elevation"), format!("a container {} on a Windows pool must run with `elevation = admin`", r.kind.what()))
-                        .with_label(pool.name.span, "Windows container pool")
-                        .with_help("add `elevation = admin`: Batch runs Windows containers only as an elevated user"),
+                    Diagnostic::new(
+                        Code::BF202,
+                        r.span_of("elevation"),
+                        format!(
+                            "a container {} on a Windows pool must run with `elevation = admin`",
+                            r.kind.what()
+                        ),
+                    )
+                    .with_label(pool.name.span, "Windows container pool")
+                    .with_help("add `elevation = admin`: Batch runs Windows containers only as an elevated user"),
                 );
             }
         }
@@ -87,8 +107,15 @@ fn covered(wf: &Workflow, pool: &Pool, image: &str, span: crate::source::Span, w
         None => format!("declare `registry NAME {{ server = \"{}\" ... }}` with credentials and list it in the pool's `containers {{ registries = [...] }}`", reference.host),
     };
     out.push(
-        Diagnostic::new(Code::BF203, span, format!("{what} `{image}` comes from private registry `{}`, which pool `{}` has no credentials for", reference.host, pool.name.value))
-            .with_help(help),
+        Diagnostic::new(
+            Code::BF203,
+            span,
+            format!(
+                "{what} `{image}` comes from private registry `{}`, which pool `{}` has no credentials for",
+                reference.host, pool.name.value
+            ),
+        )
+        .with_help(help),
     );
 }
 
@@ -103,13 +130,23 @@ fn prefetched(pool: &Pool, image: &str) -> bool {
 /// BF115: an image whose name says GPU on a size without one (a name heuristic).
 fn gpu_image(span: crate::source::Span, pool: &Pool, image: &str, out: &mut Vec<Diagnostic>) {
     let lower = image.to_ascii_lowercase();
-    let gpu_name = lower.contains("-gpu") || lower.contains("cuda") || lower.starts_with("nvidia/") || lower.starts_with("nvcr.io/");
+    let gpu_name = lower.contains("-gpu")
+        || lower.contains("cuda")
+        || lower.starts_with("nvidia/")
+        || lower.starts_with("nvcr.io/");
     let Some(s) = size(pool) else { return };
     if gpu_name && !s.has_gpu() {
         out.push(
-            Diagnostic::new(Code::BF115, span, format!("image `{image}` looks like a GPU image (by its name), but `{}` has no GPU", s.name))
-                .with_label(pool.attrs.or("vm_size", pool.name.span), "a size without GPUs")
-                .with_help("use a GPU size (e.g. `Standard_NC4as_T4_v3`) or the image's CPU variant"),
+            Diagnostic::new(
+                Code::BF115,
+                span,
+                format!(
+                    "image `{image}` looks like a GPU image (by its name), but `{}` has no GPU",
+                    s.name
+                ),
+            )
+            .with_label(pool.attrs.or("vm_size", pool.name.span), "a size without GPUs")
+            .with_help("use a GPU size (e.g. `Standard_NC4as_T4_v3`) or the image's CPU variant"),
         );
     }
 }
@@ -145,20 +182,38 @@ fn registry_auth(reg: &crate::graph::Registry, out: &mut Vec<Diagnostic>) {
     let span = reg.name.span;
     if reg.identity.is_some() && (reg.username.is_some() || reg.password.is_some()) {
         out.push(
-            Diagnostic::new(Code::BF207, reg.attrs.or("identity", span), "registry sets both `identity` and a username/password")
-                .with_help("use a managed identity or a username and password, not both"),
+            Diagnostic::new(
+                Code::BF207,
+                reg.attrs.or("identity", span),
+                "registry sets both `identity` and a username/password",
+            )
+            .with_help("use a managed identity or a username and password, not both"),
         );
     } else if reg.username.is_some() != reg.password.is_some() {
-        let (has, lacks) = if reg.username.is_some() { ("username", "password") } else { ("password", "username") };
+        let (has, lacks) = if reg.username.is_some() {
+            ("username", "password")
+        } else {
+            ("password", "username")
+        };
         out.push(
-            Diagnostic::new(Code::BF207, reg.attrs.or(has, span), format!("registry sets `{has}` without `{lacks}`"))
-                .with_help(format!("add `{lacks} = ...` (a password from `secret(\"NAME\")`), or use `identity = \"...\"`")),
+            Diagnostic::new(
+                Code::BF207,
+                reg.attrs.or(has, span),
+                format!("registry sets `{has}` without `{lacks}`"),
+            )
+            .with_help(format!(
+                "add `{lacks} = ...` (a password from `secret(\"NAME\")`), or use `identity = \"...\"`"
+            )),
         );
     }
     if reg.password.as_deref().is_some_and(|p| !p.is_empty() && !has_secret(p)) {
         out.push(
-            Diagnostic::new(Code::BF206, reg.attrs.or("password", span), "the registry password is written in the workflow")
-                .with_help("read it when the workflow runs: `password = secret(\"REGISTRY_PASSWORD\")`"),
+            Diagnostic::new(
+                Code::BF206,
+                reg.attrs.or("password", span),
+                "the registry password is written in the workflow",
+            )
+            .with_help("read it when the workflow runs: `password = secret(\"REGISTRY_PASSWORD\")`"),
         );
     }
 }
@@ -171,18 +226,40 @@ fn literal_secrets(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
         let secretish = ["password", "secret", "token", "key"].iter().any(|w| name.contains(w));
         if secretish && !var.value.is_empty() && !has_secret(&var.value) {
             out.push(
-                Diagnostic::new(Code::BF206, r.span_of("env"), format!("env `{}` holds a literal secret", var.name))
-                    .with_help(format!("read it when the workflow runs: `{} = secret(\"{}\")`", var.name, var.name)),
+                Diagnostic::new(
+                    Code::BF206,
+                    r.span_of("env"),
+                    format!("env `{}` holds a literal secret", var.name),
+                )
+                .with_help(format!(
+                    "read it when the workflow runs: `{} = secret(\"{}\")`",
+                    var.name, var.name
+                )),
             );
         }
     }
-    let urls = spec.inputs.iter().chain(spec.outputs.iter()).map(|f| (&*f.url, if spec.inputs.iter().any(|i| i.url == f.url) { "inputs" } else { "outputs" }));
-    let texts = urls.chain(spec.env.iter().map(|v| (&*v.value, "env"))).chain(spec.command.iter().map(|c| (&**c, "command")));
+    let urls = spec.inputs.iter().chain(spec.outputs.iter()).map(|f| {
+        (
+            &*f.url,
+            if spec.inputs.iter().any(|i| i.url == f.url) {
+                "inputs"
+            } else {
+                "outputs"
+            },
+        )
+    });
+    let texts = urls
+        .chain(spec.env.iter().map(|v| (&*v.value, "env")))
+        .chain(spec.command.iter().map(|c| (&**c, "command")));
     for (text, attr) in texts {
         if literal_sas(text) {
             out.push(
-                Diagnostic::new(Code::BF206, r.span_of(attr), "a SAS signature (`sig=`) is written in the workflow")
-                    .with_help("put the SAS token in a secret: \"https://.../container?${secret(\"SAS\")}\""),
+                Diagnostic::new(
+                    Code::BF206,
+                    r.span_of(attr),
+                    "a SAS signature (`sig=`) is written in the workflow",
+                )
+                .with_help("put the SAS token in a secret: \"https://.../container?${secret(\"SAS\")}\""),
             );
         }
     }

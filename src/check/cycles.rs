@@ -67,7 +67,9 @@ fn report(wf: &Workflow, cycle: &[NodeIndex]) -> Diagnostic {
     if let Some(first) = path.first().copied() {
         path.push(first);
     }
-    let is_job = cycle.first().is_some_and(|n| matches!(wf.graph.node_weight(*n), Some(Node::Job(_))));
+    let is_job = cycle
+        .first()
+        .is_some_and(|n| matches!(wf.graph.node_weight(*n), Some(Node::Job(_))));
     let what = if is_job { "jobs" } else { "tasks" };
     let primary = named.first().map(|(_, s)| *s).unwrap_or_default();
     let mut diag = Diagnostic::new(

@@ -17,7 +17,12 @@ pub fn page(code: Code) -> String {
 pub fn index() -> String {
     let mut out = String::from("batchflow rules (`batchflow explain CODE` for one):\n\n");
     for code in Code::ALL {
-        out.push_str(&format!("  {}  {:<8} {}\n", code.as_str(), code.default_severity().as_str(), code.name()));
+        out.push_str(&format!(
+            "  {}  {:<8} {}\n",
+            code.as_str(),
+            code.default_severity().as_str(),
+            code.name()
+        ));
     }
     out
 }

@@ -11,7 +11,9 @@ pub fn size(pool: &Pool) -> Option<&'static VmSize> {
 /// The stdlib's row for a marketplace image.
 pub fn image_info(pool: &Pool) -> Option<&'static ImageInfo> {
     match pool.image.as_ref()? {
-        Image::Marketplace { publisher, offer, sku, .. } => stdlib::image(publisher, offer, sku),
+        Image::Marketplace {
+            publisher, offer, sku, ..
+        } => stdlib::image(publisher, offer, sku),
         _ => None,
     }
 }
@@ -30,7 +32,9 @@ pub fn is_rdma_image(pool: &Pool) -> bool {
 
 /// The node agent Batch will get: as written, or inferred from the image table.
 pub fn effective_node_agent(pool: &Pool) -> Option<String> {
-    pool.node_agent.clone().or_else(|| image_info(pool).map(|i| i.node_agent.clone()))
+    pool.node_agent
+        .clone()
+        .or_else(|| image_info(pool).map(|i| i.node_agent.clone()))
 }
 
 /// The pool's OS: from the image table, else the node agent, else the image's name.
@@ -42,7 +46,11 @@ pub fn pool_os(pool: &Pool) -> Option<Os> {
         if let Some(row) = stdlib::node_agent(agent) {
             return Some(row.os);
         }
-        return Some(if agent.to_ascii_lowercase().contains("windows") { Os::Windows } else { Os::Linux });
+        return Some(if agent.to_ascii_lowercase().contains("windows") {
+            Os::Windows
+        } else {
+            Os::Linux
+        });
     }
     image_os_by_name(pool.image.as_ref()?)
 }
@@ -50,9 +58,15 @@ pub fn pool_os(pool: &Pool) -> Option<Os> {
 /// Name heuristic for images missing from the table.
 pub fn image_os_by_name(image: &Image) -> Option<Os> {
     match image {
-        Image::Marketplace { publisher, offer, sku, .. } => {
+        Image::Marketplace {
+            publisher, offer, sku, ..
+        } => {
             let all = format!("{publisher} {offer} {sku}").to_ascii_lowercase();
-            Some(if all.contains("windows") { Os::Windows } else { Os::Linux })
+            Some(if all.contains("windows") {
+                Os::Windows
+            } else {
+                Os::Linux
+            })
         }
         _ => None,
     }

@@ -39,9 +39,13 @@ fn rdma(pool: &Pool, out: &mut Vec<Diagnostic>) {
     if let (true, Some(s)) = (rdma_image, size) {
         if !s.rdma {
             out.push(
-                Diagnostic::new(Code::BF101, image_span, format!("an `-rdma` image on `{}`, which has no InfiniBand", s.name))
-                    .with_label(size_span, "no RDMA on this size")
-                    .with_help("use the image without `-rdma`, or an RDMA size such as `Standard_HB120rs_v3`"),
+                Diagnostic::new(
+                    Code::BF101,
+                    image_span,
+                    format!("an `-rdma` image on `{}`, which has no InfiniBand", s.name),
+                )
+                .with_label(size_span, "no RDMA on this size")
+                .with_help("use the image without `-rdma`, or an RDMA size such as `Standard_HB120rs_v3`"),
             );
         }
     }
@@ -58,15 +62,25 @@ fn rdma(pool: &Pool, out: &mut Vec<Diagnostic>) {
     }
     if is_windows_container_pool(pool) && (rdma_image || (pool.inter_node == Some(true) && size_rdma)) {
         out.push(
-            Diagnostic::new(Code::BF103, pool.name.span, "RDMA is asked for on a Windows container pool")
-                .with_help("Batch gives RDMA to containers only on Linux pools: use a Linux image for MPI containers"),
+            Diagnostic::new(
+                Code::BF103,
+                pool.name.span,
+                "RDMA is asked for on a Windows container pool",
+            )
+            .with_help("Batch gives RDMA to containers only on Linux pools: use a Linux image for MPI containers"),
         );
     }
 }
 
 fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
     let Some(containers) = &pool.containers else { return };
-    let Some(Image::Marketplace { sku, .. }) = &pool.image else { return };
+    let Some(Image::Marketplace {
+        publisher, offer, sku, ..
+    }) = &pool.image
+    else {
+        return;
+    };
+    let name = format!("{publisher}/{offer}/{sku}");
     let span = pool.attrs.or("image", pool.name.span);
     let label = (containers.span, "containers asked for here");
     match image_info(pool) {
@@ -77,9 +91,13 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
                 "use an image with a container runtime, e.g. `images.linux_containers` from `import \"std/images\"`"
             };
             out.push(
-                Diagnostic::new(Code::BF104, span, format!("image `{sku}` has no container runtime, but this is a container pool"))
-                    .with_label(label.0, label.1)
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::BF104,
+                    span,
+                    format!("image `{name}` has no container runtime, but this is a container pool"),
+                )
+                .with_label(label.0, label.1)
+                .with_help(help),
             );
         }
         Some(_) => {}
@@ -94,7 +112,7 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
                 );
             } else {
                 out.push(
-                    Diagnostic::new(Code::BF104, span, format!("the stdlib does not know whether image `{sku}` supports containers"))
+                    Diagnostic::new(Code::BF104, span, format!("the stdlib does not know whether image `{name}` supports containers"))
                         .with_severity(Severity::Warning)
                         .with_label(label.0, label.1)
                         .with_help("check the image's `DockerCompatible` capability (`az batch pool supported-images list`), or use `images.linux_containers`"),
@@ -105,14 +123,23 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
 }
 
 fn node_agent(pool: &Pool, out: &mut Vec<Diagnostic>) {
-    let Some(agent) = pool.node_agent.as_deref() else { return };
+    let Some(agent) = pool.node_agent.as_deref() else {
+        return;
+    };
     let span = pool.attrs.or("node_agent", pool.name.span);
     if let Some(info) = image_info(pool) {
         if !info.node_agent.eq_ignore_ascii_case(agent.trim()) {
             out.push(
-                Diagnostic::new(Code::BF105, span, format!("node agent `{agent}` does not match the image ({})", info.distribution))
-                    .with_label(pool.attrs.or("image", pool.name.span), "this image")
-                    .with_help(format!("write `node_agent = \"{}\"`, or leave it out: the stdlib knows this image", info.node_agent)),
+                Diagnostic::new(
+                    Code::BF105,
+                    span,
+                    format!("node agent `{agent}` does not match the image ({})", info.distribution),
+                )
+                .with_label(pool.attrs.or("image", pool.name.span), "this image")
+                .with_help(format!(
+                    "write `node_agent = \"{}\"`, or leave it out: the stdlib knows this image",
+                    info.node_agent
+                )),
             );
         }
         return;
@@ -133,7 +160,11 @@ fn node_agent(pool: &Pool, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     Code::BF105,
                     span,
-                    format!("node agent `{agent}` is for {}, but the image looks like {} (by its name)", agent_os.as_str(), image_os.as_str()),
+                    format!(
+                        "node agent `{agent}` is for {}, but the image looks like {} (by its name)",
+                        agent_os.as_str(),
+                        image_os.as_str()
+                    ),
                 )
                 .with_help(if image_os == Os::Windows {
                     "Windows images take `node_agent = \"batch.node.windows amd64\"`"
@@ -153,13 +184,25 @@ fn unknown_size(pool: &Pool, out: &mut Vec<Diagnostic>) {
     let lower = name.to_ascii_lowercase();
     let mut close: Vec<(usize, &str)> = stdlib::vm_sizes()
         .iter()
-        .map(|s| (strsim::damerau_levenshtein(&lower, &s.name.to_ascii_lowercase()), s.name.as_str()))
+        .map(|s| {
+            (
+                strsim::damerau_levenshtein(&lower, &s.name.to_ascii_lowercase()),
+                s.name.as_str(),
+            )
+        })
         .collect();
     close.sort();
     let names: Vec<String> = close.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
     out.push(
-        Diagnostic::new(Code::BF107, pool.attrs.or("vm_size", pool.name.span), format!("VM size `{name}` is not in the stdlib table"))
-            .with_help(format!("closest known sizes: {}; if the size is new, its GPU, RDMA and core checks are skipped", names.join(", "))),
+        Diagnostic::new(
+            Code::BF107,
+            pool.attrs.or("vm_size", pool.name.span),
+            format!("VM size `{name}` is not in the stdlib table"),
+        )
+        .with_help(format!(
+            "closest known sizes: {}; if the size is new, its GPU, RDMA and core checks are skipped",
+            names.join(", ")
+        )),
     );
 }
 
@@ -178,8 +221,15 @@ fn resource_id(pool: &Pool, out: &mut Vec<Diagnostic>) {
         "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/images/{name}"
     };
     out.push(
-        Diagnostic::new(Code::BF109, pool.attrs.or("image", pool.name.span), format!("`{id}` is not a valid {} resource id", if gallery { "gallery image" } else { "managed image" }))
-            .with_help(format!("the form is {want}")),
+        Diagnostic::new(
+            Code::BF109,
+            pool.attrs.or("image", pool.name.span),
+            format!(
+                "`{id}` is not a valid {} resource id",
+                if gallery { "gallery image" } else { "managed image" }
+            ),
+        )
+        .with_help(format!("the form is {want}")),
     );
 }
 
@@ -187,7 +237,11 @@ fn resource_id(pool: &Pool, out: &mut Vec<Diagnostic>) {
 pub fn valid_resource_id(id: &str, gallery: bool) -> bool {
     let parts: Vec<&str> = id.split('/').collect();
     let fixed = |i: usize, want: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(want));
-    let named = |i: usize| parts.get(i).is_some_and(|p| !p.is_empty() && !p.contains(char::is_whitespace));
+    let named = |i: usize| {
+        parts
+            .get(i)
+            .is_some_and(|p| !p.is_empty() && !p.contains(char::is_whitespace))
+    };
     let base = parts.first() == Some(&"")
         && fixed(1, "subscriptions")
         && named(2)
@@ -219,22 +273,32 @@ fn retirement(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
                 },
             );
             out.push(
-                Diagnostic::new(Code::BF116, pool.attrs.or("image", pool.name.span), format!("image `{}/{}/{}` {when} {date}", info.publisher, info.offer, info.sku))
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::BF116,
+                    pool.attrs.or("image", pool.name.span),
+                    format!("image `{}/{}/{}` {when} {date}", info.publisher, info.offer, info.sku),
+                )
+                .with_help(help),
             );
             return;
         }
     }
-    let Some(agent) = pool.node_agent.as_deref().and_then(stdlib::node_agent) else { return };
+    let Some(agent) = pool.node_agent.as_deref().and_then(stdlib::node_agent) else {
+        return;
+    };
     if let Some(date) = agent.retires.filter(|d| *d <= soon) {
         let when = if date <= today { "was retired on" } else { "retires on" };
-        let help = agent
-            .replacement
-            .as_deref()
-            .map_or_else(|| "pick a current node agent and image".to_string(), |r| format!("move to `{r}` with an image for it"));
+        let help = agent.replacement.as_deref().map_or_else(
+            || "pick a current node agent and image".to_string(),
+            |r| format!("move to `{r}` with an image for it"),
+        );
         out.push(
-            Diagnostic::new(Code::BF116, pool.attrs.or("node_agent", pool.name.span), format!("node agent `{}` {when} {date}", agent.id))
-                .with_help(help),
+            Diagnostic::new(
+                Code::BF116,
+                pool.attrs.or("node_agent", pool.name.span),
+                format!("node agent `{}` {when} {date}", agent.id),
+            )
+            .with_help(help),
         );
     }
 }
@@ -245,11 +309,29 @@ mod tests {
 
     #[test]
     fn resource_ids() {
-        assert!(valid_resource_id("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/img", false));
-        assert!(!valid_resource_id("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/image/img", false));
-        assert!(!valid_resource_id("subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/img", false));
-        assert!(valid_resource_id("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d", true));
-        assert!(valid_resource_id("/subscriptions/s/resourceGroups/rg/providers/microsoft.compute/galleries/g/images/d/versions/1.0.0", true));
-        assert!(!valid_resource_id("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d/versions/", true));
+        assert!(valid_resource_id(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/img",
+            false
+        ));
+        assert!(!valid_resource_id(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/image/img",
+            false
+        ));
+        assert!(!valid_resource_id(
+            "subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/images/img",
+            false
+        ));
+        assert!(valid_resource_id(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d",
+            true
+        ));
+        assert!(valid_resource_id(
+            "/subscriptions/s/resourceGroups/rg/providers/microsoft.compute/galleries/g/images/d/versions/1.0.0",
+            true
+        ));
+        assert!(!valid_resource_id(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d/versions/",
+            true
+        ));
     }
 }

@@ -5,7 +5,7 @@ use super::facts::size;
 use super::{Auth, Context};
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Pool, Workflow};
-use crate::lower::value::format_duration;
+use crate::lower::value::{format_count, format_duration};
 use crate::source::Span;
 use std::collections::BTreeMap;
 
@@ -20,17 +20,31 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
     for pool in &wf.pools {
         custom_image(pool, ctx, out);
         if pool.autoscale.is_some() && (pool.dedicated.is_some() || pool.low_priority.is_some()) {
-            let fixed = if pool.dedicated.is_some() { "dedicated" } else { "low_priority" };
+            let fixed = if pool.dedicated.is_some() {
+                "dedicated"
+            } else {
+                "low_priority"
+            };
             out.push(
-                Diagnostic::new(Code::BF113, pool.attrs.or("autoscale", pool.name.span), format!("`autoscale` together with `{fixed}`"))
-                    .with_label(pool.attrs.or(fixed, pool.name.span), "a fixed size")
-                    .with_help("Batch takes either an autoscale formula or fixed node counts: remove one"),
+                Diagnostic::new(
+                    Code::BF113,
+                    pool.attrs.or("autoscale", pool.name.span),
+                    format!("`autoscale` together with `{fixed}`"),
+                )
+                .with_label(pool.attrs.or(fixed, pool.name.span), "a fixed size")
+                .with_help("Batch takes either an autoscale formula or fixed node counts: remove one"),
             );
         }
         if pool.inter_node == Some(true) && pool.dedicated.unwrap_or(0) > 0 && pool.low_priority.unwrap_or(0) > 0 {
             out.push(
-                Diagnostic::new(Code::BF117, pool.attrs.or("inter_node", pool.name.span), "`inter_node = true` on a pool that mixes dedicated and low-priority nodes")
-                    .with_help("inter-node communication needs one kind of node: use only `dedicated` (or only `low_priority`)"),
+                Diagnostic::new(
+                    Code::BF117,
+                    pool.attrs.or("inter_node", pool.name.span),
+                    "`inter_node = true` on a pool that mixes dedicated and low-priority nodes",
+                )
+                .with_help(
+                    "inter-node communication needs one kind of node: use only `dedicated` (or only `low_priority`)",
+                ),
             );
         }
         task_slots(pool, out);
@@ -38,13 +52,25 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
     for job in &wf.jobs {
         if let Some(p) = job.priority.filter(|p| !(-1000..=1000).contains(p)) {
-            out.push(range(job.attrs.or("priority", job.name.span), format!("job `priority` {p} is outside -1000..1000"), "Batch takes priorities from -1000 (lowest) to 1000 (highest)"));
+            out.push(range(
+                job.attrs.or("priority", job.name.span),
+                format!("job `priority` {p} is outside -1000..1000"),
+                "Batch takes priorities from -1000 (lowest) to 1000 (highest)",
+            ));
         }
-        display_name(job.display_name.as_deref(), job.attrs.or("display_name", job.name.span), out);
+        display_name(
+            job.display_name.as_deref(),
+            job.attrs.or("display_name", job.name.span),
+            out,
+        );
     }
     for template in &wf.templates {
         if let Some(task) = template.instances().next().and_then(|t| wf.task(t)) {
-            display_name(task.spec.display_name.as_deref(), template.attrs.or("display_name", template.name.span), out);
+            display_name(
+                task.spec.display_name.as_deref(),
+                template.attrs.or("display_name", template.name.span),
+                out,
+            );
         }
     }
 }
@@ -62,13 +88,25 @@ fn custom_image_limits(wf: &Workflow, out: &mut Vec<Diagnostic>) {
         let low: u64 = pools.iter().map(|p| u64::from(p.low_priority.unwrap_or(0))).sum();
         let Some(first) = pools.first() else { continue };
         let shared = pools.len() > 1;
-        let across = if shared { format!(" across the {} pools that share this image", pools.len()) } else { String::new() };
+        let across = if shared {
+            format!(" across the {} pools that share this image", pools.len())
+        } else {
+            String::new()
+        };
         let mut over = Vec::new();
         if dedicated > CUSTOM_MAX_DEDICATED {
-            over.push(format!("{dedicated} dedicated nodes (limit {CUSTOM_MAX_DEDICATED})"));
+            over.push(format!(
+                "{} dedicated nodes (limit {})",
+                format_count(dedicated),
+                format_count(CUSTOM_MAX_DEDICATED)
+            ));
         }
         if low > CUSTOM_MAX_LOW_PRIORITY {
-            over.push(format!("{low} low-priority nodes (limit {CUSTOM_MAX_LOW_PRIORITY})"));
+            over.push(format!(
+                "{} low-priority nodes (limit {})",
+                format_count(low),
+                format_count(CUSTOM_MAX_LOW_PRIORITY)
+            ));
         }
         let mut others = pools.iter().skip(1);
         if !over.is_empty() {
@@ -106,16 +144,24 @@ fn custom_image(pool: &Pool, ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
     let timeout = pool.resize_timeout.unwrap_or(DEFAULT_RESIZE_TIMEOUT);
     if timeout < CUSTOM_RESIZE_TIMEOUT {
-        let given = if pool.resize_timeout.is_some() { format_duration(timeout) } else { "the default 15m".into() };
+        let given = if pool.resize_timeout.is_some() {
+            format_duration(timeout)
+        } else {
+            "the default 15m".into()
+        };
         out.push(
-            Diagnostic::new(Code::BF111, pool.attrs.or("resize_timeout", pool.name.span), format!("a fixed-size custom-image pool with a resize timeout of {given}"))
-                .with_help("the custom-image article advises 20-30 minutes: `resize_timeout = 25m`"),
+            Diagnostic::new(
+                Code::BF111,
+                pool.attrs.or("resize_timeout", pool.name.span),
+                format!("a fixed-size custom-image pool with a resize timeout of {given}"),
+            )
+            .with_help("the custom-image article advises 20-30 minutes: `resize_timeout = 25m`"),
         );
     }
     let nodes = pool.target_nodes();
     if nodes > LARGE_POOL {
         out.push(
-            Diagnostic::new(Code::BF111, pool.attrs.or("dedicated", pool.name.span), format!("a custom-image pool of {nodes} nodes may stop short of its target"))
+            Diagnostic::new(Code::BF111, pool.attrs.or("dedicated", pool.name.span), format!("a custom-image pool of {} nodes may stop short of its target", format_count(nodes)))
                 .with_severity(Severity::Info)
                 .with_help("above 300 nodes Batch may need several resizes; the runner re-issues the resize a bounded number of times"),
         );
@@ -128,8 +174,18 @@ fn task_slots(pool: &Pool, out: &mut Vec<Diagnostic>) {
     let bound = size(pool).map(|s| (s.vcpus.saturating_mul(4).min(256), s));
     match bound {
         Some((max, s)) if slots > max => out.push(
-            Diagnostic::new(Code::BF118, span, format!("`task_slots = {slots}` is more than Batch allows on `{}` ({max})", s.name))
-                .with_help(format!("Batch allows at most 4 x vCPUs ({} x 4) and never more than 256", s.vcpus)),
+            Diagnostic::new(
+                Code::BF118,
+                span,
+                format!(
+                    "`task_slots = {slots}` is more than Batch allows on `{}` ({max})",
+                    s.name
+                ),
+            )
+            .with_help(format!(
+                "Batch allows at most 4 x vCPUs ({} x 4) and never more than 256",
+                s.vcpus
+            )),
         ),
         None if slots > 256 => out.push(
             Diagnostic::new(Code::BF118, span, format!("`task_slots = {slots}` is more than 256"))
@@ -141,7 +197,11 @@ fn task_slots(pool: &Pool, out: &mut Vec<Diagnostic>) {
 
 fn ranges(pool: &Pool, out: &mut Vec<Diagnostic>) {
     if let Some(t) = pool.resize_timeout.filter(|t| *t < 5 * 60) {
-        out.push(range(pool.attrs.or("resize_timeout", pool.name.span), format!("`resize_timeout = {}` is under 5 minutes", format_duration(t)), "Batch rejects resize timeouts under 5m"));
+        out.push(range(
+            pool.attrs.or("resize_timeout", pool.name.span),
+            format!("`resize_timeout = {}` is under 5 minutes", format_duration(t)),
+            "Batch rejects resize timeouts under 5m",
+        ));
     }
     if let Some(i) = pool.autoscale_interval.filter(|i| *i < 5 * 60 || *i > 168 * 3600) {
         out.push(range(
@@ -151,14 +211,29 @@ fn ranges(pool: &Pool, out: &mut Vec<Diagnostic>) {
         ));
     }
     if let Some(f) = pool.autoscale.as_deref().filter(|f| f.chars().count() > 8192) {
-        out.push(range(pool.attrs.or("autoscale", pool.name.span), format!("the autoscale formula has {} characters, more than 8,192", f.chars().count()), "shorten the formula"));
+        out.push(range(
+            pool.attrs.or("autoscale", pool.name.span),
+            format!(
+                "the autoscale formula has {} characters, more than 8,192",
+                f.chars().count()
+            ),
+            "shorten the formula",
+        ));
     }
-    display_name(pool.display_name.as_deref(), pool.attrs.or("display_name", pool.name.span), out);
+    display_name(
+        pool.display_name.as_deref(),
+        pool.attrs.or("display_name", pool.name.span),
+        out,
+    );
 }
 
 fn display_name(name: Option<&str>, span: Span, out: &mut Vec<Diagnostic>) {
     if let Some(n) = name.filter(|n| n.chars().count() > 1024) {
-        out.push(range(span, format!("the display name has {} characters, more than 1,024", n.chars().count()), "Batch display names hold at most 1,024 characters"));
+        out.push(range(
+            span,
+            format!("the display name has {} characters, more than 1,024", n.chars().count()),
+            "Batch display names hold at most 1,024 characters",
+        ));
     }
 }
 

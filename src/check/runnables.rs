@@ -104,7 +104,11 @@ pub fn all(wf: &Workflow) -> Vec<Runnable<'_>> {
                 pool,
                 job: Some(job),
                 template: Some(template),
-                specs: template.instances().filter_map(|id| wf.task(id)).map(|t| &t.spec).collect(),
+                specs: template
+                    .instances()
+                    .filter_map(|id| wf.task(id))
+                    .map(|t| &t.spec)
+                    .collect(),
             });
         }
     }

@@ -13,11 +13,21 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
         id_rule("pool", &pool.name.value, pool.name.span, out);
         if pool.node_agent.is_none() && pool.image.is_some() && facts::image_info(pool).is_none() {
             let custom = pool.image.as_ref().is_some_and(|i| i.is_custom());
-            let why = if custom { "a custom image" } else { "an image the stdlib does not know" };
+            let why = if custom {
+                "a custom image"
+            } else {
+                "an image the stdlib does not know"
+            };
             out.push(
-                Diagnostic::new(Code::BF007, pool.name.span, format!("this pool has no `node_agent`, and it uses {why}"))
-                    .with_label(pool.attrs.or("image", pool.name.span), "the image")
-                    .with_help("add `node_agent = \"batch.node.ubuntu 24.04\"` (the agent SKU that matches the image's OS)"),
+                Diagnostic::new(
+                    Code::BF007,
+                    pool.name.span,
+                    format!("this pool has no `node_agent`, and it uses {why}"),
+                )
+                .with_label(pool.attrs.or("image", pool.name.span), "the image")
+                .with_help(
+                    "add `node_agent = \"batch.node.ubuntu 24.04\"` (the agent SKU that matches the image's OS)",
+                ),
             );
         }
     }
@@ -38,20 +48,30 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
 }
 
 fn id_rule(what: &str, id: &str, span: Span, out: &mut Vec<Diagnostic>) {
-    let bad_char = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'));
+    let bad_char = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'));
     if id.chars().count() > MAX_ID {
         out.push(
             Diagnostic::new(
                 Code::BF004,
                 span,
-                format!("{what} id `{}` is {} characters; Batch allows at most {MAX_ID}", shorten(id), id.chars().count()),
+                format!(
+                    "{what} id `{}` is {} characters; Batch allows at most {MAX_ID}",
+                    shorten(id),
+                    id.chars().count()
+                ),
             )
             .with_help("use a shorter name (sweep instances add `-N` per loop variable)"),
         );
     } else if let Some(c) = bad_char {
         out.push(
-            Diagnostic::new(Code::BF004, span, format!("{what} id `{id}` contains `{c}`; Batch ids take letters, digits, `-` and `_`"))
-                .with_help("rename it with only letters, digits, `-` and `_`"),
+            Diagnostic::new(
+                Code::BF004,
+                span,
+                format!("{what} id `{id}` contains `{c}`; Batch ids take letters, digits, `-` and `_`"),
+            )
+            .with_help("rename it with only letters, digits, `-` and `_`"),
         );
     }
 }

@@ -4,7 +4,7 @@
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::Workflow;
-use crate::lower::value::format_duration;
+use crate::lower::value::{format_count, format_duration};
 
 /// Batch's limit on the combined length of the task ids in one `dependsOn`.
 pub const DEPENDS_ON_LIMIT: usize = 64_000;
@@ -28,21 +28,36 @@ fn command(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
     let container = spec.container.is_some();
     match spec.command.as_deref() {
         None if !container && r.kind == Kind::Task => out.push(
-            Diagnostic::new(Code::BF007, r.span, "this task has no `command`")
-                .with_help("add `command = \"...\"`; only container tasks may leave it out to run the image's ENTRYPOINT"),
+            Diagnostic::new(Code::BF007, r.span, "this task has no `command`").with_help(
+                "add `command = \"...\"`; only container tasks may leave it out to run the image's ENTRYPOINT",
+            ),
         ),
         Some(c) if c.trim().is_empty() && !container => out.push(
-            Diagnostic::new(Code::BF209, r.span_of("command"), format!("an empty `command` on a {} that is not in a container", r.kind.what()))
-                .with_severity(Severity::Error)
-                .with_help("give the command to run; an empty command only makes sense in a container, to run its ENTRYPOINT"),
+            Diagnostic::new(
+                Code::BF209,
+                r.span_of("command"),
+                format!("an empty `command` on a {} that is not in a container", r.kind.what()),
+            )
+            .with_severity(Severity::Error)
+            .with_help(
+                "give the command to run; an empty command only makes sense in a container, to run its ENTRYPOINT",
+            ),
         ),
         Some(c) if c.trim().is_empty() && r.kind == Kind::Task => out.push(
-            Diagnostic::new(Code::BF209, r.span_of("command"), "an empty `command`: the container image's ENTRYPOINT runs")
-                .with_help("this is fine when the image has an ENTRYPOINT; otherwise give a command"),
+            Diagnostic::new(
+                Code::BF209,
+                r.span_of("command"),
+                "an empty `command`: the container image's ENTRYPOINT runs",
+            )
+            .with_help("this is fine when the image has an ENTRYPOINT; otherwise give a command"),
         ),
         None if r.kind == Kind::Task => out.push(
-            Diagnostic::new(Code::BF209, r.span, "no `command`: the container image's ENTRYPOINT runs")
-                .with_help("this is fine when the image has an ENTRYPOINT; otherwise add `command = \"...\"`"),
+            Diagnostic::new(
+                Code::BF209,
+                r.span,
+                "no `command`: the container image's ENTRYPOINT runs",
+            )
+            .with_help("this is fine when the image has an ENTRYPOINT; otherwise add `command = \"...\"`"),
         ),
         _ => {}
     }
@@ -54,8 +69,12 @@ fn urls(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
         for f in files.iter() {
             if !f.url.starts_with("https://") {
                 out.push(
-                    Diagnostic::new(Code::BF213, r.span_of(attr), format!("`{}` is not an `https://` URL", f.url))
-                        .with_help("use https so data and SAS tokens are encrypted in transit"),
+                    Diagnostic::new(
+                        Code::BF213,
+                        r.span_of(attr),
+                        format!("`{}` is not an `https://` URL", f.url),
+                    )
+                    .with_help("use https so data and SAS tokens are encrypted in transit"),
                 );
             }
         }
@@ -63,21 +82,36 @@ fn urls(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 fn slots(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
-    let (Some(pool), Some(spec)) = (r.pool, r.first()) else { return };
+    let (Some(pool), Some(spec)) = (r.pool, r.first()) else {
+        return;
+    };
     let Some(slots) = spec.slots else { return };
     let pool_slots = pool.task_slots();
     if slots > pool_slots {
         out.push(
-            Diagnostic::new(Code::BF210, r.span_of("slots"), format!("this task asks for {slots} slots, but pool `{}` has {pool_slots} per node", pool.name.value))
-                .with_label(pool.attrs.or("task_slots", pool.name.span), "the pool's task slots")
-                .with_help(format!("lower `slots`, or raise the pool's `task_slots` to {slots} or more")),
+            Diagnostic::new(
+                Code::BF210,
+                r.span_of("slots"),
+                format!(
+                    "this task asks for {slots} slots, but pool `{}` has {pool_slots} per node",
+                    pool.name.value
+                ),
+            )
+            .with_label(pool.attrs.or("task_slots", pool.name.span), "the pool's task slots")
+            .with_help(format!(
+                "lower `slots`, or raise the pool's `task_slots` to {slots} or more"
+            )),
         );
     }
 }
 
 fn timeout(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
-    let (Some(job), Some(spec)) = (r.job, r.first()) else { return };
-    let (Some(t), Some(wall)) = (spec.timeout, job.max_wall_clock) else { return };
+    let (Some(job), Some(spec)) = (r.job, r.first()) else {
+        return;
+    };
+    let (Some(t), Some(wall)) = (spec.timeout, job.max_wall_clock) else {
+        return;
+    };
     if t > wall {
         out.push(
             Diagnostic::new(
@@ -92,32 +126,56 @@ fn timeout(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 fn multi_instance(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
-    let (Some(pool), Some(spec)) = (r.pool, r.first()) else { return };
+    let (Some(pool), Some(spec)) = (r.pool, r.first()) else {
+        return;
+    };
     let Some(mi) = &spec.multi_instance else { return };
     let span = r.span_of("multi_instance");
     if pool.inter_node != Some(true) {
         out.push(
-            Diagnostic::new(Code::BF212, span, format!("a multi-instance task on pool `{}`, which has no inter-node communication", pool.name.value))
-                .with_help("set `inter_node = true` on the pool"),
+            Diagnostic::new(
+                Code::BF212,
+                span,
+                format!(
+                    "a multi-instance task on pool `{}`, which has no inter-node communication",
+                    pool.name.value
+                ),
+            )
+            .with_help("set `inter_node = true` on the pool"),
         );
     }
     if pool.autoscale.is_none() && u64::from(mi.nodes) > pool.target_nodes() {
         out.push(
-            Diagnostic::new(Code::BF212, r.span_of("nodes"), format!("this task needs {} nodes, but pool `{}` has {}", mi.nodes, pool.name.value, pool.target_nodes()))
-                .with_help("lower `nodes`, or raise the pool's `dedicated` count"),
+            Diagnostic::new(
+                Code::BF212,
+                r.span_of("nodes"),
+                format!(
+                    "this task needs {} nodes, but pool `{}` has {}",
+                    mi.nodes,
+                    pool.name.value,
+                    pool.target_nodes()
+                ),
+            )
+            .with_help("lower `nodes`, or raise the pool's `dedicated` count"),
         );
     }
     if spec.slots.is_some_and(|s| s != 1) {
         out.push(
-            Diagnostic::new(Code::BF212, r.span_of("slots"), "a multi-instance task must use exactly one slot")
-                .with_help("remove `slots` (multi-instance tasks take one slot on each node)"),
+            Diagnostic::new(
+                Code::BF212,
+                r.span_of("slots"),
+                "a multi-instance task must use exactly one slot",
+            )
+            .with_help("remove `slots` (multi-instance tasks take one slot on each node)"),
         );
     }
 }
 
 /// BF214: the first instance's dependency ids (all instances depend alike).
 fn dependency_length(wf: &Workflow, r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(task) = r.template.and_then(|t| t.instances().next()).and_then(|id| wf.task(id)) else { return };
+    let Some(task) = r.template.and_then(|t| t.instances().next()).and_then(|id| wf.task(id)) else {
+        return;
+    };
     let (mut count, mut length) = (0usize, 0usize);
     for dep in wf.dependencies(task) {
         if let Some(d) = wf.task(dep) {
@@ -130,7 +188,11 @@ fn dependency_length(wf: &Workflow, r: &Runnable<'_>, out: &mut Vec<Diagnostic>)
             Diagnostic::new(
                 Code::BF214,
                 r.template.and_then(|t| t.after.first()).map_or(r.span, |a| a.span),
-                format!("this task depends on {count} tasks whose ids add up to {length} characters, over Batch's 64,000"),
+                format!(
+                    "this task depends on {} tasks whose ids add up to {} characters, over Batch's 64,000",
+                    format_count(count as u64),
+                    format_count(length as u64)
+                ),
             )
             .with_help("nothing to do: the plan adds barrier tasks that each depend on a share of them"),
         );

@@ -53,7 +53,10 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             walk(&pipelines, &mut out).map_err(|e| format!("cannot read `{}`: {e}", pipelines.display()))?;
         }
         if out.is_empty() {
-            return Err(format!("no workflows in `{}`: put `*.batchflow` files there, or give paths", pipelines.display()));
+            return Err(format!(
+                "no workflows in `{}`: put `*.batchflow` files there, or give paths",
+                pipelines.display()
+            ));
         }
         return Ok(out);
     }
@@ -83,7 +86,9 @@ pub fn repository_root(start: &Path) -> Option<PathBuf> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {

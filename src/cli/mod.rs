@@ -39,7 +39,9 @@ pub fn options(params: &[String]) -> Result<batchflow::Options, String> {
         .filter(|k| !k.trim().is_empty())
         .map(|_| Auth::SharedKey);
     let today = match env.get("BATCHFLOW_TODAY") {
-        Some(text) => Date::parse(text).ok_or_else(|| format!("BATCHFLOW_TODAY=`{text}` is not a date like 2026-11-23"))?,
+        Some(text) => {
+            Date::parse(text).ok_or_else(|| format!("BATCHFLOW_TODAY=`{text}` is not a date like 2026-11-23"))?
+        }
         None => today(),
     };
     Ok(batchflow::Options {
@@ -66,7 +68,10 @@ pub fn eprint_human(diags: &[Diagnostic], sources: &SourceMap) {
     }
     let stderr = std::io::stderr();
     let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
     let text = render::human(diags, sources, color, width);
     let _ = stderr.lock().write_all(text.as_bytes());
 }
@@ -102,7 +107,8 @@ pub fn explain(code: Option<&str>) -> u8 {
         }
         None => {
             let names = Code::ALL.iter().flat_map(|c| [c.as_str(), c.name()]);
-            let hint = batchflow::suggest::did_you_mean(text, names).unwrap_or_else(|| "run `batchflow explain` to list the rules".into());
+            let hint = batchflow::suggest::did_you_mean(text, names)
+                .unwrap_or_else(|| "run `batchflow explain` to list the rules".into());
             usage_error(&format!("no rule `{text}`; {hint}"))
         }
     }

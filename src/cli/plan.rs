@@ -10,10 +10,15 @@ use std::path::Path;
 /// Compiles a file for planning or drawing: errors printed, `None` when it must stop.
 fn compiled(file: &Path, params: &[String], sources: &mut SourceMap) -> Result<batchflow::Compiled, u8> {
     let options = options(params).map_err(|e| usage_error(&e))?;
-    let compiled = batchflow::compile(file, sources, &options).map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
+    let compiled = batchflow::compile(file, sources, &options)
+        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
     eprint_human(&compiled.diagnostics, sources);
     if compiled.has_errors() {
-        eprintln!("{}: {}; fix them first", file.display(), super::summary(&compiled.diagnostics));
+        eprintln!(
+            "{}: {}; fix them first",
+            file.display(),
+            super::summary(&compiled.diagnostics)
+        );
         return Err(FOUND_ERRORS);
     }
     Ok(compiled)
@@ -25,7 +30,9 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
         Ok(c) => c,
         Err(code) => return code,
     };
-    let Some(wf) = compiled.workflow.as_ref() else { return FOUND_ERRORS };
+    let Some(wf) = compiled.workflow.as_ref() else {
+        return FOUND_ERRORS;
+    };
     let plan = match plan::plan(wf, compiled.hooks.as_ref(), &PlanOptions { api_version }) {
         Ok(p) => p,
         Err(diags) => {
@@ -36,7 +43,9 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if json {
-        serde_json::to_writer(&mut out, &plan).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+        serde_json::to_writer(&mut out, &plan)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
         out.write_all(plan::text::render(&plan).as_bytes())
     };
@@ -54,7 +63,9 @@ pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params:
         Ok(c) => c,
         Err(code) => return code,
     };
-    let Some(wf) = compiled.workflow.as_ref() else { return FOUND_ERRORS };
+    let Some(wf) = compiled.workflow.as_ref() else {
+        return FOUND_ERRORS;
+    };
     print!("{}", render_graph::render(wf, format, instances));
     OK
 }

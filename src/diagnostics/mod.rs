@@ -87,8 +87,7 @@ impl Diagnostic {
 /// of a sweep reports the template's line once).
 pub fn normalize(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| {
-        (a.span.src, a.span.start, a.span.end, a.code)
-            .cmp(&(b.span.src, b.span.start, b.span.end, b.code))
+        (a.span.src, a.span.start, a.span.end, a.code).cmp(&(b.span.src, b.span.start, b.span.end, b.code))
     });
     diags.dedup();
 }

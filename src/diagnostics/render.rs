@@ -14,7 +14,9 @@ pub fn human(diags: &[Diagnostic], sources: &SourceMap, color: bool, width: usiz
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_links(false);
     let mut out = String::new();
     for diag in diags {
         let report = Report::new(diag, sources);
@@ -57,7 +59,10 @@ impl Report {
         let mut notes = Vec::new();
         for label in &diag.labels {
             if label.span.src == diag.span.src {
-                labels.push(LabeledSpan::new_with_span(Some(label.text.clone()), clamp(label.span, text.len())));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(label.text.clone()),
+                    clamp(label.span, text.len()),
+                ));
             } else {
                 notes.push(format!("{}: {}", label.text, location(sources, label.span)));
             }

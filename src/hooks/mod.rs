@@ -25,7 +25,9 @@ pub struct Hooks {
 
 impl std::fmt::Debug for Hooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hooks").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Hooks")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +139,11 @@ impl Hooks {
         match (pos.line(), pos.position()) {
             (Some(line), col) => {
                 let start = offset_of(&self.text, line, col.unwrap_or(1));
-                let end = self.text.get(start..).and_then(|r| r.chars().next()).map_or(start, |c| start + c.len_utf8());
+                let end = self
+                    .text
+                    .get(start..)
+                    .and_then(|r| r.chars().next())
+                    .map_or(start, |c| start + c.len_utf8());
                 Span::new(self.src, start, end)
             }
             _ => Span::new(self.src, 0, 0),

@@ -17,7 +17,8 @@ pub(super) fn job_after(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
         let Some(i) = lw.wf.jobs.iter().position(|j| j.name.value == name.name) else {
             let help = did_you_mean(&name.name, lw.wf.jobs.iter().map(|j| j.name.value.as_str()))
                 .unwrap_or_else(|| "`after` names other jobs of this workflow".into());
-            lw.sink.push(Diagnostic::new(Code::BF002, name.span, format!("unknown job `{}`", name.name)).with_help(help));
+            lw.sink
+                .push(Diagnostic::new(Code::BF002, name.span, format!("unknown job `{}`", name.name)).with_help(help));
             continue;
         };
         let (Some(from), Some(to)) = (lw.wf.jobs.get(i).map(|j| j.node), lw.wf.job(job).map(|j| j.node)) else {
@@ -58,12 +59,15 @@ pub(super) fn task_dependencies(lw: &mut Lowerer<'_>) {
         let count = lw.wf.template(tid).map_or(0, |t| u64::from(t.count));
         edges = edges.saturating_add(count.saturating_mul(targets.len() as u64));
         if edges > MAX_EDGES {
-            let span = after.first().map_or_else(|| lw.wf.template(tid).map(|t| t.name.span).unwrap_or_default(), |a| a.span);
+            let span = after.first().map_or_else(
+                || lw.wf.template(tid).map(|t| t.name.span).unwrap_or_default(),
+                |a| a.span,
+            );
             lw.sink.push(
                 Diagnostic::new(
                     Code::BF012,
                     span,
-                    format!("these dependencies make more than {} task-to-task edges", super::jobs::format_count(MAX_EDGES)),
+                    format!("these dependencies make more than {} task-to-task edges", super::value::format_count(MAX_EDGES)),
                 )
                 .with_help("depend on one fan-in task instead of a whole sweep (e.g. `task gather after a` then `after gather`)"),
             );
@@ -72,7 +76,9 @@ pub(super) fn task_dependencies(lw: &mut Lowerer<'_>) {
         let Some(template) = lw.wf.template(tid) else { continue };
         let dependents: Vec<TaskId> = template.instances().collect();
         for dependent in dependents {
-            let Some(to) = lw.wf.task(dependent).map(|t| t.node) else { continue };
+            let Some(to) = lw.wf.task(dependent).map(|t| t.node) else {
+                continue;
+            };
             for dep in &targets {
                 if let Some(from) = lw.wf.task(*dep).map(|t| t.node) {
                     lw.wf.graph.add_edge(from, to, Edge::Before);
@@ -89,7 +95,10 @@ fn resolve(
     instances: &mut Option<HashMap<Box<str>, TaskId>>,
 ) -> Option<Target> {
     let templates = lw.wf.job(job).map(|j| j.templates.as_slice()).unwrap_or(&[]);
-    if let Some(t) = templates.iter().find(|t| lw.wf.template(**t).is_some_and(|x| x.name.value == name)) {
+    if let Some(t) = templates
+        .iter()
+        .find(|t| lw.wf.template(**t).is_some_and(|x| x.name.value == name))
+    {
         return Some(Target::Template(*t));
     }
     let map = instances.get_or_insert_with(|| {
@@ -121,10 +130,15 @@ fn report_unresolved(lw: &mut Lowerer<'_>, job: JobId, name: &crate::source::Spa
             Diagnostic::new(
                 Code::BF009,
                 name.span,
-                format!("task `{}` belongs to job `{other_name}`; tasks can only depend on tasks of their own job", name.value),
+                format!(
+                    "task `{}` belongs to job `{other_name}`; tasks can only depend on tasks of their own job",
+                    name.value
+                ),
             )
             .with_label(span, format!("declared in job `{other_name}`"))
-            .with_help(format!("order the jobs instead: `after = {other_name}` in job `{this_name}`")),
+            .with_help(format!(
+                "order the jobs instead: `after = {other_name}` in job `{this_name}`"
+            )),
         );
         return;
     }
@@ -138,5 +152,6 @@ fn report_unresolved(lw: &mut Lowerer<'_>, job: JobId, name: &crate::source::Spa
         .collect();
     let help = did_you_mean(&name.value, candidates.iter().map(String::as_str))
         .unwrap_or_else(|| "`after` names tasks declared in the same job".into());
-    lw.sink.push(Diagnostic::new(Code::BF002, name.span, format!("unknown task `{}`", name.value)).with_help(help));
+    lw.sink
+        .push(Diagnostic::new(Code::BF002, name.span, format!("unknown task `{}`", name.value)).with_help(help));
 }

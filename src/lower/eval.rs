@@ -109,10 +109,7 @@ impl Names<'_> {
                 StrPart::Interp(e) => {
                     let v = self.eval(unit, e, vars)?;
                     let text = v.to_text().ok_or_else(|| {
-                        wrong_type(
-                            e.span,
-                            format!("a {} cannot be put inside a string", v.type_name()),
-                        )
+                        wrong_type(e.span, format!("a {} cannot be put inside a string", v.type_name()))
                     })?;
                     out.push_str(&text);
                 }
@@ -141,9 +138,11 @@ impl Names<'_> {
             _ => {
                 let help = did_you_mean(name, BUILTINS.iter().copied())
                     .unwrap_or_else(|| format!("the functions are {}", BUILTINS.join(", ")));
-                return Err(Diagnostic::new(Code::BF002, name_span, format!("unknown function `{name}`"))
-                    .with_help(help)
-                    .into());
+                return Err(
+                    Diagnostic::new(Code::BF002, name_span, format!("unknown function `{name}`"))
+                        .with_help(help)
+                        .into(),
+                );
             }
         };
         let values = self.bind_args(unit, name, params, args, span, vars)?;
@@ -197,13 +196,11 @@ impl Names<'_> {
                 }
                 match values.get(1) {
                     Some(Some((v, _))) => Ok(v.clone()),
-                    _ => Err(Diagnostic::new(
-                        Code::BF002,
-                        span,
-                        format!("environment variable `{key}` is not set"),
-                    )
-                    .with_help(format!("set it, or give a default: env(\"{key}\", \"...\")"))
-                    .into()),
+                    _ => Err(
+                        Diagnostic::new(Code::BF002, span, format!("environment variable `{key}` is not set"))
+                            .with_help(format!("set it, or give a default: env(\"{key}\", \"...\")"))
+                            .into(),
+                    ),
                 }
             }
         }
@@ -256,8 +253,10 @@ impl Names<'_> {
             values.push(self.eval(unit, &arg.value, vars)?);
         }
         let Some(Value::Str(func)) = values.first().cloned() else {
-            return Err(wrong_type(span, "`rhai` needs the name of a function of the hook script first")
-                .with_help("call it as rhai(\"function_name\", arg1, arg2, ...)"));
+            return Err(
+                wrong_type(span, "`rhai` needs the name of a function of the hook script first")
+                    .with_help("call it as rhai(\"function_name\", arg1, arg2, ...)"),
+            );
         };
         if self.hooks_broken() {
             return Err(EvalError::Reported);

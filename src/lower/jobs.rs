@@ -4,7 +4,7 @@
 use super::eval::EvalError;
 use super::schema::{self, Fields};
 use super::spec::Pick;
-use super::value::Value;
+use super::value::{format_count, Value};
 use super::{typed, Lowerer};
 use crate::ast::{self, Item};
 use crate::diagnostics::{Code, Diagnostic};
@@ -20,11 +20,20 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
     let mut decls: Vec<(JobId, Fields<'_>)> = Vec::new();
     for item in &file.items {
         if let Item::Job { name, pool, body, span } = item {
-            if let Some(first) = lw.wf.jobs.iter().find(|j| j.name.value.eq_ignore_ascii_case(&name.name)) {
+            if let Some(first) = lw
+                .wf
+                .jobs
+                .iter()
+                .find(|j| j.name.value.eq_ignore_ascii_case(&name.name))
+            {
                 lw.sink.push(
-                    Diagnostic::new(Code::BF003, name.span, format!("a job named `{}` already exists", first.name.value))
-                        .with_label(first.name.span, "first declared here")
-                        .with_help("Batch job ids ignore case: give each job a distinct name"),
+                    Diagnostic::new(
+                        Code::BF003,
+                        name.span,
+                        format!("a job named `{}` already exists", first.name.value),
+                    )
+                    .with_label(first.name.span, "first declared here")
+                    .with_help("Batch job ids ignore case: give each job a distinct name"),
                 );
                 continue;
             }
@@ -38,7 +47,13 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
     super::deps::task_dependencies(lw);
 }
 
-fn job<'a>(lw: &mut Lowerer<'_>, name: &ast::Ident, pool_ref: &ast::Ident, body: &'a ast::Block, span: Span) -> (JobId, Fields<'a>) {
+fn job<'a>(
+    lw: &mut Lowerer<'_>,
+    name: &ast::Ident,
+    pool_ref: &ast::Ident,
+    body: &'a ast::Block,
+    span: Span,
+) -> (JobId, Fields<'a>) {
     let f = Fields::collect(body, &schema::JOB, name.span, &mut lw.sink);
     let id = JobId(lw.wf.jobs.len() as u32);
     let node = lw.wf.graph.add_node(Node::Job(id));
@@ -47,14 +62,19 @@ fn job<'a>(lw: &mut Lowerer<'_>, name: &ast::Ident, pool_ref: &ast::Ident, body:
         Some(i) => {
             let p = &lw.wf.pools[i];
             let from = p.start_task.as_ref().map_or(p.node, |(_, n)| *n);
-            let edge = if p.start_task.is_some() { Edge::Starts } else { Edge::Hosts };
+            let edge = if p.start_task.is_some() {
+                Edge::Starts
+            } else {
+                Edge::Hosts
+            };
             lw.wf.graph.add_edge(from, node, edge);
         }
         None => {
             let help = did_you_mean(&pool_ref.name, lw.wf.pools.iter().map(|p| p.name.value.as_str()))
                 .unwrap_or_else(|| "declare it with `pool NAME { ... }`".into());
             lw.sink.push(
-                Diagnostic::new(Code::BF002, pool_ref.span, format!("unknown pool `{}`", pool_ref.name)).with_help(help),
+                Diagnostic::new(Code::BF002, pool_ref.span, format!("unknown pool `{}`", pool_ref.name))
+                    .with_help(help),
             );
         }
     }
@@ -102,9 +122,13 @@ fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
             .map(|t| t.name.clone());
         if let Some(first) = existing {
             lw.sink.push(
-                Diagnostic::new(Code::BF003, decl.name.span, format!("a task named `{}` already exists in this job", first.value))
-                    .with_label(first.span, "first declared here")
-                    .with_help("task ids ignore case within a job: give each task a distinct name"),
+                Diagnostic::new(
+                    Code::BF003,
+                    decl.name.span,
+                    format!("a task named `{}` already exists in this job", first.value),
+                )
+                .with_label(first.span, "first declared here")
+                .with_help("task ids ignore case within a job: give each task a distinct name"),
             );
             continue;
         }
@@ -158,7 +182,11 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
         job,
         attrs: body.spans,
         is_sweep: !decl.loops.is_empty(),
-        after: decl.after.iter().map(|a| Spanned::new(a.name.clone(), a.span)).collect(),
+        after: decl
+            .after
+            .iter()
+            .map(|a| Spanned::new(a.name.clone(), a.span))
+            .collect(),
         first,
         count,
     });
@@ -199,8 +227,12 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
     for lv in &decl.loops {
         if axes.iter().any(|(n, _)| *n == lv.name.name) {
             lw.sink.push(
-                Diagnostic::new(Code::BF003, lv.name.span, format!("loop variable `{}` is declared twice", lv.name.name))
-                    .with_help("give each loop variable its own name"),
+                Diagnostic::new(
+                    Code::BF003,
+                    lv.name.span,
+                    format!("loop variable `{}` is declared twice", lv.name.name),
+                )
+                .with_help("give each loop variable its own name"),
             );
             ok = false;
             continue;
@@ -214,7 +246,10 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
                         lv.source.span,
                         format!("a sweep runs over a range or a list, not a {}", v.type_name()),
                     )
-                    .with_help(format!("write `{} in 0..8` or `{} in [\"a\", \"b\"]`", lv.name.name, lv.name.name)),
+                    .with_help(format!(
+                        "write `{} in 0..8` or `{} in [\"a\", \"b\"]`",
+                        lv.name.name, lv.name.name
+                    )),
                 );
                 ok = false;
             }
@@ -236,13 +271,21 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
     match product {
         Some(n) if already.saturating_add(n) <= MAX_INSTANCES => Some(axes),
         _ => {
-            let size = product.map_or_else(|| "more than 18 quintillion".to_string(), |n| format_count(n));
-            let span = decl.loops.first().map_or(decl.name.span, |l| l.name.span.to(decl.loops.last().map_or(l.source.span, |x| x.source.span)));
+            let size = product.map_or_else(|| "more than 18 quintillion".to_string(), format_count);
+            let span = decl.loops.first().map_or(decl.name.span, |l| {
+                l.name
+                    .span
+                    .to(decl.loops.last().map_or(l.source.span, |x| x.source.span))
+            });
             lw.sink.push(
                 Diagnostic::new(
                     Code::BF012,
                     span,
-                    format!("task `{}` expands to {size} instances; a workflow may have at most {}", decl.name.name, format_count(MAX_INSTANCES)),
+                    format!(
+                        "task `{}` expands to {size} instances; a workflow may have at most {}",
+                        decl.name.name,
+                        format_count(MAX_INSTANCES)
+                    ),
                 )
                 .with_label(decl.name.span, "this sweep")
                 .with_help("split the work into fewer, larger tasks (e.g. each task handles a batch of items)"),
@@ -250,19 +293,6 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
             None
         }
     }
-}
-
-/// `2000000` -> `2,000,000`.
-pub fn format_count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -273,11 +303,5 @@ mod tests {
     fn ids_by_index() {
         assert_eq!(instance_id("train", &[3, 1], false), "train-3-1");
         assert_eq!(instance_id("report", &[], true), "report");
-    }
-
-    #[test]
-    fn counts_have_commas() {
-        assert_eq!(format_count(2_000_000), "2,000,000");
-        assert_eq!(format_count(999), "999");
     }
 }

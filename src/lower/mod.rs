@@ -81,8 +81,12 @@ impl Lowerer<'_> {
                     if let Some(Value::Str(s)) = self.eval(expr, &[]) {
                         if s.chars().count() > 1024 {
                             self.sink.push(
-                                Diagnostic::new(Code::BF119, expr.span, "the workflow name is longer than 1,024 characters")
-                                    .with_help("Batch display names hold at most 1,024 characters"),
+                                Diagnostic::new(
+                                    Code::BF119,
+                                    expr.span,
+                                    "the workflow name is longer than 1,024 characters",
+                                )
+                                .with_help("Batch display names hold at most 1,024 characters"),
                             );
                         }
                         self.wf.name = s.to_string();
@@ -110,7 +114,11 @@ impl Lowerer<'_> {
 
     fn import(&mut self, path: &Expr, alias: Option<&ast::Ident>, span: Span, sources: &mut SourceMap) {
         let Some(text_path) = path.as_plain_str() else {
-            self.sink.push(Diagnostic::new(Code::BF006, path.span, "an import path must be a plain string"));
+            self.sink.push(Diagnostic::new(
+                Code::BF006,
+                path.span,
+                "an import path must be a plain string",
+            ));
             return;
         };
         let Some(module) = crate::stdlib::module(&text_path) else {
@@ -128,15 +136,25 @@ impl Lowerer<'_> {
             || text_path.rsplit('/').next().unwrap_or(&text_path).to_string(),
             |a| a.name.clone(),
         );
-        let taken = self.names.unit_mut(self.unit).is_some_and(|u| u.is_defined(&alias_name));
+        let taken = self
+            .names
+            .unit_mut(self.unit)
+            .is_some_and(|u| u.is_defined(&alias_name));
         if taken {
             self.sink.push(
-                Diagnostic::new(Code::BF003, alias.map_or(span, |a| a.span), format!("`{alias_name}` is defined twice"))
-                    .with_help(format!("import it under another name: import \"{text_path}\" as other")),
+                Diagnostic::new(
+                    Code::BF003,
+                    alias.map_or(span, |a| a.span),
+                    format!("`{alias_name}` is defined twice"),
+                )
+                .with_help(format!("import it under another name: import \"{text_path}\" as other")),
             );
             return;
         }
-        let src = sources.add(format!("<stdlib>/{}.batchflow", module.path.trim_start_matches("std/")), module.text);
+        let src = sources.add(
+            format!("<stdlib>/{}.batchflow", module.path.trim_start_matches("std/")),
+            module.text,
+        );
         let parsed = match crate::syntax::parse(src, module.text) {
             Ok(f) => f,
             Err(d) => {

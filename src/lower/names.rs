@@ -147,15 +147,21 @@ impl<'a> Names<'a> {
                 .chain(u.modules.keys().map(String::as_str));
             let help = did_you_mean(name, candidates)
                 .unwrap_or_else(|| "declare it with `let` or `param`, or import a module".into());
-            return Err(Diagnostic::new(Code::BF002, first.span, format!("unknown name `{name}`"))
-                .with_help(help)
-                .into());
+            return Err(
+                Diagnostic::new(Code::BF002, first.span, format!("unknown name `{name}`"))
+                    .with_help(help)
+                    .into(),
+            );
         };
         if let Some(member) = parts.get(1) {
             return Err(Diagnostic::new(
                 Code::BF006,
                 member.span,
-                format!("`{name}` is a {}, it has no member `{}`", value.type_name(), member.name),
+                format!(
+                    "`{name}` is a {}, it has no member `{}`",
+                    value.type_name(),
+                    member.name
+                ),
             )
             .with_help("only imported modules have members, like `images.ubuntu_hpc_2204`")
             .into());
@@ -169,13 +175,11 @@ impl<'a> Names<'a> {
         };
         let Some(member) = parts.get(1) else {
             let span = parts.first().map(|p| p.span).unwrap_or_default();
-            return Err(Diagnostic::new(
-                Code::BF006,
-                span,
-                format!("`{alias}` is a module, not a value"),
-            )
-            .with_help(format!("name one of its values, like `{alias}.NAME`"))
-            .into());
+            return Err(
+                Diagnostic::new(Code::BF006, span, format!("`{alias}` is a module, not a value"))
+                    .with_help(format!("name one of its values, like `{alias}.NAME`"))
+                    .into(),
+            );
         };
         if !m.lets.contains_key(&member.name) {
             let help = did_you_mean(&member.name, m.let_names()).unwrap_or_else(|| {

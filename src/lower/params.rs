@@ -30,13 +30,25 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, params: &[&Item], overrides: &[(St
                 }
             });
             lw.sink.push(
-                Diagnostic::new(Code::BF010, file_start, format!("`--param {key}=...` names no param of this workflow"))
-                    .with_help(help),
+                Diagnostic::new(
+                    Code::BF010,
+                    file_start,
+                    format!("`--param {key}=...` names no param of this workflow"),
+                )
+                .with_help(help),
             );
         }
     }
     for item in params {
-        let Item::Param { name, ty, default, span } = item else { continue };
+        let Item::Param {
+            name,
+            ty,
+            default,
+            span,
+        } = item
+        else {
+            continue;
+        };
         // The last override of a name wins, as with most command lines.
         let given = overrides.iter().rev().find(|(k, _)| *k == name.name).map(|(_, v)| v);
         let value = match given {
@@ -44,13 +56,9 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, params: &[&Item], overrides: &[(St
                 Ok(v) => Some(v),
                 Err(why) => {
                     lw.sink.push(
-                        Diagnostic::new(
-                            Code::BF010,
-                            name.span,
-                            format!("`--param {}={text}`: {why}", name.name),
-                        )
-                        .with_label(*span, format!("declared as {ty} here"))
-                        .with_help(format!("give a {ty}, e.g. {}", example(ty))),
+                        Diagnostic::new(Code::BF010, name.span, format!("`--param {}={text}`: {why}", name.name))
+                            .with_label(*span, format!("declared as {ty} here"))
+                            .with_help(format!("give {}, e.g. {}", article(ty), example(ty))),
                     );
                     None
                 }
@@ -61,15 +69,24 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, params: &[&Item], overrides: &[(St
                     Err(why) => {
                         lw.sink.push(
                             Diagnostic::new(Code::BF006, expr.span, format!("the default of `{}` {why}", name.name))
-                                .with_help(format!("give a {ty}, e.g. {}", example(ty))),
+                                .with_help(format!("give {}, e.g. {}", article(ty), example(ty))),
                         );
                         None
                     }
                 }),
                 None => {
                     lw.sink.push(
-                        Diagnostic::new(Code::BF007, name.span, format!("param `{}` has no default and no value", name.name))
-                            .with_help(format!("pass `--param {}=...` or declare a default: param {}: {ty} = {}", name.name, name.name, example(ty))),
+                        Diagnostic::new(
+                            Code::BF007,
+                            name.span,
+                            format!("param `{}` has no default and no value", name.name),
+                        )
+                        .with_help(format!(
+                            "pass `--param {}=...` or declare a default: param {}: {ty} = {}",
+                            name.name,
+                            name.name,
+                            example(ty)
+                        )),
                     );
                     None
                 }
@@ -94,6 +111,14 @@ fn item_span(item: &Item) -> Span {
         Item::Workflow(e) | Item::Hooks(e) => e.span,
         Item::Import { span, .. } | Item::Param { span, .. } | Item::Let { span, .. } => *span,
         Item::Resource { span, .. } | Item::Job { span, .. } => *span,
+    }
+}
+
+/// `an int`, `a float`, `a list<int>`.
+fn article(ty: &TypeExpr) -> String {
+    match ty {
+        TypeExpr::Int => format!("an {ty}"),
+        _ => format!("a {ty}"),
     }
 }
 
@@ -127,11 +152,15 @@ pub fn conform(v: Value, ty: &TypeExpr) -> Result<Value, String> {
         (TypeExpr::List(inner), r @ Value::Range(_, _)) if **inner == TypeExpr::Int => {
             let n = r.sweep_len().unwrap_or(0);
             if n > MAX_RANGE_AS_LIST {
-                return Err(format!("is a range of {n} numbers, more than a list may hold ({MAX_RANGE_AS_LIST})"));
+                return Err(format!(
+                    "is a range of {n} numbers, more than a list may hold ({MAX_RANGE_AS_LIST})"
+                ));
             }
-            Ok(Value::List((0..n).filter_map(|i| r.sweep_item(i)).collect::<Vec<_>>().into()))
+            Ok(Value::List(
+                (0..n).filter_map(|i| r.sweep_item(i)).collect::<Vec<_>>().into(),
+            ))
         }
-        (ty, v) => Err(format!("is a {}, not a {ty}", v.type_name())),
+        (ty, v) => Err(format!("is a {}, not {}", v.type_name(), article(ty))),
     }
 }
 
@@ -152,7 +181,9 @@ pub fn parse_override(text: &str, ty: &TypeExpr) -> Result<Value, String> {
             _ => Err(format!("`{t}` is not `true` or `false`")),
         },
         TypeExpr::String => Ok(Value::str(text)),
-        TypeExpr::Duration => parse_duration(t).map(Value::Duration).ok_or_else(|| format!("`{t}` is not a duration")),
+        TypeExpr::Duration => parse_duration(t)
+            .map(Value::Duration)
+            .ok_or_else(|| format!("`{t}` is not a duration")),
         TypeExpr::List(inner) => {
             let body = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(t);
             if body.trim().is_empty() {

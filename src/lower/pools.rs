@@ -10,14 +10,26 @@ use crate::suggest::did_you_mean;
 
 pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
     for item in &file.items {
-        if let Item::Resource { kind: ResourceKind::Registry, name, body, span } = item {
+        if let Item::Resource {
+            kind: ResourceKind::Registry,
+            name,
+            body,
+            span,
+        } = item
+        {
             if lw.claim_name(name, ResourceKind::Registry) {
                 registry(lw, name, body, *span);
             }
         }
     }
     for item in &file.items {
-        if let Item::Resource { kind: ResourceKind::Pool, name, body, span } = item {
+        if let Item::Resource {
+            kind: ResourceKind::Pool,
+            name,
+            body,
+            span,
+        } = item
+        {
             if lw.claim_name(name, ResourceKind::Pool) {
                 pool(lw, name, body, *span);
             }
@@ -29,7 +41,12 @@ impl Lowerer<'_> {
     /// BF003: pool and registry names are unique, ignoring case (Batch ids are).
     fn claim_name(&mut self, name: &ast::Ident, kind: ResourceKind) -> bool {
         let existing = match kind {
-            ResourceKind::Pool => self.wf.pools.iter().map(|p| &p.name).find(|n| n.value.eq_ignore_ascii_case(&name.name)),
+            ResourceKind::Pool => self
+                .wf
+                .pools
+                .iter()
+                .map(|p| &p.name)
+                .find(|n| n.value.eq_ignore_ascii_case(&name.name)),
             ResourceKind::Registry => self
                 .wf
                 .registries
@@ -40,9 +57,13 @@ impl Lowerer<'_> {
         if let Some(first) = existing {
             let what = if kind == ResourceKind::Pool { "pool" } else { "registry" };
             self.sink.push(
-                Diagnostic::new(Code::BF003, name.span, format!("a {what} named `{}` already exists", first.value))
-                    .with_label(first.span, "first declared here")
-                    .with_help("Batch ids ignore case: give each one a distinct name"),
+                Diagnostic::new(
+                    Code::BF003,
+                    name.span,
+                    format!("a {what} named `{}` already exists", first.value),
+                )
+                .with_label(first.span, "first declared here")
+                .with_help("Batch ids ignore case: give each one a distinct name"),
             );
             return false;
         }
@@ -107,8 +128,12 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) 
     };
     if pool.task_slots == Some(0) {
         lw.sink.push(
-            Diagnostic::new(Code::BF006, pool.attrs.or("task_slots", name.span), "`task_slots` must be at least 1")
-                .with_help("write `task_slots = 1` or more"),
+            Diagnostic::new(
+                Code::BF006,
+                pool.attrs.or("task_slots", name.span),
+                "`task_slots` must be at least 1",
+            )
+            .with_help("write `task_slots = 1` or more"),
         );
     }
     if let Some(block) = f.block("containers") {
@@ -141,7 +166,8 @@ fn containers(lw: &mut Lowerer<'_>, block: &ast::Nested) -> Containers {
                     let help = did_you_mean(&name.name, known)
                         .unwrap_or_else(|| "declare it with `registry NAME { server = \"...\" }`".into());
                     lw.sink.push(
-                        Diagnostic::new(Code::BF002, name.span, format!("unknown registry `{}`", name.name)).with_help(help),
+                        Diagnostic::new(Code::BF002, name.span, format!("unknown registry `{}`", name.name))
+                            .with_help(help),
                     );
                 }
             }

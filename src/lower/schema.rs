@@ -54,7 +54,15 @@ pub const CONTAINERS: Schema = Schema {
 
 pub const START_TASK: Schema = Schema {
     what: "start task",
-    attrs: &["command", "container", "run_options", "elevation", "scope", "retries", "wait_for_success"],
+    attrs: &[
+        "command",
+        "container",
+        "run_options",
+        "elevation",
+        "scope",
+        "retries",
+        "wait_for_success",
+    ],
     required: &["command"],
     blocks: &["env", "inputs"],
     tasks: false,
@@ -70,7 +78,16 @@ pub const JOB: Schema = Schema {
 
 pub const PREP_TASK: Schema = Schema {
     what: "job preparation task",
-    attrs: &["command", "container", "run_options", "elevation", "scope", "retries", "timeout", "wait_for_success"],
+    attrs: &[
+        "command",
+        "container",
+        "run_options",
+        "elevation",
+        "scope",
+        "retries",
+        "timeout",
+        "wait_for_success",
+    ],
     required: &["command"],
     blocks: &["env", "inputs"],
     tasks: false,
@@ -148,8 +165,12 @@ impl<'a> Fields<'a> {
                         fields.tasks.push(t);
                     } else {
                         sink.push(
-                            Diagnostic::new(Code::BF008, t.name.span, format!("a {} cannot hold a task", schema.what))
-                                .with_help("declare tasks inside a `job NAME on POOL { ... }` block"),
+                            Diagnostic::new(
+                                Code::BF008,
+                                t.name.span,
+                                format!("a {} cannot hold a task", schema.what),
+                            )
+                            .with_help("declare tasks inside a `job NAME on POOL { ... }` block"),
                         );
                     }
                     continue;
@@ -157,9 +178,13 @@ impl<'a> Fields<'a> {
             };
             if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
                 sink.push(
-                    Diagnostic::new(Code::BF003, span, format!("`{name}` is set twice in this {}", schema.what))
-                        .with_label(*first, "first set here")
-                        .with_help("keep one of them"),
+                    Diagnostic::new(
+                        Code::BF003,
+                        span,
+                        format!("`{name}` is set twice in this {}", schema.what),
+                    )
+                    .with_label(*first, "first set here")
+                    .with_help("keep one of them"),
                 );
                 continue;
             }
@@ -229,7 +254,12 @@ fn unknown(schema: &Schema, name: &str, span: Span, kind: &str) -> Diagnostic {
         all.sort_unstable();
         format!("a {} takes {}", schema.what, all.join(", "))
     });
-    Diagnostic::new(Code::BF008, span, format!("unknown {kind} `{name}` in this {}", schema.what)).with_help(help)
+    Diagnostic::new(
+        Code::BF008,
+        span,
+        format!("unknown {kind} `{name}` in this {}", schema.what),
+    )
+    .with_help(help)
 }
 
 #[cfg(test)]

@@ -53,7 +53,13 @@ fn map_exprs(entry: MapEntry<'_>) -> Box<dyn Iterator<Item = &crate::ast::Expr> 
 }
 
 impl Lowerer<'_> {
-    pub(super) fn body<'a>(&mut self, block: &'a Block, schema: &'static Schema, owner: Span, loop_vars: Vec<String>) -> Body<'a> {
+    pub(super) fn body<'a>(
+        &mut self,
+        block: &'a Block,
+        schema: &'static Schema,
+        owner: Span,
+        loop_vars: Vec<String>,
+    ) -> Body<'a> {
         let fields = Fields::collect(block, schema, owner, &mut self.sink);
         let mut spans = AttrSpans::default();
         for (name, attr) in &fields.attrs {
@@ -138,7 +144,9 @@ impl Lowerer<'_> {
             if varies != (pick == Pick::Variant) {
                 continue;
             }
-            let Some(pairs) = self.map_pairs(name, *entry, vars) else { continue };
+            let Some(pairs) = self.map_pairs(name, *entry, vars) else {
+                continue;
+            };
             match *name {
                 "env" => {
                     spec.env = pairs
@@ -163,7 +171,12 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(super) fn map_pairs(&mut self, name: &str, entry: MapEntry<'_>, vars: Bindings<'_>) -> Option<Vec<(Arc<str>, Arc<str>)>> {
+    pub(super) fn map_pairs(
+        &mut self,
+        name: &str,
+        entry: MapEntry<'_>,
+        vars: Bindings<'_>,
+    ) -> Option<Vec<(Arc<str>, Arc<str>)>> {
         match entry {
             MapEntry::Expr(e) => {
                 let v = self.eval(e, vars)?;
@@ -202,5 +215,9 @@ impl Lowerer<'_> {
 }
 
 fn file_maps(pairs: Vec<(Arc<str>, Arc<str>)>) -> Arc<[FileMap]> {
-    pairs.into_iter().map(|(path, url)| FileMap { path, url }).collect::<Vec<_>>().into()
+    pairs
+        .into_iter()
+        .map(|(path, url)| FileMap { path, url })
+        .collect::<Vec<_>>()
+        .into()
 }

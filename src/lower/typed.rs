@@ -96,18 +96,28 @@ pub fn image(attr: &str, v: &Value, span: Span) -> Typed<Image> {
         Value::Str(s) => {
             let parts: Vec<&str> = s.split(':').collect();
             match parts.as_slice() {
-                [p, o, k] | [p, o, k, _] if !p.is_empty() && !o.is_empty() && !k.is_empty() => {
-                    Ok(Image::Marketplace {
-                        publisher: (*p).to_string(),
-                        offer: (*o).to_string(),
-                        sku: (*k).to_string(),
-                        version: parts.get(3).map_or("latest", |v| v).to_string(),
-                    })
-                }
-                _ => Err(mismatch(attr, "an image", v, span, "marketplace(\"publisher\", \"offer\", \"sku\")")),
+                [p, o, k] | [p, o, k, _] if !p.is_empty() && !o.is_empty() && !k.is_empty() => Ok(Image::Marketplace {
+                    publisher: (*p).to_string(),
+                    offer: (*o).to_string(),
+                    sku: (*k).to_string(),
+                    version: parts.get(3).map_or("latest", |v| v).to_string(),
+                }),
+                _ => Err(mismatch(
+                    attr,
+                    "an image",
+                    v,
+                    span,
+                    "marketplace(\"publisher\", \"offer\", \"sku\")",
+                )),
             }
         }
-        other => Err(mismatch(attr, "an image", other, span, "marketplace(\"publisher\", \"offer\", \"sku\")")),
+        other => Err(mismatch(
+            attr,
+            "an image",
+            other,
+            span,
+            "marketplace(\"publisher\", \"offer\", \"sku\")",
+        )),
     }
 }
 
@@ -119,7 +129,13 @@ pub fn strings(attr: &str, v: &Value, span: Span) -> Typed<Vec<Spanned<String>>>
             .iter()
             .map(|item| string(attr, item, span).map(|s| Spanned::new(s.to_string(), span)))
             .collect(),
-        other => Err(mismatch(attr, "a list of strings", other, span, "[\"ubuntu\", \"python:3.12\"]")),
+        other => Err(mismatch(
+            attr,
+            "a list of strings",
+            other,
+            span,
+            "[\"ubuntu\", \"python:3.12\"]",
+        )),
     }
 }
 
@@ -130,11 +146,14 @@ pub fn word<'c>(attr: &str, text: &str, choices: &[&'c str], span: Span) -> Type
         .find(|c| c.eq_ignore_ascii_case(text))
         .copied()
         .ok_or_else(|| {
-            let list = choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or ");
+            let list = choices
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(" or ");
             let help = did_you_mean(text, choices.iter().copied()).unwrap_or_else(|| format!("use {list}"));
             Box::new(
-                Diagnostic::new(Code::BF006, span, format!("`{attr}` must be {list}, found `{text}`"))
-                    .with_help(help),
+                Diagnostic::new(Code::BF006, span, format!("`{attr}` must be {list}, found `{text}`")).with_help(help),
             )
         })
 }

@@ -131,6 +131,19 @@ pub fn iso8601(secs: u64) -> String {
     out
 }
 
+/// `2000000` -> `2,000,000`.
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +169,12 @@ mod tests {
         assert_eq!(r.sweep_len(), Some(10_000_000_000));
         assert_eq!(r.sweep_item(7), Some(Value::Int(7)));
         assert_eq!(Value::Range(5, 2).sweep_len(), Some(0));
+    }
+
+    #[test]
+    fn counts_have_commas() {
+        assert_eq!(format_count(2_000_000), "2,000,000");
+        assert_eq!(format_count(999), "999");
     }
 
     #[test]

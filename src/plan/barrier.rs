@@ -7,8 +7,7 @@ use super::deps::{chunks, depends_on};
 use super::{bodies, raw};
 use crate::check::pool_os;
 use crate::diagnostics::Diagnostic;
-use crate::graph::{JobId, Pool, TaskSpec, TemplateId, Workflow};
-use crate::source::Span;
+use crate::graph::{JobId, Pool, TaskSpec, TaskTemplate, TemplateId, Workflow};
 use crate::stdlib::Os;
 use std::collections::{HashMap, HashSet};
 
@@ -35,15 +34,15 @@ impl<'w> Barriers<'w> {
     /// the batch the first time a declaration needs them.
     pub fn through(
         &mut self,
-        template: TemplateId,
-        template_name: &str,
+        id: TemplateId,
+        template: &TaskTemplate,
         ids: &[&str],
         spec: &TaskSpec,
         pool: &Pool,
         batcher: &mut Batcher<'_>,
-        origin: Span,
     ) -> Result<TaskDependencies, Vec<Diagnostic>> {
-        if let Some(d) = self.made.get(&template) {
+        let (template_name, origin) = (template.name.value.as_str(), template.span);
+        if let Some(d) = self.made.get(&id) {
             return Ok(d.clone());
         }
         let mut errors = Vec::new();
@@ -69,13 +68,17 @@ impl<'w> Barriers<'w> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        self.made.insert(template, deps.clone());
+        self.made.insert(id, deps.clone());
         Ok(deps)
     }
 
     /// `NAME-barrier-K`, shortened and made unique within the job.
     fn fresh_id(&mut self, name: &str, round: usize, k: usize) -> String {
-        let suffix = if round == 1 { format!("-barrier-{k}") } else { format!("-barrier{round}-{k}") };
+        let suffix = if round == 1 {
+            format!("-barrier-{k}")
+        } else {
+            format!("-barrier{round}-{k}")
+        };
         let keep = 64usize.saturating_sub(suffix.len() + 4);
         let base: String = name.chars().take(keep).collect();
         let (wf, job) = (self.wf, self.job);
@@ -110,7 +113,11 @@ fn barrier_spec(spec: &TaskSpec, pool: &Pool) -> TaskSpec {
             .map(|i| i.value.as_str().into())
     });
     TaskSpec {
-        command: Some(if windows { "cmd /c exit 0".into() } else { "/bin/sh -c true".into() }),
+        command: Some(if windows {
+            "cmd /c exit 0".into()
+        } else {
+            "/bin/sh -c true".into()
+        }),
         container,
         run_options: spec.run_options.clone(),
         elevation: spec.elevation,

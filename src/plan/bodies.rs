@@ -7,7 +7,12 @@ use crate::lower::value::iso8601;
 
 pub fn pool(pool: &Pool, registries: &[Registry]) -> PoolAddParameter {
     let image_reference = match &pool.image {
-        Some(Image::Marketplace { publisher, offer, sku, version }) => ImageReference {
+        Some(Image::Marketplace {
+            publisher,
+            offer,
+            sku,
+            version,
+        }) => ImageReference {
             publisher: Some(publisher.clone()),
             offer: Some(offer.clone()),
             sku: Some(sku.clone()),
@@ -79,7 +84,9 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter
         id: job.name.value.clone(),
         display_name: job.display_name.clone(),
         priority: job.priority,
-        constraints: job.max_wall_clock.map(|t| JobConstraints { max_wall_clock_time: iso8601(t) }),
+        constraints: job.max_wall_clock.map(|t| JobConstraints {
+            max_wall_clock_time: iso8601(t),
+        }),
         job_preparation_task: job.prep_task.as_ref().map(|aux| {
             let s = &aux.spec;
             let constraints = TaskConstraints {
@@ -108,7 +115,9 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter
             }
         }),
         common_environment_settings: env(&job.env),
-        pool_info: PoolInformation { pool_id: pool_id.to_string() },
+        pool_info: PoolInformation {
+            pool_id: pool_id.to_string(),
+        },
         on_all_tasks_complete: "noaction",
         uses_task_dependencies: uses_dependencies,
     }
@@ -216,7 +225,9 @@ fn outputs(files: &[FileMap]) -> Vec<OutputFile> {
                     container_url: f.url.to_string(),
                 },
             },
-            upload_options: OutputFileUploadOptions { upload_condition: "tasksuccess" },
+            upload_options: OutputFileUploadOptions {
+                upload_condition: "tasksuccess",
+            },
         })
         .collect()
 }

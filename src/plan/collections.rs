@@ -18,7 +18,9 @@ const ENVELOPE: usize = 12;
 
 pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<Step>, Vec<Diagnostic>> {
     let Some(job) = wf.job(id) else { return Ok(Vec::new()) };
-    let Some(pool) = job.pool.and_then(|p| wf.pool(p)) else { return Ok(Vec::new()) };
+    let Some(pool) = job.pool.and_then(|p| wf.pool(p)) else {
+        return Ok(Vec::new());
+    };
     let name = &job.name.value;
     let order = template_order(wf, id);
     let uses_dependencies = order
@@ -29,7 +31,12 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
         .any(|t| wf.dependencies(t).next().is_some());
     let create = format!("create-job-{name}");
     let mut after = vec![format!("create-pool-{}", pool.name.value)];
-    after.extend(job.after.iter().filter_map(|a| wf.job(*a)).map(|a| format!("wait-job-{}", a.name.value)));
+    after.extend(
+        job.after
+            .iter()
+            .filter_map(|a| wf.job(*a))
+            .map(|a| format!("wait-job-{}", a.name.value)),
+    );
     let mut steps = vec![Step {
         id: create.clone(),
         summary: text::job_summary(wf, job),
@@ -61,7 +68,7 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
             body.depends_on = match deps::depends_on(&dep_ids) {
                 Some(d) if d == Default::default() => None,
                 Some(d) => Some(d),
-                None => Some(barriers.through(t, &template.name.value, &dep_ids, &spec, pool, &mut batcher, template.span)?),
+                None => Some(barriers.through(t, template, &dep_ids, &spec, pool, &mut batcher)?),
             };
             batcher.push(raw(&body), template.span, &mut errors);
         }
@@ -79,7 +86,9 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
         action: Action::Request {
             method: "PATCH",
             path: format!("/jobs/{name}"),
-            body: raw(&JobPatchParameter { on_all_tasks_complete: "terminatejob" }),
+            body: raw(&JobPatchParameter {
+                on_all_tasks_complete: "terminatejob",
+            }),
         },
         after: if added.is_empty() { vec![create] } else { added },
         origin: job.name.span,
@@ -112,10 +121,18 @@ fn dependency_ids(wf: &Workflow, task: TaskId) -> Vec<&str> {
 fn template_order(wf: &Workflow, job: JobId) -> Vec<TemplateId> {
     let Some(job) = wf.job(job) else { return Vec::new() };
     let deps_of = |t: TemplateId| -> Vec<TemplateId> {
-        let Some(first) = wf.template(t).and_then(|x| x.instances().next()).and_then(|id| wf.task(id)) else {
+        let Some(first) = wf
+            .template(t)
+            .and_then(|x| x.instances().next())
+            .and_then(|id| wf.task(id))
+        else {
             return Vec::new();
         };
-        let mut out: Vec<TemplateId> = wf.dependencies(first).filter_map(|d| wf.task(d)).map(|d| d.template).collect();
+        let mut out: Vec<TemplateId> = wf
+            .dependencies(first)
+            .filter_map(|d| wf.task(d))
+            .map(|d| d.template)
+            .collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -165,8 +182,12 @@ impl<'a> Batcher<'a> {
         let size = body.get().len() + 1;
         if ENVELOPE + size >= MAX_COLLECTION_BYTES {
             errors.push(
-                Diagnostic::new(Code::BF119, origin, format!("a task body is {size} bytes; Batch takes at most 1 MB per request"))
-                    .with_help("shorten the command, environment and file lists (pass large data through `inputs`)"),
+                Diagnostic::new(
+                    Code::BF119,
+                    origin,
+                    format!("a task body is {size} bytes; Batch takes at most 1 MB per request"),
+                )
+                .with_help("shorten the command, environment and file lists (pass large data through `inputs`)"),
             );
             return;
         }

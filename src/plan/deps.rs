@@ -34,7 +34,8 @@ pub fn numeric_ranges(ids: &[&str]) -> Option<Vec<TaskIdRange>> {
     let mut nums = ids
         .iter()
         .map(|id| {
-            let canonical = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && (id.len() == 1 || !id.starts_with('0'));
+            let canonical =
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && (id.len() == 1 || !id.starts_with('0'));
             if canonical {
                 id.parse::<u64>().ok()
             } else {

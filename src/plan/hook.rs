@@ -10,7 +10,17 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 const HOOK: &str = "before_submit";
-const KEYS: &[&str] = &["id", "command", "container", "run_options", "display_name", "env", "retries", "timeout", "slots"];
+const KEYS: &[&str] = &[
+    "id",
+    "command",
+    "container",
+    "run_options",
+    "display_name",
+    "env",
+    "retries",
+    "timeout",
+    "slots",
+];
 
 pub fn before_submit<'t>(hooks: Option<&Hooks>, task: &'t Task, origin: Span) -> Result<Cow<'t, TaskSpec>, Diagnostic> {
     let Some(hooks) = hooks.filter(|h| h.has_fn(HOOK)) else {
@@ -31,8 +41,17 @@ pub fn before_submit<'t>(hooks: Option<&Hooks>, task: &'t Task, origin: Span) ->
             // `()` is how the map shows an unset attribute: leave it unset.
             continue;
         }
-        let text = || value.clone().into_string().map_err(|t| wrong(format!("set `{key}` to a {t}, not a string")));
-        let int = || value.as_int().map_err(|t| wrong(format!("set `{key}` to a {t}, not an integer")));
+        let text = || {
+            value
+                .clone()
+                .into_string()
+                .map_err(|t| wrong(format!("set `{key}` to a {t}, not a string")))
+        };
+        let int = || {
+            value
+                .as_int()
+                .map_err(|t| wrong(format!("set `{key}` to a {t}, not an integer")))
+        };
         match key {
             "id" => {
                 if text()? != *task.id {
@@ -44,7 +63,9 @@ pub fn before_submit<'t>(hooks: Option<&Hooks>, task: &'t Task, origin: Span) ->
             "run_options" => spec.run_options = Some(text()?.into()),
             "display_name" => spec.display_name = Some(text()?.into()),
             "retries" => spec.retries = Some(int()?),
-            "timeout" => spec.timeout = Some(u64::try_from(int()?).map_err(|_| wrong("set a negative `timeout`".into()))?),
+            "timeout" => {
+                spec.timeout = Some(u64::try_from(int()?).map_err(|_| wrong("set a negative `timeout`".into()))?)
+            }
             "slots" => spec.slots = Some(u32::try_from(int()?).map_err(|_| wrong("set `slots` out of range".into()))?),
             "env" => spec.env = env_from(&value).map_err(wrong)?,
             other => {
@@ -72,8 +93,16 @@ fn to_map(task: &Task) -> Map {
     map.insert("env".into(), Dynamic::from_map(env));
     map.insert("retries".into(), s.retries.map_or(Dynamic::UNIT, Dynamic::from_int));
     // Seconds, so scripts can do arithmetic.
-    map.insert("timeout".into(), s.timeout.map_or(Dynamic::UNIT, |t| Dynamic::from_int(i64::try_from(t).unwrap_or(i64::MAX))));
-    map.insert("slots".into(), s.slots.map_or(Dynamic::UNIT, |n| Dynamic::from_int(i64::from(n))));
+    map.insert(
+        "timeout".into(),
+        s.timeout.map_or(Dynamic::UNIT, |t| {
+            Dynamic::from_int(i64::try_from(t).unwrap_or(i64::MAX))
+        }),
+    );
+    map.insert(
+        "slots".into(),
+        s.slots.map_or(Dynamic::UNIT, |n| Dynamic::from_int(i64::from(n))),
+    );
     map
 }
 

@@ -17,7 +17,9 @@ pub fn pool_summary(pool: &Pool) -> String {
         }
     }
     match &pool.image {
-        Some(Image::Marketplace { publisher, offer, sku, .. }) => {
+        Some(Image::Marketplace {
+            publisher, offer, sku, ..
+        }) => {
             let _ = write!(out, ", {publisher}/{offer}/{sku}");
         }
         Some(Image::Managed { .. }) => out.push_str(", managed image"),
@@ -34,8 +36,17 @@ pub fn pool_summary(pool: &Pool) -> String {
 }
 
 pub fn job_summary(wf: &Workflow, job: &Job) -> String {
-    let tasks: u64 = job.templates.iter().filter_map(|t| wf.template(*t)).map(|t| u64::from(t.count)).sum();
-    let mut out = format!("job `{}` on `{}`: {tasks} tasks", job.name.value, job.pool.and_then(|p| wf.pool(p)).map_or("?", |p| &p.name.value));
+    let tasks: u64 = job
+        .templates
+        .iter()
+        .filter_map(|t| wf.template(*t))
+        .map(|t| u64::from(t.count))
+        .sum();
+    let mut out = format!(
+        "job `{}` on `{}`: {tasks} tasks",
+        job.name.value,
+        job.pool.and_then(|p| wf.pool(p)).map_or("?", |p| &p.name.value)
+    );
     if let Some(t) = job.max_wall_clock {
         let _ = write!(out, ", max wall clock {}", format_duration(t));
     }
@@ -44,7 +55,11 @@ pub fn job_summary(wf: &Workflow, job: &Job) -> String {
 
 pub fn render(plan: &Plan) -> String {
     let tasks: usize = plan.steps.iter().map(|s| s.tasks).sum();
-    let requests = plan.steps.iter().filter(|s| matches!(s.action, Action::Request { .. })).count();
+    let requests = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Request { .. }))
+        .count();
     let mut out = format!(
         "plan for `{}` (api-version {}): {} steps, {requests} requests, {tasks} tasks\n\n",
         plan.workflow,

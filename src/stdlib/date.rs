@@ -57,7 +57,12 @@ impl Date {
 
     /// The date of a Unix timestamp (seconds).
     pub fn from_unix(secs: u64) -> Date {
-        Date { year: 1970, month: 1, day: 1 }.plus_days(u32::try_from(secs / 86_400).unwrap_or(u32::MAX))
+        Date {
+            year: 1970,
+            month: 1,
+            day: 1,
+        }
+        .plus_days(u32::try_from(secs / 86_400).unwrap_or(u32::MAX))
     }
 }
 

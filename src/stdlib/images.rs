@@ -65,14 +65,22 @@ struct Tables {
 }
 
 fn key(publisher: &str, offer: &str, sku: &str) -> (String, String, String) {
-    (publisher.to_ascii_lowercase(), offer.to_ascii_lowercase(), sku.to_ascii_lowercase())
+    (
+        publisher.to_ascii_lowercase(),
+        offer.to_ascii_lowercase(),
+        sku.to_ascii_lowercase(),
+    )
 }
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let images = parse_images(IMAGES_CSV).unwrap_or_default();
-        let by_key = images.iter().enumerate().map(|(i, r)| (key(&r.publisher, &r.offer, &r.sku), i)).collect();
+        let by_key = images
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (key(&r.publisher, &r.offer, &r.sku), i))
+            .collect();
         let agents = parse_agents(AGENTS_CSV).unwrap_or_default();
         Tables { images, by_key, agents }
     })
@@ -85,7 +93,9 @@ fn optional(field: &str) -> Option<String> {
 fn date(field: &str, what: &str) -> Result<Option<Date>, String> {
     match optional(field) {
         None => Ok(None),
-        Some(text) => Date::parse(&text).map(Some).ok_or_else(|| format!("{what}: `{text}` is not a date")),
+        Some(text) => Date::parse(&text)
+            .map(Some)
+            .ok_or_else(|| format!("{what}: `{text}` is not a date")),
     }
 }
 
@@ -166,7 +176,8 @@ mod tests {
     #[test]
     fn every_image_pairs_with_a_known_agent_of_its_os() {
         for img in images() {
-            let agent = node_agent(&img.node_agent).unwrap_or_else(|| panic!("{} has unknown agent {}", img.sku, img.node_agent));
+            let agent = node_agent(&img.node_agent)
+                .unwrap_or_else(|| panic!("{} has unknown agent {}", img.sku, img.node_agent));
             assert_eq!(agent.os, img.os, "{}/{}/{}", img.publisher, img.offer, img.sku);
         }
     }

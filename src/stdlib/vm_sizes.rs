@@ -36,7 +36,11 @@ fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let rows = parse(CSV).unwrap_or_default();
-        let by_name = rows.iter().enumerate().map(|(i, r)| (r.name.to_ascii_lowercase(), i)).collect();
+        let by_name = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.to_ascii_lowercase(), i))
+            .collect();
         Table { rows, by_name }
     })
 }
@@ -47,13 +51,19 @@ fn parse(text: &str) -> Result<Vec<VmSize>, String> {
     for (i, record) in reader.records().enumerate() {
         let r = record.map_err(|e| format!("vm-sizes.csv row {}: {e}", i + 2))?;
         let field = |n: usize| r.get(n).unwrap_or("").trim();
-        let num = |n: usize| field(n).parse::<u32>().map_err(|_| format!("vm-sizes.csv row {}: field {n} is not a count", i + 2));
+        let num = |n: usize| {
+            field(n)
+                .parse::<u32>()
+                .map_err(|_| format!("vm-sizes.csv row {}: field {n} is not a count", i + 2))
+        };
         let os: Vec<&str> = super::split_list(field(7)).collect();
         rows.push(VmSize {
             name: field(0).to_string(),
             family: field(1).to_string(),
             vcpus: num(2)?,
-            memory_gib: field(3).parse().map_err(|_| format!("vm-sizes.csv row {}: bad memory", i + 2))?,
+            memory_gib: field(3)
+                .parse()
+                .map_err(|_| format!("vm-sizes.csv row {}: bad memory", i + 2))?,
             gpus: num(4)?,
             gpu_model: Some(field(5)).filter(|s| !s.is_empty()).map(str::to_string),
             rdma: super::yes(field(6)),
@@ -102,10 +112,28 @@ mod tests {
     #[test]
     fn required_families_are_covered() {
         for family in [
-            "Av2", "Dv2", "Dsv3", "Dasv4", "Ddsv5", "Dadsv5", "Esv3", "Edv4", "Easv5", "Fsv2", "HBv3", "HC", "HX", "NCv3",
-            "NCasT4_v3", "NDv2", "NVv4",
+            "Av2",
+            "Dv2",
+            "Dsv3",
+            "Dasv4",
+            "Ddsv5",
+            "Dadsv5",
+            "Esv3",
+            "Edv4",
+            "Easv5",
+            "Fsv2",
+            "HBv3",
+            "HC",
+            "HX",
+            "NCv3",
+            "NCasT4_v3",
+            "NDv2",
+            "NVv4",
         ] {
-            assert!(vm_sizes().iter().any(|s| s.family.eq_ignore_ascii_case(family)), "{family}");
+            assert!(
+                vm_sizes().iter().any(|s| s.family.eq_ignore_ascii_case(family)),
+                "{family}"
+            );
         }
     }
 }

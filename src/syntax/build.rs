@@ -32,15 +32,16 @@ pub fn expr(src: SrcId, pair: Pair<'_, Rule>) -> Result<Expr> {
 
 /// The next child of a pair; the grammar guarantees it, so a miss is a bug reported as BF001.
 fn next<'a>(it: &mut Pairs<'a, Rule>, span: Span) -> Result<Pair<'a, Rule>> {
-    it.next().ok_or_else(|| {
-        Diagnostic::new(Code::BF001, span, "internal parser error: incomplete syntax node")
-    })
+    it.next()
+        .ok_or_else(|| Diagnostic::new(Code::BF001, span, "internal parser error: incomplete syntax node"))
 }
 
 impl Builder {
+    /// The pair's span without the whitespace an optional trailing part may have skipped.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.src, s.start(), s.end())
+        let trimmed = pair.as_str().trim_end().len();
+        Span::new(self.src, s.start(), s.start() + trimmed)
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -97,12 +98,7 @@ impl Builder {
                 next(&mut it, span)?; // `on`
                 let pool = self.ident(next(&mut it, span)?);
                 let body = self.block(next(&mut it, span)?)?;
-                Item::Job {
-                    name,
-                    pool,
-                    body,
-                    span,
-                }
+                Item::Job { name, pool, body, span }
             }
             _ => return Err(Diagnostic::new(Code::BF001, span, "unexpected item")),
         })
@@ -225,10 +221,7 @@ impl Builder {
 
     fn sum(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
         let span = self.span(&pair);
-        let mut terms = pair
-            .into_inner()
-            .map(|p| self.expr_of(p))
-            .collect::<Result<Vec<_>>>()?;
+        let mut terms = pair.into_inner().map(|p| self.expr_of(p)).collect::<Result<Vec<_>>>()?;
         if terms.len() == 1 {
             if let Some(only) = terms.pop() {
                 return Ok(only);
@@ -262,16 +255,8 @@ impl Builder {
                     ..self.expr(inner)?
                 });
             }
-            Rule::list => ExprKind::List(
-                pair.into_inner()
-                    .map(|p| self.expr(p))
-                    .collect::<Result<_>>()?,
-            ),
-            Rule::map => ExprKind::Map(
-                pair.into_inner()
-                    .map(|p| self.attr(p))
-                    .collect::<Result<_>>()?,
-            ),
+            Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect::<Result<_>>()?),
+            Rule::map => ExprKind::Map(pair.into_inner().map(|p| self.attr(p)).collect::<Result<_>>()?),
             Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.ident(p)).collect()),
             Rule::call => {
                 let mut it = pair.into_inner();

@@ -11,10 +11,31 @@ pub fn to_diagnostic(src: SrcId, err: &ParseError) -> Diagnostic {
         InputLocation::Span((s, e)) => (s, e),
     };
     let found = found_at(err.line(), err.line_col_start_col());
-    let span = Span::new(src, start, end.max(start + found.len().min(1)));
+    let span = Span::new(src, start, end.max(start + found.len()));
     let (message, help) = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
+            let tokens: Vec<String> = err
+                .parse_attempts()
+                .map(|a| a.expected_tokens())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| t.to_string())
+                .filter(|t| PUNCTUATION.contains(&t.as_str()))
+                .map(|t| format!("`{t}`"))
+                .collect();
             let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            let wants_value = expected.contains(&"a value");
+            // `(`, `[` and `{` start values: "a value" already says so.
+            expected.extend(
+                tokens
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|t| !(wants_value && ["`(`", "`[`", "`{`"].contains(t))),
+            );
+            let top_level = is_word(&found) && (expected.is_empty() || expected.contains(&ITEM));
+            if top_level {
+                expected = vec![ITEM];
+            }
             expected.sort_unstable();
             expected.dedup();
             let found = if found.is_empty() {
@@ -25,9 +46,17 @@ pub fn to_diagnostic(src: SrcId, err: &ParseError) -> Diagnostic {
             let message = match expected.as_slice() {
                 [] => format!("unexpected {found}"),
                 [one] => format!("expected {one}, found {found}"),
+                [a, b] => format!("expected {a} or {b}, found {found}"),
                 many => format!("expected one of {}, found {found}", many.join(", ")),
             };
-            (message, help_for(positives))
+            let word = found.trim_matches('`');
+            let help = if top_level {
+                crate::suggest::did_you_mean(word, ITEM_KEYWORDS.iter().copied())
+                    .or_else(|| help_for(&[Rule::pool_item]))
+            } else {
+                help_for(positives)
+            };
+            (message, help)
         }
         ErrorVariant::CustomError { message } => (message.clone(), None),
     };
@@ -65,11 +94,21 @@ fn found_at(line: &str, column: usize) -> String {
     }
 }
 
+const ITEM: &str = "an item (`pool`, `job`, `let`, ...)";
+const ITEM_KEYWORDS: &[&str] = &["workflow", "import", "hooks", "param", "let", "registry", "pool", "job"];
+
+fn is_word(found: &str) -> bool {
+    let w = found.trim_matches('`');
+    !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Tokens worth naming when they would have been accepted.
+const PUNCTUATION: &[&str] = &["=", "{", "}", "[", "]", "(", ")", ",", ":", "..", "+", "<", ">"];
+
 fn help_for(positives: &[Rule]) -> Option<String> {
     if positives.contains(&Rule::workflow_item) || positives.contains(&Rule::pool_item) {
         return Some(
-            "a file holds `workflow`, `import`, `hooks`, `param`, `let`, `registry`, `pool` and `job` items"
-                .into(),
+            "a file holds `workflow`, `import`, `hooks`, `param`, `let`, `registry`, `pool` and `job` items".into(),
         );
     }
     if positives.contains(&Rule::attr) || positives.contains(&Rule::nested) {
@@ -88,7 +127,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::let_item
         | Rule::registry_item
         | Rule::pool_item
-        | Rule::job_item => "an item (`pool`, `job`, `let`, ...)",
+        | Rule::job_item => ITEM,
         Rule::attr | Rule::nested | Rule::task_decl => "an attribute `name = value`",
         Rule::expr | Rule::sum | Rule::paren | Rule::arg | Rule::named_arg => "a value",
         Rule::string | Rule::raw_string | Rule::esc_string => "a string",

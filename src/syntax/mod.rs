@@ -15,14 +15,29 @@ pub use depth::MAX_DEPTH;
 /// Parses one file. A syntax error is a single BF001 diagnostic pointing at the token.
 pub fn parse(src: SrcId, text: &str) -> Result<File, Box<Diagnostic>> {
     depth::check(src, text)?;
-    let pairs = parser::parse_file(text).map_err(|e| Box::new(errors::to_diagnostic(src, &e)))?;
+    let pairs = parser::parse_file(text).map_err(|_| Box::new(detailed_error(src, text)))?;
     build::file(src, pairs).map_err(Box::new)
+}
+
+/// Parses again with pest's error detail on (slower, so only after a failure) to learn
+/// which tokens would have been accepted.
+fn detailed_error(src: SrcId, text: &str) -> Diagnostic {
+    pest::set_error_detail(true);
+    let result = parser::parse_file(text).err();
+    pest::set_error_detail(false);
+    match result {
+        Some(e) => errors::to_diagnostic(src, &e),
+        None => Diagnostic::new(
+            crate::diagnostics::Code::BF001,
+            crate::source::Span::new(src, 0, 0),
+            "the file does not parse",
+        ),
+    }
 }
 
 /// Parses a standalone expression (used for `--param name=[1, 2]`).
 pub fn parse_expr(src: SrcId, text: &str) -> Result<crate::ast::Expr, Box<Diagnostic>> {
     depth::check(src, text)?;
-    let pair =
-        parser::parse_expr(text).map_err(|e| Box::new(errors::to_diagnostic(src, &e)))?;
+    let pair = parser::parse_expr(text).map_err(|e| Box::new(errors::to_diagnostic(src, &e)))?;
     build::expr(src, pair).map_err(Box::new)
 }

@@ -1,0 +1,170 @@
+//! Command-line behaviour: exit codes, formats, the repository walk, usage errors.
+
+use crate::support::{root, Bf};
+
+#[test]
+fn json_format_is_exactly_the_documented_shape() {
+    let out = Bf::new()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "tests/fixtures/rules/BF101/fires.batchflow",
+        ])
+        .run();
+    assert_eq!(out.code, 1);
+    let first = out
+        .diagnostics()
+        .into_iter()
+        .find(|d| d["code"] == "BF101")
+        .expect("BF101");
+    let keys: Vec<&str> = first.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        ["code", "column", "file", "help", "line", "message", "severity", "span"]
+    );
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "tests/fixtures/rules/BF101/fires.batchflow");
+    assert!(first["line"].as_u64().is_some_and(|l| l >= 1));
+    assert!(first["span"]["end"].as_u64() > first["span"]["start"].as_u64());
+}
+
+#[test]
+fn github_format_writes_annotations() {
+    let out = Bf::new()
+        .args([
+            "check",
+            "--format",
+            "github",
+            "tests/fixtures/rules/BF101/fires.batchflow",
+        ])
+        .run();
+    assert_eq!(out.code, 1);
+    let line = out.stdout.lines().find(|l| l.contains("BF101")).expect("annotation");
+    assert!(
+        line.starts_with("::error file=tests/fixtures/rules/BF101/fires.batchflow,line="),
+        "{line}"
+    );
+    assert!(line.contains("title=BF101 rdma-image-on-non-rdma-size::"), "{line}");
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let file = "tests/fixtures/rules/BF107/fires.batchflow";
+    assert_eq!(Bf::new().args(["check", file]).run().code, 0);
+    assert_eq!(Bf::new().args(["check", "--deny-warnings", file]).run().code, 1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(Bf::new().args(["check", "no/such/file.batchflow"]).run().code, 2);
+    assert_eq!(Bf::new().args(["frobnicate"]).run().code, 2);
+    assert_eq!(Bf::new().args(["explain", "BF999"]).run().code, 2);
+    let bad_param = Bf::new()
+        .args(["check", "examples/hello.batchflow", "--param", "novalue"])
+        .run();
+    assert_eq!(bad_param.code, 2, "{}", bad_param.stderr);
+}
+
+#[test]
+fn check_without_paths_walks_up_to_the_repository_pipelines() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let pipelines = repo.path().join("pipelines/nested");
+    std::fs::create_dir_all(&pipelines).expect("mkdir");
+    std::fs::copy(
+        root().join("examples/hello.batchflow"),
+        pipelines.join("hello.batchflow"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        root().join("tests/fixtures/rules/BF101/fires.batchflow"),
+        repo.path().join("pipelines/bad.batchflow"),
+    )
+    .expect("copy");
+    let deep = repo.path().join("src/deep");
+    std::fs::create_dir_all(&deep).expect("mkdir");
+    let out = Bf::new().args(["check", "--format", "json"]).current_dir(&deep).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let files: Vec<String> = out
+        .diagnostics()
+        .iter()
+        .map(|d| d["file"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        files.iter().all(|f| f.ends_with("pipelines/bad.batchflow")),
+        "{files:?}"
+    );
+    let human = Bf::new().args(["check"]).current_dir(&deep).run();
+    assert!(human.stderr.contains("checked 2 files"), "{}", human.stderr);
+}
+
+#[test]
+fn check_outside_a_repository_is_a_usage_error() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = Bf::new().args(["check"]).current_dir(empty.path()).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no repository"), "{}", out.stderr);
+}
+
+#[test]
+fn params_override_defaults_and_bad_ones_are_bf010() {
+    let sweep = "examples/gpu-sweep.batchflow";
+    let out = Bf::new()
+        .args(["plan", "--format", "json", sweep, "--param", "seeds=2"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let bad = Bf::new()
+        .args(["check", "--format", "json", sweep, "--param", "seeds=many"])
+        .run();
+    assert_eq!(bad.codes(), ["BF010"]);
+    let unknown = Bf::new()
+        .args(["check", "--format", "json", sweep, "--param", "sedes=2"])
+        .run();
+    let d = unknown.diagnostics();
+    assert_eq!(d[0]["code"], "BF010");
+    assert!(
+        d[0]["help"].as_str().unwrap_or("").contains("did you mean `seeds`"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn explain_without_a_code_lists_every_rule() {
+    let out = Bf::new().args(["explain"]).run();
+    assert_eq!(out.code, 0);
+    for code in batchflow::diagnostics::Code::ALL {
+        assert!(out.stdout.contains(code.as_str()), "{code}");
+    }
+}
+
+#[test]
+fn graph_draws_dot_and_mermaid() {
+    let dot = Bf::new().args(["graph", "examples/gpu-sweep.batchflow"]).run();
+    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    assert!(dot.stdout.starts_with("digraph \"gpu-sweep\" {"), "{}", dot.stdout);
+    assert!(dot.stdout.contains("instances"), "sweeps are collapsed: {}", dot.stdout);
+    let mermaid = Bf::new()
+        .args([
+            "graph",
+            "--format",
+            "mermaid",
+            "--instances",
+            "examples/gpu-sweep.batchflow",
+        ])
+        .run();
+    assert_eq!(mermaid.code, 0);
+    assert!(mermaid.stdout.starts_with("flowchart LR"));
+    assert!(mermaid.stdout.contains("train-7-2"), "instances are drawn");
+}
+
+#[test]
+fn plan_refuses_a_workflow_with_errors() {
+    let out = Bf::new()
+        .args(["plan", "tests/fixtures/rules/BF101/fires.batchflow"])
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("BF101"), "{}", out.stderr);
+}

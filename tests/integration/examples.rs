@@ -1,0 +1,51 @@
+//! Every file in `examples/` checks without errors and plans.
+
+use crate::support::{root, Bf};
+
+fn examples() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".batchflow"))
+        .map(|n| format!("examples/{n}"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn there_are_at_least_eight_examples() {
+    assert!(examples().len() >= 8, "{:?}", examples());
+}
+
+#[test]
+fn every_example_checks_without_errors_or_warnings() {
+    for file in examples() {
+        let out = Bf::new()
+            .args(["check", "--deny-warnings", "--format", "json", &file])
+            .run();
+        assert_eq!(out.code, 0, "{file}: {:?}", out.diagnostics());
+    }
+}
+
+#[test]
+fn every_example_plans() {
+    for file in examples() {
+        let out = Bf::new().args(["plan", "--format", "json", &file]).run();
+        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+        assert!(!plan["steps"].as_array().expect("steps").is_empty(), "{file}");
+    }
+}
+
+#[test]
+fn checking_the_folder_checks_every_example() {
+    let out = Bf::new().args(["check", "examples/"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("checked {} files", examples().len())),
+        "{}",
+        out.stderr
+    );
+}

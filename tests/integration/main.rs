@@ -1,0 +1,7 @@
+//! Integration tests: they run the real `batchflow` binary on fixture files.
+
+mod support;
+
+mod cli;
+mod examples;
+mod rules;

@@ -1,0 +1,77 @@
+//! A small builder that runs the real binary with a controlled environment.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The date every test checks retirements against.
+pub const TODAY: &str = "2026-11-23";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Bf {
+    cmd: Command,
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Bf {
+    pub fn new() -> Bf {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_batchflow"));
+        cmd.current_dir(root())
+            .env("BATCHFLOW_TODAY", TODAY)
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .env_remove("AZURE_BATCH_ACCESS_KEY");
+        Bf { cmd }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Bf
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Bf {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Bf {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        let out = self.cmd.output().expect("the batchflow binary runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Output {
+    /// The diagnostics of `--format json` output.
+    pub fn diagnostics(&self) -> Vec<serde_json::Value> {
+        let v: serde_json::Value = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr));
+        v["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn codes(&self) -> Vec<String> {
+        self.diagnostics()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+}

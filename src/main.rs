@@ -50,7 +50,8 @@ enum Command {
         /// `text` for people, `json` for machines: {"workflow", "api_version", "steps": [...]}
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
-        /// The Batch REST api-version the bodies are written for
+        /// The api-version the plan names and the azure backend sends; the bodies follow
+        /// the 2024-02-01.19.0 schema, which later api-versions accept
         #[arg(long, default_value = batchflow::plan::DEFAULT_API_VERSION)]
         api_version: String,
         #[command(flatten)]

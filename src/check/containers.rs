@@ -20,10 +20,11 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
     }
     for r in runnables::all(wf) {
         let images = r.distinct(|s| s.container.as_ref());
+        let Some(pool) = r.pool else { continue };
         if images.is_empty() {
+            plain_task(&r, pool, out);
             continue;
         }
-        let Some(pool) = r.pool else { continue };
         let image_span = r.span_of("container");
         if pool.containers.is_none() {
             let (code, what) = if r.kind == Kind::StartTask {
@@ -78,6 +79,56 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
     }
     for r in runnables::all(wf) {
         literal_secrets(&r, out);
+    }
+    for job in &wf.jobs {
+        for var in job
+            .env
+            .iter()
+            .filter(|v| secret_name(&v.name) && !v.value.is_empty() && !has_secret(&v.value))
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::BF206,
+                    job.attrs.or("env", job.name.span),
+                    format!("env `{}` holds a literal secret", var.name),
+                )
+                .with_help(format!(
+                    "read it when the workflow runs: `{} = secret(\"{}\")`",
+                    var.name, var.name
+                )),
+            );
+        }
+    }
+}
+
+/// Environment names that suggest a credential.
+fn secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["password", "secret", "token", "key"].iter().any(|w| lower.contains(w))
+}
+
+/// BF215 (a plain task on a container pool) and BF008 (`run_options` with no container).
+fn plain_task(r: &Runnable<'_>, pool: &Pool, out: &mut Vec<Diagnostic>) {
+    if r.attrs.get("run_options").is_some() && r.attrs.get("container").is_none() {
+        out.push(
+            Diagnostic::new(
+                Code::BF008,
+                r.span_of("run_options"),
+                format!("`run_options` on a {} without `container`", r.kind.what()),
+            )
+            .with_help("`run_options` are passed to `docker create`: add `container = \"image\"` or remove them"),
+        );
+    }
+    if r.kind == Kind::Task && pool.containers.is_some() && r.attrs.get("container").is_none() {
+        out.push(
+            Diagnostic::new(
+                Code::BF215,
+                r.span,
+                format!("this task has no `container`, but pool `{}` runs tasks in containers", pool.name.value),
+            )
+            .with_label(pool.containers.as_ref().map_or(pool.name.span, |c| c.span), "a container pool")
+            .with_help("Batch requires container settings for every task on a container pool: add `container = \"image\"` (start, preparation and release tasks may run on the host)"),
+        );
     }
 }
 
@@ -222,9 +273,7 @@ fn registry_auth(reg: &crate::graph::Registry, out: &mut Vec<Diagnostic>) {
 fn literal_secrets(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
     let Some(spec) = r.first() else { return };
     for var in spec.env.iter() {
-        let name = var.name.to_ascii_lowercase();
-        let secretish = ["password", "secret", "token", "key"].iter().any(|w| name.contains(w));
-        if secretish && !var.value.is_empty() && !has_secret(&var.value) {
+        if secret_name(&var.name) && !var.value.is_empty() && !has_secret(&var.value) {
             out.push(
                 Diagnostic::new(
                     Code::BF206,

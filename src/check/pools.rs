@@ -35,6 +35,28 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
                 .with_help("Batch takes either an autoscale formula or fixed node counts: remove one"),
             );
         }
+        if pool.autoscale.is_none() && pool.autoscale_interval.is_some() {
+            out.push(
+                Diagnostic::new(
+                    Code::BF113,
+                    pool.attrs.or("autoscale_interval", pool.name.span),
+                    "`autoscale_interval` on a pool without `autoscale`",
+                )
+                .with_severity(Severity::Warning)
+                .with_help("it has no effect: add an `autoscale` formula, or remove it"),
+            );
+        }
+        if pool.autoscale.is_some() && pool.resize_timeout.is_some() {
+            out.push(
+                Diagnostic::new(
+                    Code::BF113,
+                    pool.attrs.or("resize_timeout", pool.name.span),
+                    "`resize_timeout` on an autoscale pool",
+                )
+                .with_severity(Severity::Warning)
+                .with_help("Batch applies resize timeouts only to fixed-size pools: remove it"),
+            );
+        }
         if pool.inter_node == Some(true) && pool.dedicated.unwrap_or(0) > 0 && pool.low_priority.unwrap_or(0) > 0 {
             out.push(
                 Diagnostic::new(

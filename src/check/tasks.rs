@@ -27,7 +27,8 @@ fn command(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
     let Some(spec) = r.first() else { return };
     let container = spec.container.is_some();
     match spec.command.as_deref() {
-        None if !container && r.kind == Kind::Task => out.push(
+        // A `command` that failed to evaluate was reported where it is written.
+        None if !container && r.kind == Kind::Task && r.attrs.get("command").is_none() => out.push(
             Diagnostic::new(Code::BF007, r.span, "this task has no `command`").with_help(
                 "add `command = \"...\"`; only container tasks may leave it out to run the image's ENTRYPOINT",
             ),
@@ -51,7 +52,7 @@ fn command(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
             )
             .with_help("this is fine when the image has an ENTRYPOINT; otherwise give a command"),
         ),
-        None if r.kind == Kind::Task => out.push(
+        None if r.kind == Kind::Task && container => out.push(
             Diagnostic::new(
                 Code::BF209,
                 r.span,
@@ -65,6 +66,18 @@ fn command(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
 
 fn urls(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
     let Some(spec) = r.first() else { return };
+    for f in spec.inputs.iter() {
+        if escapes_working_dir(&f.path) {
+            out.push(
+                Diagnostic::new(
+                    Code::BF119,
+                    r.span_of("inputs"),
+                    format!("input path `{}` leaves the task's working directory", f.path),
+                )
+                .with_help("Batch downloads inputs below the working directory: use a relative path without `..`"),
+            );
+        }
+    }
     for (attr, files) in [("inputs", &spec.inputs), ("outputs", &spec.outputs)] {
         for f in files.iter() {
             if !f.url.starts_with("https://") {
@@ -196,5 +209,26 @@ fn dependency_length(wf: &Workflow, r: &Runnable<'_>, out: &mut Vec<Diagnostic>)
             )
             .with_help("nothing to do: the plan adds barrier tasks that each depend on a share of them"),
         );
+    }
+}
+
+/// An absolute path, a drive letter or a `..` segment: Batch rejects them in `filePath`.
+fn escapes_working_dir(path: &str) -> bool {
+    let p = path.replace('\\', "/");
+    p.starts_with('/') || p.as_bytes().get(1) == Some(&b':') || p.split('/').any(|seg| seg == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes_working_dir;
+
+    #[test]
+    fn input_paths() {
+        assert!(escapes_working_dir("../x.csv"));
+        assert!(escapes_working_dir("data/../../x"));
+        assert!(escapes_working_dir("/etc/passwd"));
+        assert!(escapes_working_dir("C:\\data"));
+        assert!(!escapes_working_dir("data/train.csv"));
+        assert!(!escapes_working_dir("data..csv"));
     }
 }

@@ -18,7 +18,10 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
     let mut all: Vec<Diagnostic> = Vec::new();
     for file in &files {
         match batchflow::compile(file, &mut sources, &options) {
-            Ok(c) => all.extend(c.diagnostics),
+            Ok(c) => {
+                super::eprint_hook_log(&c);
+                all.extend(c.diagnostics);
+            }
             Err(e) => return usage_error(&format!("cannot read `{}`: {e}", file.display())),
         }
     }
@@ -51,6 +54,12 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         let mut out = Vec::new();
         if pipelines.is_dir() {
             walk(&pipelines, &mut out).map_err(|e| format!("cannot read `{}`: {e}", pipelines.display()))?;
+        }
+        // Paths relative to where the user stands read better and match CI annotations.
+        for p in &mut out {
+            if let Some(rel) = pathdiff(p, &cwd) {
+                *p = rel;
+            }
         }
         if out.is_empty() {
             return Err(format!(
@@ -98,4 +107,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `path` relative to `base` when `base` is one of its ancestors or shares one with it.
+fn pathdiff(path: &Path, base: &Path) -> Option<PathBuf> {
+    let common = base.ancestors().find(|a| path.starts_with(a))?;
+    let ups = base.strip_prefix(common).ok()?.components().count();
+    let mut rel = PathBuf::new();
+    for _ in 0..ups {
+        rel.push("..");
+    }
+    rel.push(path.strip_prefix(common).ok()?);
+    Some(rel)
 }

@@ -67,13 +67,23 @@ pub fn eprint_human(diags: &[Diagnostic], sources: &SourceMap) {
         return;
     }
     let stderr = std::io::stderr();
-    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // no-color.org: any non-empty NO_COLOR turns colour off.
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(100);
     let text = render::human(diags, sources, color, width);
     let _ = stderr.lock().write_all(text.as_bytes());
+}
+
+/// What a hook script printed (`print`, `log`, `debug`), on stderr.
+pub fn eprint_hook_log(compiled: &batchflow::Compiled) {
+    if let Some(hooks) = &compiled.hooks {
+        for line in hooks.take_log() {
+            eprintln!("hook: {line}");
+        }
+    }
 }
 
 pub fn summary(diags: &[Diagnostic]) -> String {

@@ -12,6 +12,7 @@ fn compiled(file: &Path, params: &[String], sources: &mut SourceMap) -> Result<b
     let options = options(params).map_err(|e| usage_error(&e))?;
     let compiled = batchflow::compile(file, sources, &options)
         .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
+    super::eprint_hook_log(&compiled);
     eprint_human(&compiled.diagnostics, sources);
     if compiled.has_errors() {
         eprintln!(
@@ -33,7 +34,14 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
     let Some(wf) = compiled.workflow.as_ref() else {
         return FOUND_ERRORS;
     };
-    let plan = match plan::plan(wf, compiled.hooks.as_ref(), &PlanOptions { api_version }) {
+    if !valid_api_version(&api_version) {
+        return usage_error(&format!(
+            "`--api-version {api_version}` is not an api-version like 2024-02-01.19.0"
+        ));
+    }
+    let plan = plan::plan(wf, compiled.hooks.as_ref(), &PlanOptions { api_version });
+    super::eprint_hook_log(&compiled);
+    let plan = match plan {
         Ok(p) => p,
         Err(diags) => {
             eprint_human(&diags, &sources);
@@ -68,4 +76,17 @@ pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params:
     };
     print!("{}", render_graph::render(wf, format, instances));
     OK
+}
+
+/// `YYYY-MM-DD.MAJOR.MINOR`, as Batch names its api-versions.
+fn valid_api_version(v: &str) -> bool {
+    let mut parts = v.splitn(2, '.');
+    let date = parts.next().unwrap_or("");
+    let rest = parts.next().unwrap_or("");
+    batchflow::stdlib::Date::parse(date).is_some()
+        && date.len() == 10
+        && !rest.is_empty()
+        && rest
+            .split('.')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -101,6 +101,7 @@ codes! {
     BF212 "invalid-multi-instance" Error,
     BF213 "insecure-url" Warning,
     BF214 "dependency-list-too-long" Info,
+    BF215 "plain-task-on-container-pool" Error,
 }
 
 impl Code {

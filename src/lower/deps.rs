@@ -14,19 +14,19 @@ pub const MAX_EDGES: u64 = 20_000_000;
 pub(super) fn job_after(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
     let Some(attr) = f.attr("after") else { return };
     for name in lw.name_list(&attr.value, "after") {
-        let Some(i) = lw.wf.jobs.iter().position(|j| j.name.value == name.name) else {
-            let help = did_you_mean(&name.name, lw.wf.jobs.iter().map(|j| j.name.value.as_str()))
+        let Some(JobId(i)) = lw.jobs.get(&name.name) else {
+            let help = did_you_mean(&name.name, lw.jobs.names())
                 .unwrap_or_else(|| "`after` names other jobs of this workflow".into());
             lw.sink
                 .push(Diagnostic::new(Code::BF002, name.span, format!("unknown job `{}`", name.name)).with_help(help));
             continue;
         };
-        let (Some(from), Some(to)) = (lw.wf.jobs.get(i).map(|j| j.node), lw.wf.job(job).map(|j| j.node)) else {
+        let (Some(from), Some(to)) = (lw.wf.job(JobId(i)).map(|j| j.node), lw.wf.job(job).map(|j| j.node)) else {
             continue;
         };
         lw.wf.graph.add_edge(from, to, Edge::Before);
         if let Some(j) = lw.wf.jobs.get_mut(job.index()) {
-            j.after.push(JobId(i as u32));
+            j.after.push(JobId(i));
         }
     }
 }
@@ -39,14 +39,14 @@ enum Target {
 
 pub(super) fn task_dependencies(lw: &mut Lowerer<'_>) {
     let mut edges: u64 = 0;
+    let mut instance_maps: HashMap<JobId, HashMap<Box<str>, TaskId>> = HashMap::new();
     for t in 0..lw.wf.templates.len() {
         let tid = TemplateId(t as u32);
         let Some(template) = lw.wf.template(tid) else { continue };
         let (job, after) = (template.job, template.after.clone());
         let mut targets: Vec<TaskId> = Vec::new();
-        let mut instances: Option<HashMap<Box<str>, TaskId>> = None;
         for name in &after {
-            match resolve(lw, job, &name.value, &mut instances) {
+            match resolve(lw, job, &name.value, &mut instance_maps) {
                 Some(Target::Template(dep)) => {
                     targets.extend(lw.wf.template(dep).into_iter().flat_map(|d| d.instances()));
                 }
@@ -92,16 +92,15 @@ fn resolve(
     lw: &Lowerer<'_>,
     job: JobId,
     name: &str,
-    instances: &mut Option<HashMap<Box<str>, TaskId>>,
+    instances: &mut HashMap<JobId, HashMap<Box<str>, TaskId>>,
 ) -> Option<Target> {
-    let templates = lw.wf.job(job).map(|j| j.templates.as_slice()).unwrap_or(&[]);
-    if let Some(t) = templates
-        .iter()
-        .find(|t| lw.wf.template(**t).is_some_and(|x| x.name.value == name))
-    {
-        return Some(Target::Template(*t));
+    // An id claimed by a declaration that then failed to expand may name another template.
+    let declared = lw.tasks.get(&job).and_then(|idx| idx.get(name));
+    if let Some(t) = declared.filter(|t| lw.wf.template(*t).is_some_and(|x| x.job == job && x.name.value == name)) {
+        return Some(Target::Template(t));
     }
-    let map = instances.get_or_insert_with(|| {
+    let templates = lw.wf.job(job).map(|j| j.templates.as_slice()).unwrap_or(&[]);
+    let map = instances.entry(job).or_insert_with(|| {
         templates
             .iter()
             .filter_map(|t| lw.wf.template(*t))

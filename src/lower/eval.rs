@@ -148,6 +148,11 @@ impl Names<'_> {
         let values = self.bind_args(unit, name, params, args, span, vars)?;
         let text = |i: usize| -> Result<Option<String>, EvalError> {
             match values.get(i) {
+                Some(Some((Value::Str(s), sp))) if s.trim().is_empty() && name != "env" => Err(wrong_type(
+                    *sp,
+                    format!("`{name}` takes a non-empty `{}`", params.get(i).copied().unwrap_or("")),
+                )
+                .with_help("give the value as Batch expects it, e.g. marketplace(\"microsoft-dsvm\", \"ubuntu-hpc\", \"2404\")")),
                 Some(Some((Value::Str(s), _))) => Ok(Some(s.to_string())),
                 Some(Some((v, sp))) => Err(wrong_type(
                     *sp,
@@ -189,10 +194,27 @@ impl Names<'_> {
                 Ok(Value::str(secret_placeholder(&key)))
             }
             _ => {
-                // env(NAME, default)
+                // env(NAME, default): the value takes the default's type, so `0..env("N", 4)`
+                // works whether or not N is set.
                 let key = required(0)?;
                 if let Some(v) = self.env_var(&key) {
-                    return Ok(Value::str(v));
+                    return match values.get(1) {
+                        Some(Some((default, _))) if !matches!(default, Value::Str(_)) => {
+                            let ty = super::params::type_of(default).ok_or_else(|| {
+                                wrong_type(
+                                    span,
+                                    format!("`env` defaults must be scalars, found {}", default.type_name()),
+                                )
+                            })?;
+                            super::params::parse_override(&v, &ty).map_err(|why| {
+                                EvalError::from(
+                                    Diagnostic::new(Code::BF006, span, format!("environment variable `{key}`: {why}"))
+                                        .with_help(format!("set `{key}` to {}, like the default", default.type_name())),
+                                )
+                            })
+                        }
+                        _ => Ok(Value::str(v)),
+                    };
                 }
                 match values.get(1) {
                     Some(Some((v, _))) => Ok(v.clone()),
@@ -241,6 +263,16 @@ impl Names<'_> {
             }
             let value = self.eval(unit, &arg.value, vars)?;
             if let Some(cell) = out.get_mut(slot) {
+                if cell.is_some() {
+                    let param = params.get(slot).copied().unwrap_or("");
+                    return Err(Diagnostic::new(
+                        Code::BF003,
+                        arg.value.span,
+                        format!("`{func}` gets its `{param}` argument twice"),
+                    )
+                    .with_help(format!("call it as {func}({})", params.join(", ")))
+                    .into());
+                }
                 *cell = Some((value, arg.value.span));
             }
         }

@@ -11,6 +11,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{AttrSpans, Edge, EnvVar, Job, JobId, Node, Task, TaskId, TaskSpec, TaskTemplate, TemplateId};
 use crate::source::{Span, Spanned};
 use crate::suggest::did_you_mean;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Most task instances one workflow may expand to; more is BF012, found before expanding.
@@ -20,20 +21,11 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
     let mut decls: Vec<(JobId, Fields<'_>)> = Vec::new();
     for item in &file.items {
         if let Item::Job { name, pool, body, span } = item {
-            if let Some(first) = lw
-                .wf
-                .jobs
-                .iter()
-                .find(|j| j.name.value.eq_ignore_ascii_case(&name.name))
-            {
+            if let Err((first, first_span)) = lw.jobs.claim(&name.name, name.span, JobId(lw.wf.jobs.len() as u32)) {
                 lw.sink.push(
-                    Diagnostic::new(
-                        Code::BF003,
-                        name.span,
-                        format!("a job named `{}` already exists", first.name.value),
-                    )
-                    .with_label(first.name.span, "first declared here")
-                    .with_help("Batch job ids ignore case: give each job a distinct name"),
+                    Diagnostic::new(Code::BF003, name.span, format!("a job named `{first}` already exists"))
+                        .with_label(first_span, "first declared here")
+                        .with_help("Batch job ids ignore case: give each job a distinct name"),
                 );
                 continue;
             }
@@ -57,10 +49,9 @@ fn job<'a>(
     let f = Fields::collect(body, &schema::JOB, name.span, &mut lw.sink);
     let id = JobId(lw.wf.jobs.len() as u32);
     let node = lw.wf.graph.add_node(Node::Job(id));
-    let pool = lw.wf.pools.iter().position(|p| p.name.value == pool_ref.name);
-    match pool {
-        Some(i) => {
-            let p = &lw.wf.pools[i];
+    let pool = lw.pools.get(&pool_ref.name);
+    match pool.and_then(|id| lw.wf.pool(id)) {
+        Some(p) => {
             let from = p.start_task.as_ref().map_or(p.node, |(_, n)| *n);
             let edge = if p.start_task.is_some() {
                 Edge::Starts
@@ -70,7 +61,7 @@ fn job<'a>(
             lw.wf.graph.add_edge(from, node, edge);
         }
         None => {
-            let help = did_you_mean(&pool_ref.name, lw.wf.pools.iter().map(|p| p.name.value.as_str()))
+            let help = did_you_mean(&pool_ref.name, lw.pools.names())
                 .unwrap_or_else(|| "declare it with `pool NAME { ... }`".into());
             lw.sink.push(
                 Diagnostic::new(Code::BF002, pool_ref.span, format!("unknown pool `{}`", pool_ref.name))
@@ -95,7 +86,7 @@ fn job<'a>(
         span,
         node,
         attrs,
-        pool: pool.map(|i| crate::graph::PoolId(i as u32)),
+        pool,
         display_name: lw.typed(&f, "display_name", &[], typed::string).map(|s| s.to_string()),
         priority: lw.typed(&f, "priority", &[], typed::int),
         max_wall_clock: lw.typed(&f, "max_wall_clock", &[], typed::duration),
@@ -112,27 +103,80 @@ fn job<'a>(
 /// The task declarations of a job, expanded into instances.
 fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
     for decl in &f.tasks {
-        let existing = lw
-            .wf
-            .job(job)
-            .into_iter()
-            .flat_map(|j| j.templates.iter())
-            .filter_map(|t| lw.wf.template(*t))
-            .find(|t| t.name.value.eq_ignore_ascii_case(&decl.name.name))
-            .map(|t| t.name.clone());
-        if let Some(first) = existing {
+        let id = TemplateId(lw.wf.templates.len() as u32);
+        let claimed = lw
+            .tasks
+            .entry(job)
+            .or_default()
+            .claim(&decl.name.name, decl.name.span, id);
+        if let Err((first, first_span)) = claimed {
             lw.sink.push(
                 Diagnostic::new(
                     Code::BF003,
                     decl.name.span,
-                    format!("a task named `{}` already exists in this job", first.value),
+                    format!("a task named `{first}` already exists in this job"),
                 )
-                .with_label(first.span, "first declared here")
+                .with_label(first_span, "first declared here")
                 .with_help("task ids ignore case within a job: give each task a distinct name"),
             );
             continue;
         }
         template(lw, job, decl);
+    }
+    instance_collisions(lw, job);
+}
+
+/// BF003 for two instance ids equal ignoring case (`task t[i in 0..3]` beside `task T-1`).
+/// Only a declaration named like another's instance (`NAME-digits...`) can collide, so the
+/// full comparison runs only when one exists.
+fn instance_collisions(lw: &mut Lowerer<'_>, job: JobId) {
+    let templates: Vec<TemplateId> = lw.wf.job(job).map(|j| j.templates.clone()).unwrap_or_default();
+    let names: HashSet<String> = templates
+        .iter()
+        .filter_map(|t| lw.wf.template(*t))
+        .map(|t| t.name.value.to_ascii_lowercase())
+        .collect();
+    let suspicious = names.iter().any(|n| {
+        let mut rest = n.as_str();
+        while let Some((head, tail)) = rest.rsplit_once('-') {
+            if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            if names.contains(head) {
+                return true;
+            }
+            rest = head;
+        }
+        false
+    });
+    if !suspicious {
+        return;
+    }
+    let mut seen: HashMap<String, TemplateId> = HashMap::new();
+    let mut found = Vec::new();
+    for t in &templates {
+        let Some(template) = lw.wf.template(*t) else { continue };
+        for id in template.instances() {
+            let Some(task) = lw.wf.task(id) else { continue };
+            if let Some(first) = seen.insert(task.id.to_ascii_lowercase(), *t) {
+                found.push((task.id.to_string(), first, *t));
+                break;
+            }
+        }
+    }
+    for (id, first, second) in found {
+        let (Some(a), Some(b)) = (lw.wf.template(first), lw.wf.template(second)) else {
+            continue;
+        };
+        lw.sink.push(
+            Diagnostic::new(
+                Code::BF003,
+                b.name.span,
+                format!("task id `{id}` is produced twice in this job"),
+            )
+            .with_label(a.name.span, "also produced by this declaration")
+            .with_help("Batch task ids ignore case and sweeps add `-N`: rename one of the tasks"),
+        );
     }
 }
 
@@ -281,11 +325,20 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
                 Diagnostic::new(
                     Code::BF012,
                     span,
-                    format!(
-                        "task `{}` expands to {size} instances; a workflow may have at most {}",
-                        decl.name.name,
-                        format_count(MAX_INSTANCES)
-                    ),
+                    if already == 0 || product.is_some_and(|n| n > MAX_INSTANCES) {
+                        format!(
+                            "task `{}` expands to {size} instances; a workflow may have at most {}",
+                            decl.name.name,
+                            format_count(MAX_INSTANCES)
+                        )
+                    } else {
+                        format!(
+                            "task `{}` adds {size} instances to the {} declared before it; a workflow may have at most {}",
+                            decl.name.name,
+                            format_count(already),
+                            format_count(MAX_INSTANCES)
+                        )
+                    },
                 )
                 .with_label(decl.name.span, "this sweep")
                 .with_help("split the work into fewer, larger tasks (e.g. each task handles a batch of items)"),

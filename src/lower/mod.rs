@@ -3,6 +3,7 @@
 
 mod deps;
 pub mod eval;
+mod index;
 mod jobs;
 mod mentions;
 mod names;
@@ -15,13 +16,14 @@ pub mod value;
 
 use crate::ast::{self, Expr, Item};
 use crate::diagnostics::{Code, Diagnostic, Sink};
-use crate::graph::Workflow;
+use crate::graph::{JobId, PoolId, RegistryId, TemplateId, Workflow};
 use crate::hooks::Hooks;
 use crate::source::{SourceMap, Span, SrcId};
 use eval::{Bindings, EvalError};
+use index::NameIndex;
 use names::{Names, Unit};
 use schema::Fields;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use value::Value;
 
 pub use jobs::MAX_INSTANCES;
@@ -50,6 +52,12 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagno
         unit,
         wf: Workflow::default(),
         unexpanded: Vec::new(),
+        pools: NameIndex::default(),
+        registries: NameIndex::default(),
+        jobs: NameIndex::default(),
+        tasks: HashMap::new(),
+        failed: HashSet::new(),
+        src: input.src,
     };
     lw.wf.name = input.default_name.clone();
     lw.globals(input.file, input.params, sources);
@@ -69,29 +77,41 @@ pub(crate) struct Lowerer<'a> {
     /// Task declarations that failed to expand (already reported), by job: `after` them is
     /// not reported again as an unknown name.
     unexpanded: Vec<(crate::graph::JobId, String)>,
+    pools: NameIndex<PoolId>,
+    registries: NameIndex<RegistryId>,
+    jobs: NameIndex<JobId>,
+    /// The task declarations of each job.
+    tasks: HashMap<JobId, NameIndex<TemplateId>>,
+    /// Attributes whose evaluation failed once (and was reported).
+    failed: HashSet<Span>,
+    /// The workflow file.
+    src: SrcId,
 }
 
 impl Lowerer<'_> {
     /// `workflow`, `import`, `param` and `let` items.
     fn globals(&mut self, file: &ast::File, overrides: &[(String, String)], sources: &mut SourceMap) {
         let mut params = Vec::new();
+        let mut workflow: Option<&Expr> = None;
+        let mut hooks: Option<Span> = None;
         for item in &file.items {
             match item {
-                Item::Workflow(expr) => {
-                    if let Some(Value::Str(s)) = self.eval(expr, &[]) {
-                        if s.chars().count() > 1024 {
+                Item::Workflow(expr) => match workflow {
+                    Some(first) => self.sink.push(twice("workflow", expr.span, first.span)),
+                    None => workflow = Some(expr),
+                },
+                Item::Hooks(expr) => match hooks {
+                    Some(first) => self.sink.push(twice("hooks", expr.span, first)),
+                    None => {
+                        hooks = Some(expr.span);
+                        if expr.as_plain_str().is_none() {
                             self.sink.push(
-                                Diagnostic::new(
-                                    Code::BF119,
-                                    expr.span,
-                                    "the workflow name is longer than 1,024 characters",
-                                )
-                                .with_help("Batch display names hold at most 1,024 characters"),
+                                Diagnostic::new(Code::BF006, expr.span, "`hooks` takes a plain file name")
+                                    .with_help("write `hooks = \"file.rhai\"`, without `${...}`"),
                             );
                         }
-                        self.wf.name = s.to_string();
                     }
-                }
+                },
                 Item::Import { path, alias, span } => self.import(path, alias.as_ref(), *span, sources),
                 Item::Param { .. } => params.push(item),
                 Item::Let { name, value, .. } => {
@@ -106,10 +126,25 @@ impl Lowerer<'_> {
                         );
                     }
                 }
-                _ => {}
+                Item::Resource { .. } | Item::Job { .. } => {}
             }
         }
         params::lower_all(self, &params, overrides, file);
+        // After params and lets, so the name may use any of them.
+        if let Some(expr) = workflow {
+            match self.eval(expr, &[]) {
+                Some(Value::Str(s)) => self.wf.name = s.to_string(),
+                Some(other) => self.sink.push(
+                    Diagnostic::new(
+                        Code::BF006,
+                        expr.span,
+                        format!("the workflow name must be a string, found {}", other.type_name()),
+                    )
+                    .with_help("write `workflow \"name\"`"),
+                ),
+                None => {}
+            }
+        }
     }
 
     fn import(&mut self, path: &Expr, alias: Option<&ast::Ident>, span: Span, sources: &mut SourceMap) {
@@ -200,11 +235,22 @@ impl Lowerer<'_> {
         conv: impl Fn(&str, &Value, Span) -> typed::Typed<T>,
     ) -> Option<T> {
         let attr = fields.attr(name)?;
-        let value = self.eval(&attr.value, vars)?;
-        match conv(name, &value, attr.value.span) {
-            Ok(v) => Some(v),
-            Err(d) => {
+        // A broken attribute of a sweep fails alike for every instance: report it once.
+        if self.failed.contains(&attr.span) {
+            return None;
+        }
+        let converted = self
+            .eval(&attr.value, vars)
+            .map(|value| conv(name, &value, attr.value.span));
+        match converted {
+            Some(Ok(v)) => Some(v),
+            Some(Err(d)) => {
                 self.sink.push(*d);
+                self.failed.insert(attr.span);
+                None
+            }
+            None => {
+                self.failed.insert(attr.span);
                 None
             }
         }
@@ -219,9 +265,12 @@ impl Lowerer<'_> {
         conv: fn(&str, &str, Span) -> typed::Typed<T>,
     ) -> Option<T> {
         let attr = fields.attr(name)?;
+        if self.failed.contains(&attr.span) {
+            return None;
+        }
         let text = match attr.value.as_word() {
             Some(w) if !self.names.is_bound(self.unit, &w.name, vars) => w.name.clone(),
-            _ => match self.eval(&attr.value, vars)? {
+            _ => match self.eval_once(&attr.value, vars)? {
                 Value::Str(s) => s.to_string(),
                 other => {
                     self.sink.push(
@@ -232,6 +281,7 @@ impl Lowerer<'_> {
                         )
                         .with_help(format!("write it like `{name} = admin`")),
                     );
+                    self.failed.insert(attr.value.span);
                     return None;
                 }
             },
@@ -240,8 +290,28 @@ impl Lowerer<'_> {
             Ok(v) => Some(v),
             Err(d) => {
                 self.sink.push(*d);
+                self.failed.insert(attr.value.span);
                 None
             }
         }
     }
+
+    /// Evaluates an expression unless it already failed once (a sweep's instances fail
+    /// alike; the first failure is the one reported).
+    fn eval_once(&mut self, expr: &Expr, vars: Bindings<'_>) -> Option<Value> {
+        if self.failed.contains(&expr.span) {
+            return None;
+        }
+        let v = self.eval(expr, vars);
+        if v.is_none() {
+            self.failed.insert(expr.span);
+        }
+        v
+    }
+}
+
+fn twice(what: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::BF003, span, format!("`{what}` is given twice"))
+        .with_label(first, "first given here")
+        .with_help("keep one of them")
 }

@@ -15,10 +15,14 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Default)]
 pub struct Unit {
     lets: HashMap<String, (Expr, Span)>,
-    params: HashMap<String, Value>,
+    /// `None`: the param's value was broken (and reported); uses stay quiet.
+    params: HashMap<String, Option<Value>>,
     modules: HashMap<String, usize>,
     state: RefCell<HashMap<String, LetState>>,
 }
+
+/// How deep `let`s may refer to `let`s; deeper chains would exhaust the stack.
+const MAX_LET_DEPTH: usize = 256;
 
 #[derive(Clone)]
 enum LetState {
@@ -41,7 +45,7 @@ impl Unit {
         true
     }
 
-    pub fn add_param(&mut self, name: &str, value: Value) {
+    pub fn add_param(&mut self, name: &str, value: Option<Value>) {
         self.params.insert(name.to_string(), value);
     }
 
@@ -135,14 +139,20 @@ impl<'a> Names<'a> {
         } else if u.lets.contains_key(name) {
             self.eval_let(unit, name)?
         } else if let Some(v) = u.params.get(name) {
-            v.clone()
+            v.clone().ok_or(EvalError::Reported)?
         } else if let Some(&m) = u.modules.get(name) {
             return self.module_member(m, name, parts);
         } else {
+            let evaluating = self.stack.borrow();
             let candidates = vars
                 .iter()
                 .map(|(n, _)| n.as_str())
-                .chain(u.lets.keys().map(String::as_str))
+                .chain(
+                    u.lets
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|n| !evaluating.iter().any(|e| e == n)),
+                )
                 .chain(u.params.keys().map(String::as_str))
                 .chain(u.modules.keys().map(String::as_str));
             let help = did_you_mean(name, candidates)
@@ -223,6 +233,15 @@ impl<'a> Names<'a> {
                 .into());
             }
             None => {}
+        }
+        if self.stack.borrow().len() >= MAX_LET_DEPTH {
+            return Err(Diagnostic::new(
+                Code::BF005,
+                *def_span,
+                format!("`{name}` is defined through a chain of more than {MAX_LET_DEPTH} other `let`s"),
+            )
+            .with_help("shorten the chain: define values directly rather than through long chains of names")
+            .into());
         }
         u.state.borrow_mut().insert(name.to_string(), LetState::Evaluating);
         self.stack.borrow_mut().push(name.to_string());

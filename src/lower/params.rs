@@ -19,7 +19,7 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, params: &[&Item], overrides: &[(St
             _ => None,
         })
         .collect();
-    let file_start = file.items.first().map(item_span).unwrap_or_default();
+    let file_start = file.items.first().map_or(Span::new(lw.src, 0, 0), item_span);
     for (key, _) in overrides {
         if !declared.contains(&key.as_str()) {
             let help = did_you_mean(key, declared.iter().copied()).unwrap_or_else(|| {
@@ -102,7 +102,7 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, params: &[&Item], overrides: &[(St
             continue;
         }
         // A broken param still gets a name, so its uses do not report "unknown name".
-        u.add_param(&name.name, value.unwrap_or(Value::Int(0)));
+        u.add_param(&name.name, value);
     }
 }
 
@@ -164,9 +164,24 @@ pub fn conform(v: Value, ty: &TypeExpr) -> Result<Value, String> {
     }
 }
 
+/// The declared type a scalar value has (`env()` defaults).
+pub fn type_of(v: &Value) -> Option<TypeExpr> {
+    Some(match v {
+        Value::Int(_) => TypeExpr::Int,
+        Value::Float(_) => TypeExpr::Float,
+        Value::Bool(_) => TypeExpr::Bool,
+        Value::Str(_) => TypeExpr::String,
+        Value::Duration(_) => TypeExpr::Duration,
+        _ => return None,
+    })
+}
+
 /// Parses command-line text as a value of the param's type.
 pub fn parse_override(text: &str, ty: &TypeExpr) -> Result<Value, String> {
     let t = text.trim();
+    if t.is_empty() && *ty != TypeExpr::String {
+        return Err(format!("an empty value is not {}", article(ty)));
+    }
     match ty {
         TypeExpr::Int => t.parse().map(Value::Int).map_err(|_| format!("`{t}` is not an int")),
         TypeExpr::Float => t

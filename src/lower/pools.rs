@@ -40,29 +40,24 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
 impl Lowerer<'_> {
     /// BF003: pool and registry names are unique, ignoring case (Batch ids are).
     fn claim_name(&mut self, name: &ast::Ident, kind: ResourceKind) -> bool {
-        let existing = match kind {
+        let claimed = match kind {
             ResourceKind::Pool => self
-                .wf
                 .pools
-                .iter()
-                .map(|p| &p.name)
-                .find(|n| n.value.eq_ignore_ascii_case(&name.name)),
-            ResourceKind::Registry => self
-                .wf
-                .registries
-                .iter()
-                .map(|r| &r.name)
-                .find(|n| n.value.eq_ignore_ascii_case(&name.name)),
+                .claim(&name.name, name.span, PoolId(self.wf.pools.len() as u32)),
+            ResourceKind::Registry => {
+                self.registries
+                    .claim(&name.name, name.span, RegistryId(self.wf.registries.len() as u32))
+            }
         };
-        if let Some(first) = existing {
+        if let Err((first, first_span)) = claimed {
             let what = if kind == ResourceKind::Pool { "pool" } else { "registry" };
             self.sink.push(
                 Diagnostic::new(
                     Code::BF003,
                     name.span,
-                    format!("a {what} named `{}` already exists", first.value),
+                    format!("a {what} named `{first}` already exists"),
                 )
-                .with_label(first.span, "first declared here")
+                .with_label(first_span, "first declared here")
                 .with_help("Batch ids ignore case: give each one a distinct name"),
             );
             return false;
@@ -159,10 +154,10 @@ fn containers(lw: &mut Lowerer<'_>, block: &ast::Nested) -> Containers {
     let mut registries = Vec::new();
     if let Some(attr) = f.attr("registries") {
         for name in lw.name_list(&attr.value, "registries") {
-            match lw.wf.registries.iter().position(|r| r.name.value == name.name) {
-                Some(i) => registries.push(RegistryId(i as u32)),
+            match lw.registries.get(&name.name) {
+                Some(id) => registries.push(id),
                 None => {
-                    let known = lw.wf.registries.iter().map(|r| r.name.value.as_str());
+                    let known = lw.registries.names();
                     let help = did_you_mean(&name.name, known)
                         .unwrap_or_else(|| "declare it with `registry NAME { server = \"...\" }`".into());
                     lw.sink.push(

@@ -89,11 +89,22 @@ impl Lowerer<'_> {
         }
     }
 
-    /// BF008 for anything but `KEY = value` inside `env`/`inputs`/`outputs`.
+    /// BF008 for anything but `KEY = value` inside `env`/`inputs`/`outputs`, BF003 for a
+    /// key given twice.
     fn only_attrs(&mut self, block: &Block) {
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         for entry in &block.entries {
             let span = match entry {
-                Entry::Attr(_) => continue,
+                Entry::Attr(a) => {
+                    if let Some(first) = seen.insert(&a.key.name, a.key.span) {
+                        self.sink.push(
+                            Diagnostic::new(Code::BF003, a.key.span, format!("`{}` is given twice here", a.key.name))
+                                .with_label(first, "first given here")
+                                .with_help("keep one of them"),
+                        );
+                    }
+                    continue;
+                }
                 Entry::Nested(n) => n.name.span,
                 Entry::Task(t) => t.name.span,
             };
@@ -179,11 +190,12 @@ impl Lowerer<'_> {
     ) -> Option<Vec<(Arc<str>, Arc<str>)>> {
         match entry {
             MapEntry::Expr(e) => {
-                let v = self.eval(e, vars)?;
+                let v = self.eval_once(e, vars)?;
                 match typed::text_map(name, &v, e.span) {
                     Ok(pairs) => Some(pairs),
                     Err(d) => {
                         self.sink.push(*d);
+                        self.failed.insert(e.span);
                         None
                     }
                 }
@@ -192,7 +204,7 @@ impl Lowerer<'_> {
                 let mut out = Vec::new();
                 for entry in &b.entries {
                     let Entry::Attr(a) = entry else { continue };
-                    let v = self.eval(&a.value, vars)?;
+                    let v = self.eval_once(&a.value, vars)?;
                     match v.to_text() {
                         Some(t) => out.push((Arc::from(a.key.name.as_str()), Arc::from(t))),
                         None => {
@@ -204,6 +216,7 @@ impl Lowerer<'_> {
                                 )
                                 .with_help("write a string, number or bool"),
                             );
+                            self.failed.insert(a.value.span);
                             return None;
                         }
                     }

@@ -2,12 +2,12 @@
 //! characters), no-op tasks each depend on a share, and the task depends on them.
 
 use super::batch_api::TaskDependencies;
-use super::collections::Batcher;
+use super::collections::{Batcher, Who};
 use super::deps::{chunks, depends_on};
 use super::{bodies, raw};
 use crate::check::pool_os;
 use crate::diagnostics::Diagnostic;
-use crate::graph::{JobId, Pool, TaskSpec, TaskTemplate, TemplateId, Workflow};
+use crate::graph::{JobId, Pool, TaskId, TaskSpec, TaskTemplate, TemplateId, Workflow};
 use crate::stdlib::Os;
 use std::collections::{HashMap, HashSet};
 
@@ -15,7 +15,7 @@ pub struct Barriers<'w> {
     wf: &'w Workflow,
     job: JobId,
     /// Every instance of a declaration depends alike: its barriers are made once.
-    made: HashMap<TemplateId, TaskDependencies>,
+    made: HashMap<TemplateId, (TaskDependencies, Vec<String>)>,
     /// The job's task ids, collected when the first barrier needs a fresh id.
     taken: Option<HashSet<String>>,
 }
@@ -30,46 +30,56 @@ impl<'w> Barriers<'w> {
         }
     }
 
-    /// The `dependsOn` of a task whose dependency ids do not fit, adding barrier tasks to
-    /// the batch the first time a declaration needs them.
+    /// The `dependsOn` of a task whose dependency ids do not fit, and the barrier ids it
+    /// names; the barrier tasks go into the batch the first time a declaration needs them.
     pub fn through(
         &mut self,
         id: TemplateId,
         template: &TaskTemplate,
-        ids: &[&str],
+        deps: &[TaskId],
         spec: &TaskSpec,
         pool: &Pool,
         batcher: &mut Batcher<'_>,
-    ) -> Result<TaskDependencies, Vec<Diagnostic>> {
-        let (template_name, origin) = (template.name.value.as_str(), template.span);
-        if let Some(d) = self.made.get(&id) {
-            return Ok(d.clone());
+    ) -> Result<(TaskDependencies, Vec<String>), Vec<Diagnostic>> {
+        if let Some(made) = self.made.get(&id) {
+            return Ok(made.clone());
         }
+        let (template_name, origin) = (template.name.value.as_str(), template.span);
         let mut errors = Vec::new();
-        let mut level: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let wf = self.wf;
+        let mut level: Vec<(String, Who)> = deps
+            .iter()
+            .filter_map(|d| wf.task(*d).map(|t| (t.id.to_string(), Who::Task(*d))))
+            .collect();
         let mut round = 0;
-        let deps = loop {
-            let refs: Vec<&str> = level.iter().map(String::as_str).collect();
+        let made = loop {
+            let refs: Vec<&str> = level.iter().map(|(s, _)| s.as_str()).collect();
             if let Some(d) = depends_on(&refs) {
-                break d;
+                break (d, level.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>());
             }
             round += 1;
             let mut next = Vec::new();
-            for (k, group) in chunks(&refs).into_iter().enumerate() {
-                let id = self.fresh_id(template_name, round, k);
-                let mut body = bodies::task(&id, &barrier_spec(spec, pool));
+            let mut start = 0;
+            for group in chunks(&refs) {
+                let members: Vec<Who> = level[start..start + group.len()]
+                    .iter()
+                    .map(|(_, w)| w.clone())
+                    .collect();
+                start += group.len();
+                let barrier = self.fresh_id(template_name, round, next.len());
+                let mut body = bodies::task(&barrier, &barrier_spec(spec, pool));
                 body.display_name = Some(format!("barrier for {template_name} ({} dependencies)", group.len()));
                 body.depends_on = depends_on(&group);
-                batcher.push(raw(&body), origin, &mut errors);
-                next.push(id);
+                batcher.push(raw(&body), origin, Who::Barrier(barrier.clone()), &members, &mut errors);
+                next.push((barrier.clone(), Who::Barrier(barrier)));
             }
             level = next;
         };
         if !errors.is_empty() {
             return Err(errors);
         }
-        self.made.insert(id, deps.clone());
-        Ok(deps)
+        self.made.insert(id, made.clone());
+        Ok(made)
     }
 
     /// `NAME-barrier-K`, shortened and made unique within the job.

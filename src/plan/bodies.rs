@@ -186,20 +186,38 @@ fn env(vars: &[EnvVar]) -> Vec<EnvironmentSetting> {
         .collect()
 }
 
-/// `"data/train.csv" = URL` downloads one blob; a path ending in `/`, or a URL that names a
-/// whole blob container, downloads the container (`storageContainerUrl`) into that directory.
+/// `"data/train.csv" = URL` downloads one blob; a URL that names a whole blob container
+/// downloads the container (`storageContainerUrl`) into that directory.
 fn inputs(files: &[FileMap]) -> Vec<ResourceFile> {
     files
         .iter()
         .map(|f| {
-            let dir = f.path.ends_with('/') || is_container_url(&f.url);
+            if is_container_url(&f.url) {
+                return ResourceFile {
+                    http_url: None,
+                    storage_container_url: Some(f.url.to_string()),
+                    file_path: f.path.trim_end_matches('/').to_string(),
+                };
+            }
+            // `"data/" = BLOB_URL`: the blob keeps its name inside that directory.
+            let file_path = if f.path.ends_with('/') {
+                format!("{}{}", f.path, blob_name(&f.url))
+            } else {
+                f.path.to_string()
+            };
             ResourceFile {
-                http_url: (!dir).then(|| f.url.to_string()),
-                storage_container_url: dir.then(|| f.url.to_string()),
-                file_path: f.path.trim_end_matches('/').to_string(),
+                http_url: Some(f.url.to_string()),
+                storage_container_url: None,
+                file_path,
             }
         })
         .collect()
+}
+
+/// The last path segment of a URL, without its query.
+fn blob_name(url: &str) -> &str {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// `https://ACCOUNT.blob.core.windows.net/CONTAINER[?sas]`: a container, not a blob.
@@ -242,5 +260,16 @@ mod tests {
         assert!(is_container_url("https://acct.blob.core.windows.net/runs/"));
         assert!(!is_container_url("https://acct.blob.core.windows.net/runs/train.csv"));
         assert!(!is_container_url("https://example.org/data"));
+    }
+
+    #[test]
+    fn a_directory_path_keeps_the_blob_name() {
+        let files = [crate::graph::FileMap {
+            path: "data/".into(),
+            url: "https://a.blob.core.windows.net/c/train.csv?<secret:SAS>".into(),
+        }];
+        let r = super::inputs(&files);
+        assert_eq!(r[0].file_path, "data/train.csv");
+        assert!(r[0].http_url.is_some());
     }
 }

@@ -9,6 +9,7 @@ use crate::graph::{JobId, TaskId, TemplateId, Workflow};
 use crate::hooks::Hooks;
 use crate::source::Span;
 use serde_json::value::RawValue;
+use std::collections::{BTreeSet, HashMap};
 
 pub const MAX_COLLECTION_TASKS: usize = 100;
 /// Batch rejects collection bodies of 1 MB or more.
@@ -49,14 +50,14 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
         origin: job.name.span,
         tasks: 0,
     }];
-    let mut batcher = Batcher::new(name, &create);
+    let mut batcher = Batcher::new(name, &create, wf.tasks.len());
     let mut barriers = Barriers::new(wf, id);
     let mut errors = Vec::new();
     for t in order {
         let Some(template) = wf.template(t) else { continue };
         for task_id in template.instances() {
             let Some(task) = wf.task(task_id) else { continue };
-            let spec = match hook::before_submit(hooks, task, template.span) {
+            let spec = match hook::before_submit(hooks, task, pool, template.span) {
                 Ok(spec) => spec,
                 Err(d) => {
                     errors.push(d);
@@ -64,13 +65,18 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
                 }
             };
             let mut body = bodies::task(&task.id, &spec);
-            let dep_ids = dependency_ids(wf, task_id);
-            body.depends_on = match deps::depends_on(&dep_ids) {
-                Some(d) if d == Default::default() => None,
-                Some(d) => Some(d),
-                None => Some(barriers.through(t, template, &dep_ids, &spec, pool, &mut batcher)?),
+            let dep_tasks = dependencies(wf, task_id);
+            let dep_ids: Vec<&str> = dep_tasks.iter().filter_map(|d| wf.task(*d)).map(|d| &*d.id).collect();
+            let (depends_on, through) = match deps::depends_on(&dep_ids) {
+                Some(d) if d == Default::default() => (None, Vec::new()),
+                Some(d) => (Some(d), dep_tasks.iter().map(|d| Who::Task(*d)).collect()),
+                None => {
+                    let (d, barrier_ids) = barriers.through(t, template, &dep_tasks, &spec, pool, &mut batcher)?;
+                    (Some(d), barrier_ids.into_iter().map(Who::Barrier).collect())
+                }
             };
-            batcher.push(raw(&body), template.span, &mut errors);
+            body.depends_on = depends_on;
+            batcher.push(raw(&body), template.span, Who::Task(task_id), &through, &mut errors);
         }
     }
     if !errors.is_empty() {
@@ -108,12 +114,12 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
     Ok(steps)
 }
 
-/// Sorted ids of a task's dependencies.
-fn dependency_ids(wf: &Workflow, task: TaskId) -> Vec<&str> {
+/// A task's dependencies, in declaration order.
+fn dependencies(wf: &Workflow, task: TaskId) -> Vec<TaskId> {
     let Some(t) = wf.task(task) else { return Vec::new() };
     let mut deps: Vec<TaskId> = wf.dependencies(t).collect();
     deps.sort_unstable();
-    deps.iter().filter_map(|d| wf.task(*d)).map(|d| &*d.id).collect()
+    deps
 }
 
 /// The job's task declarations with every declaration after those it depends on, so a
@@ -156,29 +162,52 @@ fn template_order(wf: &Workflow, job: JobId) -> Vec<TemplateId> {
     order
 }
 
-/// Packs task bodies into collection steps.
+/// A task in a collection body: one of the workflow's, or a barrier the planner added.
+#[derive(Clone, Debug)]
+pub enum Who {
+    Task(TaskId),
+    Barrier(String),
+}
+
+/// Packs task bodies into collection steps. A collection comes `after` every earlier
+/// collection that holds one of its tasks' dependencies.
 pub struct Batcher<'a> {
     job: &'a str,
     create: &'a str,
     current: Vec<Box<RawValue>>,
     bytes: usize,
     first_span: Span,
+    /// Earlier collections the open one depends on.
+    needs: BTreeSet<usize>,
+    /// The collection each workflow task went into (`usize::MAX`: not yet added).
+    task_home: Vec<usize>,
+    barrier_home: HashMap<String, usize>,
     steps: Vec<Step>,
 }
 
 impl<'a> Batcher<'a> {
-    fn new(job: &'a str, create: &'a str) -> Batcher<'a> {
+    fn new(job: &'a str, create: &'a str, tasks: usize) -> Batcher<'a> {
         Batcher {
             job,
             create,
             current: Vec::new(),
             bytes: ENVELOPE,
             first_span: Span::default(),
+            needs: BTreeSet::new(),
+            task_home: vec![usize::MAX; tasks],
+            barrier_home: HashMap::new(),
             steps: Vec::new(),
         }
     }
 
-    pub fn push(&mut self, body: Box<RawValue>, origin: Span, errors: &mut Vec<Diagnostic>) {
+    fn home(&self, who: &Who) -> Option<usize> {
+        match who {
+            Who::Task(t) => self.task_home.get(t.index()).copied().filter(|h| *h != usize::MAX),
+            Who::Barrier(id) => self.barrier_home.get(id).copied(),
+        }
+    }
+
+    pub fn push(&mut self, body: Box<RawValue>, origin: Span, who: Who, deps: &[Who], errors: &mut Vec<Diagnostic>) {
         let size = body.get().len() + 1;
         if ENVELOPE + size >= MAX_COLLECTION_BYTES {
             errors.push(
@@ -197,15 +226,34 @@ impl<'a> Batcher<'a> {
         if self.current.is_empty() {
             self.first_span = origin;
         }
+        let open = self.steps.len();
+        for dep in deps {
+            if let Some(h) = self.home(dep).filter(|h| *h != open) {
+                self.needs.insert(h);
+            }
+        }
+        match who {
+            Who::Task(t) => {
+                if let Some(slot) = self.task_home.get_mut(t.index()) {
+                    *slot = open;
+                }
+            }
+            Who::Barrier(id) => {
+                self.barrier_home.insert(id, open);
+            }
+        }
         self.bytes += size;
         self.current.push(body);
+    }
+
+    fn step_id(&self, index: usize) -> String {
+        format!("add-tasks-{}-{}", self.job, index + 1)
     }
 
     fn flush(&mut self) {
         if self.current.is_empty() {
             return;
         }
-        let n = self.steps.len() + 1;
         let count = self.current.len();
         let mut json = String::with_capacity(self.bytes);
         json.push_str("{\"value\":[");
@@ -218,15 +266,17 @@ impl<'a> Batcher<'a> {
         json.push_str("]}");
         self.bytes = ENVELOPE;
         let body = RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        let mut after = vec![self.create.to_string()];
+        after.extend(std::mem::take(&mut self.needs).into_iter().map(|h| self.step_id(h)));
         self.steps.push(Step {
-            id: format!("add-tasks-{}-{n}", self.job),
-            summary: format!("{count} tasks"),
+            id: self.step_id(self.steps.len()),
+            summary: format!("{count} task{}", if count == 1 { "" } else { "s" }),
             action: Action::Request {
                 method: "POST",
                 path: format!("/jobs/{}/addtaskcollection", self.job),
                 body,
             },
-            after: vec![self.create.to_string()],
+            after,
             origin: self.first_span,
             tasks: count,
         });

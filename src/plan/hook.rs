@@ -2,7 +2,7 @@
 //! planned. The task goes in as a Rhai map and must come back as one.
 
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::{EnvVar, Task, TaskSpec};
+use crate::graph::{EnvVar, Pool, Task, TaskSpec};
 use crate::hooks::Hooks;
 use crate::source::Span;
 use rhai::{Dynamic, Map};
@@ -22,7 +22,12 @@ const KEYS: &[&str] = &[
     "slots",
 ];
 
-pub fn before_submit<'t>(hooks: Option<&Hooks>, task: &'t Task, origin: Span) -> Result<Cow<'t, TaskSpec>, Diagnostic> {
+pub fn before_submit<'t>(
+    hooks: Option<&Hooks>,
+    task: &'t Task,
+    pool: &Pool,
+    origin: Span,
+) -> Result<Cow<'t, TaskSpec>, Diagnostic> {
     let Some(hooks) = hooks.filter(|h| h.has_fn(HOOK)) else {
         return Ok(Cow::Borrowed(&task.spec));
     };
@@ -38,7 +43,7 @@ pub fn before_submit<'t>(hooks: Option<&Hooks>, task: &'t Task, origin: Span) ->
     for (key, value) in map {
         let key = key.as_str();
         if value.is_unit() && key != "id" {
-            // `()` is how the map shows an unset attribute: leave it unset.
+            // `()` is how the map shows an attribute the workflow left unset: keep it as it was.
             continue;
         }
         let text = || {
@@ -69,12 +74,49 @@ pub fn before_submit<'t>(hooks: Option<&Hooks>, task: &'t Task, origin: Span) ->
             "slots" => spec.slots = Some(u32::try_from(int()?).map_err(|_| wrong("set `slots` out of range".into()))?),
             "env" => spec.env = env_from(&value).map_err(wrong)?,
             other => {
-                let help = crate::suggest::did_you_mean(other, KEYS.iter().copied()).unwrap_or_default();
-                return Err(wrong(format!("set unknown key `{other}` {help}")));
+                let help = crate::suggest::did_you_mean(other, KEYS.iter().copied())
+                    .map_or_else(|| format!(" (it takes {})", KEYS.join(", ")), |h| format!("; {h}"));
+                return Err(wrong(format!("set unknown key `{other}`{help}")));
             }
         }
     }
+    validate(&spec, pool).map_err(wrong)?;
     Ok(Cow::Owned(spec))
+}
+
+/// The checker's task rules, again, for what the hook returned.
+fn validate(spec: &TaskSpec, pool: &Pool) -> Result<(), String> {
+    if let Some(slots) = spec.slots {
+        if slots == 0 || slots > pool.task_slots() {
+            return Err(format!(
+                "set `slots` to {slots}; pool `{}` has 1 to {} per node",
+                pool.name.value,
+                pool.task_slots()
+            ));
+        }
+    }
+    if spec.retries.is_some_and(|r| r < -1) {
+        return Err("set `retries` below -1 (use -1 for unlimited)".into());
+    }
+    match (spec.container.is_some(), pool.containers.is_some()) {
+        (true, false) => {
+            return Err(format!(
+                "set a `container`, but pool `{}` has no `containers {{ }}`",
+                pool.name.value
+            ))
+        }
+        (false, true) => {
+            return Err(format!(
+                "removed the `container`, but pool `{}` runs tasks in containers",
+                pool.name.value
+            ))
+        }
+        _ => {}
+    }
+    if spec.container.is_none() && spec.command.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err("left the task without a `command`".into());
+    }
+    Ok(())
 }
 
 fn to_map(task: &Task) -> Map {

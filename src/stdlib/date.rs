@@ -16,7 +16,8 @@ impl Date {
         let year = parts.next()?.parse().ok()?;
         let month: u8 = parts.next()?.parse().ok()?;
         let day: u8 = parts.next()?.parse().ok()?;
-        ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some(Date { year, month, day })
+        let valid = (1..=12).contains(&month) && day >= 1 && day <= month_len(i64::from(year), month);
+        valid.then_some(Date { year, month, day })
     }
 
     /// The date `days` after this one (approximate months are not needed: day counts only).
@@ -95,6 +96,8 @@ mod tests {
         let b = Date::parse("2026-11-23").expect("date");
         assert!(a < b);
         assert_eq!(Date::parse("2025-13-01"), None);
+        assert_eq!(Date::parse("2026-02-29"), None);
+        assert!(Date::parse("2028-02-29").is_some());
         assert_eq!(a.to_string(), "2025-04-23");
     }
 

@@ -26,10 +26,6 @@ pub fn file(src: SrcId, mut pairs: Pairs<'_, Rule>) -> Result<File> {
     Ok(File { items })
 }
 
-pub fn expr(src: SrcId, pair: Pair<'_, Rule>) -> Result<Expr> {
-    Builder { src }.expr(pair)
-}
-
 /// The next child of a pair; the grammar guarantees it, so a miss is a bug reported as BF001.
 fn next<'a>(it: &mut Pairs<'a, Rule>, span: Span) -> Result<Pair<'a, Rule>> {
     it.next()

@@ -41,6 +41,8 @@ pub fn check(src: SrcId, text: &str) -> Result<(), Box<Diagnostic>> {
                     }
                 }
                 b'"' => stack.push(Ctx::Str),
+                // `\"...\"`: a string written with escaped quotes inside an interpolation.
+                b'\\' if bytes.get(i + 1) == Some(&b'"') => i = skip_escaped_string(bytes, i),
                 b'r' if starts_raw(bytes, i) => i = skip_raw(bytes, i),
                 b'(' | b'[' | b'{' => stack.push(Ctx::Code),
                 b')' | b']' | b'}' => {
@@ -62,6 +64,18 @@ pub fn check(src: SrcId, text: &str) -> Result<(), Box<Diagnostic>> {
         i += 1;
     }
     Ok(())
+}
+
+/// Index of the closing quote of a `\"...\"` string starting at `i` (or the end of input).
+fn skip_escaped_string(bytes: &[u8], i: usize) -> usize {
+    let mut j = i + 2;
+    while j + 1 < bytes.len() {
+        if bytes[j] == b'\\' && bytes[j + 1] == b'"' {
+            return j + 1;
+        }
+        j += 1;
+    }
+    bytes.len()
 }
 
 /// `r"` or `r#...#"` not preceded by an identifier character.
@@ -111,6 +125,13 @@ mod tests {
             "{".repeat(100)
         );
         assert!(check(SrcId(0), &text).is_ok());
+    }
+
+    #[test]
+    fn escaped_strings_in_interpolations_do_not_open_levels() {
+        let one = "\"https://a/b?${secret(\\\"SAS\\\")}\" ";
+        let text = format!("let a = [{}]", one.repeat(100));
+        assert!(check(SrcId(0), &text).is_ok(), "{text}");
     }
 
     #[test]

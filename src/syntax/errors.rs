@@ -43,6 +43,14 @@ pub fn to_diagnostic(src: SrcId, err: &ParseError) -> Diagnostic {
             } else {
                 format!("`{found}`")
             };
+            let in_string = positives
+                .iter()
+                .any(|r| matches!(r, Rule::interp | Rule::str_text | Rule::str_escape));
+            if in_string && found == "the end of the file" {
+                let d = Diagnostic::new(Code::BF001, span, "a string is not closed before the end of the file")
+                    .with_help("close it with `\"`; inside a string write a quote as `\\\"`");
+                return d;
+            }
             let message = match expected.as_slice() {
                 [] => format!("unexpected {found}"),
                 [one] => format!("expected {one}, found {found}"),

@@ -34,10 +34,3 @@ fn detailed_error(src: SrcId, text: &str) -> Diagnostic {
         ),
     }
 }
-
-/// Parses a standalone expression (used for `--param name=[1, 2]`).
-pub fn parse_expr(src: SrcId, text: &str) -> Result<crate::ast::Expr, Box<Diagnostic>> {
-    depth::check(src, text)?;
-    let pair = parser::parse_expr(text).map_err(|e| Box::new(errors::to_diagnostic(src, &e)))?;
-    build::expr(src, pair).map_err(Box::new)
-}

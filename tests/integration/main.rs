@@ -4,4 +4,5 @@ mod support;
 
 mod cli;
 mod examples;
+mod plan_schema;
 mod rules;

@@ -29,14 +29,37 @@ pub type EvalResult = Result<Value, EvalError>;
 /// Loop variables bound while evaluating one sweep instance.
 pub type Bindings<'a> = &'a [(String, Value)];
 
+/// Deepest evaluation nesting, counting through `let` references.
+pub const MAX_EVAL_DEPTH: usize = 400;
+
 pub const BUILTINS: &[&str] = &["marketplace", "managed_image", "gallery_image", "secret", "env", "rhai"];
 
-pub fn wrong_type(span: Span, message: impl Into<String>) -> EvalError {
-    EvalError::from(Diagnostic::new(Code::BF006, span, message))
+/// BF006; every type error says how to fix it.
+pub fn wrong_type(span: Span, message: impl Into<String>, help: impl Into<String>) -> EvalError {
+    EvalError::from(Diagnostic::new(Code::BF006, span, message).with_help(help))
 }
 
 impl Names<'_> {
     pub fn eval(&self, unit: usize, expr: &Expr, vars: Bindings<'_>) -> EvalResult {
+        // Each file nests at most 64 levels, but `let`s that use `let`s add their depths up:
+        // bound the total so evaluation never exhausts the stack.
+        let depth = self.depth.get();
+        if depth >= MAX_EVAL_DEPTH {
+            return Err(Diagnostic::new(
+                Code::BF001,
+                expr.span,
+                format!("this value nests more than {MAX_EVAL_DEPTH} levels deep (counting through `let`s)"),
+            )
+            .with_help("flatten it: build large values with sweeps or `rhai()` rather than deep nesting")
+            .into());
+        }
+        self.depth.set(depth + 1);
+        let result = self.eval_inner(unit, expr, vars);
+        self.depth.set(depth);
+        result
+    }
+
+    fn eval_inner(&self, unit: usize, expr: &Expr, vars: Bindings<'_>) -> EvalResult {
         match &expr.kind {
             ExprKind::Int(i) => Ok(Value::Int(*i)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
@@ -71,7 +94,7 @@ impl Names<'_> {
             ExprKind::Sum(terms) => {
                 let mut iter = terms.iter();
                 let Some(first) = iter.next() else {
-                    return Err(wrong_type(expr.span, "empty sum"));
+                    return Err(wrong_type(expr.span, "empty sum", "write a value on each side of `+`"));
                 };
                 let mut acc = self.eval(unit, first, vars)?;
                 for term in iter {
@@ -92,6 +115,7 @@ impl Names<'_> {
                             a.type_name(),
                             b.type_name()
                         ),
+                        "write it like `0..8` or `0..seeds` with an int param",
                     )),
                 }
             }
@@ -109,7 +133,11 @@ impl Names<'_> {
                 StrPart::Interp(e) => {
                     let v = self.eval(unit, e, vars)?;
                     let text = v.to_text().ok_or_else(|| {
-                        wrong_type(e.span, format!("a {} cannot be put inside a string", v.type_name()))
+                        wrong_type(
+                            e.span,
+                            format!("a {} cannot be put inside a string", v.type_name()),
+                            "interpolate one element at a time, or sweep over the list",
+                        )
                     })?;
                     out.push_str(&text);
                 }
@@ -151,12 +179,13 @@ impl Names<'_> {
                 Some(Some((Value::Str(s), sp))) if s.trim().is_empty() && name != "env" => Err(wrong_type(
                     *sp,
                     format!("`{name}` takes a non-empty `{}`", params.get(i).copied().unwrap_or("")),
-                )
-                .with_help("give the value as Batch expects it, e.g. marketplace(\"microsoft-dsvm\", \"ubuntu-hpc\", \"2404\")")),
+                    format!("call it as {name}({})", params.join(", ")),
+                )),
                 Some(Some((Value::Str(s), _))) => Ok(Some(s.to_string())),
                 Some(Some((v, sp))) => Err(wrong_type(
                     *sp,
                     format!("`{name}` takes a string here, found {}", v.type_name()),
+                    format!("call it as {name}({}) with strings", params.join(", ")),
                 )),
                 _ => Ok(None),
             }
@@ -188,8 +217,11 @@ impl Names<'_> {
             "secret" => {
                 let key = required(0)?;
                 if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || has_secret(&key) {
-                    return Err(wrong_type(span, format!("`{key}` is not a valid secret name"))
-                        .with_help("secret names are environment variable names: letters, digits and `_`"));
+                    return Err(wrong_type(
+                        span,
+                        format!("`{key}` is not a valid secret name"),
+                        "secret names are environment variable names: letters, digits and `_`",
+                    ));
                 }
                 Ok(Value::str(secret_placeholder(&key)))
             }
@@ -204,6 +236,7 @@ impl Names<'_> {
                                 wrong_type(
                                     span,
                                     format!("`env` defaults must be scalars, found {}", default.type_name()),
+                                    "give a string, number, bool or duration as the default",
                                 )
                             })?;
                             super::params::parse_override(&v, &ty).map_err(|why| {
@@ -285,10 +318,11 @@ impl Names<'_> {
             values.push(self.eval(unit, &arg.value, vars)?);
         }
         let Some(Value::Str(func)) = values.first().cloned() else {
-            return Err(
-                wrong_type(span, "`rhai` needs the name of a function of the hook script first")
-                    .with_help("call it as rhai(\"function_name\", arg1, arg2, ...)"),
-            );
+            return Err(wrong_type(
+                span,
+                "`rhai` needs the name of a function of the hook script first",
+                "call it as rhai(\"function_name\", arg1, arg2, ...)",
+            ));
         };
         if self.hooks_broken() {
             return Err(EvalError::Reported);
@@ -304,31 +338,18 @@ impl Names<'_> {
     }
 }
 
-trait WithHelp {
-    fn with_help(self, help: &str) -> Self;
-}
-
-impl WithHelp for EvalError {
-    fn with_help(self, help: &str) -> Self {
-        match self {
-            EvalError::Diag(d) => EvalError::Diag(Box::new(d.with_help(help))),
-            other => other,
-        }
-    }
-}
-
 /// `a + b`: numbers add, durations add, lists concatenate, and a string joins any scalar.
 fn add(a: Value, b: Value, span: Span) -> EvalResult {
     use Value::*;
     Ok(match (a, b) {
         (Int(x), Int(y)) => Int(x
             .checked_add(y)
-            .ok_or_else(|| wrong_type(span, "integer overflow in `+`"))?),
+            .ok_or_else(|| wrong_type(span, "integer overflow in `+`", "use smaller numbers"))?),
         (Float(x), Float(y)) => Float(x + y),
         (Int(x), Float(y)) | (Float(y), Int(x)) => Float(x as f64 + y),
         (Duration(x), Duration(y)) => Duration(
             x.checked_add(y)
-                .ok_or_else(|| wrong_type(span, "duration overflow in `+`"))?,
+                .ok_or_else(|| wrong_type(span, "duration overflow in `+`", "use shorter durations"))?,
         ),
         (List(x), List(y)) => List(x.iter().chain(y.iter()).cloned().collect::<Vec<_>>().into()),
         (a @ Str(_), b) | (a, b @ Str(_)) => match (a.to_text(), b.to_text()) {
@@ -337,6 +358,7 @@ fn add(a: Value, b: Value, span: Span) -> EvalResult {
                 return Err(wrong_type(
                     span,
                     format!("cannot join a {} and a {} with `+`", a.type_name(), b.type_name()),
+                    "only strings, numbers, bools, durations and images join into a string",
                 ))
             }
         },
@@ -344,6 +366,7 @@ fn add(a: Value, b: Value, span: Span) -> EvalResult {
             return Err(wrong_type(
                 span,
                 format!("cannot add a {} and a {}", a.type_name(), b.type_name()),
+                "`+` adds numbers or durations, joins strings, and concatenates lists",
             ))
         }
     })

@@ -149,11 +149,10 @@ impl Lowerer<'_> {
 
     fn import(&mut self, path: &Expr, alias: Option<&ast::Ident>, span: Span, sources: &mut SourceMap) {
         let Some(text_path) = path.as_plain_str() else {
-            self.sink.push(Diagnostic::new(
-                Code::BF006,
-                path.span,
-                "an import path must be a plain string",
-            ));
+            self.sink.push(
+                Diagnostic::new(Code::BF006, path.span, "an import path must be a plain string")
+                    .with_help("write `import \"std/images\"`"),
+            );
             return;
         };
         let Some(module) = crate::stdlib::module(&text_path) else {

@@ -71,6 +71,8 @@ pub struct Names<'a> {
     stack: RefCell<Vec<String>>,
     /// Diagnostics of broken `let`s, reported once at their definition.
     let_errors: RefCell<Vec<Diagnostic>>,
+    /// How deep evaluation is nested right now, counting through `let` references.
+    pub(super) depth: std::cell::Cell<usize>,
 }
 
 impl<'a> Names<'a> {
@@ -82,6 +84,7 @@ impl<'a> Names<'a> {
             hooks_broken,
             stack: RefCell::new(Vec::new()),
             let_errors: RefCell::new(Vec::new()),
+            depth: std::cell::Cell::new(0),
         }
     }
 

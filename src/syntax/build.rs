@@ -9,6 +9,9 @@ use pest::iterators::{Pair, Pairs};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
+/// The grammar and this builder disagree: not the user's fault.
+const BUG: &str = "this is a bug in batchflow: please report it with the file that caused it";
+
 struct Builder {
     src: SrcId,
 }
@@ -28,8 +31,9 @@ pub fn file(src: SrcId, mut pairs: Pairs<'_, Rule>) -> Result<File> {
 
 /// The next child of a pair; the grammar guarantees it, so a miss is a bug reported as BF001.
 fn next<'a>(it: &mut Pairs<'a, Rule>, span: Span) -> Result<Pair<'a, Rule>> {
-    it.next()
-        .ok_or_else(|| Diagnostic::new(Code::BF001, span, "internal parser error: incomplete syntax node"))
+    it.next().ok_or_else(|| {
+        Diagnostic::new(Code::BF001, span, "internal parser error: incomplete syntax node").with_help(BUG)
+    })
 }
 
 impl Builder {
@@ -96,7 +100,7 @@ impl Builder {
                 let body = self.block(next(&mut it, span)?)?;
                 Item::Job { name, pool, body, span }
             }
-            _ => return Err(Diagnostic::new(Code::BF001, span, "unexpected item")),
+            _ => return Err(Diagnostic::new(Code::BF001, span, "unexpected item").with_help(BUG)),
         })
     }
 
@@ -261,7 +265,7 @@ impl Builder {
                 ExprKind::Call { name, args }
             }
             Rule::expr => return self.expr(pair),
-            _ => return Err(Diagnostic::new(Code::BF001, span, "unexpected expression")),
+            _ => return Err(Diagnostic::new(Code::BF001, span, "unexpected expression").with_help(BUG)),
         };
         Ok(Expr { kind, span })
     }

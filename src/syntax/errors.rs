@@ -5,12 +5,12 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{Span, SrcId};
 use pest::error::{ErrorVariant, InputLocation};
 
-pub fn to_diagnostic(src: SrcId, err: &ParseError) -> Diagnostic {
+pub fn to_diagnostic(src: SrcId, text: &str, err: &ParseError) -> Diagnostic {
     let (start, end) = match err.location {
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
-    let found = found_at(err.line(), err.line_col_start_col());
+    let found = found_at(text.get(start..).unwrap_or(""));
     let span = Span::new(src, start, end.max(start + found.len()));
     let (message, help) = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -75,21 +75,8 @@ pub fn to_diagnostic(src: SrcId, err: &ParseError) -> Diagnostic {
     }
 }
 
-trait LineCol {
-    fn line_col_start_col(&self) -> usize;
-}
-
-impl LineCol for ParseError {
-    fn line_col_start_col(&self) -> usize {
-        match self.line_col {
-            pest::error::LineColLocation::Pos((_, c)) | pest::error::LineColLocation::Span((_, c), _) => c,
-        }
-    }
-}
-
 /// The token under the error: the rest of the word at the column, or one character.
-fn found_at(line: &str, column: usize) -> String {
-    let rest: String = line.chars().skip(column.saturating_sub(1)).collect();
+fn found_at(rest: &str) -> String {
     let word: String = rest
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')

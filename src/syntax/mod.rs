@@ -26,11 +26,12 @@ fn detailed_error(src: SrcId, text: &str) -> Diagnostic {
     let result = parser::parse_file(text).err();
     pest::set_error_detail(false);
     match result {
-        Some(e) => errors::to_diagnostic(src, &e),
+        Some(e) => errors::to_diagnostic(src, text, &e),
         None => Diagnostic::new(
             crate::diagnostics::Code::BF001,
             crate::source::Span::new(src, 0, 0),
             "the file does not parse",
-        ),
+        )
+        .with_help("this is a bug in batchflow: please report it with the file that caused it"),
     }
 }

@@ -39,6 +39,11 @@ fn every_rule_fires_on_its_fixture_and_not_on_the_fixed_one() {
         if code.default_severity() == Severity::Error && fires.code != 1 {
             failures.push(format!("{code}: exit {} on fires.batchflow, expected 1", fires.code));
         }
+        for d in fires.diagnostics() {
+            if d["help"].as_str().is_none_or(str::is_empty) {
+                failures.push(format!("{code}: a diagnostic without help: {d}"));
+            }
+        }
         let passes = check(&dir, "passes", true);
         if passes.codes().iter().any(|c| c == code.as_str()) {
             failures.push(format!("{code}: fires on passes.batchflow"));

@@ -76,6 +76,7 @@ impl Image {
     }
 }
 
+/// The Azure CLI's URN form, `publisher:offer:sku:version`, which `image = "..."` reads back.
 impl std::fmt::Display for Image {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -84,7 +85,7 @@ impl std::fmt::Display for Image {
                 offer,
                 sku,
                 version,
-            } => write!(f, "{publisher}/{offer}/{sku}:{version}"),
+            } => write!(f, "{publisher}:{offer}:{sku}:{version}"),
             Image::Managed { resource_id } | Image::Gallery { resource_id } => f.write_str(resource_id),
         }
     }

@@ -29,6 +29,9 @@ pub type EvalResult = Result<Value, EvalError>;
 /// Loop variables bound while evaluating one sweep instance.
 pub type Bindings<'a> = &'a [(String, Value)];
 
+/// Longest range handed to a hook script (it becomes a Rhai array).
+const MAX_RANGE_TO_HOOK: u64 = 1_000_000;
+
 /// Deepest evaluation nesting, counting through `let` references.
 pub const MAX_EVAL_DEPTH: usize = 400;
 
@@ -315,7 +318,22 @@ impl Names<'_> {
     fn call_rhai(&self, unit: usize, args: &[Arg], span: Span, vars: Bindings<'_>) -> EvalResult {
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
-            values.push(self.eval(unit, &arg.value, vars)?);
+            if let Some(name) = &arg.name {
+                return Err(wrong_type(
+                    name.span,
+                    "`rhai` passes arguments by position, not by name",
+                    "write rhai(\"function_name\", value1, value2)",
+                ));
+            }
+            let v = self.eval(unit, &arg.value, vars)?;
+            if v.sweep_len().is_some_and(|n| n > MAX_RANGE_TO_HOOK) && matches!(v, Value::Range(..)) {
+                return Err(wrong_type(
+                    arg.value.span,
+                    format!("a range of more than {MAX_RANGE_TO_HOOK} numbers cannot be passed to a hook"),
+                    "pass its bounds instead: rhai(\"f\", start, end)",
+                ));
+            }
+            values.push(v);
         }
         let Some(Value::Str(func)) = values.first().cloned() else {
             return Err(wrong_type(

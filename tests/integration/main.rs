@@ -6,3 +6,4 @@ mod cli;
 mod examples;
 mod plan_schema;
 mod rules;
+mod stdlib;

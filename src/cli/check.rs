@@ -29,10 +29,22 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
         Output::Human => {
             eprint_human(&all, &sources);
             let n = files.len();
-            eprintln!("checked {n} file{}: {}", if n == 1 { "" } else { "s" }, summary(&all));
+            super::eprint_line(&format!(
+                "checked {n} file{}: {}",
+                if n == 1 { "" } else { "s" },
+                summary(&all)
+            ));
         }
-        Output::Github => print!("{}", render::github(&all, &sources)),
-        Output::Json => println!("{}", render::json(&all, &sources)),
+        Output::Github => {
+            if let Err(code) = super::print_out(&render::github(&all, &sources)) {
+                return code;
+            }
+        }
+        Output::Json => {
+            if let Err(code) = super::print_out(&(render::json(&all, &sources) + "\n")) {
+                return code;
+            }
+        }
     }
     let fails = |d: &Diagnostic| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning);
     if all.iter().any(fails) {

@@ -81,7 +81,7 @@ pub fn eprint_human(diags: &[Diagnostic], sources: &SourceMap) {
 pub fn eprint_hook_log(compiled: &batchflow::Compiled) {
     if let Some(hooks) = &compiled.hooks {
         for line in hooks.take_log() {
-            eprintln!("hook: {line}");
+            eprint_line(&format!("hook: {line}"));
         }
     }
 }
@@ -101,20 +101,35 @@ pub fn summary(diags: &[Diagnostic]) -> String {
 }
 
 pub fn usage_error(message: &str) -> u8 {
-    eprintln!("error: {message}");
+    eprint_line(&format!("error: {message}"));
     USAGE
+}
+
+/// Writes to stdout. A closed pipe (`batchflow check --format json | head`) is not an error:
+/// the reader has what it wanted. Returns the exit code for other write errors.
+pub fn print_out(text: &str) -> Result<(), u8> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            eprint_line(&format!("error: cannot write to stdout: {e}"));
+            Err(USAGE)
+        }
+    }
+}
+
+/// A line on stderr; if stderr is gone there is no one left to tell.
+pub fn eprint_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 pub fn explain(code: Option<&str>) -> u8 {
     let Some(text) = code else {
-        print!("{}", batchflow::check::docs::index());
-        return OK;
+        return print_out(&batchflow::check::docs::index()).err().unwrap_or(OK);
     };
     match Code::parse(text) {
-        Some(c) => {
-            print!("{}", batchflow::check::docs::page(c));
-            OK
-        }
+        Some(c) => print_out(&batchflow::check::docs::page(c)).err().unwrap_or(OK),
         None => {
             let names = Code::ALL.iter().flat_map(|c| [c.as_str(), c.name()]);
             let hint = batchflow::suggest::did_you_mean(text, names)

@@ -15,11 +15,11 @@ fn compiled(file: &Path, params: &[String], sources: &mut SourceMap) -> Result<b
     super::eprint_hook_log(&compiled);
     eprint_human(&compiled.diagnostics, sources);
     if compiled.has_errors() {
-        eprintln!(
+        super::eprint_line(&format!(
             "{}: {}; fix them first",
             file.display(),
             super::summary(&compiled.diagnostics)
-        );
+        ));
         return Err(FOUND_ERRORS);
     }
     Ok(compiled)
@@ -74,8 +74,9 @@ pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params:
     let Some(wf) = compiled.workflow.as_ref() else {
         return FOUND_ERRORS;
     };
-    print!("{}", render_graph::render(wf, format, instances));
-    OK
+    super::print_out(&render_graph::render(wf, format, instances))
+        .err()
+        .unwrap_or(OK)
 }
 
 /// `YYYY-MM-DD.MAJOR.MINOR`, as Batch names its api-versions.

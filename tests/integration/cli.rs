@@ -168,3 +168,28 @@ fn plan_refuses_a_workflow_with_errors() {
     assert!(out.stdout.is_empty());
     assert!(out.stderr.contains("BF101"), "{}", out.stderr);
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("big.batchflow");
+    std::fs::write(
+        &file,
+        "pool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n}\n\
+         job j on p {\n  task t[i in 0..20000] { command = \"echo ${i}\" }\n}\n",
+    )
+    .expect("write");
+    let bin = env!("CARGO_BIN_EXE_batchflow");
+    for args in ["graph --instances", "plan --format json", "plan"] {
+        // Far more output than a pipe buffers, read by something that stops after 10 bytes.
+        let script = format!(
+            "'{bin}' {args} '{}' | head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}",
+            file.display()
+        );
+        let status = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .status()
+            .expect("bash");
+        assert_eq!(status.code(), Some(0), "{args}");
+    }
+}

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod examples;
+mod no_panic;
 mod plan_schema;
 mod rules;
 mod stdlib;

@@ -7,10 +7,15 @@ use batchflow::source::SourceMap;
 use std::io::Write;
 use std::path::Path;
 
-/// Compiles a file for planning or drawing: errors printed, `None` when it must stop.
-fn compiled(file: &Path, params: &[String], sources: &mut SourceMap) -> Result<batchflow::Compiled, u8> {
+/// Compiles a file for planning or drawing: problems printed; `Err` with the exit code when
+/// it must stop, else the compiled file and its workflow.
+fn compiled(
+    file: &Path,
+    params: &[String],
+    sources: &mut SourceMap,
+) -> Result<(batchflow::Compiled, batchflow::graph::Workflow), u8> {
     let options = options(params).map_err(|e| usage_error(&e))?;
-    let compiled = batchflow::compile(file, sources, &options)
+    let mut compiled = batchflow::compile(file, sources, &options)
         .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
     super::eprint_hook_log(&compiled);
     eprint_human(&compiled.diagnostics, sources);
@@ -22,24 +27,22 @@ fn compiled(file: &Path, params: &[String], sources: &mut SourceMap) -> Result<b
         ));
         return Err(FOUND_ERRORS);
     }
-    Ok(compiled)
+    let wf = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
+    Ok((compiled, wf))
 }
 
 pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u8 {
     let mut sources = SourceMap::new();
-    let compiled = match compiled(file, params, &mut sources) {
+    let (compiled, wf) = match compiled(file, params, &mut sources) {
         Ok(c) => c,
         Err(code) => return code,
-    };
-    let Some(wf) = compiled.workflow.as_ref() else {
-        return FOUND_ERRORS;
     };
     if !valid_api_version(&api_version) {
         return usage_error(&format!(
             "`--api-version {api_version}` is not an api-version like 2024-02-01.19.0"
         ));
     }
-    let plan = plan::plan(wf, compiled.hooks.as_ref(), &PlanOptions { api_version });
+    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &PlanOptions { api_version });
     super::eprint_hook_log(&compiled);
     let plan = match plan {
         Ok(p) => p,
@@ -67,14 +70,11 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
 
 pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params: &[String]) -> u8 {
     let mut sources = SourceMap::new();
-    let compiled = match compiled(file, params, &mut sources) {
+    let (_, wf) = match compiled(file, params, &mut sources) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let Some(wf) = compiled.workflow.as_ref() else {
-        return FOUND_ERRORS;
-    };
-    super::print_out(&render_graph::render(wf, format, instances))
+    super::print_out(&render_graph::render(&wf, format, instances))
         .err()
         .unwrap_or(OK)
 }

@@ -196,7 +196,7 @@ pub fn parse_override(text: &str, ty: &TypeExpr) -> Result<Value, String> {
             _ => Err(format!("`{t}` is not `true` or `false`")),
         },
         TypeExpr::String => Ok(Value::str(text)),
-        TypeExpr::Duration => parse_duration(t)
+        TypeExpr::Duration => crate::syntax::duration_seconds(t)
             .map(Value::Duration)
             .ok_or_else(|| format!("`{t}` is not a duration")),
         TypeExpr::List(inner) => {
@@ -211,32 +211,6 @@ pub fn parse_override(text: &str, ty: &TypeExpr) -> Result<Value, String> {
             Ok(Value::List(items.into()))
         }
     }
-}
-
-/// `1h30m`, `90s`, `2h`, `7d`.
-fn parse_duration(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.ends_with(['d', 'h', 'm', 's']) {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        let n: u64 = digits.parse().ok()?;
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        digits.clear();
-    }
-    Some(total)
 }
 
 #[cfg(test)]

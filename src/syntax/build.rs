@@ -347,31 +347,10 @@ fn number(text: &str, span: Span) -> Result<ExprKind> {
     }
 }
 
-/// `1h30m` to seconds.
+/// `1h30m` to seconds; the grammar has checked the form, so only overflow can fail.
 fn duration(text: &str, span: Span) -> Result<u64> {
-    let overflow = || {
+    super::duration_seconds(text).ok_or_else(|| {
         Diagnostic::new(Code::BF001, span, format!("duration `{text}` is too long"))
             .with_help("durations count whole seconds and must fit in 64 bits")
-    };
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            _ => 1,
-        };
-        let n: u64 = digits.parse().map_err(|_| overflow())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(overflow)?;
-        digits.clear();
-    }
-    Ok(total)
+    })
 }

@@ -35,3 +35,44 @@ fn detailed_error(src: SrcId, text: &str) -> Diagnostic {
         .with_help("this is a bug in batchflow: please report it with the file that caused it"),
     }
 }
+
+/// Seconds of a duration literal (`90s`, `30m`, `1h30m`, `7d`); `None` for anything else or
+/// for a duration that does not fit in 64 bits.
+pub fn duration_seconds(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.ends_with(['d', 'h', 'm', 's']) {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        let n: u64 = digits.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        digits.clear();
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_seconds;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_seconds("1h30m"), Some(5_400));
+        assert_eq!(duration_seconds("7d"), Some(604_800));
+        assert_eq!(duration_seconds("90"), None);
+        assert_eq!(duration_seconds("1x"), None);
+        assert_eq!(duration_seconds("99999999999999999999s"), None);
+    }
+}

@@ -2,9 +2,9 @@
 //! (api-version 2024-02-01.19.0, `shared/spec/BatchService.json`). Optional fields are
 //! left out rather than sent as null.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolAddParameter {
     pub id: String,
@@ -32,7 +32,7 @@ pub struct PoolAddParameter {
     pub task_slots_per_node: Option<u32>,
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualMachineConfiguration {
     pub image_reference: ImageReference,
@@ -43,7 +43,7 @@ pub struct VirtualMachineConfiguration {
     pub container_configuration: Option<ContainerConfiguration>,
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageReference {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,18 +58,18 @@ pub struct ImageReference {
     pub virtual_machine_image_id: Option<String>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerConfiguration {
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: ContainerType,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub container_image_names: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub container_registries: Vec<ContainerRegistry>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerRegistry {
     /// Lowercase `username` on the wire.
@@ -82,13 +82,13 @@ pub struct ContainerRegistry {
     pub identity_reference: Option<IdentityReference>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityReference {
     pub resource_id: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct StartTask {
     pub command_line: String,
@@ -106,7 +106,7 @@ pub struct StartTask {
     pub wait_for_success: Option<bool>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskContainerSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,30 +114,28 @@ pub struct TaskContainerSettings {
     pub image_name: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity {
     pub auto_user: AutoUserSpecification,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct AutoUserSpecification {
-    /// `pool` or `task`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<&'static str>,
-    /// `admin` or `nonadmin`.
+    pub scope: Option<AutoUserScope>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elevation_level: Option<&'static str>,
+    pub elevation_level: Option<ElevationLevel>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EnvironmentSetting {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceFile {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,7 +145,7 @@ pub struct ResourceFile {
     pub file_path: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputFile {
     pub file_pattern: String,
@@ -155,12 +153,12 @@ pub struct OutputFile {
     pub upload_options: OutputFileUploadOptions,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct OutputFileDestination {
     pub container: OutputFileBlobContainerDestination,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputFileBlobContainerDestination {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,14 +166,13 @@ pub struct OutputFileBlobContainerDestination {
     pub container_url: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputFileUploadOptions {
-    /// `tasksuccess`, `taskfailure` or `taskcompletion`.
-    pub upload_condition: &'static str,
+    pub upload_condition: UploadCondition,
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct JobAddParameter {
     pub id: String,
@@ -193,23 +190,23 @@ pub struct JobAddParameter {
     pub common_environment_settings: Vec<EnvironmentSetting>,
     pub pool_info: PoolInformation,
     /// `noaction` at creation; the plan patches it to `terminatejob` after the last task.
-    pub on_all_tasks_complete: &'static str,
+    pub on_all_tasks_complete: OnAllTasksComplete,
     pub uses_task_dependencies: bool,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct JobConstraints {
     pub max_wall_clock_time: String,
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolInformation {
     pub pool_id: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct JobPreparationTask {
     pub command_line: String,
@@ -227,7 +224,7 @@ pub struct JobPreparationTask {
     pub user_identity: Option<UserIdentity>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct JobReleaseTask {
     pub command_line: String,
@@ -243,7 +240,7 @@ pub struct JobReleaseTask {
     pub user_identity: Option<UserIdentity>,
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskConstraints {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,7 +255,7 @@ impl TaskConstraints {
     }
 }
 
-#[derive(Serialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskAddParameter {
     pub id: String,
@@ -285,14 +282,14 @@ pub struct TaskAddParameter {
     pub depends_on: Option<TaskDependencies>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct MultiInstanceSettings {
     pub number_of_instances: u32,
     pub coordination_command_line: String,
 }
 
-#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDependencies {
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -301,14 +298,30 @@ pub struct TaskDependencies {
     pub task_id_ranges: Vec<TaskIdRange>,
 }
 
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskIdRange {
     pub start: u64,
     pub end: u64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct JobPatchParameter {
-    pub on_all_tasks_complete: &'static str,
+    pub on_all_tasks_complete: OnAllTasksComplete,
 }
+
+/// The wire's enumerations, lowercase (or camelCase) as Batch spells them.
+macro_rules! wire_enum {
+    ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)*
+        }
+    };
+}
+
+wire_enum!(ContainerType { DockerCompatible = "dockerCompatible", CriCompatible = "criCompatible" });
+wire_enum!(AutoUserScope { Pool = "pool", Task = "task" });
+wire_enum!(ElevationLevel { Admin = "admin", NonAdmin = "nonadmin" });
+wire_enum!(UploadCondition { TaskSuccess = "tasksuccess", TaskFailure = "taskfailure", TaskCompletion = "taskcompletion" });
+wire_enum!(OnAllTasksComplete { NoAction = "noaction", TerminateJob = "terminatejob" });

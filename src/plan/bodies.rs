@@ -26,7 +26,7 @@ pub fn pool(pool: &Pool, registries: &[Registry]) -> PoolAddParameter {
         None => ImageReference::default(),
     };
     let container_configuration = pool.containers.as_ref().map(|c| ContainerConfiguration {
-        kind: "dockerCompatible",
+        kind: ContainerType::DockerCompatible,
         container_image_names: c.images.iter().map(|i| i.value.clone()).collect(),
         container_registries: c
             .registries
@@ -118,7 +118,7 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter
         pool_info: PoolInformation {
             pool_id: pool_id.to_string(),
         },
-        on_all_tasks_complete: "noaction",
+        on_all_tasks_complete: OnAllTasksComplete::NoAction,
         uses_task_dependencies: uses_dependencies,
     }
 }
@@ -166,12 +166,12 @@ fn identity(s: &TaskSpec) -> Option<UserIdentity> {
     Some(UserIdentity {
         auto_user: AutoUserSpecification {
             scope: s.scope.map(|sc| match sc {
-                Scope::Pool => "pool",
-                Scope::Task => "task",
+                Scope::Pool => AutoUserScope::Pool,
+                Scope::Task => AutoUserScope::Task,
             }),
             elevation_level: s.elevation.map(|e| match e {
-                Elevation::Admin => "admin",
-                Elevation::NonAdmin => "nonadmin",
+                Elevation::Admin => ElevationLevel::Admin,
+                Elevation::NonAdmin => ElevationLevel::NonAdmin,
             }),
         },
     })
@@ -244,7 +244,7 @@ fn outputs(files: &[FileMap]) -> Vec<OutputFile> {
                 },
             },
             upload_options: OutputFileUploadOptions {
-                upload_condition: "tasksuccess",
+                upload_condition: UploadCondition::TaskSuccess,
             },
         })
         .collect()

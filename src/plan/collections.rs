@@ -93,7 +93,7 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
             method: "PATCH",
             path: format!("/jobs/{name}"),
             body: raw(&JobPatchParameter {
-                on_all_tasks_complete: "terminatejob",
+                on_all_tasks_complete: super::batch_api::OnAllTasksComplete::TerminateJob,
             }),
         },
         after: if added.is_empty() { vec![create] } else { added },

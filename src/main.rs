@@ -71,6 +71,46 @@ enum Command {
         #[command(flatten)]
         compile: CompileArgs,
     },
+    /// Run a workflow on this machine, with Azure Batch's directories, variables and rules
+    #[command(
+        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
+    )]
+    Run {
+        /// The workflow to run (not needed with --resume)
+        file: Option<PathBuf>,
+        /// Where to run: `local`, this machine
+        #[arg(long, value_enum, default_value_t = Target::Local)]
+        target: Target,
+        /// Most tasks at once (default: the number of CPUs)
+        #[arg(long, value_name = "N")]
+        jobs: Option<u32>,
+        /// The docker-compatible CLI for container tasks (default: BATCHFLOW_CONTAINER_CLI, then docker, then podman)
+        #[arg(long, value_name = "PATH")]
+        container_cli: Option<String>,
+        /// No progress display; only the summary table
+        #[arg(long)]
+        quiet: bool,
+        /// Continue an interrupted or failed run (the latest, or RUN): only what did not succeed runs again
+        #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
+        resume: Option<String>,
+        #[command(flatten)]
+        compile: CompileArgs,
+    },
+    /// List the runs of this repository, newest first
+    Runs,
+    /// Print a task's output from a run
+    #[command(
+        after_help = "Examples:\n  batchflow logs latest gather\n  batchflow logs hello-20261123-141502 greet-2 --stderr"
+    )]
+    Logs {
+        /// A run id, a unique prefix of one, or `latest`
+        run: String,
+        /// The task id, or JOB/TASK when two jobs have it
+        task: String,
+        /// Print stderr.txt instead of stdout.txt
+        #[arg(long)]
+        stderr: bool,
+    },
     /// Explain a rule (`batchflow explain BF101`), or list every rule
     Explain {
         /// A rule code like BF101, or its name like dependency-cycle
@@ -83,6 +123,12 @@ struct CompileArgs {
     /// Set a param declared with `param NAME: TYPE`, e.g. --param seeds=16 --param lrs=0.1,0.01
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    /// This machine
+    Local,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -138,6 +184,24 @@ fn main() -> ExitCode {
             };
             cli::plan::graph(&file, format, instances, &compile.params)
         }
+        Command::Run {
+            file,
+            target: Target::Local,
+            jobs,
+            container_cli,
+            quiet,
+            resume,
+            compile,
+        } => cli::run::run(cli::run::RunArgs {
+            file,
+            params: compile.params,
+            jobs,
+            container_cli,
+            quiet,
+            resume,
+        }),
+        Command::Runs => cli::run::runs(),
+        Command::Logs { run, task, stderr } => cli::run::logs(&run, &task, stderr),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod plan;
+pub mod run;
 
 use batchflow::check::Auth;
 use batchflow::diagnostics::{render, Code, Diagnostic, Severity};

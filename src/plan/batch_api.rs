@@ -63,9 +63,9 @@ pub struct ImageReference {
 pub struct ContainerConfiguration {
     #[serde(rename = "type")]
     pub kind: ContainerType,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub container_image_names: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub container_registries: Vec<ContainerRegistry>,
 }
 
@@ -94,9 +94,9 @@ pub struct StartTask {
     pub command_line: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_settings: Option<TaskContainerSettings>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_files: Vec<ResourceFile>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment_settings: Vec<EnvironmentSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_identity: Option<UserIdentity>,
@@ -186,7 +186,7 @@ pub struct JobAddParameter {
     pub job_preparation_task: Option<JobPreparationTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_release_task: Option<JobReleaseTask>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub common_environment_settings: Vec<EnvironmentSetting>,
     pub pool_info: PoolInformation,
     /// `noaction` at creation; the plan patches it to `terminatejob` after the last task.
@@ -212,9 +212,9 @@ pub struct JobPreparationTask {
     pub command_line: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_settings: Option<TaskContainerSettings>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_files: Vec<ResourceFile>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment_settings: Vec<EnvironmentSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraints: Option<TaskConstraints>,
@@ -230,9 +230,9 @@ pub struct JobReleaseTask {
     pub command_line: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_settings: Option<TaskContainerSettings>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_files: Vec<ResourceFile>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment_settings: Vec<EnvironmentSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_wall_clock_time: Option<String>,
@@ -264,11 +264,11 @@ pub struct TaskAddParameter {
     pub command_line: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_settings: Option<TaskContainerSettings>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_files: Vec<ResourceFile>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_files: Vec<OutputFile>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environment_settings: Vec<EnvironmentSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraints: Option<TaskConstraints>,
@@ -292,9 +292,9 @@ pub struct MultiInstanceSettings {
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDependencies {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub task_ids: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub task_id_ranges: Vec<TaskIdRange>,
 }
 
@@ -325,3 +325,10 @@ wire_enum!(AutoUserScope { Pool = "pool", Task = "task" });
 wire_enum!(ElevationLevel { Admin = "admin", NonAdmin = "nonadmin" });
 wire_enum!(UploadCondition { TaskSuccess = "tasksuccess", TaskFailure = "taskfailure", TaskCompletion = "taskcompletion" });
 wire_enum!(OnAllTasksComplete { NoAction = "noaction", TerminateJob = "terminatejob" });
+
+/// `POST /jobs/{job}/addtaskcollection`. The planner writes these bodies by joining
+/// serialized tasks; backends read them back with this type.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TaskAddCollectionParameter {
+    pub value: Vec<TaskAddParameter>,
+}

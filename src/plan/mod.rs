@@ -15,7 +15,7 @@ use crate::graph::{JobId, Workflow};
 use crate::hooks::Hooks;
 use crate::source::Span;
 use serde::ser::{SerializeStruct, Serializer};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 pub use collections::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
@@ -36,7 +36,7 @@ impl Default for Options {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Plan {
     pub workflow: String,
     pub api_version: String,
@@ -44,7 +44,7 @@ pub struct Plan {
 }
 
 /// What a wait step waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Wait {
     /// Allocation steady at its target, start tasks finished on every node.
@@ -97,6 +97,61 @@ impl Serialize for Step {
         }
         st.serialize_field("after", &self.after)?;
         st.end()
+    }
+}
+
+/// A step as `plan --format json` writes it, read back (a run keeps its plan on disk).
+#[derive(Deserialize)]
+struct StepJson {
+    step: String,
+    #[serde(default)]
+    method: Option<String>,
+    path: String,
+    #[serde(default)]
+    body: Option<Box<RawValue>>,
+    #[serde(default)]
+    wait: Option<Wait>,
+    #[serde(default)]
+    after: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        let j = StepJson::deserialize(d)?;
+        let action = match (j.method.as_deref(), j.body, j.wait) {
+            (Some(m), Some(body), None) => Action::Request {
+                method: match m {
+                    "POST" => "POST",
+                    "PATCH" => "PATCH",
+                    "PUT" => "PUT",
+                    "DELETE" => "DELETE",
+                    other => return Err(serde::de::Error::custom(format!("unknown method `{other}`"))),
+                },
+                path: j.path,
+                body,
+            },
+            (None, None, Some(wait)) => Action::Wait { wait, path: j.path },
+            _ => {
+                return Err(serde::de::Error::custom(format!(
+                    "step `{}` is neither a request nor a wait",
+                    j.step
+                )))
+            }
+        };
+        let tasks = match &action {
+            Action::Request { body, .. } if body.get().starts_with("{\"value\":[") => {
+                serde_json::from_str::<batch_api::TaskAddCollectionParameter>(body.get()).map_or(0, |c| c.value.len())
+            }
+            _ => 0,
+        };
+        Ok(Step {
+            id: j.step,
+            action,
+            after: j.after,
+            origin: Span::default(),
+            summary: String::new(),
+            tasks,
+        })
     }
 }
 

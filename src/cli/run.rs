@@ -1,0 +1,648 @@
+//! `batchflow run`, `batchflow runs`, `batchflow logs`: the local backend on the command line.
+
+use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
+use batchflow::exec::{Counts, Observer, TaskReport, TaskState};
+use batchflow::plan::{self, Plan};
+use batchflow::source::SourceMap;
+use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Exit code after Ctrl-C, as shells report SIGINT.
+pub const INTERRUPTED: u8 = 130;
+/// At most this many rows in the summary table; beyond, only tasks that did not succeed.
+const TABLE_ROWS: usize = 40;
+
+pub struct RunArgs {
+    pub file: Option<PathBuf>,
+    pub params: Vec<String>,
+    pub jobs: Option<u32>,
+    pub container_cli: Option<String>,
+    pub quiet: bool,
+    /// `--resume [RUN]`: `Some("")` for the latest run.
+    pub resume: Option<String>,
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
+    };
+    let root = state::runs_root(&cwd);
+    let prepared = match &args.resume {
+        Some(which) => resume(&root, which, &args),
+        None => match &args.file {
+            Some(file) => fresh(&root, file, &args),
+            None => Err(usage_error("give a workflow file, or `--resume` to continue a run")),
+        },
+    };
+    let p = match prepared {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    execute(p, &args)
+}
+
+/// Everything a run needs, fresh or resumed.
+struct Prepared {
+    plan: Plan,
+    model: Model,
+    hooks: Option<batchflow::hooks::Hooks>,
+    run_dir: RunDir,
+    record: RunState,
+    resume: Option<Resume>,
+    env: HashMap<String, String>,
+}
+
+fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
+    let opts = options(&args.params).map_err(|e| usage_error(&e))?;
+    let mut sources = SourceMap::new();
+    let mut compiled = batchflow::compile(file, &mut sources, &opts)
+        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
+    super::eprint_hook_log(&compiled);
+    eprint_human(&compiled.diagnostics, &sources);
+    if compiled.has_errors() {
+        eprint_line(&format!(
+            "{}: {}; fix them first",
+            file.display(),
+            super::summary(&compiled.diagnostics)
+        ));
+        return Err(FOUND_ERRORS);
+    }
+    let wf = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
+    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &plan::Options::default()).map_err(|d| {
+        eprint_human(&d, &sources);
+        FOUND_ERRORS
+    })?;
+    let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
+    let run_id = new_run_id(root, &plan.workflow);
+    let run_dir =
+        RunDir::create(root.join(&run_id)).map_err(|e| usage_error(&format!("cannot create the run folder: {e}")))?;
+    let record = RunState {
+        run_id,
+        workflow: plan.workflow.clone(),
+        file: file.display().to_string(),
+        params: args.params.clone(),
+        started: now(),
+        status: RunStatus::Running,
+        tasks: model
+            .tasks
+            .iter()
+            .map(|t| TaskRecord {
+                job: model.jobs.get(t.job).map_or_else(String::new, |j| j.id.clone()),
+                task: t.body.id.clone(),
+                state: TaskState::Waiting,
+                attempts: 0,
+                exit_code: None,
+                node: None,
+                duration_ms: None,
+                reason: None,
+                pid: None,
+            })
+            .collect(),
+    };
+    let written = serde_json::to_string(&plan)
+        .map_err(std::io::Error::from)
+        .and_then(|json| std::fs::write(run_dir.plan_path(), json));
+    written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
+    Ok(Prepared {
+        plan,
+        model,
+        hooks: compiled.hooks,
+        run_dir,
+        record,
+        resume: None,
+        env: opts.env.into_iter().collect(),
+    })
+}
+
+fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
+    let dir = find_run(root, which).map_err(|e| usage_error(&e))?;
+    let run_dir = RunDir::open(dir.clone());
+    let (old, started) = run_dir
+        .load()
+        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
+    let plan_text = std::fs::read_to_string(run_dir.plan_path())
+        .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", dir.display())))?;
+    let plan: Plan = serde_json::from_str(&plan_text)
+        .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", dir.display())))?;
+    let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
+    let opts = options(&args.params).map_err(|e| usage_error(&e))?;
+    // The hook script is read again from the workflow file, for the run-time hooks.
+    let mut sources = SourceMap::new();
+    let hooks = batchflow::compile(Path::new(&old.file), &mut sources, &opts)
+        .ok()
+        .and_then(|c| c.hooks);
+    let mut record = old.clone();
+    record.status = RunStatus::Running;
+    eprint_line(&format!("resuming run `{}` of `{}`", old.run_id, old.workflow));
+    Ok(Prepared {
+        plan,
+        model,
+        hooks,
+        run_dir,
+        record,
+        resume: Some(Resume { state: old, started }),
+        env: opts.env.into_iter().collect(),
+    })
+}
+
+fn execute(p: Prepared, args: &RunArgs) -> u8 {
+    let Prepared {
+        plan,
+        model,
+        hooks,
+        run_dir,
+        record,
+        resume,
+        env,
+    } = p;
+    if let Err(why) = preflight(&model, &plan, &env) {
+        return usage_error(&why);
+    }
+    let containers = model.tasks.iter().any(|t| t.body.container_settings.is_some())
+        || model
+            .pools
+            .iter()
+            .any(|p| p.start_task.as_ref().is_some_and(|s| s.container_settings.is_some()));
+    let cli = if containers {
+        match container_cli::resolve(
+            args.container_cli.as_deref(),
+            env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
+            env.get("PATH").map(String::as_str),
+        ) {
+            Ok(Some(cli)) => Some(cli),
+            Ok(None) => return usage_error(&no_runtime(&model)),
+            Err(e) => return usage_error(&e),
+        }
+    } else {
+        None
+    };
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupt);
+    // Only one handler per process; a second run in the same process reuses the first.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1)));
+    let run_id = record.run_id.clone();
+    let run_path = run_dir.path.clone();
+    let opts = local::Options {
+        jobs: jobs.max(1),
+        container_cli: cli,
+        run_id: run_id.clone(),
+        secrets: env,
+        interrupt,
+    };
+    let mut progress = Progress::new(model.tasks.len(), args.quiet, &run_path);
+    if !args.quiet {
+        let layout: Vec<u32> = model
+            .pools
+            .iter()
+            .flat_map(|p| local::layout::slots_per_node(p.nodes, p.task_slots, opts.jobs))
+            .collect();
+        eprint_line(&format!(
+            "run `{run_id}`: {} tasks on {} simulated node{} with {} slots; state in {}",
+            model.tasks.len(),
+            layout.len(),
+            if layout.len() == 1 { "" } else { "s" },
+            layout.iter().sum::<u32>(),
+            relative(&run_path).display()
+        ));
+    }
+    let result = local::run(&model, hooks.as_ref(), &opts, run_dir, record, resume, &mut progress);
+    progress.finish();
+    if let Some(h) = &hooks {
+        for line in h.take_log() {
+            eprint_line(&format!("hook: {line}"));
+        }
+    }
+    let (outcome, reports) = match result {
+        Ok(r) => r,
+        Err(e) => return usage_error(&format!("the run folder failed: {e}")),
+    };
+    let table = summary_table(&reports);
+    if let Err(code) = print_out(&table) {
+        return code;
+    }
+    match outcome {
+        Outcome::Interrupted => {
+            eprint_line(&format!("interrupted; resume with `batchflow run --resume {run_id}`"));
+            INTERRUPTED
+        }
+        Outcome::Finished { all_succeeded: true } => OK,
+        Outcome::Finished { all_succeeded: false } => {
+            eprint_line(&format!("see a task's output with `batchflow logs {run_id} TASK`; re-run what failed with `batchflow run --resume {run_id}`"));
+            FOUND_ERRORS
+        }
+    }
+}
+
+/// Refuses what cannot run here before anything starts.
+fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Result<(), String> {
+    let windows: Vec<&str> = model
+        .pools
+        .iter()
+        .filter(|p| p.windows)
+        .map(|p| p.id.as_str())
+        .collect();
+    if !windows.is_empty() {
+        return Err(format!(
+            "pool(s) {} run Windows: the local runner runs Linux commands only; check the workflow with `batchflow check` and run it on Azure Batch",
+            windows.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut missing: Vec<String> = Vec::new();
+    let json = serde_json::to_string(plan).unwrap_or_default();
+    let mut rest = json.as_str();
+    while let Some(i) = rest.find("<secret:") {
+        let after = &rest[i + 8..];
+        let Some(end) = after.find('>') else { break };
+        let name = &after[..end];
+        if !env.contains_key(name) && !missing.iter().any(|m| m == name) {
+            missing.push(name.to_string());
+        }
+        rest = &after[end..];
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "the workflow reads secrets that are not set: {}; set them as environment variables before `batchflow run`",
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn no_runtime(model: &Model) -> String {
+    let mut names: Vec<String> = model
+        .tasks
+        .iter()
+        .filter(|t| t.body.container_settings.is_some())
+        .take(5)
+        .map(|t| format!("`{}`", t.body.id))
+        .collect();
+    let more = model
+        .tasks
+        .iter()
+        .filter(|t| t.body.container_settings.is_some())
+        .count()
+        .saturating_sub(names.len());
+    if more > 0 {
+        names.push(format!("and {more} more"));
+    }
+    format!(
+        "container tasks ({}) need a docker-compatible CLI, and neither `docker` nor `podman` is on the PATH; install one, or name one with `--container-cli PATH` or BATCHFLOW_CONTAINER_CLI",
+        names.join(", ")
+    )
+}
+
+fn new_run_id(root: &Path, workflow: &str) -> String {
+    let stamp = stamp(now());
+    let base: String = workflow
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let mut id = format!("{base}-{stamp}");
+    let mut n = 1;
+    while root.join(&id).exists() {
+        n += 1;
+        id = format!("{base}-{stamp}-{n}");
+    }
+    id
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// `20261123-141502` in UTC.
+fn stamp(secs: u64) -> String {
+    let date = batchflow::stdlib::Date::from_unix(secs);
+    let t = secs % 86_400;
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        date.year,
+        date.month,
+        date.day,
+        t / 3600,
+        (t % 3600) / 60,
+        t % 60
+    )
+}
+
+/// A run by id, by a unique prefix of it, or the newest one (`""` or `latest`).
+pub fn find_run(root: &Path, which: &str) -> Result<PathBuf, String> {
+    let runs = state::list_runs(root);
+    if runs.is_empty() {
+        return Err(format!("there are no runs in {}", root.display()));
+    }
+    if which.is_empty() || which == "latest" {
+        return runs.first().map(|(p, _)| p.clone()).ok_or_else(|| "no runs".into());
+    }
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if let Some((p, _)) = runs.iter().find(|(p, _)| name(p) == which) {
+        return Ok(p.clone());
+    }
+    let matches: Vec<&PathBuf> = runs
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| name(p).starts_with(which))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!("no run `{which}`; `batchflow runs` lists them")),
+        many => Err(format!("`{which}` matches {} runs; give more of the id", many.len())),
+    }
+}
+
+/// The table printed when a run ends.
+fn summary_table(reports: &[TaskReport]) -> String {
+    let mut counts = Counts::default();
+    for r in reports {
+        counts.add(r.state, 1);
+    }
+    let shown: Vec<&TaskReport> = if reports.len() <= TABLE_ROWS {
+        reports.iter().collect()
+    } else {
+        reports
+            .iter()
+            .filter(|r| r.state != TaskState::Succeeded)
+            .take(TABLE_ROWS)
+            .collect()
+    };
+    let mut out = String::new();
+    if !shown.is_empty() {
+        let rows: Vec<[String; 6]> = shown
+            .iter()
+            .map(|r| {
+                [
+                    format!("{}/{}", r.job, r.task),
+                    r.state.as_str().to_string(),
+                    r.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
+                    r.duration.map_or_else(|| "-".into(), local_human),
+                    r.output
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |p| relative(p).display().to_string()),
+                    r.reason
+                        .clone()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(80)
+                        .collect(),
+                ]
+            })
+            .collect();
+        let head = ["task", "state", "exit", "time", "output", "why"];
+        let width = |i: usize| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..6).map(width).collect();
+        let line = |cells: [&str; 6]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i == 5 {
+                    l.push_str(c);
+                } else {
+                    l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                }
+            }
+            l.trim_end().to_string() + "\n"
+        };
+        out.push_str(&line(head));
+        for r in &rows {
+            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+        }
+    }
+    if reports.len() > TABLE_ROWS {
+        out.push_str(&format!(
+            "({} more tasks succeeded)\n",
+            counts
+                .succeeded
+                .saturating_sub(shown.iter().filter(|r| r.state == TaskState::Succeeded).count())
+        ));
+    }
+    out.push_str(&format!(
+        "{} tasks: {} succeeded, {} failed, {} blocked\n",
+        counts.total(),
+        counts.succeeded,
+        counts.failed,
+        counts.blocked
+    ));
+    out
+}
+
+fn local_human(d: Duration) -> String {
+    batchflow::exec::local::human(d)
+}
+
+/// The progress display: a bar on a terminal, a line every few seconds otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    last_line: Instant,
+    last: Counts,
+    log: Option<std::fs::File>,
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool, run_dir: &Path) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new(total as u64);
+            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            b.set_style(style);
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        Progress {
+            bar,
+            quiet,
+            last_line: Instant::now(),
+            last: Counts::default(),
+            log: std::fs::File::create(run_dir.join("run.log")).ok(),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            eprint_line(&counts_line(&self.last));
+        }
+    }
+}
+
+fn counts_line(c: &Counts) -> String {
+    format!(
+        "{}/{} done: {} running, {} waiting, {} succeeded, {} failed, {} blocked",
+        c.done(),
+        c.total(),
+        c.running,
+        c.waiting,
+        c.succeeded,
+        c.failed,
+        c.blocked
+    )
+}
+
+impl Observer for Progress {
+    fn progress(&mut self, counts: &Counts) {
+        self.last = *counts;
+        match &self.bar {
+            Some(b) => {
+                b.set_position(counts.done() as u64);
+                b.set_message(format!(
+                    "{} running, {} waiting, {} ok, {} failed, {} blocked",
+                    counts.running, counts.waiting, counts.succeeded, counts.failed, counts.blocked
+                ));
+            }
+            None if !self.quiet && self.last_line.elapsed() >= Duration::from_secs(10) => {
+                self.last_line = Instant::now();
+                eprint_line(&counts_line(counts));
+            }
+            None => {}
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        if let Some(f) = &mut self.log {
+            use std::io::Write;
+            let _ = writeln!(f, "{line}");
+        }
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprint_line(line),
+        }
+    }
+}
+
+/// `batchflow runs`: every run, newest first.
+pub fn runs() -> u8 {
+    let root = match std::env::current_dir() {
+        Ok(d) => state::runs_root(&d),
+        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
+    };
+    let runs = state::list_runs(&root);
+    if runs.is_empty() {
+        eprint_line(&format!("no runs yet in {}", root.display()));
+        return OK;
+    }
+    let mut out = String::from(
+        "run                                          status       tasks  succeeded  failed  blocked  workflow\n",
+    );
+    for (path, st) in runs {
+        let id = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match st {
+            Some(s) => {
+                let n = |state: TaskState| s.tasks.iter().filter(|t| t.state == state).count();
+                let status = match s.status {
+                    RunStatus::Running => "running",
+                    RunStatus::Succeeded => "succeeded",
+                    RunStatus::Failed => "failed",
+                    RunStatus::Interrupted => "interrupted",
+                };
+                out.push_str(&format!(
+                    "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {}\n",
+                    s.tasks.len(),
+                    n(TaskState::Succeeded),
+                    n(TaskState::Failed),
+                    n(TaskState::Blocked),
+                    s.workflow
+                ));
+            }
+            None => out.push_str(&format!("{id:<44} (no readable state)\n")),
+        }
+    }
+    print_out(&out).err().unwrap_or(OK)
+}
+
+/// `batchflow logs RUN TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`).
+pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
+    let root = match std::env::current_dir() {
+        Ok(d) => state::runs_root(&d),
+        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
+    };
+    let dir = match find_run(&root, run) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e),
+    };
+    let Ok((st, _)) = RunDir::open(dir.clone()).load() else {
+        return usage_error(&format!("cannot read the state of `{}`", dir.display()));
+    };
+    let (job, name) = match task.split_once('/') {
+        Some((j, t)) => (Some(j), t),
+        None => (None, task),
+    };
+    let found: Vec<&TaskRecord> = st
+        .tasks
+        .iter()
+        .filter(|t| t.task.eq_ignore_ascii_case(name) && job.is_none_or(|j| t.job == j))
+        .collect();
+    let rec = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            let names = st.tasks.iter().map(|t| t.task.as_str());
+            let hint = batchflow::suggest::did_you_mean(name, names).unwrap_or_default();
+            return usage_error(&format!("run `{}` has no task `{task}` {hint}", st.run_id));
+        }
+        _ => return usage_error(&format!("`{task}` is in several jobs; write it as JOB/{task}")),
+    };
+    let Some(node) = &rec.node else {
+        return usage_error(&format!(
+            "`{}` never ran in this run ({})",
+            rec.task,
+            rec.state.as_str()
+        ));
+    };
+    let task_dir = dir
+        .join("nodes")
+        .join(node)
+        .join("workitems")
+        .join(&rec.job)
+        .join("job-1")
+        .join(&rec.task);
+    let file = if stderr { "stderr.txt" } else { "stdout.txt" };
+    match std::fs::read(task_dir.join(file)) {
+        Ok(bytes) => print_out(&String::from_utf8_lossy(&bytes)).err().unwrap_or(OK),
+        Err(e) => usage_error(&format!("cannot read {}: {e}", task_dir.join(file).display())),
+    }
+}
+
+/// A path relative to the current directory when it is below it.
+fn relative(p: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| p.to_path_buf())
+}

@@ -1,0 +1,14 @@
+//! The local backend: runs a plan on this machine with Azure Batch's semantics — simulated
+//! nodes with Batch's directories and `AZ_BATCH_*` variables, start tasks first, tasks when
+//! their dependencies succeeded, retries, timeouts, container tasks through a
+//! docker-compatible CLI — and keeps its state on disk so a stopped run resumes.
+
+pub mod container_cli;
+mod hooks;
+pub mod layout;
+pub mod model;
+mod scheduler;
+pub mod spawn;
+
+pub use model::{Model, ModelError};
+pub use scheduler::{human, parse_iso, run, Options, Outcome, Resume};

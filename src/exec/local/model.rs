@@ -1,0 +1,183 @@
+//! The plan's requests read back into what the local runner needs: pools with their start
+//! tasks, jobs in order, tasks with their dependencies as indices.
+
+use crate::plan::batch_api::{
+    JobAddParameter, JobPreparationTask, JobReleaseTask, PoolAddParameter, StartTask, TaskAddCollectionParameter,
+    TaskAddParameter,
+};
+use crate::plan::{Action, Plan};
+use crate::source::Span;
+use std::collections::HashMap;
+
+pub struct Pool {
+    pub id: String,
+    /// Nodes Batch would allocate (dedicated + low-priority; 1 for an autoscale pool).
+    pub nodes: u32,
+    pub task_slots: u32,
+    pub containers: bool,
+    pub start_task: Option<StartTask>,
+    pub windows: bool,
+}
+
+pub struct Job {
+    pub id: String,
+    pub pool: usize,
+    pub body: JobAddParameter,
+    /// Jobs that must finish first (`after`).
+    pub after: Vec<usize>,
+    pub origin: Span,
+}
+
+impl Job {
+    pub fn prep(&self) -> Option<&JobPreparationTask> {
+        self.body.job_preparation_task.as_ref()
+    }
+
+    pub fn release(&self) -> Option<&JobReleaseTask> {
+        self.body.job_release_task.as_ref()
+    }
+}
+
+pub struct Task {
+    pub job: usize,
+    pub body: TaskAddParameter,
+    /// Indices of the tasks it depends on.
+    pub deps: Vec<usize>,
+    pub origin: Span,
+}
+
+pub struct Model {
+    pub workflow: String,
+    pub pools: Vec<Pool>,
+    pub jobs: Vec<Job>,
+    pub tasks: Vec<Task>,
+}
+
+/// A plan that cannot be run locally: a malformed body, a dependency on no task.
+#[derive(Debug)]
+pub struct ModelError(pub String);
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn body<T: serde::de::DeserializeOwned>(step: &str, raw: &serde_json::value::RawValue) -> Result<T, ModelError> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| ModelError(format!("step `{step}` has a body the runner cannot read: {e}")))
+}
+
+impl Model {
+    pub fn from_plan(plan: &Plan) -> Result<Model, ModelError> {
+        let mut model = Model {
+            workflow: plan.workflow.clone(),
+            pools: Vec::new(),
+            jobs: Vec::new(),
+            tasks: Vec::new(),
+        };
+        let mut job_index: HashMap<String, usize> = HashMap::new();
+        // Task ids are unique per job, ignoring case.
+        let mut task_index: HashMap<(usize, String), usize> = HashMap::new();
+        let mut pending_deps: Vec<(usize, TaskAddParameter)> = Vec::new();
+        for step in &plan.steps {
+            let Action::Request {
+                method,
+                path,
+                body: raw,
+            } = &step.action
+            else {
+                continue;
+            };
+            match (*method, path.as_str()) {
+                ("POST", "/pools") => {
+                    let p: PoolAddParameter = body(&step.id, raw)?;
+                    let auto = p.enable_auto_scale == Some(true);
+                    let nodes = p.target_dedicated_nodes.unwrap_or(0) + p.target_low_priority_nodes.unwrap_or(0);
+                    let agent = p.virtual_machine_configuration.node_agent_sku_id.to_ascii_lowercase();
+                    model.pools.push(Pool {
+                        nodes: if auto { 1 } else { nodes },
+                        task_slots: p.task_slots_per_node.unwrap_or(1).max(1),
+                        containers: p.virtual_machine_configuration.container_configuration.is_some(),
+                        start_task: p.start_task,
+                        windows: agent.contains("windows"),
+                        id: p.id,
+                    });
+                }
+                ("POST", "/jobs") => {
+                    let j: JobAddParameter = body(&step.id, raw)?;
+                    let pool = model
+                        .pools
+                        .iter()
+                        .position(|p| p.id == j.pool_info.pool_id)
+                        .ok_or_else(|| {
+                            ModelError(format!(
+                                "job `{}` runs on pool `{}`, which the plan does not create",
+                                j.id, j.pool_info.pool_id
+                            ))
+                        })?;
+                    let after = step
+                        .after
+                        .iter()
+                        .filter_map(|a| a.strip_prefix("wait-job-"))
+                        .filter_map(|name| job_index.get(name).copied())
+                        .collect();
+                    job_index.insert(j.id.clone(), model.jobs.len());
+                    model.jobs.push(Job {
+                        id: j.id.clone(),
+                        pool,
+                        body: j,
+                        after,
+                        origin: step.origin,
+                    });
+                }
+                ("POST", p) if p.ends_with("/addtaskcollection") => {
+                    let job_id = p.trim_start_matches("/jobs/").trim_end_matches("/addtaskcollection");
+                    let job = *job_index.get(job_id).ok_or_else(|| {
+                        ModelError(format!("step `{}` adds tasks to unknown job `{job_id}`", step.id))
+                    })?;
+                    let collection: TaskAddCollectionParameter = body(&step.id, raw)?;
+                    for task in collection.value {
+                        task_index.insert((job, task.id.to_ascii_lowercase()), model.tasks.len());
+                        model.tasks.push(Task {
+                            job,
+                            body: task.clone(),
+                            deps: Vec::new(),
+                            origin: step.origin,
+                        });
+                        pending_deps.push((model.tasks.len() - 1, task));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (i, task) in pending_deps {
+            let Some(deps) = &task.depends_on else { continue };
+            let job = model.tasks.get(i).map_or(0, |t| t.job);
+            let mut out = Vec::with_capacity(deps.task_ids.len());
+            let resolve = |id: &str| {
+                task_index.get(&(job, id.to_ascii_lowercase())).copied().ok_or_else(|| {
+                    ModelError(format!(
+                        "task `{}` depends on `{id}`, which its job does not have",
+                        task.id
+                    ))
+                })
+            };
+            for id in &deps.task_ids {
+                out.push(resolve(id)?);
+            }
+            for range in &deps.task_id_ranges {
+                for n in range.start..=range.end {
+                    // Batch ignores ids in a range that name no task.
+                    if let Ok(d) = resolve(&n.to_string()) {
+                        out.push(d);
+                    }
+                }
+            }
+            if let Some(t) = model.tasks.get_mut(i) {
+                t.deps = out;
+            }
+        }
+        Ok(model)
+    }
+}

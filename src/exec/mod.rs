@@ -1,0 +1,89 @@
+//! Backends execute a [`Plan`](crate::plan::Plan): the local one on this machine, the azure one
+//! on Batch. They never re-interpret the language: what they run is what `plan` printed.
+
+pub mod local;
+
+use std::time::Duration;
+
+/// Where one task ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// Not started: waiting for dependencies, its job, a start task or a free slot.
+    Waiting,
+    Running,
+    Succeeded,
+    Failed,
+    /// Never run because something it depends on failed.
+    Blocked,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Waiting => "waiting",
+            TaskState::Running => "running",
+            TaskState::Succeeded => "succeeded",
+            TaskState::Failed => "failed",
+            TaskState::Blocked => "blocked",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, TaskState::Succeeded | TaskState::Failed | TaskState::Blocked)
+    }
+}
+
+/// Counts of tasks per state, for progress displays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub waiting: usize,
+    pub running: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub blocked: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.waiting + self.running + self.succeeded + self.failed + self.blocked
+    }
+
+    pub fn done(&self) -> usize {
+        self.succeeded + self.failed + self.blocked
+    }
+
+    pub fn add(&mut self, state: TaskState, n: isize) {
+        let slot = match state {
+            TaskState::Waiting => &mut self.waiting,
+            TaskState::Running => &mut self.running,
+            TaskState::Succeeded => &mut self.succeeded,
+            TaskState::Failed => &mut self.failed,
+            TaskState::Blocked => &mut self.blocked,
+        };
+        *slot = slot.saturating_add_signed(n);
+    }
+}
+
+/// What a backend tells the person watching: progress, one line at a time.
+pub trait Observer {
+    /// Counts changed (called often; displays throttle themselves).
+    fn progress(&mut self, counts: &Counts);
+    /// Something worth a line: a start task failed, a task is retried, a hook said abort.
+    fn note(&mut self, line: &str);
+}
+
+/// One task's result, for the summary table.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TaskReport {
+    pub job: String,
+    pub task: String,
+    pub state: TaskState,
+    pub exit_code: Option<i32>,
+    pub attempts: u32,
+    pub duration: Option<Duration>,
+    /// The task directory holding `stdout.txt` and `stderr.txt`.
+    pub output: Option<std::path::PathBuf>,
+    /// Why it failed or was blocked, in a few words.
+    pub reason: Option<String>,
+}

@@ -1,0 +1,268 @@
+//! Run state on disk, so an interrupted run resumes without running a finished task again:
+//! `.batchflow/runs/<run-id>/state.json` (rewritten atomically: temporary file, then rename)
+//! and `events.jsonl`, a line appended as each task starts and ends, which a killed run
+//! leaves behind complete up to its last moment.
+
+use crate::exec::TaskState;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+/// Folder of all runs, under the repository root.
+pub const RUNS_DIR: &str = ".batchflow/runs";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Interrupted,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub job: String,
+    pub task: String,
+    pub state: TaskState,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Process id of the attempt under way, while the task is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunState {
+    pub run_id: String,
+    pub workflow: String,
+    /// The workflow file as given on the command line.
+    pub file: String,
+    /// `--param` values, to show what was run (the plan in `plan.json` is what runs).
+    pub params: Vec<String>,
+    /// Seconds since the Unix epoch.
+    pub started: u64,
+    pub status: RunStatus,
+    pub tasks: Vec<TaskRecord>,
+}
+
+/// One line of `events.jsonl`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    /// Index into `RunState::tasks`.
+    pub task: usize,
+    pub state: TaskState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Process id of a started attempt, to find it again after a crash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Tasks started and never seen to end: index into `RunState::tasks`, and process id.
+pub type Unfinished = Vec<(usize, Option<u32>)>;
+
+pub struct RunDir {
+    pub path: PathBuf,
+    journal: Option<File>,
+}
+
+impl RunDir {
+    pub fn create(path: PathBuf) -> std::io::Result<RunDir> {
+        std::fs::create_dir_all(&path)?;
+        Ok(RunDir { path, journal: None })
+    }
+
+    pub fn open(path: PathBuf) -> RunDir {
+        RunDir { path, journal: None }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.path.join("state.json")
+    }
+
+    pub fn plan_path(&self) -> PathBuf {
+        self.path.join("plan.json")
+    }
+
+    fn events_path(&self) -> PathBuf {
+        self.path.join("events.jsonl")
+    }
+
+    /// Writes `state.json` through a temporary file and a rename: never half a file. The
+    /// journal is folded in, so it starts empty again.
+    pub fn save(&mut self, state: &RunState) -> std::io::Result<()> {
+        let tmp = self.path.join("state.json.tmp");
+        {
+            let mut f = File::create(&tmp)?;
+            serde_json::to_writer(&mut f, state).map_err(std::io::Error::from)?;
+            f.flush()?;
+            f.sync_data()?;
+        }
+        std::fs::rename(&tmp, self.state_path())?;
+        self.journal = None;
+        File::create(self.events_path())?;
+        Ok(())
+    }
+
+    /// Appends one event; written straight through, so a killed process keeps it.
+    pub fn append(&mut self, event: &Event) -> std::io::Result<()> {
+        if self.journal.is_none() {
+            self.journal = Some(OpenOptions::new().create(true).append(true).open(self.events_path())?);
+        }
+        let mut line = serde_json::to_string(event).map_err(std::io::Error::from)?;
+        line.push('\n');
+        match self.journal.as_mut() {
+            Some(f) => f.write_all(line.as_bytes()),
+            None => Ok(()),
+        }
+    }
+
+    /// `state.json` with the journal's events applied; the second value lists tasks that
+    /// were started and never seen to end, with the process id they had.
+    pub fn load(&self) -> std::io::Result<(RunState, Unfinished)> {
+        let text = std::fs::read_to_string(self.state_path())?;
+        let mut state: RunState = serde_json::from_str(&text).map_err(std::io::Error::from)?;
+        let mut started: Vec<(usize, Option<u32>)> = Vec::new();
+        if let Ok(f) = File::open(self.events_path()) {
+            // A line cut short by a crash is the only one that fails to parse: skip it.
+            for line in BufReader::new(f).lines().map_while(Result::ok) {
+                let Ok(e) = serde_json::from_str::<Event>(&line) else {
+                    continue;
+                };
+                let Some(rec) = state.tasks.get_mut(e.task) else {
+                    continue;
+                };
+                rec.state = e.state;
+                rec.attempts = e.attempts;
+                rec.exit_code = e.exit_code;
+                rec.node = e.node.clone().or(rec.node.take());
+                rec.duration_ms = e.duration_ms;
+                rec.reason = e.reason.clone();
+                rec.pid = e.pid;
+                started.retain(|(t, _)| *t != e.task);
+                if e.state == TaskState::Running {
+                    started.push((e.task, e.pid));
+                }
+            }
+        }
+        // Saved as running in state.json itself, with no journal line since: started too.
+        let also: Vec<(usize, Option<u32>)> = state
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.state == TaskState::Running && !started.iter().any(|(t, _)| t == i))
+            .map(|(i, r)| (i, r.pid))
+            .collect();
+        started.extend(also);
+        Ok((state, started))
+    }
+}
+
+/// The folder runs live in: `.batchflow/runs` at the repository root (the first folder up
+/// from `start` with `pipelines/`, `batchflow.toml` or `.git`), else under `start`.
+pub fn runs_root(start: &Path) -> PathBuf {
+    let root = start
+        .ancestors()
+        .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
+        .unwrap_or(start);
+    root.join(RUNS_DIR)
+}
+
+/// Every run, newest first.
+pub fn list_runs(root: &Path) -> Vec<(PathBuf, Option<RunState>)> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(PathBuf, Option<RunState>)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let state = RunDir::open(p.clone()).load().ok().map(|(s, _)| s);
+            (p, state)
+        })
+        .collect();
+    runs.sort_by(|a, b| {
+        let key = |r: &(PathBuf, Option<RunState>)| r.1.as_ref().map_or(0, |s| s.started);
+        key(b).cmp(&key(a)).then_with(|| b.0.cmp(&a.0))
+    });
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> RunState {
+        RunState {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            file: "w.batchflow".into(),
+            params: Vec::new(),
+            started: 1,
+            status: RunStatus::Running,
+            tasks: (0..3)
+                .map(|i| TaskRecord {
+                    job: "j".into(),
+                    task: format!("t-{i}"),
+                    state: TaskState::Waiting,
+                    attempts: 0,
+                    exit_code: None,
+                    node: None,
+                    duration_ms: None,
+                    reason: None,
+                    pid: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_journal_survives_without_a_save() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut run = RunDir::create(dir.path().join("r")).expect("create");
+        run.save(&state()).expect("save");
+        let ev = |task, state, pid| Event {
+            task,
+            state,
+            node: Some("n".into()),
+            pid,
+            exit_code: None,
+            attempts: 1,
+            duration_ms: None,
+            reason: None,
+        };
+        run.append(&ev(0, TaskState::Running, Some(11))).expect("append");
+        run.append(&ev(0, TaskState::Succeeded, None)).expect("append");
+        run.append(&ev(1, TaskState::Running, Some(12))).expect("append");
+        // A torn last line, as a crash mid-write leaves it.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("r/events.jsonl"))
+            .and_then(|mut f| f.write_all(b"{\"task\":2,\"sta"))
+            .expect("torn line");
+        let (loaded, started) = RunDir::open(dir.path().join("r")).load().expect("load");
+        assert_eq!(loaded.tasks[0].state, TaskState::Succeeded);
+        assert_eq!(loaded.tasks[1].state, TaskState::Running);
+        assert_eq!(started, vec![(1, Some(12))]);
+        assert_eq!(loaded.tasks[2].state, TaskState::Waiting);
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod plan;
+pub mod progress;
 pub mod run;
 
 use batchflow::check::Auth;

@@ -3,6 +3,7 @@
 //! their dependencies succeeded, retries, timeouts, container tasks through a
 //! docker-compatible CLI — and keeps its state on disk so a stopped run resumes.
 
+mod clock;
 pub mod container_cli;
 mod hooks;
 pub mod layout;
@@ -10,5 +11,6 @@ pub mod model;
 mod scheduler;
 pub mod spawn;
 
+pub use clock::{human, parse_iso};
 pub use model::{Model, ModelError};
-pub use scheduler::{human, parse_iso, run, Options, Outcome, Resume};
+pub use scheduler::{run, Options, Outcome, Resume};

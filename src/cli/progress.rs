@@ -1,0 +1,192 @@
+//! What a run shows while it goes and when it ends: a progress bar on a terminal, a line
+//! every few seconds otherwise, notes as they happen, and the summary table.
+
+use super::eprint_line;
+use batchflow::exec::{Counts, Observer, TaskReport, TaskState};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// At most this many rows in the summary table; beyond, only tasks that did not succeed.
+const TABLE_ROWS: usize = 40;
+
+/// The table printed when a run ends.
+pub fn summary_table(reports: &[TaskReport]) -> String {
+    let mut counts = Counts::default();
+    for r in reports {
+        counts.add(r.state, 1);
+    }
+    let shown: Vec<&TaskReport> = if reports.len() <= TABLE_ROWS {
+        reports.iter().collect()
+    } else {
+        reports
+            .iter()
+            .filter(|r| r.state != TaskState::Succeeded)
+            .take(TABLE_ROWS)
+            .collect()
+    };
+    let mut out = String::new();
+    if !shown.is_empty() {
+        let rows: Vec<[String; 6]> = shown
+            .iter()
+            .map(|r| {
+                [
+                    format!("{}/{}", r.job, r.task),
+                    r.state.as_str().to_string(),
+                    r.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
+                    r.duration.map_or_else(|| "-".into(), local_human),
+                    r.output
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |p| relative(p).display().to_string()),
+                    r.reason
+                        .clone()
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(80)
+                        .collect(),
+                ]
+            })
+            .collect();
+        let head = ["task", "state", "exit", "time", "output", "why"];
+        let width = |i: usize| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..6).map(width).collect();
+        let line = |cells: [&str; 6]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i == 5 {
+                    l.push_str(c);
+                } else {
+                    l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                }
+            }
+            l.trim_end().to_string() + "\n"
+        };
+        out.push_str(&line(head));
+        for r in &rows {
+            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+        }
+    }
+    if reports.len() > TABLE_ROWS {
+        out.push_str(&format!(
+            "({} more tasks succeeded)\n",
+            counts
+                .succeeded
+                .saturating_sub(shown.iter().filter(|r| r.state == TaskState::Succeeded).count())
+        ));
+    }
+    out.push_str(&format!(
+        "{} tasks: {} succeeded, {} failed, {} blocked\n",
+        counts.total(),
+        counts.succeeded,
+        counts.failed,
+        counts.blocked
+    ));
+    out
+}
+
+fn local_human(d: Duration) -> String {
+    batchflow::exec::local::human(d)
+}
+
+/// The progress display: a bar on a terminal, a line every few seconds otherwise.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    last_line: Instant,
+    last: Counts,
+    log: Option<std::fs::File>,
+}
+
+impl Progress {
+    pub fn new(total: usize, quiet: bool, run_dir: &Path) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new(total as u64);
+            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            b.set_style(style);
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        Progress {
+            bar,
+            quiet,
+            last_line: Instant::now(),
+            last: Counts::default(),
+            log: std::fs::File::create(run_dir.join("run.log")).ok(),
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            eprint_line(&counts_line(&self.last));
+        }
+    }
+}
+
+fn counts_line(c: &Counts) -> String {
+    format!(
+        "{}/{} done: {} running, {} waiting, {} succeeded, {} failed, {} blocked",
+        c.done(),
+        c.total(),
+        c.running,
+        c.waiting,
+        c.succeeded,
+        c.failed,
+        c.blocked
+    )
+}
+
+impl Observer for Progress {
+    fn progress(&mut self, counts: &Counts) {
+        self.last = *counts;
+        match &self.bar {
+            Some(b) => {
+                b.set_position(counts.done() as u64);
+                b.set_message(format!(
+                    "{} running, {} waiting, {} ok, {} failed, {} blocked",
+                    counts.running, counts.waiting, counts.succeeded, counts.failed, counts.blocked
+                ));
+            }
+            None if !self.quiet && self.last_line.elapsed() >= Duration::from_secs(10) => {
+                self.last_line = Instant::now();
+                eprint_line(&counts_line(counts));
+            }
+            None => {}
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        if let Some(f) = &mut self.log {
+            use std::io::Write;
+            let _ = writeln!(f, "{line}");
+        }
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprint_line(line),
+        }
+    }
+}
+
+/// A path relative to the current directory when it is below it.
+pub fn relative(p: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| p.to_path_buf())
+}

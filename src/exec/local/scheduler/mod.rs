@@ -1,0 +1,488 @@
+//! The local run loop: one thread decides what runs where; a waiter thread per process
+//! reports its exit over a channel. Tasks start when their dependencies succeeded and a node
+//! of their pool has the slots; a failure blocks what depends on it while independent work
+//! goes on; timeouts and Ctrl-C stop whole process groups.
+
+use super::clock::{human, parse_iso};
+use super::hooks::{self, Decision};
+use super::layout::{self, Node};
+use super::model::Model;
+use super::spawn::{self, ContainerTask, Launch};
+use crate::exec::{Counts, Observer, TaskReport, TaskState};
+use crate::hooks::Hooks;
+use crate::plan::batch_api::TaskContainerSettings;
+use crate::state::{Event, RunDir, RunState, RunStatus, TaskRecord};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod outcomes;
+mod record;
+mod units;
+
+/// How long a stopped process group gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+/// How often state is written while tasks finish (and always at the end).
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+/// How many times `on_task_failed` may answer "retry" for one task.
+const HOOK_RETRIES: u32 = 10;
+
+pub struct Options {
+    /// Most tasks run at once (`--jobs`, default: the CPUs).
+    pub jobs: u32,
+    /// The docker-compatible CLI, when the plan has container tasks.
+    pub container_cli: Option<PathBuf>,
+    pub run_id: String,
+    /// Values for `<secret:NAME>` placeholders.
+    pub secrets: HashMap<String, String>,
+    /// Set by Ctrl-C (or SIGTERM): stop children, save, return.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+/// Where a resumed run left off.
+pub struct Resume {
+    pub state: RunState,
+    /// Tasks started and never seen to end, with their process ids.
+    pub started: Vec<(usize, Option<u32>)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Finished { all_succeeded: bool },
+    Interrupted,
+}
+
+/// One piece of work on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Task(usize),
+    Start,
+    Prep(usize),
+    Release(usize),
+}
+
+struct Running {
+    unit: Unit,
+    node: usize,
+    slots: u32,
+    pgid: i32,
+    started: Instant,
+    deadline: Option<Instant>,
+    term_sent: Option<Instant>,
+    timed_out: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Gate {
+    /// No start/prep task, or it succeeded.
+    Open,
+    Running,
+    Failed(String),
+}
+
+struct NodeRun {
+    node: Node,
+    free: u32,
+    start: Gate,
+    /// Job preparation state per job on this node.
+    prep: HashMap<usize, Gate>,
+    /// Release tasks still to run here (jobs whose prep ran here and that finished).
+    release_due: Vec<usize>,
+    /// Start task runs so far, for its `maxTaskRetryCount`.
+    start_attempts: u32,
+}
+
+struct TaskRun {
+    state: TaskState,
+    attempts: u32,
+    hook_retries: u32,
+    exit_code: Option<i32>,
+    node: Option<usize>,
+    duration: Option<Duration>,
+    reason: Option<String>,
+    /// Dependencies not yet satisfied.
+    waiting_on: usize,
+    /// Succeeded, or failed with `on_task_failed` answering "continue".
+    satisfies: bool,
+}
+
+struct JobRun {
+    /// Jobs in its `after` that have not finished.
+    waiting_on: usize,
+    eligible: bool,
+    /// Tasks not yet in a final state.
+    left: usize,
+    failed_any: bool,
+    done: bool,
+}
+
+enum Msg {
+    Exit { key: u64, code: Option<i32> },
+}
+
+struct Sched<'a> {
+    model: &'a Model,
+    hooks: Option<&'a Hooks>,
+    opts: &'a Options,
+    run: RunDir,
+    record: RunState,
+    nodes: Vec<NodeRun>,
+    tasks: Vec<TaskRun>,
+    jobs: Vec<JobRun>,
+    dependents: Vec<Vec<usize>>,
+    /// The tasks of each job, in plan order.
+    job_tasks: Vec<Vec<usize>>,
+    /// Ready tasks per pool, in plan order.
+    ready: Vec<VecDeque<usize>>,
+    running: HashMap<u64, Running>,
+    next_key: u64,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    counts: Counts,
+    dirty: bool,
+    last_save: Instant,
+    abort: Option<String>,
+    observer: &'a mut dyn Observer,
+}
+
+/// Runs the model; `run_dir` already holds `plan.json`. Errors are I/O errors of the run
+/// folder itself; everything a task does is in its report.
+pub fn run(
+    model: &Model,
+    hooks: Option<&Hooks>,
+    opts: &Options,
+    run_dir: RunDir,
+    record: RunState,
+    resume: Option<Resume>,
+    observer: &mut dyn Observer,
+) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
+    let (tx, rx) = channel();
+    let mut s = Sched {
+        model,
+        hooks,
+        opts,
+        nodes: nodes(model, opts, &run_dir.path),
+        run: run_dir,
+        record,
+        tasks: Vec::with_capacity(model.tasks.len()),
+        jobs: Vec::new(),
+        dependents: vec![Vec::new(); model.tasks.len()],
+        job_tasks: vec![Vec::new(); model.jobs.len()],
+        ready: vec![VecDeque::new(); model.pools.len()],
+        running: HashMap::new(),
+        next_key: 0,
+        tx,
+        rx,
+        counts: Counts::default(),
+        dirty: true,
+        last_save: Instant::now(),
+        abort: None,
+        observer,
+    };
+    s.init(resume)?;
+    let outcome = s.main_loop()?;
+    let reports = s.reports();
+    if outcome != Outcome::Interrupted {
+        if let Err(e) = hooks::on_complete(
+            hooks,
+            &model.workflow,
+            &reports,
+            model.jobs.first().map(|j| j.origin).unwrap_or_default(),
+        ) {
+            s.observer.note(&format!("on_complete failed: {e}"));
+        }
+    }
+    s.record.status = match outcome {
+        Outcome::Interrupted => RunStatus::Interrupted,
+        Outcome::Finished { all_succeeded: true } => RunStatus::Succeeded,
+        Outcome::Finished { all_succeeded: false } => RunStatus::Failed,
+    };
+    s.save()?;
+    Ok((outcome, reports))
+}
+
+/// The simulated nodes of every pool.
+fn nodes(model: &Model, opts: &Options, run_dir: &std::path::Path) -> Vec<NodeRun> {
+    let mut out = Vec::new();
+    for (p, pool) in model.pools.iter().enumerate() {
+        for (n, slots) in layout::slots_per_node(pool.nodes, pool.task_slots, opts.jobs)
+            .into_iter()
+            .enumerate()
+        {
+            let id = format!("{}-node-{n}", pool.id);
+            out.push(NodeRun {
+                node: Node {
+                    root: run_dir.join("nodes").join(&id),
+                    id,
+                    pool: p,
+                    pool_id: pool.id.clone(),
+                    slots,
+                },
+                free: slots,
+                start: if pool.start_task.is_some() {
+                    Gate::Running
+                } else {
+                    Gate::Open
+                },
+                prep: HashMap::new(),
+                release_due: Vec::new(),
+                start_attempts: 0,
+            });
+        }
+    }
+    out
+}
+
+impl Sched<'_> {
+    fn init(&mut self, resume: Option<Resume>) -> std::io::Result<()> {
+        let model = self.model;
+        for (i, t) in model.tasks.iter().enumerate() {
+            if let Some(v) = self.job_tasks.get_mut(t.job) {
+                v.push(i);
+            }
+            for d in &t.deps {
+                if let Some(v) = self.dependents.get_mut(*d) {
+                    v.push(i);
+                }
+            }
+        }
+        for job in &model.jobs {
+            self.jobs.push(JobRun {
+                waiting_on: job.after.len(),
+                eligible: false,
+                left: 0,
+                failed_any: false,
+                done: false,
+            });
+        }
+        for t in &model.tasks {
+            self.tasks.push(TaskRun {
+                state: TaskState::Waiting,
+                attempts: 0,
+                hook_retries: 0,
+                exit_code: None,
+                node: None,
+                duration: None,
+                reason: None,
+                waiting_on: t.deps.len(),
+                satisfies: false,
+            });
+            if let Some(j) = self.jobs.get_mut(t.job) {
+                j.left += 1;
+            }
+        }
+        self.counts.waiting = self.tasks.len();
+        for dir in self.nodes.iter().map(|n| n.node.root.clone()).collect::<Vec<_>>() {
+            for sub in ["shared", "startup/wd", "workitems"] {
+                std::fs::create_dir_all(dir.join(sub))?;
+            }
+        }
+        if let Some(r) = resume {
+            self.restore(r);
+        }
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].start == Gate::Running {
+                self.start_unit(Unit::Start, i);
+            }
+        }
+        // Jobs with nothing to wait for become eligible now (in plan order).
+        for j in 0..self.jobs.len() {
+            if self.jobs[j].waiting_on == 0 {
+                self.make_eligible(j);
+            }
+        }
+        Ok(())
+    }
+
+    fn job_id(&self, task: usize) -> &str {
+        self.model
+            .tasks
+            .get(task)
+            .and_then(|t| self.model.jobs.get(t.job))
+            .map_or("", |j| j.id.as_str())
+    }
+
+    fn task_id(&self, task: usize) -> &str {
+        self.model.tasks.get(task).map_or("", |t| t.body.id.as_str())
+    }
+
+    fn main_loop(&mut self) -> std::io::Result<Outcome> {
+        loop {
+            if self.opts.interrupt.load(Ordering::SeqCst) {
+                self.stop_everything();
+                return Ok(Outcome::Interrupted);
+            }
+            if let Some(why) = self.abort.take() {
+                self.observer.note(&why);
+                self.stop_everything();
+                self.block_all_waiting(&why);
+            }
+            self.dispatch();
+            self.observer.progress(&self.counts);
+            if self.running.is_empty() {
+                break;
+            }
+            let wait = self
+                .running
+                .values()
+                .filter_map(|r| r.term_sent.map(|t| t + GRACE).or(r.deadline))
+                .min()
+                .map_or(Duration::from_millis(250), |d| {
+                    d.saturating_duration_since(Instant::now())
+                })
+                .min(Duration::from_millis(250));
+            match self.rx.recv_timeout(wait) {
+                Ok(Msg::Exit { key, code }) => self.on_exit(key, code),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // Take every exit already waiting before deciding what to start next.
+            while let Ok(Msg::Exit { key, code }) = self.rx.try_recv() {
+                self.on_exit(key, code);
+            }
+            self.enforce_deadlines();
+            if self.dirty && self.last_save.elapsed() >= SAVE_EVERY {
+                self.save()?;
+            }
+        }
+        // Whatever could never start (a pool whose nodes all failed their start task, a
+        // dependency that never ran) ends blocked rather than waiting forever.
+        self.block_all_waiting("it could not be scheduled: nothing it waits for can finish");
+        self.observer.progress(&self.counts);
+        let all = self.tasks.iter().all(|t| t.state == TaskState::Succeeded);
+        Ok(Outcome::Finished { all_succeeded: all })
+    }
+
+    /// Starts what can start: start tasks are already running; release tasks, job
+    /// preparation tasks and ready tasks take free slots.
+    fn dispatch(&mut self) {
+        for n in 0..self.nodes.len() {
+            while self.nodes[n].free > 0 {
+                let Some(job) = self.nodes[n].release_due.pop() else {
+                    break;
+                };
+                self.start_unit(Unit::Release(job), n);
+            }
+        }
+        for pool in 0..self.ready.len() {
+            let mut skipped = VecDeque::new();
+            while let Some(t) = self.ready[pool].pop_front() {
+                if self.tasks[t].state != TaskState::Waiting {
+                    continue;
+                }
+                match self.place(t, pool) {
+                    Placement::Started => {}
+                    Placement::Later => skipped.push_back(t),
+                    Placement::Full => {
+                        skipped.push_back(t);
+                        break;
+                    }
+                }
+            }
+            skipped.append(&mut self.ready[pool]);
+            self.ready[pool] = skipped;
+        }
+    }
+
+    /// Finds a node for a ready task, starting its job's preparation task there first.
+    fn place(&mut self, t: usize, pool: usize) -> Placement {
+        let model = self.model;
+        let Some(task) = model.tasks.get(t) else {
+            return Placement::Later;
+        };
+        let job = task.job;
+        let need = task.body.required_slots.unwrap_or(1).max(1);
+        let has_prep = model.jobs.get(job).is_some_and(|j| j.prep().is_some());
+        let mut any_free = false;
+        let mut all_gates_failed = true;
+        for n in 0..self.nodes.len() {
+            let node = &self.nodes[n];
+            if node.node.pool != pool {
+                continue;
+            }
+            let start_blocks = match &node.start {
+                Gate::Open => false,
+                Gate::Running => self.start_waits(pool),
+                Gate::Failed(_) => self.start_waits(pool),
+            };
+            let prep_gate = if has_prep {
+                node.prep.get(&job).cloned()
+            } else {
+                Some(Gate::Open)
+            };
+            let failed_here =
+                matches!(node.start, Gate::Failed(_)) && start_blocks || matches!(prep_gate, Some(Gate::Failed(_)));
+            if !failed_here {
+                all_gates_failed = false;
+            }
+            if node.free == 0 {
+                continue;
+            }
+            any_free = true;
+            if start_blocks {
+                continue;
+            }
+            match prep_gate {
+                None => {
+                    self.nodes[n].prep.insert(job, Gate::Running);
+                    self.start_unit(Unit::Prep(job), n);
+                }
+                Some(Gate::Open) if node.free >= need.min(node.node.slots) => {
+                    let slots = need.min(self.nodes[n].node.slots);
+                    self.start_task(t, n, slots);
+                    return Placement::Started;
+                }
+                _ => {}
+            }
+        }
+        if all_gates_failed && self.nodes.iter().any(|n| n.node.pool == pool) {
+            let why = self.gate_failure(pool, job);
+            self.fail_for_good(t, TaskState::Blocked, Some(why));
+            return Placement::Later;
+        }
+        if any_free {
+            Placement::Later
+        } else {
+            Placement::Full
+        }
+    }
+
+    /// Whether tasks of the pool wait for start tasks (`waitForSuccess`, true by default).
+    fn start_waits(&self, pool: usize) -> bool {
+        self.model
+            .pools
+            .get(pool)
+            .and_then(|p| p.start_task.as_ref())
+            .is_some_and(|s| s.wait_for_success.unwrap_or(true))
+    }
+
+    fn gate_failure(&self, pool: usize, job: usize) -> String {
+        let node = self.nodes.iter().find(|n| n.node.pool == pool);
+        match node.map(|n| (&n.start, n.prep.get(&job))) {
+            Some((Gate::Failed(why), _)) => why.clone(),
+            Some((_, Some(Gate::Failed(why)))) => why.clone(),
+            _ => "no node of its pool can run tasks".into(),
+        }
+    }
+
+    fn pool_of(&self, t: usize) -> usize {
+        self.model
+            .tasks
+            .get(t)
+            .and_then(|x| self.model.jobs.get(x.job))
+            .map_or(0, |j| j.pool)
+    }
+}
+
+enum Placement {
+    Started,
+    /// Not now (its node is busy preparing, or it was blocked): try the next task.
+    Later,
+    /// No node of the pool has a free slot: stop looking in this pool.
+    Full,
+}

@@ -1,0 +1,329 @@
+//! Starting units of work: the process a task, start task or job preparation/release task
+//! runs, with its environment and secrets; timeouts and stopping everything.
+
+use super::*;
+
+impl Sched<'_> {
+    pub(super) fn start_task(&mut self, t: usize, n: usize, slots: u32) {
+        let run = &mut self.tasks[t];
+        run.attempts += 1;
+        run.node = Some(n);
+        self.counts.add(TaskState::Waiting, -1);
+        self.counts.add(TaskState::Running, 1);
+        run.state = TaskState::Running;
+        self.nodes[n].free -= slots;
+        self.launch(Unit::Task(t), n, slots);
+    }
+
+    pub(super) fn start_unit(&mut self, unit: Unit, n: usize) {
+        let slots = u32::from(self.nodes[n].free > 0);
+        self.nodes[n].free = self.nodes[n].free.saturating_sub(slots);
+        self.launch(unit, n, slots);
+    }
+
+    /// Builds and spawns the process of a unit; a launch failure ends the unit at once.
+    pub(super) fn launch(&mut self, unit: Unit, n: usize, slots: u32) {
+        let key = self.next_key;
+        self.next_key += 1;
+        let built = self.build(unit, n);
+        let started = built.and_then(|(launch, timeout)| {
+            let child = spawn::start(&launch).map_err(|e| format!("could not start `{}`: {e}", launch.program))?;
+            Ok((child, timeout))
+        });
+        match started {
+            Ok((mut child, timeout)) => {
+                let pid = child.id();
+                if let Unit::Task(t) = unit {
+                    let attempts = self.tasks[t].attempts;
+                    self.journal(t, TaskState::Running, Some(pid), attempts, None);
+                }
+                let tx = self.tx.clone();
+                std::thread::spawn(move || {
+                    let code = child.wait().ok().map(|s| {
+                        use std::os::unix::process::ExitStatusExt;
+                        s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+                    });
+                    let _ = tx.send(Msg::Exit { key, code });
+                });
+                let now = Instant::now();
+                self.running.insert(
+                    key,
+                    Running {
+                        unit,
+                        node: n,
+                        slots,
+                        pgid: i32::try_from(pid).unwrap_or(0),
+                        started: now,
+                        deadline: timeout.map(|t| now + t),
+                        term_sent: None,
+                        timed_out: false,
+                    },
+                );
+            }
+            Err(why) => {
+                self.running.insert(
+                    key,
+                    Running {
+                        unit,
+                        node: n,
+                        slots,
+                        pgid: 0,
+                        started: Instant::now(),
+                        deadline: None,
+                        term_sent: None,
+                        timed_out: false,
+                    },
+                );
+                self.end_unit(key, None, Some(why));
+            }
+        }
+    }
+
+    /// The process of a unit and its timeout.
+    pub(super) fn build(&self, unit: Unit, n: usize) -> Result<(Launch, Option<Duration>), String> {
+        let model = self.model;
+        let node = &self.nodes[n].node;
+        let secret = |s: &str| self.reveal(s);
+        let w: Work<'_> = match unit {
+            Unit::Task(t) => {
+                let task = &model.tasks[t];
+                let job = &model.jobs[task.job];
+                let b = &task.body;
+                let mut command = b.command_line.clone();
+                if let Some(mi) = &b.multi_instance_settings {
+                    // One local node plays every instance: coordination first, then the task.
+                    let coord = shlex::try_quote(&mi.coordination_command_line).map_err(|e| e.to_string())?;
+                    command = format!("/bin/sh -c {coord} && {command}");
+                }
+                let env = job
+                    .body
+                    .common_environment_settings
+                    .iter()
+                    .chain(b.environment_settings.iter())
+                    .map(|e| (e.name.clone(), e.value.clone()))
+                    .collect();
+                let timeout = b
+                    .constraints
+                    .as_ref()
+                    .and_then(|c| c.max_wall_clock_time.as_deref())
+                    .and_then(parse_iso);
+                Work {
+                    job: Some(job.id.as_str()),
+                    id: b.id.clone(),
+                    command,
+                    container: b.container_settings.as_ref(),
+                    env,
+                    timeout,
+                    dir: node.task_dir(&job.id, &b.id),
+                }
+            }
+            Unit::Start => {
+                let st = model.pools[node.pool].start_task.as_ref().ok_or("no start task")?;
+                let env = st
+                    .environment_settings
+                    .iter()
+                    .map(|e| (e.name.clone(), e.value.clone()))
+                    .collect();
+                Work {
+                    job: None,
+                    id: "starttask".into(),
+                    command: st.command_line.clone(),
+                    container: st.container_settings.as_ref(),
+                    env,
+                    timeout: None,
+                    dir: node.startup(),
+                }
+            }
+            Unit::Prep(j) => {
+                let job = &model.jobs[j];
+                let p = job.prep().ok_or("no preparation task")?;
+                let env = job
+                    .body
+                    .common_environment_settings
+                    .iter()
+                    .chain(p.environment_settings.iter())
+                    .map(|e| (e.name.clone(), e.value.clone()))
+                    .collect();
+                let timeout = p
+                    .constraints
+                    .as_ref()
+                    .and_then(|c| c.max_wall_clock_time.as_deref())
+                    .and_then(parse_iso);
+                Work {
+                    job: Some(job.id.as_str()),
+                    id: "jobpreparation".into(),
+                    command: p.command_line.clone(),
+                    container: p.container_settings.as_ref(),
+                    env,
+                    timeout,
+                    dir: node.task_dir(&job.id, "jobpreparation"),
+                }
+            }
+            Unit::Release(j) => {
+                let job = &model.jobs[j];
+                let r = job.release().ok_or("no release task")?;
+                let env = job
+                    .body
+                    .common_environment_settings
+                    .iter()
+                    .chain(r.environment_settings.iter())
+                    .map(|e| (e.name.clone(), e.value.clone()))
+                    .collect();
+                let timeout = r.max_wall_clock_time.as_deref().and_then(parse_iso);
+                Work {
+                    job: Some(job.id.as_str()),
+                    id: "jobrelease".into(),
+                    command: r.command_line.clone(),
+                    container: r.container_settings.as_ref(),
+                    env,
+                    timeout,
+                    dir: node.task_dir(&job.id, "jobrelease"),
+                }
+            }
+        };
+        let attempt = match unit {
+            Unit::Task(t) => self.tasks[t].attempts,
+            _ => 1,
+        };
+        let Work {
+            job,
+            id,
+            command,
+            container,
+            env,
+            timeout,
+            dir,
+        } = w;
+        let mut full_env = layout::batch_env(node, job, &id, &dir, attempt);
+        for (k, v) in env {
+            full_env.push((k, secret(&v)?));
+        }
+        let command = secret(&command)?;
+        std::fs::create_dir_all(dir.join("wd")).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let launch = match container {
+            None => spawn::host(&command, full_env, &dir),
+            Some(c) => {
+                let cli = self.opts.container_cli.as_ref().ok_or("no container CLI")?;
+                let image = secret(&c.image_name)?;
+                let options = c.container_run_options.as_deref().map(secret).transpose()?;
+                let name = format!("batchflow-{}-{}-{}", self.opts.run_id, node.id, id);
+                spawn::container(
+                    &cli.display().to_string(),
+                    &ContainerTask {
+                        image: &image,
+                        run_options: options.as_deref(),
+                        command_line: &command,
+                    },
+                    full_env,
+                    &node.root,
+                    &dir,
+                    &name,
+                )?
+            }
+        };
+        Ok((launch, timeout))
+    }
+
+    /// Replaces `<secret:NAME>` with its value from the environment.
+    pub(super) fn reveal(&self, text: &str) -> Result<String, String> {
+        if !text.contains("<secret:") {
+            return Ok(text.to_string());
+        }
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("<secret:") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 8..];
+            let Some(end) = after.find('>') else {
+                out.push_str(&rest[i..]);
+                return Ok(out);
+            };
+            let name = &after[..end];
+            let value = self
+                .opts
+                .secrets
+                .get(name)
+                .ok_or_else(|| format!("secret `{name}` is not set in the environment"))?;
+            out.push_str(value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    pub(super) fn unit_dir(&self, unit: Unit, n: usize) -> PathBuf {
+        let node = &self.nodes[n].node;
+        match unit {
+            Unit::Task(t) => node.task_dir(self.job_id(t), self.task_id(t)),
+            Unit::Start => node.startup(),
+            Unit::Prep(j) => node.task_dir(self.model.jobs.get(j).map_or("", |x| x.id.as_str()), "jobpreparation"),
+            Unit::Release(j) => node.task_dir(self.model.jobs.get(j).map_or("", |x| x.id.as_str()), "jobrelease"),
+        }
+    }
+
+    /// SIGTERM to process groups past their deadline, SIGKILL after the grace period.
+    pub(super) fn enforce_deadlines(&mut self) {
+        let now = Instant::now();
+        for r in self.running.values_mut() {
+            if r.pgid <= 0 {
+                continue;
+            }
+            if let Some(t) = r.term_sent {
+                if now >= t + GRACE {
+                    let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGKILL);
+                }
+            } else if r.deadline.is_some_and(|d| now >= d) {
+                r.timed_out = true;
+                r.term_sent = Some(now);
+                let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGTERM);
+            }
+        }
+    }
+
+    /// Ctrl-C or abort: stop every process group and wait for them; their tasks go back to
+    /// waiting so a resumed run starts them again.
+    pub(super) fn stop_everything(&mut self) {
+        for r in self.running.values_mut() {
+            if r.pgid > 0 {
+                let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGTERM);
+                r.term_sent = Some(Instant::now());
+            }
+        }
+        let until = Instant::now() + GRACE;
+        while !self.running.is_empty() {
+            match self.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Msg::Exit { key, .. }) => {
+                    if let Some(r) = self.running.remove(&key) {
+                        self.nodes[r.node].free += r.slots;
+                        if let Unit::Task(t) = r.unit {
+                            self.counts.add(TaskState::Running, -1);
+                            self.counts.add(TaskState::Waiting, 1);
+                            self.tasks[t].state = TaskState::Waiting;
+                            let attempts = self.tasks[t].attempts;
+                            self.journal(t, TaskState::Waiting, None, attempts, None);
+                        }
+                    }
+                }
+                Err(_) if Instant::now() >= until => {
+                    for r in self.running.values() {
+                        if r.pgid > 0 {
+                            let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGKILL);
+                        }
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// What one unit runs, before secrets are filled in.
+struct Work<'m> {
+    job: Option<&'m str>,
+    id: String,
+    command: String,
+    container: Option<&'m TaskContainerSettings>,
+    env: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    dir: PathBuf,
+}

@@ -52,7 +52,30 @@ pub struct RunState {
     /// Seconds since the Unix epoch.
     pub started: u64,
     pub status: RunStatus,
+    /// The `batchflow` process running it, to tell a live run from a killed one.
+    #[serde(default)]
+    pub owner_pid: u32,
     pub tasks: Vec<TaskRecord>,
+}
+
+impl RunState {
+    /// `running` only while its process lives; a run whose process died is `stopped`.
+    pub fn status_text(&self) -> &'static str {
+        match self.status {
+            RunStatus::Running if self.owner_alive() => "running",
+            RunStatus::Running => "stopped",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    fn owner_alive(&self) -> bool {
+        i32::try_from(self.owner_pid)
+            .ok()
+            .filter(|p| *p > 0)
+            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
+    }
 }
 
 /// One line of `events.jsonl`.
@@ -219,6 +242,7 @@ mod tests {
             params: Vec::new(),
             started: 1,
             status: RunStatus::Running,
+            owner_pid: 0,
             tasks: (0..3)
                 .map(|i| TaskRecord {
                     job: "j".into(),

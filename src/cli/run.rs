@@ -88,6 +88,7 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         params: args.params.clone(),
         started: now(),
         status: RunStatus::Running,
+        owner_pid: std::process::id(),
         tasks: model
             .tasks
             .iter()
@@ -136,8 +137,15 @@ fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
     let hooks = batchflow::compile(Path::new(&old.file), &mut sources, &opts)
         .ok()
         .and_then(|c| c.hooks);
+    if old.status_text() == "running" {
+        return Err(usage_error(&format!(
+            "run `{}` is still running (process {})",
+            old.run_id, old.owner_pid
+        )));
+    }
     let mut record = old.clone();
     record.status = RunStatus::Running;
+    record.owner_pid = std::process::id();
     eprint_line(&format!("resuming run `{}` of `{}`", old.run_id, old.workflow));
     Ok(Prepared {
         plan,
@@ -391,12 +399,7 @@ pub fn runs() -> u8 {
         match st {
             Some(s) => {
                 let n = |state: TaskState| s.tasks.iter().filter(|t| t.state == state).count();
-                let status = match s.status {
-                    RunStatus::Running => "running",
-                    RunStatus::Succeeded => "succeeded",
-                    RunStatus::Failed => "failed",
-                    RunStatus::Interrupted => "interrupted",
-                };
+                let status = s.status_text();
                 out.push_str(&format!(
                     "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {}\n",
                     s.tasks.len(),

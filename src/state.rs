@@ -51,6 +51,9 @@ pub struct RunState {
     pub params: Vec<String>,
     /// Seconds since the Unix epoch.
     pub started: u64,
+    /// Milliseconds since the Unix epoch: orders runs started within the same second.
+    #[serde(default)]
+    pub started_ms: u64,
     pub status: RunStatus,
     /// The `batchflow` process running it, to tell a live run from a killed one.
     #[serde(default)]
@@ -224,7 +227,7 @@ pub fn list_runs(root: &Path) -> Vec<(PathBuf, Option<RunState>)> {
         })
         .collect();
     runs.sort_by(|a, b| {
-        let key = |r: &(PathBuf, Option<RunState>)| r.1.as_ref().map_or(0, |s| s.started);
+        let key = |r: &(PathBuf, Option<RunState>)| r.1.as_ref().map_or(0, |s| s.started_ms.max(s.started * 1000));
         key(b).cmp(&key(a)).then_with(|| b.0.cmp(&a.0))
     });
     runs
@@ -241,6 +244,7 @@ mod tests {
             file: "w.batchflow".into(),
             params: Vec::new(),
             started: 1,
+            started_ms: 1_000,
             status: RunStatus::Running,
             owner_pid: 0,
             tasks: (0..3)

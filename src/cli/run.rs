@@ -48,13 +48,36 @@ pub fn run(args: RunArgs) -> u8 {
 
 /// Everything a run needs, fresh or resumed.
 struct Prepared {
-    plan: Plan,
     model: Model,
     hooks: Option<batchflow::hooks::Hooks>,
     run_dir: RunDir,
     record: RunState,
     resume: Option<Resume>,
     env: HashMap<String, String>,
+    /// The docker-compatible CLI, when the plan has container tasks.
+    cli: Option<PathBuf>,
+}
+
+/// Refuses what cannot run here, before a run folder exists; finds the container CLI.
+fn runnable(model: &Model, plan: &Plan, env: &HashMap<String, String>, args: &RunArgs) -> Result<Option<PathBuf>, u8> {
+    preflight(model, plan, env).map_err(|why| usage_error(&why))?;
+    let containers = model.tasks.iter().any(|t| t.body.container_settings.is_some())
+        || model
+            .pools
+            .iter()
+            .any(|p| p.start_task.as_ref().is_some_and(|s| s.container_settings.is_some()));
+    if !containers {
+        return Ok(None);
+    }
+    match container_cli::resolve(
+        args.container_cli.as_deref(),
+        env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
+        env.get("PATH").map(String::as_str),
+    ) {
+        Ok(Some(cli)) => Ok(Some(cli)),
+        Ok(None) => Err(usage_error(&no_runtime(model))),
+        Err(e) => Err(usage_error(&e)),
+    }
 }
 
 fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
@@ -78,6 +101,8 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         FOUND_ERRORS
     })?;
     let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
+    let env: HashMap<String, String> = opts.env.into_iter().collect();
+    let cli = runnable(&model, &plan, &env, args)?;
     let run_id = new_run_id(root, &plan.workflow);
     let run_dir =
         RunDir::create(root.join(&run_id)).map_err(|e| usage_error(&format!("cannot create the run folder: {e}")))?;
@@ -86,7 +111,8 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         workflow: plan.workflow.clone(),
         file: file.display().to_string(),
         params: args.params.clone(),
-        started: now(),
+        started: now_ms() / 1000,
+        started_ms: now_ms(),
         status: RunStatus::Running,
         owner_pid: std::process::id(),
         tasks: model
@@ -110,20 +136,20 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         .and_then(|json| std::fs::write(run_dir.plan_path(), json));
     written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
     Ok(Prepared {
-        plan,
         model,
         hooks: compiled.hooks,
         run_dir,
         record,
         resume: None,
-        env: opts.env.into_iter().collect(),
+        env,
+        cli,
     })
 }
 
 fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
     let dir = find_run(root, which).map_err(|e| usage_error(&e))?;
     let run_dir = RunDir::open(dir.clone());
-    let (old, started) = run_dir
+    let (old, _) = run_dir
         .load()
         .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
     let plan_text = std::fs::read_to_string(run_dir.plan_path())
@@ -132,6 +158,8 @@ fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
         .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", dir.display())))?;
     let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
     let opts = options(&args.params).map_err(|e| usage_error(&e))?;
+    let env: HashMap<String, String> = opts.env.clone().into_iter().collect();
+    let cli = runnable(&model, &plan, &env, args)?;
     // The hook script is read again from the workflow file, for the run-time hooks.
     let mut sources = SourceMap::new();
     let hooks = batchflow::compile(Path::new(&old.file), &mut sources, &opts)
@@ -148,47 +176,26 @@ fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
     record.owner_pid = std::process::id();
     eprint_line(&format!("resuming run `{}` of `{}`", old.run_id, old.workflow));
     Ok(Prepared {
-        plan,
         model,
         hooks,
         run_dir,
         record,
-        resume: Some(Resume { state: old, started }),
-        env: opts.env.into_iter().collect(),
+        resume: Some(Resume { state: old }),
+        env,
+        cli,
     })
 }
 
 fn execute(p: Prepared, args: &RunArgs) -> u8 {
     let Prepared {
-        plan,
         model,
         hooks,
         run_dir,
         record,
         resume,
         env,
+        cli,
     } = p;
-    if let Err(why) = preflight(&model, &plan, &env) {
-        return usage_error(&why);
-    }
-    let containers = model.tasks.iter().any(|t| t.body.container_settings.is_some())
-        || model
-            .pools
-            .iter()
-            .any(|p| p.start_task.as_ref().is_some_and(|s| s.container_settings.is_some()));
-    let cli = if containers {
-        match container_cli::resolve(
-            args.container_cli.as_deref(),
-            env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
-            env.get("PATH").map(String::as_str),
-        ) {
-            Ok(Some(cli)) => Some(cli),
-            Ok(None) => return usage_error(&no_runtime(&model)),
-            Err(e) => return usage_error(&e),
-        }
-    } else {
-        None
-    };
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
     // Only one handler per process; a second run in the same process reuses the first.
@@ -308,7 +315,7 @@ fn no_runtime(model: &Model) -> String {
 }
 
 fn new_run_id(root: &Path, workflow: &str) -> String {
-    let stamp = stamp(now());
+    let stamp = stamp(now_ms() / 1000);
     let base: String = workflow
         .chars()
         .map(|c| {
@@ -329,8 +336,10 @@ fn new_run_id(root: &Path, workflow: &str) -> String {
     id
 }
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `20261123-141502` in UTC.

@@ -7,4 +7,5 @@ mod examples;
 mod no_panic;
 mod plan_schema;
 mod rules;
+mod run;
 mod stdlib;

@@ -4,16 +4,20 @@
 use std::path::{Path, PathBuf};
 
 /// Finds a program on the `PATH` (or takes a path as given).
+/// The result is absolute: tasks run in their own working directories, where a relative
+/// path would name something else.
 pub fn which(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
-    if program.contains('/') {
+    let found = if program.contains('/') {
         let p = PathBuf::from(program);
-        return is_executable(&p).then_some(p);
-    }
-    path_var?
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(program))
-        .find(|p| is_executable(p))
+        is_executable(&p).then_some(p)
+    } else {
+        path_var?
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join(program))
+            .find(|p| is_executable(p))
+    }?;
+    std::path::absolute(&found).ok()
 }
 
 fn is_executable(p: &Path) -> bool {

@@ -12,8 +12,9 @@ use std::process::{Child, Command, Stdio};
 /// `batchflow`, so a resumed run knows what finished while no one was watching.
 pub const EXIT_FILE: &str = "exitcode";
 
-/// The shell line that records the exit status, put before the command.
-const RECORD_EXIT: &str = "trap 'printf %s \"$?\" > \"$AZ_BATCH_TASK_DIR/exitcode\"' EXIT";
+/// The shell command that records the exit status, put before the command on its first line
+/// (so the shell's error messages keep the command's own line numbers).
+const RECORD_EXIT: &str = "trap 'printf %s \"$?\" > \"$AZ_BATCH_TASK_DIR/exitcode\"' EXIT;";
 
 /// What to run for one unit of work.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +30,7 @@ pub struct Launch {
 pub fn host(command_line: &str, env: Vec<(String, String)>, task_dir: &Path) -> Launch {
     Launch {
         program: "/bin/sh".into(),
-        args: vec!["-c".into(), format!("{RECORD_EXIT}\n{command_line}")],
+        args: vec!["-c".into(), format!("{RECORD_EXIT} {command_line}")],
         env,
         cwd: task_dir.join("wd"),
         task_dir: task_dir.to_path_buf(),
@@ -87,7 +88,7 @@ pub fn container(
     args.push(c.image.to_string());
     args.extend(command);
     // `"$@"` after the trap: the shell runs the CLI and records its exit status.
-    let mut sh_args = vec!["-c".to_string(), format!("{RECORD_EXIT}\n\"$@\"")];
+    let mut sh_args = vec!["-c".to_string(), format!("{RECORD_EXIT} \"$@\"")];
     sh_args.extend(args);
     Ok(Launch {
         program: "/bin/sh".into(),
@@ -129,7 +130,8 @@ pub fn stderr_tail(task_dir: &Path, lines: usize) -> String {
     tail(&task_dir.join("stderr.txt"), lines)
 }
 
-/// The last lines of a file, reading at most its final 64 KiB.
+/// The last lines of a file, reading at most its final 64 KiB; control characters become
+/// spaces and each line is cut at 300 characters, so a binary stderr cannot flood a report.
 pub fn tail(path: &Path, lines: usize) -> String {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut f) = File::open(path) else {
@@ -145,8 +147,17 @@ pub fn tail(path: &Path, lines: usize) -> String {
         return String::new();
     }
     let text = String::from_utf8_lossy(&buf);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(300)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -29,6 +29,11 @@ mod units;
 const GRACE: Duration = Duration::from_secs(5);
 /// How often state is written while tasks finish (and always at the end).
 const SAVE_EVERY: Duration = Duration::from_millis(500);
+/// On Ctrl-C, how long exits are still taken as ordinary ends before running tasks are stopped.
+const SETTLE: Duration = Duration::from_millis(100);
+/// Longest wait for a message: how soon Ctrl-C is noticed, so tasks are stopped before they
+/// finish rather than as they finish.
+const TICK: Duration = Duration::from_millis(20);
 /// How many times `on_task_failed` may answer "retry" for one task.
 const HOOK_RETRIES: u32 = 10;
 
@@ -47,8 +52,6 @@ pub struct Options {
 /// Where a resumed run left off.
 pub struct Resume {
     pub state: RunState,
-    /// Tasks started and never seen to end, with their process ids.
-    pub started: Vec<(usize, Option<u32>)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -185,6 +188,8 @@ pub fn run(
         observer,
     };
     s.init(resume)?;
+    // A state file from the first moment: a run killed at once can still be resumed.
+    s.save()?;
     let outcome = s.main_loop()?;
     let reports = s.reports();
     if outcome != Outcome::Interrupted {
@@ -332,10 +337,8 @@ impl Sched<'_> {
                 .values()
                 .filter_map(|r| r.term_sent.map(|t| t + GRACE).or(r.deadline))
                 .min()
-                .map_or(Duration::from_millis(250), |d| {
-                    d.saturating_duration_since(Instant::now())
-                })
-                .min(Duration::from_millis(250));
+                .map_or(TICK, |d| d.saturating_duration_since(Instant::now()))
+                .min(TICK);
             match self.rx.recv_timeout(wait) {
                 Ok(Msg::Exit { key, code }) => self.on_exit(key, code),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -362,10 +365,7 @@ impl Sched<'_> {
     /// preparation tasks and ready tasks take free slots.
     fn dispatch(&mut self) {
         for n in 0..self.nodes.len() {
-            while self.nodes[n].free > 0 {
-                let Some(job) = self.nodes[n].release_due.pop() else {
-                    break;
-                };
+            while let Some(job) = self.nodes[n].release_due.pop() {
                 self.start_unit(Unit::Release(job), n);
             }
         }

@@ -11,6 +11,11 @@ impl Sched<'_> {
     /// A unit ended: free its slots and move its task (or node, or job) on.
     pub(super) fn end_unit(&mut self, key: u64, code: Option<i32>, launch_error: Option<String>) {
         let Some(r) = self.running.remove(&key) else { return };
+        // A unit that was told to stop is stopped for good: processes of its group that
+        // ignored SIGTERM must not outlive it.
+        if r.term_sent.is_some() && r.pgid > 0 {
+            let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGKILL);
+        }
         self.nodes[r.node].free += r.slots;
         let elapsed = r.started.elapsed();
         let ok = code == Some(0) && launch_error.is_none() && !r.timed_out;
@@ -22,12 +27,17 @@ impl Sched<'_> {
             if r.timed_out {
                 return format!("timed out after {}", human(elapsed));
             }
-            let tail = spawn::stderr_tail(&dir, 5);
+            // A task's reason ends in its last line of stderr (what a summary shows); start and
+            // preparation tasks, which stop whole pools, show a few more.
+            let lines = if matches!(r.unit, Unit::Task(_)) { 1 } else { 5 };
+            let tail = spawn::stderr_tail(&dir, lines);
             let code_text = code.map_or("was killed".to_string(), |c| format!("exited with {c}"));
             if tail.is_empty() {
                 code_text
-            } else {
+            } else if lines == 1 {
                 format!("{code_text}: {tail}")
+            } else {
+                format!("{code_text}; the end of its stderr:\n{tail}")
             }
         };
         match r.unit {

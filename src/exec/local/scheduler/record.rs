@@ -4,46 +4,53 @@
 use super::*;
 
 impl Sched<'_> {
-    /// Tasks that succeeded in the earlier run stay succeeded; a task that was running when
-    /// the run stopped counts as succeeded only if its shell recorded exit status 0.
+    /// Tasks that succeeded in the earlier run stay succeeded. A stopped run's tasks may have
+    /// gone on without it: wait for every process it left in this run's node directories,
+    /// then count a task as succeeded when its last attempt's shell recorded exit status 0.
     pub(super) fn restore(&mut self, r: Resume) {
+        let left = processes_under(&self.run.path.join("nodes"));
+        if !left.is_empty() {
+            self.observer.note(&format!(
+                "waiting for {} process(es) the stopped run left running",
+                left.len()
+            ));
+            while left.iter().any(|p| alive(*p)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let by_key: HashMap<(String, String), &TaskRecord> = r
             .state
             .tasks
             .iter()
             .map(|t| ((t.job.clone(), t.task.clone()), t))
             .collect();
-        let unfinished: HashMap<usize, Option<u32>> = r.started.iter().copied().collect();
         for i in 0..self.model.tasks.len() {
             let key = (self.job_id(i).to_string(), self.task_id(i).to_string());
-            let Some(old) = by_key.get(&key) else { continue };
-            let old_index = r.state.tasks.iter().position(|t| std::ptr::eq(t, *old));
-            let succeeded = match old.state {
-                TaskState::Succeeded => true,
-                TaskState::Running => {
-                    let pid = old_index.and_then(|x| unfinished.get(&x).copied().flatten());
-                    wait_for_orphan(pid);
-                    self.orphan_exit(old).is_some_and(|c| c == 0)
-                }
-                _ => false,
-            };
-            if succeeded {
-                self.tasks[i].attempts = old.attempts;
-                self.tasks[i].exit_code = Some(0);
-                self.tasks[i].node = old
+            let old = by_key.get(&key);
+            let node = match old {
+                Some(o) if o.state == TaskState::Succeeded => o
                     .node
                     .as_ref()
-                    .and_then(|n| self.nodes.iter().position(|x| &x.node.id == n));
-                self.tasks[i].duration = old.duration_ms.map(Duration::from_millis);
-                self.finish_task(i, TaskState::Succeeded, None);
-            }
+                    .and_then(|n| self.nodes.iter().position(|x| &x.node.id == n)),
+                _ => match self.recorded_success(i) {
+                    Some(n) => Some(n),
+                    None => continue,
+                },
+            };
+            self.tasks[i].attempts = old.map_or(1, |o| o.attempts.max(1));
+            self.tasks[i].exit_code = Some(0);
+            self.tasks[i].node = node;
+            self.tasks[i].duration = old.and_then(|o| o.duration_ms).map(Duration::from_millis);
+            self.finish_task(i, TaskState::Succeeded, None);
         }
     }
 
-    /// The exit status an unfinished task's shell recorded in its task directory.
-    pub(super) fn orphan_exit(&self, old: &TaskRecord) -> Option<i32> {
-        let node = self.nodes.iter().find(|n| Some(&n.node.id) == old.node.as_ref())?;
-        spawn::recorded_exit(&node.node.task_dir(&old.job, &old.task))
+    /// The node on which a task's last attempt recorded exit status 0, if one did.
+    fn recorded_success(&self, t: usize) -> Option<usize> {
+        let (job, task) = (self.job_id(t), self.task_id(t));
+        self.nodes
+            .iter()
+            .position(|n| spawn::recorded_exit(&n.node.task_dir(job, task)) == Some(0))
     }
 
     pub(super) fn journal(
@@ -118,18 +125,24 @@ impl Sched<'_> {
     }
 }
 
-/// A task that was running when an earlier run stopped: if its process still runs, wait for
-/// it (its shell records its exit status when it ends).
-pub(super) fn wait_for_orphan(pid: Option<u32>) {
-    let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
-        return;
+/// Live processes whose `AZ_BATCH_TASK_DIR` lies under `dir`: what a stopped run's tasks left.
+fn processes_under(dir: &std::path::Path) -> Vec<i32> {
+    let prefix = format!("AZ_BATCH_TASK_DIR={}", dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
     };
-    while nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok() && is_same_task(pid) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var.starts_with(prefix.as_bytes())))
+        })
+        .collect()
 }
 
-/// Whether a live process id still belongs to a task's shell (not a reused pid).
-fn is_same_task(pid: i32) -> bool {
-    std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.windows(17).any(|w| w == b"AZ_BATCH_TASK_ID="))
+/// Whether a process still runs (a zombie counts as gone).
+fn alive(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+    nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok() && state != Some("Z")
 }

@@ -15,10 +15,9 @@ impl Sched<'_> {
         self.launch(Unit::Task(t), n, slots);
     }
 
+    /// Start, preparation and release tasks: Batch runs them beside the node's task slots.
     pub(super) fn start_unit(&mut self, unit: Unit, n: usize) {
-        let slots = u32::from(self.nodes[n].free > 0);
-        self.nodes[n].free = self.nodes[n].free.saturating_sub(slots);
-        self.launch(unit, n, slots);
+        self.launch(unit, n, 0);
     }
 
     /// Builds and spawns the process of a unit; a launch failure ends the unit at once.
@@ -283,6 +282,16 @@ impl Sched<'_> {
     /// Ctrl-C or abort: stop every process group and wait for them; their tasks go back to
     /// waiting so a resumed run starts them again.
     pub(super) fn stop_everything(&mut self) {
+        // Exits that arrive in the first moments are ordinary ends: a task that has done its
+        // work is usually a few microseconds from exiting, and killing it then would run it
+        // again on resume. Record them before stopping the rest.
+        let settle = Instant::now() + SETTLE;
+        while let Ok(Msg::Exit { key, code }) = self.rx.recv_timeout(settle.saturating_duration_since(Instant::now())) {
+            self.end_unit(key, code, None);
+            if self.running.is_empty() {
+                break;
+            }
+        }
         for r in self.running.values_mut() {
             if r.pgid > 0 {
                 let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGTERM);
@@ -292,8 +301,16 @@ impl Sched<'_> {
         let until = Instant::now() + GRACE;
         while !self.running.is_empty() {
             match self.rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Msg::Exit { key, .. }) => {
+                Ok(Msg::Exit { key, code }) => {
+                    // A task that ended with 0 before the signal reached it did succeed.
+                    if code == Some(0) {
+                        self.end_unit(key, code, None);
+                        continue;
+                    }
                     if let Some(r) = self.running.remove(&key) {
+                        if r.pgid > 0 {
+                            let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGKILL);
+                        }
                         self.nodes[r.node].free += r.slots;
                         if let Unit::Task(t) = r.unit {
                             self.counts.add(TaskState::Running, -1);

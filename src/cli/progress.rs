@@ -36,22 +36,14 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
                     r.state.as_str().to_string(),
                     r.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
                     r.duration.map_or_else(|| "-".into(), local_human),
+                    why(r.reason.as_deref()),
                     r.output
                         .as_ref()
                         .map_or_else(|| "-".into(), |p| relative(p).display().to_string()),
-                    r.reason
-                        .clone()
-                        .unwrap_or_default()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .chars()
-                        .take(80)
-                        .collect(),
                 ]
             })
             .collect();
-        let head = ["task", "state", "exit", "time", "output", "why"];
+        let head = ["task", "state", "exit", "time", "why", "output"];
         let width = |i: usize| {
             rows.iter()
                 .map(|r| r[i].chars().count())
@@ -181,6 +173,20 @@ impl Observer for Progress {
             None => eprint_line(line),
         }
     }
+}
+
+/// The first line of a reason, short enough for a table cell.
+fn why(reason: Option<&str>) -> String {
+    let first = reason.unwrap_or("").lines().next().unwrap_or("");
+    if first.chars().count() <= 100 {
+        return if first.is_empty() {
+            "-".into()
+        } else {
+            first.to_string()
+        };
+    }
+    let cut: String = first.chars().take(99).collect();
+    format!("{cut}…")
 }
 
 /// A path relative to the current directory when it is below it.

@@ -151,7 +151,10 @@ impl Sched<'_> {
                     self.task_id(t)
                 ));
             }
-            Ok(_) => self.finish_task(t, TaskState::Failed, Some(why)),
+            Ok(_) => {
+                self.observer.note(&format!("`{}` failed: {why}", self.task_id(t)));
+                self.finish_task(t, TaskState::Failed, Some(why));
+            }
             Err(e) => {
                 self.observer.note(&format!("on_task_failed failed: {e}"));
                 self.finish_task(t, TaskState::Failed, Some(why));

@@ -41,6 +41,23 @@ pub struct TaskRecord {
     pub pid: Option<u32>,
 }
 
+impl TaskRecord {
+    /// A task that has not started.
+    pub fn waiting(job: String, task: String) -> TaskRecord {
+        TaskRecord {
+            job,
+            task,
+            state: TaskState::Waiting,
+            attempts: 0,
+            exit_code: None,
+            node: None,
+            duration_ms: None,
+            reason: None,
+            pid: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunState {
     pub run_id: String,
@@ -248,17 +265,7 @@ mod tests {
             status: RunStatus::Running,
             owner_pid: 0,
             tasks: (0..3)
-                .map(|i| TaskRecord {
-                    job: "j".into(),
-                    task: format!("t-{i}"),
-                    state: TaskState::Waiting,
-                    attempts: 0,
-                    exit_code: None,
-                    node: None,
-                    duration_ms: None,
-                    reason: None,
-                    pid: None,
-                })
+                .map(|i| TaskRecord::waiting("j".into(), format!("t-{i}")))
                 .collect(),
         }
     }

@@ -118,16 +118,9 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         tasks: model
             .tasks
             .iter()
-            .map(|t| TaskRecord {
-                job: model.jobs.get(t.job).map_or_else(String::new, |j| j.id.clone()),
-                task: t.body.id.clone(),
-                state: TaskState::Waiting,
-                attempts: 0,
-                exit_code: None,
-                node: None,
-                duration_ms: None,
-                reason: None,
-                pid: None,
+            .map(|t| {
+                let job = model.jobs.get(t.job).map_or_else(String::new, |j| j.id.clone());
+                TaskRecord::waiting(job, t.body.id.clone())
             })
             .collect(),
     };

@@ -2,6 +2,7 @@
 //! runs, with its environment and secrets; timeouts and stopping everything.
 
 use super::*;
+use crate::plan::batch_api::{EnvironmentSetting, TaskConstraints};
 
 impl Sched<'_> {
     pub(super) fn start_task(&mut self, t: usize, n: usize, slots: u32) {
@@ -94,18 +95,8 @@ impl Sched<'_> {
                     let coord = shlex::try_quote(&mi.coordination_command_line).map_err(|e| e.to_string())?;
                     command = format!("/bin/sh -c {coord} && {command}");
                 }
-                let env = job
-                    .body
-                    .common_environment_settings
-                    .iter()
-                    .chain(b.environment_settings.iter())
-                    .map(|e| (e.name.clone(), e.value.clone()))
-                    .collect();
-                let timeout = b
-                    .constraints
-                    .as_ref()
-                    .and_then(|c| c.max_wall_clock_time.as_deref())
-                    .and_then(parse_iso);
+                let env = job_env(job, &b.environment_settings);
+                let timeout = wall_clock(b.constraints.as_ref());
                 Work {
                     job: Some(job.id.as_str()),
                     id: b.id.clone(),
@@ -118,11 +109,7 @@ impl Sched<'_> {
             }
             Unit::Start => {
                 let st = model.pools[node.pool].start_task.as_ref().ok_or("no start task")?;
-                let env = st
-                    .environment_settings
-                    .iter()
-                    .map(|e| (e.name.clone(), e.value.clone()))
-                    .collect();
+                let env = pairs(&st.environment_settings);
                 Work {
                     job: None,
                     id: "starttask".into(),
@@ -136,18 +123,8 @@ impl Sched<'_> {
             Unit::Prep(j) => {
                 let job = &model.jobs[j];
                 let p = job.prep().ok_or("no preparation task")?;
-                let env = job
-                    .body
-                    .common_environment_settings
-                    .iter()
-                    .chain(p.environment_settings.iter())
-                    .map(|e| (e.name.clone(), e.value.clone()))
-                    .collect();
-                let timeout = p
-                    .constraints
-                    .as_ref()
-                    .and_then(|c| c.max_wall_clock_time.as_deref())
-                    .and_then(parse_iso);
+                let env = job_env(job, &p.environment_settings);
+                let timeout = wall_clock(p.constraints.as_ref());
                 Work {
                     job: Some(job.id.as_str()),
                     id: "jobpreparation".into(),
@@ -161,13 +138,7 @@ impl Sched<'_> {
             Unit::Release(j) => {
                 let job = &model.jobs[j];
                 let r = job.release().ok_or("no release task")?;
-                let env = job
-                    .body
-                    .common_environment_settings
-                    .iter()
-                    .chain(r.environment_settings.iter())
-                    .map(|e| (e.name.clone(), e.value.clone()))
-                    .collect();
+                let env = job_env(job, &r.environment_settings);
                 let timeout = r.max_wall_clock_time.as_deref().and_then(parse_iso);
                 Work {
                     job: Some(job.id.as_str()),
@@ -332,6 +303,24 @@ impl Sched<'_> {
             }
         }
     }
+}
+
+/// A job's common environment, then the task's own (a later name wins when the shell reads it).
+fn job_env(job: &super::super::model::Job, own: &[EnvironmentSetting]) -> Vec<(String, String)> {
+    let mut env = pairs(&job.body.common_environment_settings);
+    env.extend(pairs(own));
+    env
+}
+
+fn pairs(settings: &[EnvironmentSetting]) -> Vec<(String, String)> {
+    settings.iter().map(|e| (e.name.clone(), e.value.clone())).collect()
+}
+
+/// A task's `maxWallClockTime`.
+fn wall_clock(constraints: Option<&TaskConstraints>) -> Option<Duration> {
+    constraints
+        .and_then(|c| c.max_wall_clock_time.as_deref())
+        .and_then(parse_iso)
 }
 
 /// What one unit runs, before secrets are filled in.

@@ -154,10 +154,11 @@ impl RunDir {
     pub fn save(&mut self, state: &RunState) -> std::io::Result<()> {
         let tmp = self.path.join("state.json.tmp");
         {
-            let mut f = File::create(&tmp)?;
+            // Buffered: serde writes token by token, and a large run's state is megabytes.
+            let mut f = std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
             serde_json::to_writer(&mut f, state).map_err(std::io::Error::from)?;
             f.flush()?;
-            f.sync_data()?;
+            f.get_ref().sync_data()?;
         }
         std::fs::rename(&tmp, self.state_path())?;
         self.journal = None;

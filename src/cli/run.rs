@@ -124,6 +124,11 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
             })
             .collect(),
     };
+    // State from the first moment: a run killed before it starts is still a run to resume.
+    let mut run_dir = run_dir;
+    run_dir
+        .save(&record)
+        .map_err(|e| usage_error(&format!("cannot write the run state: {e}")))?;
     let written = serde_json::to_string(&plan)
         .map_err(std::io::Error::from)
         .and_then(|json| std::fs::write(run_dir.plan_path(), json));

@@ -6,6 +6,7 @@ mod cli;
 mod examples;
 mod no_panic;
 mod plan_schema;
+mod resume;
 mod rules;
 mod run;
 mod stdlib;

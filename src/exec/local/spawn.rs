@@ -8,13 +8,17 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The file the task's shell writes its exit status to when it ends: it outlives a killed
-/// `batchflow`, so a resumed run knows what finished while no one was watching.
-pub const EXIT_FILE: &str = "exitcode";
+/// The file in each node's root where every task's shell appends `STATUS TASK_DIR` when it
+/// ends: it outlives a killed `batchflow`, so a resumed run knows what finished while no one
+/// was watching. One file per node, not per task: a task costs a file system no more inodes
+/// than Batch's own layout does. Lines under 4 KiB appended with O_APPEND do not interleave.
+pub const EXITS_FILE: &str = ".batchflow-exits";
 
-/// The shell command that records the exit status, put before the command on its first line
-/// (so the shell's error messages keep the command's own line numbers).
-const RECORD_EXIT: &str = "trap 'printf %s \"$?\" > \"$AZ_BATCH_TASK_DIR/exitcode\"' EXIT;";
+/// The shell commands that record the exit status, put before the command on its first line
+/// (so the shell's error messages keep the command's own line numbers). SIGTERM makes the
+/// shell exit once its current command has ended, with that command's status, so a command
+/// that had just succeeded when it was stopped is recorded as a success.
+const RECORD_EXIT: &str = "trap 'printf \"%s %s\\n\" \"$?\" \"$AZ_BATCH_TASK_DIR\" >> \"$AZ_BATCH_NODE_ROOT_DIR/.batchflow-exits\"' EXIT; trap exit TERM;";
 
 /// What to run for one unit of work.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,8 +105,8 @@ pub fn container(
 
 /// Prepares the task directory and starts the process in its own process group.
 pub fn start(launch: &Launch) -> std::io::Result<Child> {
-    std::fs::create_dir_all(&launch.cwd)?;
-    let _ = std::fs::remove_file(launch.task_dir.join(EXIT_FILE));
+    make_dir(&launch.task_dir)?;
+    make_dir(&launch.cwd)?;
     let stdout = File::create(launch.task_dir.join("stdout.txt"))?;
     let stderr = File::create(launch.task_dir.join("stderr.txt"))?;
     Command::new(&launch.program)
@@ -116,13 +120,26 @@ pub fn start(launch: &Launch) -> std::io::Result<Child> {
         .spawn()
 }
 
-/// The exit status a task's shell recorded, if it ended.
-pub fn recorded_exit(task_dir: &Path) -> Option<i32> {
-    std::fs::read_to_string(task_dir.join(EXIT_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// `mkdir`, creating parents only when needed: one system call for a task directory whose
+/// job folder exists (thousands of tasks make this count).
+fn make_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// The last exit status each task directory's shell recorded on a node.
+pub fn recorded_exits(node_root: &Path) -> std::collections::HashMap<PathBuf, i32> {
+    let text = std::fs::read_to_string(node_root.join(EXITS_FILE)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (code, dir) = l.split_once(' ')?;
+            Some((PathBuf::from(dir), code.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The last `lines` lines of a task's `stderr.txt` (for failure reports).
@@ -186,6 +203,7 @@ mod tests {
         .expect("launch");
         let args: Vec<&str> = l.args.iter().map(String::as_str).collect();
         let after_shell = &args[3..];
+        assert!(args[1].starts_with("trap "), "{}", args[1]);
         assert_eq!(
             after_shell,
             [
@@ -223,6 +241,21 @@ mod tests {
         let l = container("podman", &c, Vec::new(), Path::new("/n"), Path::new("/n/t"), "x").expect("launch");
         assert_eq!(l.args.iter().filter(|a| a.as_str() == "--workdir").count(), 1);
         assert_eq!(l.args.last().map(String::as_str), Some("app"));
+    }
+
+    #[test]
+    fn the_shell_records_its_exit_status_in_the_nodes_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let task = dir.path().join("t");
+        for (cmd, want) in [("exit 3", 3), ("true", 0), ("exit 3", 3)] {
+            let env = vec![
+                ("AZ_BATCH_TASK_DIR".to_string(), task.display().to_string()),
+                ("AZ_BATCH_NODE_ROOT_DIR".to_string(), dir.path().display().to_string()),
+            ];
+            let status = start(&host(cmd, env, &task)).and_then(|mut c| c.wait()).expect("runs");
+            assert_eq!(status.code(), Some(want));
+            assert_eq!(recorded_exits(dir.path()).get(&task), Some(&want), "{cmd}");
+        }
     }
 
     #[test]

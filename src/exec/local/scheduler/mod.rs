@@ -150,6 +150,9 @@ struct Sched<'a> {
     dirty: bool,
     last_save: Instant,
     abort: Option<String>,
+    /// Process groups told to stop whose shell has exited: the rest of the group gets the
+    /// grace period to clean up, then SIGKILL.
+    lingering: Vec<(i32, Instant)>,
     observer: &'a mut dyn Observer,
 }
 
@@ -185,6 +188,7 @@ pub fn run(
         dirty: true,
         last_save: Instant::now(),
         abort: None,
+        lingering: Vec::new(),
         observer,
     };
     s.init(resume)?;
@@ -352,6 +356,11 @@ impl Sched<'_> {
             if self.dirty && self.last_save.elapsed() >= SAVE_EVERY {
                 self.save()?;
             }
+        }
+        // Timed-out tasks may have left processes within their grace period.
+        while !self.lingering.is_empty() {
+            self.enforce_deadlines();
+            std::thread::sleep(Duration::from_millis(20));
         }
         // Whatever could never start (a pool whose nodes all failed their start task, a
         // dependency that never ran) ends blocked rather than waiting forever.

@@ -12,9 +12,9 @@ impl Sched<'_> {
     pub(super) fn end_unit(&mut self, key: u64, code: Option<i32>, launch_error: Option<String>) {
         let Some(r) = self.running.remove(&key) else { return };
         // A unit that was told to stop is stopped for good: processes of its group that
-        // ignored SIGTERM must not outlive it.
-        if r.term_sent.is_some() && r.pgid > 0 {
-            let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGKILL);
+        // outlive its shell get the rest of the grace period, then SIGKILL.
+        if let Some(sent) = r.term_sent {
+            self.linger(r.pgid, sent);
         }
         self.nodes[r.node].free += r.slots;
         let elapsed = r.started.elapsed();

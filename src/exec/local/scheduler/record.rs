@@ -24,6 +24,8 @@ impl Sched<'_> {
             .iter()
             .map(|t| ((t.job.clone(), t.task.clone()), t))
             .collect();
+        let exits: Vec<HashMap<PathBuf, i32>> =
+            self.nodes.iter().map(|n| spawn::recorded_exits(&n.node.root)).collect();
         for i in 0..self.model.tasks.len() {
             let key = (self.job_id(i).to_string(), self.task_id(i).to_string());
             let old = by_key.get(&key);
@@ -32,7 +34,7 @@ impl Sched<'_> {
                     .node
                     .as_ref()
                     .and_then(|n| self.nodes.iter().position(|x| &x.node.id == n)),
-                _ => match self.recorded_success(i) {
+                _ => match self.recorded_success(i, &exits) {
                     Some(n) => Some(n),
                     None => continue,
                 },
@@ -46,11 +48,14 @@ impl Sched<'_> {
     }
 
     /// The node on which a task's last attempt recorded exit status 0, if one did.
-    fn recorded_success(&self, t: usize) -> Option<usize> {
+    fn recorded_success(&self, t: usize, exits: &[HashMap<PathBuf, i32>]) -> Option<usize> {
         let (job, task) = (self.job_id(t), self.task_id(t));
-        self.nodes
-            .iter()
-            .position(|n| spawn::recorded_exit(&n.node.task_dir(job, task)) == Some(0))
+        (0..self.nodes.len()).find(|&n| {
+            exits
+                .get(n)
+                .and_then(|e| e.get(&self.nodes[n].node.task_dir(job, task)))
+                == Some(&0)
+        })
     }
 
     pub(super) fn journal(

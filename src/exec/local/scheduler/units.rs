@@ -169,7 +169,6 @@ impl Sched<'_> {
             full_env.push((k, secret(&v)?));
         }
         let command = secret(&command)?;
-        std::fs::create_dir_all(dir.join("wd")).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let launch = match container {
             None => spawn::host(&command, full_env, &dir),
             Some(c) => {
@@ -234,6 +233,17 @@ impl Sched<'_> {
     /// SIGTERM to process groups past their deadline, SIGKILL after the grace period.
     pub(super) fn enforce_deadlines(&mut self) {
         let now = Instant::now();
+        self.lingering.retain(|&(pgid, until)| {
+            let pg = Pid::from_raw(pgid);
+            if killpg(pg, None).is_err() {
+                return false;
+            }
+            if now >= until {
+                let _ = killpg(pg, Signal::SIGKILL);
+                return false;
+            }
+            true
+        });
         for r in self.running.values_mut() {
             if r.pgid <= 0 {
                 continue;
@@ -279,9 +289,7 @@ impl Sched<'_> {
                         continue;
                     }
                     if let Some(r) = self.running.remove(&key) {
-                        if r.pgid > 0 {
-                            let _ = killpg(Pid::from_raw(r.pgid), Signal::SIGKILL);
-                        }
+                        self.linger(r.pgid, r.term_sent.unwrap_or_else(Instant::now));
                         self.nodes[r.node].free += r.slots;
                         if let Unit::Task(t) = r.unit {
                             self.counts.add(TaskState::Running, -1);
@@ -301,6 +309,19 @@ impl Sched<'_> {
                 }
                 Err(_) => {}
             }
+        }
+        // Groups whose shell is gone may still hold processes cleaning up: wait out their
+        // grace period, so nothing of the run outlives it.
+        while !self.lingering.is_empty() {
+            self.enforce_deadlines();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Keeps watching a stopped unit's process group after its shell exited.
+    pub(super) fn linger(&mut self, pgid: i32, term_sent: Instant) {
+        if pgid > 0 && killpg(Pid::from_raw(pgid), None).is_ok() {
+            self.lingering.push((pgid, term_sent + GRACE));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Backends execute a [`Plan`](crate::plan::Plan): the local one on this machine, the azure one
 //! on Batch. They never re-interpret the language: what they run is what `plan` printed.
 
+pub mod azure;
 pub mod local;
 
 use std::time::Duration;

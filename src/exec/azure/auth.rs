@@ -1,0 +1,254 @@
+//! How requests to Batch are authorized: Batch's SharedKey signature over the request, or a
+//! Microsoft Entra bearer token (scope `https://batch.core.windows.net/.default`) from
+//! azure_identity: a client secret from `AZURE_CLIENT_ID`/`AZURE_TENANT_ID`/
+//! `AZURE_CLIENT_SECRET`, a managed identity inside Azure, else the developer tools (Azure CLI).
+
+use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::time::OffsetDateTime;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+pub const SCOPE: &str = "https://batch.core.windows.net/.default";
+
+/// Batch's SharedKey scheme: HMAC-SHA256 of a canonical form of the request.
+#[derive(Clone)]
+pub struct SharedKey {
+    account: String,
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SharedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedKey")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of a request the signature covers.
+pub struct ToSign<'a> {
+    pub method: &'a str,
+    /// The URL path, not encoded (`/jobs/j1/addtaskcollection`).
+    pub path: &'a str,
+    /// Query parameters, decoded.
+    pub query: &'a [(String, String)],
+    pub content_length: usize,
+    pub content_type: Option<&'a str>,
+    /// Every `ocp-*` header (lowercase names).
+    pub ocp_headers: &'a [(&'a str, &'a str)],
+}
+
+impl SharedKey {
+    /// `key` is the account key as the portal shows it (base64).
+    pub fn new(account: &str, key: &str) -> Result<SharedKey, String> {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .map_err(|_| "AZURE_BATCH_ACCESS_KEY is not a base64 account key".to_string())?;
+        Ok(SharedKey {
+            account: account.to_string(),
+            key,
+        })
+    }
+
+    /// The string Batch recomputes and compares: the verb, twelve standard headers (empty when
+    /// absent; a zero length counts as absent), the `ocp-*` headers sorted, and the resource:
+    /// `/account/path` then each query parameter, sorted, as `\nname:value`.
+    pub fn string_to_sign(&self, r: &ToSign<'_>) -> String {
+        let length = if r.content_length == 0 {
+            String::new()
+        } else {
+            r.content_length.to_string()
+        };
+        let mut out = format!(
+            "{}\n\n\n{length}\n\n{}\n\n\n\n\n\n\n",
+            r.method,
+            r.content_type.unwrap_or("")
+        );
+        let headers: BTreeMap<String, &str> = r
+            .ocp_headers
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_ascii_lowercase(), *v))
+            .collect();
+        for (k, v) in headers {
+            out.push_str(&format!("{k}:{v}\n"));
+        }
+        out.push('/');
+        out.push_str(&self.account);
+        out.push_str(r.path);
+        let query: BTreeMap<String, &str> = r
+            .query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
+            .collect();
+        for (k, v) in query {
+            out.push_str(&format!("\n{k}:{v}"));
+        }
+        out
+    }
+
+    /// The `Authorization` header value: `SharedKey account:signature`.
+    pub fn authorization(&self, r: &ToSign<'_>) -> String {
+        let sts = self.string_to_sign(r);
+        // HMAC accepts keys of any length; this cannot fail.
+        let sig = match Hmac::<Sha256>::new_from_slice(&self.key) {
+            Ok(mut mac) => {
+                mac.update(sts.as_bytes());
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+            }
+            Err(_) => String::new(),
+        };
+        format!("SharedKey {}:{sig}", self.account)
+    }
+}
+
+/// Entra tokens, fetched when needed and reused until five minutes before they expire.
+pub struct Entra {
+    credential: Arc<dyn TokenCredential>,
+    cached: Mutex<Option<(Secret, OffsetDateTime)>>,
+    /// Which credential, for messages.
+    pub source: &'static str,
+}
+
+impl std::fmt::Debug for Entra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entra")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entra {
+    /// The credential the environment points at: a service principal's secret, a managed
+    /// identity (when Azure says one is there), else the developer tools (`az login`).
+    pub fn from_env(env: &std::collections::HashMap<String, String>) -> Result<Entra, String> {
+        let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        let fail = |what: &str, e: azure_core::Error| format!("cannot set up {what}: {e}");
+        let (credential, source): (Arc<dyn TokenCredential>, &'static str) = match (
+            get("AZURE_TENANT_ID"),
+            get("AZURE_CLIENT_ID"),
+            get("AZURE_CLIENT_SECRET"),
+        ) {
+            (Some(tenant), Some(client), Some(secret)) => (
+                azure_identity::ClientSecretCredential::new(&tenant, client, Secret::new(secret), None)
+                    .map_err(|e| fail("the client secret credential", e))?,
+                "client secret (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
+            ),
+            _ if get("IDENTITY_ENDPOINT").is_some() || get("MSI_ENDPOINT").is_some() => (
+                azure_identity::ManagedIdentityCredential::new(None)
+                    .map_err(|e| fail("the managed identity credential", e))?,
+                "managed identity",
+            ),
+            _ => (
+                azure_identity::DeveloperToolsCredential::new(None)
+                    .map_err(|e| fail("the developer tools credential", e))?,
+                "developer tools (az login)",
+            ),
+        };
+        Ok(Entra {
+            credential,
+            cached: Mutex::new(None),
+            source,
+        })
+    }
+
+    /// `Bearer TOKEN`.
+    pub async fn authorization(&self) -> Result<String, String> {
+        let mut cached = self.cached.lock().await;
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|(_, expires)| *expires - azure_core::time::Duration::minutes(5) > OffsetDateTime::now_utc());
+        if !fresh {
+            let token = self
+                .credential
+                .get_token(&[SCOPE], None)
+                .await
+                .map_err(|e| format!("cannot get a Microsoft Entra token ({}): {e}", self.source))?;
+            *cached = Some((token.token, token.expires_on));
+        }
+        Ok(cached
+            .as_ref()
+            .map_or_else(String::new, |(t, _)| format!("Bearer {}", t.secret())))
+    }
+}
+
+/// How this run authenticates.
+#[derive(Debug)]
+pub enum Auth {
+    SharedKey(SharedKey),
+    Entra(Entra),
+}
+
+impl Auth {
+    pub fn mode(&self) -> crate::check::Auth {
+        match self {
+            Auth::SharedKey(_) => crate::check::Auth::SharedKey,
+            Auth::Entra(_) => crate::check::Auth::EntraId,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Signatures computed independently (Python's hmac/hashlib/base64 over the same string).
+    const KEY: &str = "YmF0Y2hmbG93LXRlc3Qta2V5LTAxMjM0NTY3ODk=";
+
+    #[test]
+    fn signs_a_post_as_batch_expects() {
+        let key = SharedKey::new("myacct", KEY).expect("key");
+        let query = vec![
+            ("timeout".to_string(), "30".to_string()),
+            ("api-version".to_string(), "2024-02-01.19.0".to_string()),
+        ];
+        let r = ToSign {
+            method: "POST",
+            path: "/jobs/j1/addtaskcollection",
+            query: &query,
+            content_length: 123,
+            content_type: Some("application/json; odata=minimalmetadata"),
+            ocp_headers: &[("ocp-date", "Fri, 17 Feb 2017 00:00:00 GMT")],
+        };
+        assert_eq!(
+            key.string_to_sign(&r),
+            "POST\n\n\n123\n\napplication/json; odata=minimalmetadata\n\n\n\n\n\n\nocp-date:Fri, 17 Feb 2017 00:00:00 GMT\n/myacct/jobs/j1/addtaskcollection\napi-version:2024-02-01.19.0\ntimeout:30"
+        );
+        assert_eq!(
+            key.authorization(&r),
+            "SharedKey myacct:DuqfymmoXTpW0/dQQc8z361GEwO8ejSvYnk71AXQpyI="
+        );
+    }
+
+    #[test]
+    fn signs_a_get_with_odata_query() {
+        let key = SharedKey::new("myacct", KEY).expect("key");
+        let query = vec![
+            ("api-version".to_string(), "2024-02-01.19.0".to_string()),
+            ("$select".to_string(), "id,state".to_string()),
+            ("$filter".to_string(), "state eq 'completed'".to_string()),
+        ];
+        let r = ToSign {
+            method: "GET",
+            path: "/jobs/j1/tasks",
+            query: &query,
+            content_length: 0,
+            content_type: None,
+            ocp_headers: &[("ocp-date", "Mon, 23 Nov 2026 12:00:00 GMT")],
+        };
+        assert_eq!(
+            key.authorization(&r),
+            "SharedKey myacct:LwAfXVSG7gTc8jfj0RO/OkFrLyABjAyT4CtlCBdbOnY="
+        );
+    }
+
+    #[test]
+    fn rejects_keys_that_are_not_base64() {
+        assert!(SharedKey::new("a", "not base64!").is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! The Batch data-plane REST client: reqwest (rustls) on tokio. Every request carries a
+//! `client-request-id`, the same across the retries of one request, an `ocp-date`, the
+//! api-version, and its authorization; transient failures are retried by [`RetryPolicy`].
+
+use super::auth::{Auth, ToSign};
+use super::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
+use reqwest::{Method, Url};
+use serde::Deserialize;
+use std::time::{Duration, Instant, SystemTime};
+
+const CONTENT_TYPE: &str = "application/json; odata=minimalmetadata";
+
+/// A reply worth looking at: 2xx, or an error the caller handles (such as `TaskExists`).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// How many attempts it took.
+    pub attempts: u32,
+}
+
+/// A request that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Batch answered with an error: its HTTP status and `code` (`PoolExists`, ...).
+    Service { status: u16, code: String, message: String },
+    /// No answer: connection refused or dropped, timeouts (after all retries).
+    Transport(String),
+    /// Could not authorize the request.
+    Auth(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Service { status, code, message } => write!(f, "{code} ({status}): {message}"),
+            Error::Transport(m) | Error::Auth(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Error {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Batch's error body.
+#[derive(Deserialize)]
+struct BatchError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: Option<ErrorMessage>,
+}
+
+#[derive(Deserialize)]
+struct ErrorMessage {
+    #[serde(default)]
+    value: String,
+}
+
+pub fn parse_error(status: u16, body: &[u8]) -> Error {
+    match serde_json::from_slice::<BatchError>(body) {
+        Ok(e) if !e.code.is_empty() => Error::Service {
+            status,
+            code: e.code,
+            message: e
+                .message
+                .map(|m| m.value.lines().next().unwrap_or("").to_string())
+                .unwrap_or_default(),
+        },
+        _ => Error::Service {
+            status,
+            code: format!("HTTP{status}"),
+            message: String::from_utf8_lossy(body).chars().take(200).collect(),
+        },
+    }
+}
+
+pub struct BatchClient {
+    http: reqwest::Client,
+    base: Url,
+    api_version: String,
+    auth: Auth,
+    pub policy: RetryPolicy,
+}
+
+impl BatchClient {
+    pub fn new(endpoint: &str, api_version: &str, auth: Auth) -> Result<BatchClient, String> {
+        let base = Url::parse(endpoint.trim_end_matches('/'))
+            .map_err(|e| format!("the Batch endpoint `{endpoint}` is not a URL: {e}"))?;
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(BatchClient {
+            http,
+            base,
+            api_version: api_version.to_string(),
+            auth,
+            policy: RetryPolicy::default(),
+        })
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// A request to `path` (`/pools`, `/jobs/j/tasks`) with extra query parameters.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, Error> {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api-version", &self.api_version);
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        self.send_url(method, url, body).await
+    }
+
+    /// A request to a full URL, such as an `odata.nextLink`.
+    pub async fn send_url(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Reply, Error> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut jitter = Jitter::new(u64::from_le_bytes(
+            uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8]),
+        ));
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.attempt(&method, &url, body.as_deref(), &request_id).await;
+            let (retry_after, last) = match outcome {
+                Ok((status, _, bytes)) if (200..300).contains(&status) => {
+                    return Ok(Reply {
+                        status,
+                        body: bytes,
+                        attempts: attempt,
+                    })
+                }
+                Ok((status, retry_after, bytes)) if retryable(status) => (retry_after, parse_error(status, &bytes)),
+                Ok((status, _, bytes)) => return Err(parse_error(status, &bytes)),
+                Err(Error::Transport(m)) => (None, Error::Transport(m)),
+                Err(other) => return Err(other),
+            };
+            let pause = self.policy.delay(attempt, retry_after, jitter.sample());
+            if attempt >= self.policy.max_attempts || started.elapsed() + pause > self.policy.max_total {
+                return Err(match last {
+                    Error::Transport(m) => Error::Transport(format!("{m} (after {attempt} attempts)")),
+                    other => other,
+                });
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// One try: status, `Retry-After`, body; or a transport error.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        request_id: &str,
+    ) -> Result<(u16, Option<Duration>, Vec<u8>), Error> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .header("client-request-id", request_id)
+            .header("ocp-date", &date)
+            .header("Accept", "application/json");
+        let length = body.map_or(0, <[u8]>::len);
+        if let Some(b) = body {
+            req = req.header("Content-Type", CONTENT_TYPE).body(b.to_vec());
+        } else if method == Method::POST || method == Method::PATCH {
+            req = req.header("Content-Length", "0");
+        }
+        let authorization = match &self.auth {
+            Auth::SharedKey(key) => {
+                let query: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                let path = percent_decode(url.path());
+                key.authorization(&ToSign {
+                    method: method.as_str(),
+                    path: &path,
+                    query: &query,
+                    content_length: length,
+                    content_type: body.map(|_| CONTENT_TYPE),
+                    ocp_headers: &[("ocp-date", &date)],
+                })
+            }
+            Auth::Entra(entra) => entra.authorization().await.map_err(Error::Auth)?,
+        };
+        let response = req
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .map_err(|e| Error::Transport(describe(&e)))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let bytes = response.bytes().await.map_err(|e| Error::Transport(describe(&e)))?;
+        Ok((status.as_u16(), retry_after, bytes.to_vec()))
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        format!("cannot connect to the Batch endpoint: {e}")
+    } else {
+        format!("the connection failed: {e}")
+    }
+}
+
+/// `%20` and friends back to text, as the SharedKey signature wants the path.
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&path[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_errors_parse() {
+        let body = br#"{"odata.metadata":"x","code":"PoolExists","message":{"lang":"en-US","value":"The specified pool already exists.\nRequestId:1"}}"#;
+        assert_eq!(
+            parse_error(409, body),
+            Error::Service {
+                status: 409,
+                code: "PoolExists".into(),
+                message: "The specified pool already exists.".into()
+            }
+        );
+        assert!(matches!(parse_error(502, b"<html>"), Error::Service { ref code, .. } if code == "HTTP502"));
+    }
+
+    #[test]
+    fn paths_decode() {
+        assert_eq!(percent_decode("/jobs/a%20b/tasks"), "/jobs/a b/tasks");
+        assert_eq!(percent_decode("/jobs/x%2"), "/jobs/x%2");
+    }
+}

@@ -1,0 +1,5 @@
+//! The azure backend: executes a plan against the Azure Batch data-plane REST API.
+
+pub mod auth;
+pub mod client;
+pub mod retry;

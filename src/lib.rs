@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod lower;
 pub mod plan;
 pub mod render_graph;
+pub mod secrets;
 pub mod source;
 pub mod state;
 pub mod stdlib;

@@ -78,9 +78,15 @@ enum Command {
     Run {
         /// The workflow to run (not needed with --resume)
         file: Option<PathBuf>,
-        /// Where to run: `local`, this machine
+        /// Where to run: `local`, this machine; `azure`, the Batch account of batchflow.toml or AZURE_BATCH_ENDPOINT
         #[arg(long, value_enum, default_value_t = Target::Local)]
         target: Target,
+        /// Azure: task collections (of up to 100 tasks) sent at once
+        #[arg(long, value_name = "N", default_value_t = 16)]
+        max_in_flight: usize,
+        /// Azure: leave the pools when the run ends (they cost money while they have nodes)
+        #[arg(long)]
+        keep_pools: bool,
         /// Most tasks at once (default: the number of CPUs)
         #[arg(long, value_name = "N")]
         jobs: Option<u32>,
@@ -98,6 +104,27 @@ enum Command {
     },
     /// List the runs of this repository, newest first
     Runs,
+    /// How a run stands; for a run on Azure Batch, its pools and jobs as Batch has them now
+    #[command(after_help = "Examples:\n  batchflow status\n  batchflow status hello-20261123-141502 --format json")]
+    Status {
+        /// A run id, a unique prefix of one, or `latest`
+        #[arg(default_value = "latest")]
+        run: String,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
+    /// Stop a run: its process if it still runs, and on Azure Batch terminate its jobs and delete its pools
+    #[command(
+        after_help = "Examples:\n  batchflow cancel\n  batchflow cancel train-20261123-141502 --keep-pools\n\nOnly pools and jobs the run created are touched."
+    )]
+    Cancel {
+        /// A run id, a unique prefix of one, or `latest`
+        #[arg(default_value = "latest")]
+        run: String,
+        /// Leave the run's pools on Batch
+        #[arg(long)]
+        keep_pools: bool,
+    },
     /// Print a task's output from a run
     #[command(
         after_help = "Examples:\n  batchflow logs latest gather\n  batchflow logs hello-20261123-141502 greet-2 --stderr"
@@ -129,6 +156,8 @@ struct CompileArgs {
 enum Target {
     /// This machine
     Local,
+    /// Azure Batch
+    Azure,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,7 +215,9 @@ fn main() -> ExitCode {
         }
         Command::Run {
             file,
-            target: Target::Local,
+            target,
+            max_in_flight,
+            keep_pools,
             jobs,
             container_cli,
             quiet,
@@ -194,6 +225,9 @@ fn main() -> ExitCode {
             compile,
         } => cli::run::run(cli::run::RunArgs {
             file,
+            azure: matches!(target, Target::Azure),
+            max_in_flight: Some(max_in_flight),
+            keep_pools,
             params: compile.params,
             jobs,
             container_cli,
@@ -201,6 +235,8 @@ fn main() -> ExitCode {
             resume,
         }),
         Command::Runs => cli::run::runs(),
+        Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
+        Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
         Command::Logs { run, task, stderr } => cli::run::logs(&run, &task, stderr),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };

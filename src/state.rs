@@ -19,6 +19,8 @@ pub enum RunStatus {
     Succeeded,
     Failed,
     Interrupted,
+    /// Ended by `batchflow cancel`.
+    Cancelled,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,7 +77,14 @@ pub struct RunState {
     /// The `batchflow` process running it, to tell a live run from a killed one.
     #[serde(default)]
     pub owner_pid: u32,
+    /// `local`, or the Batch endpoint an azure run talks to.
+    #[serde(default = "local_target")]
+    pub target: String,
     pub tasks: Vec<TaskRecord>,
+}
+
+fn local_target() -> String {
+    "local".into()
 }
 
 impl RunState {
@@ -87,10 +96,12 @@ impl RunState {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
-    fn owner_alive(&self) -> bool {
+    /// Whether the process that ran it still lives.
+    pub fn owner_alive(&self) -> bool {
         i32::try_from(self.owner_pid)
             .ok()
             .filter(|p| *p > 0)
@@ -143,6 +154,23 @@ impl RunDir {
 
     pub fn plan_path(&self) -> PathBuf {
         self.path.join("plan.json")
+    }
+
+    fn steps_path(&self) -> PathBuf {
+        self.path.join("steps.log")
+    }
+
+    /// Records that a plan step is done (an azure run): one line appended, kept by a crash.
+    pub fn mark_step(&self, step: &str) -> std::io::Result<()> {
+        let mut f = OpenOptions::new().create(true).append(true).open(self.steps_path())?;
+        f.write_all(format!("{step}\n").as_bytes())
+    }
+
+    /// The plan steps recorded as done.
+    pub fn steps_done(&self) -> std::collections::HashSet<String> {
+        std::fs::read_to_string(self.steps_path())
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     fn events_path(&self) -> PathBuf {
@@ -223,11 +251,17 @@ impl RunDir {
 /// The folder runs live in: `.batchflow/runs` at the repository root (the first folder up
 /// from `start` with `pipelines/`, `batchflow.toml` or `.git`), else under `start`.
 pub fn runs_root(start: &Path) -> PathBuf {
-    let root = start
+    repo_root(start).join(RUNS_DIR)
+}
+
+/// The repository `start` is in: the nearest folder with `pipelines/`, `batchflow.toml` or
+/// `.git`; `start` itself when there is none.
+pub fn repo_root(start: &Path) -> PathBuf {
+    start
         .ancestors()
         .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
-        .unwrap_or(start);
-    root.join(RUNS_DIR)
+        .unwrap_or(start)
+        .to_path_buf()
 }
 
 /// Every run, newest first.
@@ -265,6 +299,7 @@ mod tests {
             started_ms: 1_000,
             status: RunStatus::Running,
             owner_pid: 0,
+            target: "local".into(),
             tasks: (0..3)
                 .map(|i| TaskRecord::waiting("j".into(), format!("t-{i}")))
                 .collect(),

@@ -1,9 +1,11 @@
 //! What the subcommands share: options from the environment, printing diagnostics, exit codes.
 
+pub mod azure;
 pub mod check;
 pub mod plan;
 pub mod progress;
 pub mod run;
+pub mod status;
 
 use batchflow::check::Auth;
 use batchflow::diagnostics::{render, Code, Diagnostic, Severity};

@@ -16,8 +16,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Exit code after Ctrl-C, as shells report SIGINT.
 pub const INTERRUPTED: u8 = 130;
 
+#[derive(Clone)]
 pub struct RunArgs {
     pub file: Option<PathBuf>,
+    /// `--target azure`: on Azure Batch.
+    pub azure: bool,
+    /// `--max-in-flight`: task collections sent at once (azure).
+    pub max_in_flight: Option<usize>,
+    /// `--keep-pools`: leave the pools when the run ends (azure).
+    pub keep_pools: bool,
     pub params: Vec<String>,
     pub jobs: Option<u32>,
     pub container_cli: Option<String>,
@@ -32,6 +39,17 @@ pub fn run(args: RunArgs) -> u8 {
         Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
     };
     let root = state::runs_root(&cwd);
+    // A resumed run goes where it ran.
+    let azure = match &args.resume {
+        Some(which) => find_run(&root, which)
+            .ok()
+            .and_then(|d| RunDir::open(d).load().ok())
+            .is_some_and(|(s, _)| s.target != "local"),
+        None => args.azure,
+    };
+    if azure {
+        return super::azure::run(&args);
+    }
     let prepared = match &args.resume {
         Some(which) => resume(&root, which, &args),
         None => match &args.file {
@@ -115,6 +133,7 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         started_ms: now_ms(),
         status: RunStatus::Running,
         owner_pid: std::process::id(),
+        target: "local".into(),
         tasks: model
             .tasks
             .iter()
@@ -268,25 +287,23 @@ fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Resul
             windows.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
         ));
     }
-    let mut missing: Vec<String> = Vec::new();
+    secrets_set(plan, env)
+}
+
+/// Refuses a plan whose secrets are not all in the environment.
+pub(super) fn secrets_set(plan: &Plan, env: &HashMap<String, String>) -> Result<(), String> {
     let json = serde_json::to_string(plan).unwrap_or_default();
-    let mut rest = json.as_str();
-    while let Some(i) = rest.find("<secret:") {
-        let after = &rest[i + 8..];
-        let Some(end) = after.find('>') else { break };
-        let name = &after[..end];
-        if !env.contains_key(name) && !missing.iter().any(|m| m == name) {
-            missing.push(name.to_string());
-        }
-        rest = &after[end..];
+    let missing: Vec<&str> = batchflow::secrets::names(&json)
+        .into_iter()
+        .filter(|n| !env.contains_key(*n))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    if !missing.is_empty() {
-        return Err(format!(
-            "the workflow reads secrets that are not set: {}; set them as environment variables before `batchflow run`",
-            missing.join(", ")
-        ));
-    }
-    Ok(())
+    Err(format!(
+        "the workflow reads secrets that are not set: {}; set them as environment variables before `batchflow run`",
+        missing.join(", ")
+    ))
 }
 
 fn no_runtime(model: &Model) -> String {
@@ -312,7 +329,7 @@ fn no_runtime(model: &Model) -> String {
     )
 }
 
-fn new_run_id(root: &Path, workflow: &str) -> String {
+pub(super) fn new_run_id(root: &Path, workflow: &str) -> String {
     let stamp = stamp(now_ms() / 1000);
     let base: String = workflow
         .chars()
@@ -334,7 +351,7 @@ fn new_run_id(root: &Path, workflow: &str) -> String {
     id
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

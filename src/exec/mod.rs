@@ -2,6 +2,7 @@
 //! on Batch. They never re-interpret the language: what they run is what `plan` printed.
 
 pub mod azure;
+pub mod hooks;
 pub mod local;
 
 use std::time::Duration;

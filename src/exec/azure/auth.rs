@@ -109,7 +109,8 @@ impl SharedKey {
 
 /// Entra tokens, fetched when needed and reused until five minutes before they expire.
 pub struct Entra {
-    credential: Arc<dyn TokenCredential>,
+    /// None with a token given as is (BATCHFLOW_ACCESS_TOKEN).
+    credential: Option<Arc<dyn TokenCredential>>,
     cached: Mutex<Option<(Secret, OffsetDateTime)>>,
     /// Which credential, for messages.
     pub source: &'static str,
@@ -129,6 +130,15 @@ impl Entra {
     pub fn from_env(env: &std::collections::HashMap<String, String>) -> Result<Entra, String> {
         let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
         let fail = |what: &str, e: azure_core::Error| format!("cannot set up {what}: {e}");
+        if let Some(token) = get("BATCHFLOW_ACCESS_TOKEN") {
+            // Used until the run ends: `az account get-access-token` gives about an hour.
+            let far = OffsetDateTime::now_utc() + azure_core::time::Duration::days(3650);
+            return Ok(Entra {
+                credential: None,
+                cached: Mutex::new(Some((Secret::new(token.trim().to_string()), far))),
+                source: "BATCHFLOW_ACCESS_TOKEN",
+            });
+        }
         let (credential, source): (Arc<dyn TokenCredential>, &'static str) = match (
             get("AZURE_TENANT_ID"),
             get("AZURE_CLIENT_ID"),
@@ -151,7 +161,7 @@ impl Entra {
             ),
         };
         Ok(Entra {
-            credential,
+            credential: Some(credential),
             cached: Mutex::new(None),
             source,
         })
@@ -163,9 +173,8 @@ impl Entra {
         let fresh = cached
             .as_ref()
             .is_some_and(|(_, expires)| *expires - azure_core::time::Duration::minutes(5) > OffsetDateTime::now_utc());
-        if !fresh {
-            let token = self
-                .credential
+        if let (false, Some(credential)) = (fresh, &self.credential) {
+            let token = credential
                 .get_token(&[SCOPE], None)
                 .await
                 .map_err(|e| format!("cannot get a Microsoft Entra token ({}): {e}", self.source))?;

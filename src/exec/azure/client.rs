@@ -81,11 +81,13 @@ pub fn parse_error(status: u16, body: &[u8]) -> Error {
     }
 }
 
+/// Cheap to clone: clones share the connection pool and the token cache.
+#[derive(Clone)]
 pub struct BatchClient {
     http: reqwest::Client,
     base: Url,
     api_version: String,
-    auth: Auth,
+    auth: std::sync::Arc<Auth>,
     pub policy: RetryPolicy,
 }
 
@@ -103,7 +105,7 @@ impl BatchClient {
             http,
             base,
             api_version: api_version.to_string(),
-            auth,
+            auth: std::sync::Arc::new(auth),
             policy: RetryPolicy::default(),
         })
     }
@@ -132,8 +134,15 @@ impl BatchClient {
         self.send_url(method, url, body).await
     }
 
-    /// A request to a full URL, such as an `odata.nextLink`.
+    /// A request to a full URL, such as an `odata.nextLink`; only to the account's own
+    /// endpoint, so credentials never go to a host a reply named.
     pub async fn send_url(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Reply, Error> {
+        if url.origin() != self.base.origin() {
+            return Err(Error::Transport(format!(
+                "refusing to follow `{url}`: it is not on the Batch endpoint {}",
+                self.base
+            )));
+        }
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut jitter = Jitter::new(u64::from_le_bytes(
             uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8]),
@@ -188,7 +197,7 @@ impl BatchClient {
         } else if method == Method::POST || method == Method::PATCH {
             req = req.header("Content-Length", "0");
         }
-        let authorization = match &self.auth {
+        let authorization = match self.auth.as_ref() {
             Auth::SharedKey(key) => {
                 let query: Vec<(String, String)> = url
                     .query_pairs()

@@ -2,4 +2,9 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
+pub mod control;
+pub mod list;
+pub mod models;
 pub mod retry;
+pub mod runner;

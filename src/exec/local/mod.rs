@@ -5,7 +5,6 @@
 
 mod clock;
 pub mod container_cli;
-mod hooks;
 pub mod layout;
 pub mod model;
 mod scheduler;

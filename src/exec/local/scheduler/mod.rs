@@ -4,10 +4,10 @@
 //! goes on; timeouts and Ctrl-C stop whole process groups.
 
 use super::clock::{human, parse_iso};
-use super::hooks::{self, Decision};
 use super::layout::{self, Node};
 use super::model::Model;
 use super::spawn::{self, ContainerTask, Launch};
+use crate::exec::hooks::{self, Decision};
 use crate::exec::{Counts, Observer, TaskReport, TaskState};
 use crate::hooks::Hooks;
 use crate::plan::batch_api::TaskContainerSettings;

@@ -195,29 +195,7 @@ impl Sched<'_> {
 
     /// Replaces `<secret:NAME>` with its value from the environment.
     pub(super) fn reveal(&self, text: &str) -> Result<String, String> {
-        if !text.contains("<secret:") {
-            return Ok(text.to_string());
-        }
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(i) = rest.find("<secret:") {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 8..];
-            let Some(end) = after.find('>') else {
-                out.push_str(&rest[i..]);
-                return Ok(out);
-            };
-            let name = &after[..end];
-            let value = self
-                .opts
-                .secrets
-                .get(name)
-                .ok_or_else(|| format!("secret `{name}` is not set in the environment"))?;
-            out.push_str(value);
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        crate::secrets::reveal(text, &self.opts.secrets, crate::secrets::Escape::Plain)
     }
 
     pub(super) fn unit_dir(&self, unit: Unit, n: usize) -> PathBuf {

@@ -1,0 +1,500 @@
+//! `batchflow run --target azure`: the plan sent to Azure Batch, its state in the run folder
+//! for `--resume`, the pools and jobs ended when it is done; `status` and `cancel` of such runs.
+
+use super::progress::{relative, summary_table, Progress};
+use super::run::{find_run, new_run_id, now_ms, secrets_set, RunArgs, INTERRUPTED};
+use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::azure::client::BatchClient;
+use batchflow::exec::azure::config::{self, Target};
+use batchflow::exec::azure::control;
+use batchflow::exec::azure::runner::{self, Outcome, Report};
+use batchflow::exec::{TaskReport, TaskState};
+use batchflow::plan::{self, Action, Plan};
+use batchflow::secrets::{self, Escape};
+use batchflow::source::{SourceMap, Span};
+use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a run asks Batch how pools and jobs stand (BATCHFLOW_POLL_MS overrides it).
+const POLL: Duration = Duration::from_secs(5);
+/// Resizes re-issued for a pool that stops short of its target.
+const RESIZE_RETRIES: u32 = 3;
+
+/// A workflow as the azure backend runs it.
+struct Prepared {
+    plan: Plan,
+    hooks: Option<batchflow::hooks::Hooks>,
+    sources: SourceMap,
+    /// Where each task (job, task) is declared, for errors and hooks.
+    origins: HashMap<(String, String), Span>,
+    run_dir: RunDir,
+    record: RunState,
+    client: BatchClient,
+    env: HashMap<String, String>,
+}
+
+fn environment() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// The account to talk to, from `batchflow.toml` at the repository root and the environment.
+fn target(cwd: &Path, env: &HashMap<String, String>) -> Result<Target, String> {
+    let file = config::read_file(&state::repo_root(cwd))?;
+    config::resolve(&file, env)
+}
+
+pub fn run(args: &RunArgs) -> u8 {
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
+    };
+    let env = environment();
+    let target = match target(&cwd, &env) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e),
+    };
+    let root = state::runs_root(&cwd);
+    let prepared = match (&args.resume, &args.file) {
+        (Some(which), _) => resume(&root, which, args, target, env),
+        (None, Some(file)) => fresh(&root, file, args, target, env),
+        (None, None) => Err(usage_error("give a workflow file, or `--resume` to continue a run")),
+    };
+    match prepared {
+        Ok(p) => execute(p, args),
+        Err(code) => code,
+    }
+}
+
+/// A compiled workflow: its plan, hooks, sources, and where each (job, task) is declared.
+struct Compiled {
+    plan: Plan,
+    hooks: Option<batchflow::hooks::Hooks>,
+    sources: SourceMap,
+    origins: HashMap<(String, String), Span>,
+}
+
+/// Compiles with the auth mode in use (so BF112 sees it) and plans.
+fn compile(file: &Path, args: &RunArgs, target: &Target) -> Result<Compiled, u8> {
+    let mut opts = options(&args.params).map_err(|e| usage_error(&e))?;
+    opts.auth = Some(target.auth.mode());
+    let mut sources = SourceMap::new();
+    let mut compiled = batchflow::compile(file, &mut sources, &opts)
+        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
+    super::eprint_hook_log(&compiled);
+    eprint_human(&compiled.diagnostics, &sources);
+    if compiled.has_errors() {
+        eprint_line(&format!(
+            "{}: {}; fix them first",
+            file.display(),
+            super::summary(&compiled.diagnostics)
+        ));
+        return Err(FOUND_ERRORS);
+    }
+    let wf = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
+    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &plan::Options::default()).map_err(|d| {
+        eprint_human(&d, &sources);
+        FOUND_ERRORS
+    })?;
+    let mut origins = HashMap::with_capacity(wf.tasks.len());
+    for task in &wf.tasks {
+        let Some(template) = wf.template(task.template) else {
+            continue;
+        };
+        let Some(job) = wf.job(template.job) else { continue };
+        origins.insert((job.name.value.clone(), task.id.to_string()), template.span);
+    }
+    Ok(Compiled {
+        plan,
+        hooks: compiled.hooks,
+        sources,
+        origins,
+    })
+}
+
+fn fresh(
+    root: &Path,
+    file: &Path,
+    args: &RunArgs,
+    target: Target,
+    env: HashMap<String, String>,
+) -> Result<Prepared, u8> {
+    let Compiled {
+        plan,
+        hooks,
+        sources,
+        origins,
+    } = compile(file, args, &target)?;
+    secrets_set(&plan, &env).map_err(|why| usage_error(&why))?;
+    let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
+    let run_id = new_run_id(root, &plan.workflow);
+    let mut run_dir =
+        RunDir::create(root.join(&run_id)).map_err(|e| usage_error(&format!("cannot create the run folder: {e}")))?;
+    let record = RunState {
+        run_id,
+        workflow: plan.workflow.clone(),
+        file: file.display().to_string(),
+        params: args.params.clone(),
+        started: now_ms() / 1000,
+        started_ms: now_ms(),
+        status: RunStatus::Running,
+        owner_pid: std::process::id(),
+        target: target.endpoint.clone(),
+        tasks: task_ids(&plan)
+            .into_iter()
+            .map(|(job, task)| TaskRecord::waiting(job, task))
+            .collect(),
+    };
+    // The state and the plan (secrets as placeholders) before the first request: a run
+    // killed at any point after this can be resumed.
+    run_dir
+        .save(&record)
+        .map_err(|e| usage_error(&format!("cannot write the run state: {e}")))?;
+    let written = serde_json::to_string(&plan)
+        .map_err(std::io::Error::from)
+        .and_then(|json| std::fs::write(run_dir.plan_path(), json));
+    written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
+    Ok(Prepared {
+        plan,
+        hooks,
+        sources,
+        origins,
+        run_dir,
+        record,
+        client,
+        env,
+    })
+}
+
+fn resume(
+    root: &Path,
+    which: &str,
+    args: &RunArgs,
+    target: Target,
+    env: HashMap<String, String>,
+) -> Result<Prepared, u8> {
+    let dir = find_run(root, which).map_err(|e| usage_error(&e))?;
+    let run_dir = RunDir::open(dir.clone());
+    let (old, _) = run_dir
+        .load()
+        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
+    if old.status_text() == "running" {
+        return Err(usage_error(&format!(
+            "run `{}` is still running (process {})",
+            old.run_id, old.owner_pid
+        )));
+    }
+    if matches!(
+        old.status,
+        RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
+    ) {
+        return Err(usage_error(&format!(
+            "run `{}` on Azure Batch has ended ({}); its jobs are terminated: start a new run (delete or rename its jobs first)",
+            old.run_id,
+            old.status_text()
+        )));
+    }
+    if old.target != target.endpoint {
+        return Err(usage_error(&format!(
+            "run `{}` ran on {}, and the target now is {}; set AZURE_BATCH_ENDPOINT to resume it",
+            old.run_id, old.target, target.endpoint
+        )));
+    }
+    let plan_text = std::fs::read_to_string(run_dir.plan_path())
+        .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", dir.display())))?;
+    let plan: Plan = serde_json::from_str(&plan_text)
+        .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", dir.display())))?;
+    secrets_set(&plan, &env).map_err(|why| usage_error(&why))?;
+    // The workflow is compiled again for its hooks and source lines; the plan that runs is
+    // the saved one.
+    let params = RunArgs {
+        params: old.params.clone(),
+        ..args.clone()
+    };
+    let (hooks, sources, origins) = match compile(Path::new(&old.file), &params, &target) {
+        Ok(c) => (c.hooks, c.sources, c.origins),
+        Err(_) => {
+            eprint_line(&format!(
+                "note: `{}` no longer compiles; resuming without its hooks",
+                old.file
+            ));
+            (None, SourceMap::new(), HashMap::new())
+        }
+    };
+    let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
+    let mut record = old.clone();
+    record.status = RunStatus::Running;
+    record.owner_pid = std::process::id();
+    eprint_line(&format!(
+        "resuming run `{}` of `{}` on {}",
+        old.run_id, old.workflow, old.target
+    ));
+    Ok(Prepared {
+        plan,
+        hooks,
+        sources,
+        origins,
+        run_dir,
+        record,
+        client,
+        env,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Ids {
+    value: Vec<Id>,
+}
+
+#[derive(serde::Deserialize)]
+struct Id {
+    id: String,
+}
+
+/// (job, task) for every task the plan adds.
+fn task_ids(plan: &Plan) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let Action::Request { path, body, .. } = &step.action else {
+            continue;
+        };
+        let Some(job) = path
+            .strip_prefix("/jobs/")
+            .and_then(|p| p.strip_suffix("/addtaskcollection"))
+        else {
+            continue;
+        };
+        if let Ok(ids) = serde_json::from_str::<Ids>(body.get()) {
+            out.extend(ids.value.into_iter().map(|t| (job.to_string(), t.id)));
+        }
+    }
+    out
+}
+
+/// The plan with secret values in its bodies, for sending only (never written down).
+fn revealed(plan: &mut Plan, env: &HashMap<String, String>) -> Result<(), String> {
+    for step in &mut plan.steps {
+        if let Action::Request { body, .. } = &mut step.action {
+            if body.get().contains("<secret:") {
+                let text = secrets::reveal(body.get(), env, Escape::Json)?;
+                *body = RawValue::from_string(text).map_err(|e| format!("step `{}`: {e}", step.id))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn options_from_env(env: &HashMap<String, String>, args: &RunArgs, interrupt: Arc<AtomicBool>) -> runner::Options {
+    let poll = env
+        .get("BATCHFLOW_POLL_MS")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(POLL, Duration::from_millis);
+    runner::Options {
+        max_in_flight: args.max_in_flight.unwrap_or(16).max(1),
+        keep_pools: args.keep_pools,
+        poll,
+        resize_retries: RESIZE_RETRIES,
+        interrupt,
+    }
+}
+
+fn execute(p: Prepared, args: &RunArgs) -> u8 {
+    let Prepared {
+        mut plan,
+        hooks,
+        sources,
+        origins,
+        mut run_dir,
+        mut record,
+        client,
+        env,
+    } = p;
+    if let Err(e) = revealed(&mut plan, &env) {
+        return usage_error(&e);
+    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupt);
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let opts = options_from_env(&env, args, interrupt);
+    let run_id = record.run_id.clone();
+    let run_path = run_dir.path.clone();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
+    };
+    let mut progress = Progress::new(record.tasks.len(), args.quiet, &run_path);
+    if !args.quiet {
+        eprint_line(&format!(
+            "run `{run_id}`: {} tasks on {}; state in {}",
+            record.tasks.len(),
+            record.target,
+            relative(&run_path).display()
+        ));
+    }
+    let origin_of = |job: &str, task: &str| {
+        origins
+            .get(&(job.to_string(), task.to_string()))
+            .copied()
+            .unwrap_or_default()
+    };
+    let keep_pools = opts.keep_pools;
+    let (outcome, report) = runtime.block_on(runner::run(
+        &plan,
+        client.clone(),
+        hooks.as_ref(),
+        opts,
+        &run_dir,
+        &mut progress,
+        &origin_of,
+    ));
+    progress.finish();
+    if let Some(h) = &hooks {
+        for line in h.take_log() {
+            eprint_line(&format!("hook: {line}"));
+        }
+    }
+    if outcome == Outcome::Interrupted {
+        record.status = RunStatus::Interrupted;
+        let _ = run_dir.save(&record);
+        eprint_line(&format!(
+            "interrupted; its pools and jobs stay on Batch: resume with `batchflow run --resume {run_id}`, or end them with `batchflow cancel {run_id}`"
+        ));
+        return INTERRUPTED;
+    }
+    // The final state of every task, then the pools and jobs ended.
+    let done = run_dir.steps_done();
+    let (_, jobs) = control::created(&plan);
+    let states = runtime.block_on(async {
+        let mut all = HashMap::new();
+        for job in jobs.iter().filter(|j| done.contains(&format!("create-job-{j}"))) {
+            match control::task_states(&client, job, true).await {
+                Ok(list) => {
+                    all.insert(job.clone(), list);
+                }
+                Err(e) => eprint_line(&format!("cannot read the tasks of job `{job}`: {e}")),
+            }
+        }
+        all
+    });
+    for line in runtime.block_on(control::end_run(&client, &plan, &done, keep_pools)) {
+        eprint_line(&line);
+    }
+    let reports = merge(&mut record, &states, &report);
+    record.status = match &outcome {
+        Outcome::Finished { all_succeeded: true } => RunStatus::Succeeded,
+        _ => RunStatus::Failed,
+    };
+    if let Err(e) = run_dir.save(&record) {
+        eprint_line(&format!("cannot write the run state: {e}"));
+    }
+    if let Some(h) = hooks.as_ref() {
+        let origin = origins.values().next().copied().unwrap_or_default();
+        if let Err(e) = batchflow::exec::hooks::on_complete(Some(h), &record.workflow, &reports, origin) {
+            eprint_line(&format!("on_complete failed: {e}"));
+        }
+        for line in h.take_log() {
+            eprint_line(&format!("hook: {line}"));
+        }
+    }
+    if let Err(code) = print_out(&summary_table(&reports)) {
+        return code;
+    }
+    explain_failures(&report, &sources, &origin_of);
+    match outcome {
+        Outcome::Finished { all_succeeded: true } => OK,
+        Outcome::Aborted(why) => {
+            eprint_line(&format!("error: {why}"));
+            FOUND_ERRORS
+        }
+        _ => {
+            eprint_line(&format!("see a task's output with `batchflow logs {run_id} TASK`"));
+            FOUND_ERRORS
+        }
+    }
+}
+
+/// Task records and reports from what Batch says, the runner's reasons added.
+fn merge(
+    record: &mut RunState,
+    states: &HashMap<String, Vec<control::TaskStatus>>,
+    report: &Report,
+) -> Vec<TaskReport> {
+    let mut reasons: HashMap<(&str, &str), &str> = HashMap::new();
+    for f in &report.failed_tasks {
+        reasons.insert((f.job.as_str(), f.task.as_str()), f.reason.as_str());
+    }
+    for (job, task, why) in &report.rejected {
+        reasons.insert((job.as_str(), task.as_str()), why.as_str());
+    }
+    let by_id: HashMap<(&str, &str), &control::TaskStatus> = states
+        .iter()
+        .flat_map(|(job, list)| list.iter().map(move |t| ((job.as_str(), t.task.as_str()), t)))
+        .collect();
+    let mut reports = Vec::with_capacity(record.tasks.len());
+    for rec in &mut record.tasks {
+        let key = (rec.job.as_str(), rec.task.as_str());
+        match by_id.get(&key) {
+            Some(t) => {
+                rec.state = t.state;
+                rec.exit_code = t.exit_code;
+                rec.attempts = t.attempts;
+            }
+            // Never created (refused by Batch, or after a failure): it did not run.
+            None => rec.state = TaskState::Blocked,
+        }
+        rec.reason = reasons.get(&key).map(|r| r.to_string());
+        reports.push(TaskReport {
+            job: rec.job.clone(),
+            task: rec.task.clone(),
+            state: rec.state,
+            exit_code: rec.exit_code,
+            attempts: rec.attempts,
+            duration: None,
+            output: None,
+            reason: rec.reason.clone(),
+        });
+    }
+    reports
+}
+
+/// Failed and refused tasks with the line that declares them; skipped steps with why.
+fn explain_failures(report: &Report, sources: &SourceMap, origin_of: &dyn Fn(&str, &str) -> Span) {
+    let at = |job: &str, task: &str| {
+        let span = origin_of(job, task);
+        match sources.get(span.src) {
+            Some(file) if span != Span::default() => {
+                let (line, col) = file.line_col(span.start);
+                format!("{}:{line}:{col}: ", sources.name(span.src))
+            }
+            _ => String::new(),
+        }
+    };
+    for (job, task, why) in report.rejected.iter().take(20) {
+        eprint_line(&format!(
+            "{}Batch refused task `{task}` of job `{job}`: {why}",
+            at(job, task)
+        ));
+    }
+    for f in report.failed_tasks.iter().take(20) {
+        eprint_line(&format!(
+            "{}task `{}` of job `{}` failed: {}",
+            at(&f.job, &f.task),
+            f.task,
+            f.job,
+            f.reason
+        ));
+    }
+    let more = (report.rejected.len() + report.failed_tasks.len()).saturating_sub(40);
+    if more > 0 {
+        eprint_line(&format!("... and {more} more"));
+    }
+    for (step, why) in &report.skipped {
+        eprint_line(&format!("step `{step}` did not run: {why}"));
+    }
+}

@@ -1,0 +1,203 @@
+//! `batchflow status RUN` and `batchflow cancel RUN`: how a run stands (asking Batch for an
+//! azure run), and stopping one (its process, and on Batch its jobs and pools).
+
+use super::run::find_run;
+use super::{eprint_line, print_out, usage_error, OK};
+use batchflow::exec::azure::client::BatchClient;
+use batchflow::exec::azure::config;
+use batchflow::exec::azure::control;
+use batchflow::exec::TaskState;
+use batchflow::plan::Plan;
+use batchflow::state::{self, RunDir, RunState, RunStatus};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long `cancel` waits for the run's process to stop after SIGINT.
+const STOP_WAIT: Duration = Duration::from_secs(60);
+
+fn open(which: &str) -> Result<(RunDir, RunState), u8> {
+    let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
+    let dir: PathBuf = find_run(&state::runs_root(&cwd), which).map_err(|e| usage_error(&e))?;
+    let run_dir = RunDir::open(dir.clone());
+    let (st, _) = run_dir
+        .load()
+        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
+    Ok((run_dir, st))
+}
+
+/// A client for the account an azure run used, and its saved plan.
+fn connect(run_dir: &RunDir, st: &RunState) -> Result<(BatchClient, Plan), u8> {
+    let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
+    let env: HashMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let file = config::read_file(&state::repo_root(&cwd)).map_err(|e| usage_error(&e))?;
+    let target = config::resolve(&file, &env).map_err(|e| usage_error(&e))?;
+    if target.endpoint != st.target {
+        return Err(usage_error(&format!(
+            "run `{}` ran on {}, and the target now is {}; set AZURE_BATCH_ENDPOINT to reach it",
+            st.run_id, st.target, target.endpoint
+        )));
+    }
+    let text = std::fs::read_to_string(run_dir.plan_path())
+        .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", st.run_id)))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", st.run_id)))?;
+    let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
+    Ok((client, plan))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))
+}
+
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    run: &'a str,
+    workflow: &'a str,
+    target: &'a str,
+    status: &'a str,
+    /// Task counts from the run folder, by state.
+    tasks: HashMap<&'static str, usize>,
+    /// For an azure run: pools and jobs as Batch has them now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch: Option<control::Status>,
+}
+
+pub fn status(which: &str, json: bool) -> u8 {
+    let (run_dir, st) = match open(which) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let mut tasks: HashMap<&'static str, usize> = HashMap::new();
+    for t in &st.tasks {
+        *tasks.entry(t.state.as_str()).or_default() += 1;
+    }
+    let batch = if st.target == "local" {
+        None
+    } else {
+        let (client, plan) = match connect(&run_dir, &st) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        let rt = match runtime() {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        match rt.block_on(control::status(&client, &plan)) {
+            Ok(s) => Some(s),
+            Err(e) => return usage_error(&format!("cannot ask Batch about run `{}`: {e}", st.run_id)),
+        }
+    };
+    let summary = Summary {
+        run: &st.run_id,
+        workflow: &st.workflow,
+        target: &st.target,
+        status: st.status_text(),
+        tasks,
+        batch,
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&summary).map_or_else(|e| format!("{{\"error\": \"{e}\"}}"), |t| t + "\n")
+    } else {
+        human(&summary)
+    };
+    print_out(&text).err().unwrap_or(OK)
+}
+
+fn human(s: &Summary<'_>) -> String {
+    let mut out = format!("run {} of `{}` on {}: {}\n", s.run, s.workflow, s.target, s.status);
+    let order = [
+        TaskState::Waiting,
+        TaskState::Running,
+        TaskState::Succeeded,
+        TaskState::Failed,
+        TaskState::Blocked,
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|st| s.tasks.get(st.as_str()).map(|n| format!("{n} {}", st.as_str())))
+        .collect();
+    out.push_str(&format!("tasks (as last recorded): {}\n", parts.join(", ")));
+    if let Some(b) = &s.batch {
+        out.push_str("\non Batch now:\n");
+        for p in &b.pools {
+            out.push_str(&format!(
+                "  pool {:<24} {:<10} {:<10} {}/{} nodes\n",
+                p.id, p.state, p.allocation, p.nodes, p.target
+            ));
+        }
+        for j in &b.jobs {
+            out.push_str(&format!(
+                "  job  {:<24} {:<10} {} active, {} running, {} succeeded, {} failed\n",
+                j.id, j.state, j.active, j.running, j.succeeded, j.failed
+            ));
+        }
+    }
+    out
+}
+
+pub fn cancel(which: &str, keep_pools: bool) -> u8 {
+    let (mut run_dir, st) = match open(which) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if st.owner_alive() && st.status == RunStatus::Running {
+        if let Err(code) = stop_owner(&st) {
+            return code;
+        }
+    }
+    // The owner wrote its last state as it stopped.
+    let mut st = run_dir.load().map(|(s, _)| s).unwrap_or(st);
+    if st.target != "local" {
+        let (client, plan) = match connect(&run_dir, &st) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        let rt = match runtime() {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        let done = run_dir.steps_done();
+        for line in rt.block_on(control::end_run(&client, &plan, &done, keep_pools)) {
+            eprint_line(&line);
+        }
+    } else if st.status != RunStatus::Running && st.status != RunStatus::Interrupted {
+        eprint_line(&format!(
+            "run `{}` is not running ({}): nothing to cancel",
+            st.run_id,
+            st.status_text()
+        ));
+        return OK;
+    }
+    st.status = RunStatus::Cancelled;
+    if let Err(e) = run_dir.save(&st) {
+        return usage_error(&format!("cannot write the run state: {e}"));
+    }
+    eprint_line(&format!("run `{}` cancelled", st.run_id));
+    OK
+}
+
+/// SIGINT to the run's process (as Ctrl-C would), then wait for it to stop.
+fn stop_owner(st: &RunState) -> Result<(), u8> {
+    let pid = i32::try_from(st.owner_pid).map_err(|_| usage_error("the run's process id is not valid"))?;
+    let pid = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT)
+        .map_err(|e| usage_error(&format!("cannot signal the run's process {pid}: {e}")))?;
+    eprint_line(&format!("stopping the run's process {pid}..."));
+    let started = Instant::now();
+    while st.owner_alive() {
+        if started.elapsed() > STOP_WAIT {
+            return Err(usage_error(&format!(
+                "the run's process {pid} did not stop within {}s",
+                STOP_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Which Batch account to talk to and how: `batchflow.toml` at the repository root, then the
+//! Azure CLI's environment variables `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCOUNT` and
+//! `AZURE_BATCH_ACCESS_KEY`, which override it.
+
+use super::auth::{Auth, Entra, SharedKey};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// `batchflow.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    #[serde(default)]
+    pub target: TargetSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// `https://ACCOUNT.REGION.batch.azure.com`
+    pub endpoint: Option<String>,
+    pub account: Option<String>,
+    /// `entra` or `shared-key`.
+    pub auth: Option<String>,
+}
+
+/// The resolved target.
+#[derive(Debug)]
+pub struct Target {
+    pub endpoint: String,
+    pub account: String,
+    pub auth: Auth,
+}
+
+/// Reads `batchflow.toml` in `root`, if there is one.
+pub fn read_file(root: &Path) -> Result<File, String> {
+    let path = root.join("batchflow.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The account's name: given, or the first label of the endpoint's host.
+fn account_from(endpoint: &str) -> Option<String> {
+    let host = endpoint.split("://").nth(1)?.split(['/', ':']).next()?;
+    let first = host.split('.').next()?;
+    (!first.is_empty() && host.contains('.')).then(|| first.to_string())
+}
+
+pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, String> {
+    let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let endpoint = get("AZURE_BATCH_ENDPOINT").or_else(|| file.target.endpoint.clone()).ok_or_else(|| {
+        "no Batch account: set AZURE_BATCH_ENDPOINT (https://ACCOUNT.REGION.batch.azure.com), or `endpoint` under [target] in batchflow.toml".to_string()
+    })?;
+    let endpoint = if endpoint.contains("://") {
+        endpoint
+    } else {
+        format!("https://{endpoint}")
+    };
+    let url =
+        reqwest::Url::parse(&endpoint).map_err(|e| format!("the Batch endpoint `{endpoint}` is not a URL: {e}"))?;
+    // Keys and tokens travel only over TLS; plain http is for a service on this machine.
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(format!("the Batch endpoint `{endpoint}` must be https://"));
+    }
+    let account = get("AZURE_BATCH_ACCOUNT")
+        .or_else(|| file.target.account.clone())
+        .or_else(|| account_from(&endpoint))
+        .ok_or_else(|| "cannot tell the Batch account's name: set AZURE_BATCH_ACCOUNT".to_string())?;
+    let wanted = file.target.auth.as_deref().map(str::to_ascii_lowercase);
+    let auth = match (get("AZURE_BATCH_ACCESS_KEY"), wanted.as_deref()) {
+        (Some(_), Some("entra")) => Auth::Entra(Entra::from_env(env)?),
+        (Some(key), _) => Auth::SharedKey(SharedKey::new(&account, &key)?),
+        (None, Some("shared-key")) => {
+            return Err("batchflow.toml asks for shared-key auth, but AZURE_BATCH_ACCESS_KEY is not set".into())
+        }
+        (None, Some("entra") | None) => Auth::Entra(Entra::from_env(env)?),
+        (None, Some(other)) => return Err(format!("batchflow.toml: auth `{other}` is not `entra` or `shared-key`")),
+    };
+    Ok(Target {
+        endpoint,
+        account,
+        auth,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_a_key_means_shared_key() {
+        let file: File =
+            toml::from_str("[target]\nendpoint = \"https://a.westeurope.batch.azure.com\"\n").expect("toml");
+        let t = resolve(
+            &file,
+            &env(&[
+                ("AZURE_BATCH_ENDPOINT", "http://127.0.0.1:9"),
+                ("AZURE_BATCH_ACCOUNT", "fake"),
+                ("AZURE_BATCH_ACCESS_KEY", "a2V5"),
+            ]),
+        )
+        .expect("target");
+        assert_eq!(
+            (t.endpoint.as_str(), t.account.as_str()),
+            ("http://127.0.0.1:9", "fake")
+        );
+        assert!(matches!(t.auth, Auth::SharedKey(_)));
+        let t = resolve(&file, &env(&[("AZURE_BATCH_ACCESS_KEY", "a2V5")])).expect("target");
+        assert_eq!(t.account, "a");
+    }
+
+    #[test]
+    fn missing_settings_say_what_to_set() {
+        let err = resolve(&File::default(), &env(&[])).expect_err("no endpoint");
+        assert!(err.contains("AZURE_BATCH_ENDPOINT"), "{err}");
+        let file: File =
+            toml::from_str("[target]\nendpoint = \"a.b.batch.azure.com\"\nauth = \"shared-key\"\n").expect("toml");
+        assert!(resolve(&file, &env(&[]))
+            .expect_err("no key")
+            .contains("AZURE_BATCH_ACCESS_KEY"));
+        assert!(toml::from_str::<File>("[target]\nendpont = \"x\"\n").is_err());
+        let plain = env(&[
+            ("AZURE_BATCH_ENDPOINT", "http://a.b.batch.azure.com"),
+            ("AZURE_BATCH_ACCESS_KEY", "a2V5"),
+        ]);
+        assert!(resolve(&File::default(), &plain).expect_err("http").contains("https"));
+    }
+}

@@ -1,0 +1,177 @@
+//! The parts of Batch's replies the backend reads (serde, wire names). Fields it does not
+//! need are left out; serde ignores them.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CloudPool {
+    pub id: String,
+    pub vm_size: Option<String>,
+    pub virtual_machine_configuration: Option<VmConfiguration>,
+    pub allocation_state: Option<String>,
+    pub state: Option<String>,
+    pub current_dedicated_nodes: u32,
+    pub current_low_priority_nodes: u32,
+    pub target_dedicated_nodes: u32,
+    pub target_low_priority_nodes: u32,
+    pub enable_auto_scale: Option<bool>,
+    pub resize_errors: Vec<ResizeError>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VmConfiguration {
+    pub image_reference: ImageReference,
+    #[serde(rename = "nodeAgentSKUId")]
+    pub node_agent_sku_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ImageReference {
+    pub publisher: Option<String>,
+    pub offer: Option<String>,
+    pub sku: Option<String>,
+    pub virtual_machine_image_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ResizeError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ComputeNode {
+    pub id: String,
+    pub state: String,
+    pub start_task_info: Option<StartTaskInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StartTaskInfo {
+    pub state: Option<String>,
+    pub exit_code: Option<i32>,
+    pub result: Option<String>,
+    pub failure_info: Option<FailureInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FailureInfo {
+    pub category: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CloudJob {
+    pub id: String,
+    pub state: String,
+    pub execution_info: Option<JobExecutionInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobExecutionInfo {
+    pub terminate_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CloudTask {
+    pub id: String,
+    pub state: String,
+    pub execution_info: Option<TaskExecutionInfo>,
+    pub depends_on: Option<crate::plan::batch_api::TaskDependencies>,
+}
+
+impl CloudTask {
+    /// The ids this task waits on, ranges spelled out.
+    pub fn dependency_ids(&self) -> Vec<String> {
+        let Some(d) = &self.depends_on else { return Vec::new() };
+        let mut ids = d.task_ids.clone();
+        for r in &d.task_id_ranges {
+            // Bounded: a range comes from the service, not from us (the plan never writes one).
+            ids.extend((r.start..=r.end.min(r.start.saturating_add(100_000))).map(|n| n.to_string()));
+        }
+        ids
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskExecutionInfo {
+    pub exit_code: Option<i32>,
+    pub result: Option<String>,
+    pub retry_count: u32,
+    pub failure_info: Option<FailureInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskCountsResult {
+    pub task_counts: TaskCounts,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskCounts {
+    pub active: u64,
+    pub running: u64,
+    pub completed: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct TaskAddCollectionResult {
+    pub value: Vec<TaskAddResult>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskAddResult {
+    pub status: String,
+    pub task_id: String,
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: Option<ErrorText>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ErrorText {
+    pub value: String,
+}
+
+impl ErrorBody {
+    pub fn text(&self) -> String {
+        let msg = self
+            .message
+            .as_ref()
+            .map(|m| m.value.lines().next().unwrap_or(""))
+            .unwrap_or("");
+        format!("{}: {msg}", self.code)
+    }
+}
+
+/// A page of a list: `value` and maybe `odata.nextLink`.
+#[derive(Debug, Deserialize)]
+pub struct Page<T> {
+    #[serde(default = "Vec::new")]
+    pub value: Vec<T>,
+    #[serde(rename = "odata.nextLink", default)]
+    pub next_link: Option<String>,
+}

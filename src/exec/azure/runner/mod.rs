@@ -1,0 +1,388 @@
+//! Executes a plan against Batch: every step starts when the steps in its `after` are done,
+//! task collections go out with bounded parallelism, and each step is recorded in the run
+//! folder when it is done, so `--resume` continues without sending it again.
+
+mod jobs;
+mod monitor;
+mod pools;
+
+use super::client::BatchClient;
+use super::models::TaskCounts;
+use crate::exec::hooks::{self as run_hooks, Decision};
+use crate::exec::{Counts, Observer};
+use crate::exec::{TaskReport, TaskState};
+use crate::hooks::Hooks;
+use crate::plan::{Action, Plan, Step, Wait};
+use crate::source::Span;
+use crate::state::RunDir;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+pub use monitor::FailedTask;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Task collections in flight at once (`--max-in-flight`).
+    pub max_in_flight: usize,
+    /// Leave the pools when the run ends (`--keep-pools`).
+    pub keep_pools: bool,
+    /// How often waits ask Batch how things stand.
+    pub poll: Duration,
+    /// Resizes re-issued when a pool stops short of its target.
+    pub resize_retries: u32,
+    pub interrupt: Arc<AtomicBool>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Finished {
+        all_succeeded: bool,
+    },
+    Interrupted,
+    /// Something that stops the whole run (a pool that exists with another configuration).
+    Aborted(String),
+}
+
+/// What a run found, for the summary.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub failed_tasks: Vec<FailedTask>,
+    /// Tasks Batch refused to add: (job, task, error).
+    pub rejected: Vec<(String, String, String)>,
+    /// Steps that could not run, and why.
+    pub skipped: Vec<(String, String)>,
+    pub succeeded: u64,
+    pub submitted: u64,
+}
+
+/// What a step handler sends while it works.
+pub(crate) enum Msg {
+    Note(String),
+    Counts {
+        job: String,
+        counts: TaskCounts,
+    },
+    /// Failed tasks for `on_task_failed`: the hooks live on the run's loop.
+    Ask {
+        tasks: Vec<FailedTask>,
+        reply: oneshot::Sender<Vec<Decision>>,
+    },
+}
+
+/// What a finished step tells the loop.
+pub(crate) enum Done {
+    Plain,
+    Collection {
+        job: String,
+        added: u64,
+        rejected: Vec<(String, String)>,
+    },
+    Job {
+        job: String,
+        succeeded: u64,
+        failed: Vec<FailedTask>,
+    },
+}
+
+/// What step handlers share.
+pub(crate) struct Ctx {
+    pub client: BatchClient,
+    pub opts: Options,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub hooks_on_failure: bool,
+}
+
+impl Ctx {
+    pub fn note(&self, line: impl Into<String>) {
+        let _ = self.tx.send(Msg::Note(line.into()));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done,
+    Skipped(String),
+    Failed(String),
+}
+
+pub async fn run(
+    plan: &Plan,
+    client: BatchClient,
+    hooks: Option<&Hooks>,
+    opts: Options,
+    run_dir: &RunDir,
+    observer: &mut dyn Observer,
+    origin_of: &dyn Fn(&str, &str) -> Span,
+) -> (Outcome, Report) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = Arc::new(Ctx {
+        client,
+        opts: opts.clone(),
+        tx,
+        hooks_on_failure: hooks.is_some_and(|h| h.has_fn("on_task_failed")),
+    });
+    let done_before = run_dir.steps_done();
+    let mut states: HashMap<&str, State> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let st = if done_before.contains(&s.id) {
+                State::Done
+            } else {
+                State::Pending
+            };
+            (s.id.as_str(), st)
+        })
+        .collect();
+    let mut report = Report::default();
+    let mut set: JoinSet<(String, Result<Done, String>)> = JoinSet::new();
+    let mut collections = 0usize;
+    let mut counts: HashMap<String, TaskCounts> = HashMap::new();
+    let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
+    let mut aborted: Option<String> = None;
+    let mut failed_jobs: HashSet<String> = HashSet::new();
+    loop {
+        if opts.interrupt.load(Ordering::SeqCst) {
+            set.abort_all();
+            return (Outcome::Interrupted, report);
+        }
+        if aborted.is_none() {
+            launch(plan, &mut states, &mut set, &ctx, &mut collections, &failed_jobs);
+        }
+        observer.progress(&progress(&counts, total_tasks));
+        if set.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = set.join_next() => {
+                let Some(joined) = joined else { continue };
+                let Ok((id, result)) = joined else { continue };
+                let step = plan.steps.iter().find(|s| s.id == id);
+                if step.is_some_and(is_collection) {
+                    collections = collections.saturating_sub(1);
+                }
+                match result {
+                    Ok(done) => {
+                        if let Err(e) = run_dir.mark_step(&id) {
+                            observer.note(&format!("cannot record step `{id}` in the run folder: {e}"));
+                        }
+                        states.insert(step.map_or("", |s| s.id.as_str()), State::Done);
+                        absorb(done, &mut report, &mut failed_jobs);
+                    }
+                    Err(why) => {
+                        observer.note(&format!("step `{id}` failed: {why}"));
+                        if step.is_some_and(|s| s.id.starts_with("create-pool-")) {
+                            aborted = Some(why.clone());
+                        }
+                        if let Some(job) = id.strip_prefix("wait-job-").or_else(|| id.strip_prefix("end-job-")) {
+                            failed_jobs.insert(job.to_string());
+                        }
+                        states.insert(step.map_or("", |s| s.id.as_str()), State::Failed(why));
+                    }
+                }
+            }
+            Some(msg) = rx.recv() => handle(msg, &mut counts, hooks, observer, origin_of, &mut aborted),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        while let Ok(msg) = rx.try_recv() {
+            handle(msg, &mut counts, hooks, observer, origin_of, &mut aborted);
+        }
+        if aborted.is_some() && !set.is_empty() {
+            // Nothing more is sent; the cleanup after the run ends the jobs.
+            set.abort_all();
+        }
+    }
+    for (id, st) in &states {
+        match st {
+            State::Skipped(why) | State::Failed(why) => report.skipped.push((id.to_string(), why.clone())),
+            State::Pending => report
+                .skipped
+                .push((id.to_string(), "a step it comes after did not finish".into())),
+            _ => {}
+        }
+    }
+    report.skipped.sort();
+    let all_succeeded =
+        aborted.is_none() && report.failed_tasks.is_empty() && report.rejected.is_empty() && report.skipped.is_empty();
+    let outcome = match aborted {
+        Some(why) => Outcome::Aborted(why),
+        None => Outcome::Finished { all_succeeded },
+    };
+    (outcome, report)
+}
+
+fn is_collection(step: &Step) -> bool {
+    matches!(&step.action, Action::Request { path, .. } if path.ends_with("/addtaskcollection"))
+}
+
+/// Starts every step whose `after` steps are done; skips those after a failed one.
+fn launch<'p>(
+    plan: &'p Plan,
+    states: &mut HashMap<&'p str, State>,
+    set: &mut JoinSet<(String, Result<Done, String>)>,
+    ctx: &Arc<Ctx>,
+    collections: &mut usize,
+    failed_jobs: &HashSet<String>,
+) {
+    for step in &plan.steps {
+        if states.get(step.id.as_str()) != Some(&State::Pending) {
+            continue;
+        }
+        let blocked = step.after.iter().find_map(|a| match states.get(a.as_str()) {
+            Some(State::Failed(_)) | Some(State::Skipped(_)) => Some(format!("`{a}` did not finish")),
+            _ => None,
+        });
+        // A job after a job with failures does not start (as in a local run).
+        let after_failed_job = step
+            .after
+            .iter()
+            .filter_map(|a| a.strip_prefix("wait-job-"))
+            .find(|j| failed_jobs.contains(*j))
+            .map(|j| format!("job `{j}`, which it comes after, did not fully succeed"));
+        if let Some(why) = blocked.or(after_failed_job) {
+            states.insert(step.id.as_str(), State::Skipped(why));
+            continue;
+        }
+        if !step.after.iter().all(|a| states.get(a.as_str()) == Some(&State::Done)) {
+            continue;
+        }
+        if is_collection(step) {
+            if *collections >= ctx.opts.max_in_flight {
+                continue;
+            }
+            *collections += 1;
+        }
+        states.insert(step.id.as_str(), State::Running);
+        let id = step.id.clone();
+        let ctx = Arc::clone(ctx);
+        match &step.action {
+            Action::Request { method, path, body } => {
+                let (method, path, body) = (*method, path.clone(), body.get().to_string());
+                set.spawn(async move {
+                    let r = request(&ctx, &id, method, &path, body).await;
+                    (id, r)
+                });
+            }
+            Action::Wait { wait, path } => {
+                let (wait, path) = (*wait, path.clone());
+                set.spawn(async move {
+                    let r = match wait {
+                        Wait::PoolReady => pools::wait_ready(&ctx, path.trim_start_matches("/pools/"))
+                            .await
+                            .map(|()| Done::Plain),
+                        Wait::JobCompleted => monitor::wait_completed(&ctx, path.trim_start_matches("/jobs/")).await,
+                    };
+                    (id, r)
+                });
+            }
+        }
+    }
+}
+
+/// One request step, by what it is.
+async fn request(ctx: &Ctx, id: &str, method: &str, path: &str, body: String) -> Result<Done, String> {
+    if method == "POST" && path == "/pools" {
+        return pools::create(ctx, body).await.map(|()| Done::Plain);
+    }
+    if method == "POST" && path == "/jobs" {
+        return jobs::create(ctx, body).await.map(|()| Done::Plain);
+    }
+    if method == "POST" && path.ends_with("/addtaskcollection") {
+        let job = path
+            .trim_start_matches("/jobs/")
+            .trim_end_matches("/addtaskcollection")
+            .to_string();
+        return jobs::add_collection(ctx, &job, body).await;
+    }
+    if method == "PATCH" && path.starts_with("/jobs/") {
+        let job = path.trim_start_matches("/jobs/").to_string();
+        return jobs::end_when_done(ctx, &job, body).await.map(|()| Done::Plain);
+    }
+    Err(format!("step `{id}`: the azure backend does not send {method} {path}"))
+}
+
+/// A message from a step handler.
+fn handle(
+    msg: Msg,
+    counts: &mut HashMap<String, TaskCounts>,
+    hooks: Option<&Hooks>,
+    observer: &mut dyn Observer,
+    origin_of: &dyn Fn(&str, &str) -> Span,
+    aborted: &mut Option<String>,
+) {
+    match msg {
+        Msg::Note(line) => observer.note(&line),
+        Msg::Counts { job, counts: c } => {
+            counts.insert(job, c);
+        }
+        Msg::Ask { tasks, reply } => {
+            let mut decisions = Vec::with_capacity(tasks.len());
+            for t in &tasks {
+                let report = TaskReport {
+                    job: t.job.clone(),
+                    task: t.task.clone(),
+                    state: TaskState::Failed,
+                    exit_code: t.exit_code,
+                    attempts: t.attempts,
+                    duration: None,
+                    output: None,
+                    reason: Some(t.reason.clone()),
+                };
+                let decision =
+                    run_hooks::on_task_failed(hooks, &report, origin_of(&t.job, &t.task)).unwrap_or_else(|e| {
+                        observer.note(&format!("on_task_failed failed: {e}"));
+                        Decision::Default
+                    });
+                if decision == Decision::Abort && aborted.is_none() {
+                    *aborted = Some(format!("`{}` failed and on_task_failed says abort", t.task));
+                }
+                decisions.push(decision);
+            }
+            let _ = reply.send(decisions);
+        }
+    }
+}
+
+fn absorb(done: Done, report: &mut Report, failed_jobs: &mut HashSet<String>) {
+    match done {
+        Done::Plain => {}
+        Done::Collection { job, added, rejected } => {
+            report.submitted += added;
+            report
+                .rejected
+                .extend(rejected.into_iter().map(|(t, e)| (job.clone(), t, e)));
+        }
+        Done::Job { job, succeeded, failed } => {
+            report.succeeded += succeeded;
+            if !failed.is_empty() {
+                failed_jobs.insert(job);
+            }
+            report.failed_tasks.extend(failed);
+        }
+    }
+}
+
+/// Task counts for the progress display, from what Batch reported per job; tasks not yet
+/// seen by Batch count as waiting.
+fn progress(counts: &HashMap<String, TaskCounts>, total: u64) -> Counts {
+    let (mut running, mut succeeded, mut failed) = (0u64, 0u64, 0u64);
+    for tc in counts.values() {
+        running += tc.running;
+        succeeded += tc.succeeded;
+        failed += tc.failed;
+    }
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Counts {
+        waiting: as_usize(total.saturating_sub(running + succeeded + failed)),
+        running: as_usize(running),
+        succeeded: as_usize(succeeded),
+        failed: as_usize(failed),
+        blocked: 0,
+    }
+}

@@ -1,0 +1,268 @@
+//! Watching a job to its end: task counts for the progress display, failed tasks with the end
+//! of their stderr, `on_task_failed` asked once the job is quiet (a "retry" reactivates the
+//! task), and the end of a job whose remaining tasks wait on failures and can never run.
+
+use super::pools::{file_tail, stop_if_interrupted};
+use super::{Ctx, Done, Msg};
+use crate::exec::azure::models::{CloudJob, CloudTask, TaskCountsResult};
+use crate::exec::azure::{control, list};
+use crate::exec::hooks::Decision;
+use reqwest::Method;
+use std::collections::{HashMap, HashSet};
+use tokio::sync::oneshot;
+
+/// Failed tasks whose stderr is fetched for the report.
+const TAILS: usize = 10;
+/// How many times `on_task_failed` may answer "retry" for one task.
+pub const HOOK_RETRIES: u32 = 10;
+
+/// A task that ended in failure (or never ran because of one).
+#[derive(Debug, Clone)]
+pub struct FailedTask {
+    pub job: String,
+    pub task: String,
+    pub exit_code: Option<i32>,
+    /// Attempts Batch made (its retries included).
+    pub attempts: u32,
+    /// Why, with the last line of its stderr when there is one.
+    pub reason: String,
+}
+
+/// Waits for the job to end. Batch ends it by itself once the plan's PATCH set
+/// `terminatejob`; with an `on_task_failed` hook that PATCH is held back (a completed job
+/// cannot reactivate a task), and the job is terminated here once it is quiet.
+pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, String> {
+    let path = format!("/jobs/{job}");
+    let mut asked: HashMap<String, u32> = HashMap::new();
+    let mut settled: HashSet<String> = HashSet::new();
+    loop {
+        stop_if_interrupted(ctx)?;
+        let counts: TaskCountsResult = list::get(&ctx.client, &format!("{path}/taskcounts"), &[]).await?;
+        let c = counts.task_counts;
+        let _ = ctx.tx.send(Msg::Counts {
+            job: job.to_string(),
+            counts: c,
+        });
+        let state: CloudJob = list::get(&ctx.client, &path, &[("$select", "id,state,executionInfo")]).await?;
+        if state.state == "completed" {
+            return finished(ctx, job, c.succeeded, Vec::new()).await;
+        }
+        // Counts lag behind on Batch; a quiet job is confirmed with a list call.
+        let may_be_quiet = c.running == 0 && (c.active == 0 || c.failed > 0);
+        if may_be_quiet {
+            if let Some(quiet) = quiet(ctx, job).await? {
+                if ctx.hooks_on_failure && !quiet.failed.is_empty() {
+                    let fresh: Vec<String> = quiet.failed.iter().filter(|t| !settled.contains(*t)).cloned().collect();
+                    if !fresh.is_empty() && retry_some(ctx, job, &fresh, &mut asked, &mut settled).await? {
+                        continue;
+                    }
+                }
+                if !quiet.blocked.is_empty() {
+                    ctx.note(format!(
+                        "job `{job}`: {} tasks wait on failed tasks and can never run; terminating the job",
+                        quiet.blocked.len()
+                    ));
+                }
+                if !quiet.blocked.is_empty() || ctx.hooks_on_failure {
+                    terminate(
+                        ctx,
+                        job,
+                        if quiet.blocked.is_empty() {
+                            "AllTasksComplete"
+                        } else {
+                            "BlockedByFailedTasks"
+                        },
+                    )
+                    .await?;
+                }
+                let blocked = quiet
+                    .blocked
+                    .into_iter()
+                    .map(|(task, dep)| FailedTask {
+                        job: job.to_string(),
+                        task,
+                        exit_code: None,
+                        attempts: 0,
+                        reason: format!("blocked: `{dep}` did not succeed"),
+                    })
+                    .collect();
+                return finished(ctx, job, c.succeeded, blocked).await;
+            }
+        }
+        tokio::time::sleep(ctx.opts.poll).await;
+    }
+}
+
+async fn finished(ctx: &Ctx, job: &str, succeeded: u64, blocked: Vec<FailedTask>) -> Result<Done, String> {
+    let mut failed = failures(ctx, job).await?;
+    failed.extend(blocked);
+    Ok(Done::Job {
+        job: job.to_string(),
+        succeeded,
+        failed,
+    })
+}
+
+async fn terminate(ctx: &Ctx, job: &str, reason: &str) -> Result<(), String> {
+    control::terminate_job(&ctx.client, job, reason)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("cannot terminate job `{job}`: {e}"))
+}
+
+/// Asks `on_task_failed` about the failed tasks not asked before (through the run's loop,
+/// which holds the hooks) and reactivates those it retries. True if any was reactivated.
+async fn retry_some(
+    ctx: &Ctx,
+    job: &str,
+    fresh: &[String],
+    asked: &mut HashMap<String, u32>,
+    settled: &mut HashSet<String>,
+) -> Result<bool, String> {
+    let details = failures(ctx, job).await?;
+    let tasks: Vec<FailedTask> = details.into_iter().filter(|t| fresh.contains(&t.task)).collect();
+    let (reply, answer) = oneshot::channel();
+    let _ = ctx.tx.send(Msg::Ask {
+        tasks: tasks.clone(),
+        reply,
+    });
+    let decisions = answer
+        .await
+        .map_err(|_| "the run stopped while asking on_task_failed".to_string())?;
+    let mut any = false;
+    for (t, decision) in tasks.iter().zip(decisions) {
+        let n = asked.entry(t.task.clone()).or_insert(0);
+        match decision {
+            Decision::Retry if *n < HOOK_RETRIES => {
+                *n += 1;
+                let path = format!("/jobs/{job}/tasks/{}/reactivate", t.task);
+                ctx.client
+                    .send(Method::POST, &path, &[], None)
+                    .await
+                    .map_err(|e| format!("cannot reactivate `{}`: {e}", t.task))?;
+                ctx.note(format!(
+                    "`{}` failed ({}); on_task_failed says retry: reactivated",
+                    t.task, t.reason
+                ));
+                any = true;
+            }
+            Decision::Retry => {
+                ctx.note(format!(
+                    "`{}` failed; on_task_failed said retry {HOOK_RETRIES} times: leaving it failed",
+                    t.task
+                ));
+                settled.insert(t.task.clone());
+            }
+            Decision::Continue => {
+                ctx.note(format!(
+                    "`{}` failed; on_task_failed says continue, but Batch keeps its dependents waiting (give the task `exit_conditions` to let them run)",
+                    t.task
+                ));
+                settled.insert(t.task.clone());
+            }
+            Decision::Abort => return Err(format!("`{}` failed and on_task_failed says abort", t.task)),
+            Decision::Default => {
+                settled.insert(t.task.clone());
+            }
+        }
+    }
+    Ok(any)
+}
+
+/// A job with nothing running and nothing that can still run: its failed tasks, and the
+/// waiting tasks that depend (through others) on a failure, each with the failure.
+struct Quiet {
+    failed: Vec<String>,
+    blocked: Vec<(String, String)>,
+}
+
+async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, String> {
+    let path = format!("/jobs/{job}/tasks");
+    let open: Vec<CloudTask> = list::all(
+        &ctx.client,
+        &path,
+        &[("$filter", "state ne 'completed'"), ("$select", "id,state,dependsOn")],
+    )
+    .await
+    .map_err(|e| format!("cannot list the open tasks of `{job}`: {e}"))?;
+    if open.iter().any(|t| t.state != "active") {
+        return Ok(None);
+    }
+    let failed: Vec<CloudTask> = list::all(
+        &ctx.client,
+        &path,
+        &[("$filter", "executionInfo/result eq 'failure'"), ("$select", "id")],
+    )
+    .await
+    .map_err(|e| format!("cannot list the failed tasks of `{job}`: {e}"))?;
+    let mut culprit: HashMap<String, String> = failed.iter().map(|t| (t.id.clone(), t.id.clone())).collect();
+    let deps: Vec<(String, Vec<String>)> = open.iter().map(|t| (t.id.clone(), t.dependency_ids())).collect();
+    // Propagate until nothing changes: a chain of waiting tasks is blocked all along.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (id, ids) in &deps {
+            if culprit.contains_key(id) {
+                continue;
+            }
+            if let Some(c) = ids.iter().find_map(|d| culprit.get(d).cloned()) {
+                culprit.insert(id.clone(), c);
+                changed = true;
+            }
+        }
+    }
+    let blocked: Vec<(String, String)> = deps
+        .iter()
+        .filter_map(|(id, _)| culprit.get(id).map(|c| (id.clone(), c.clone())))
+        .collect();
+    if blocked.len() < open.len() {
+        // Some waiting task can still run (its dependencies are not failures).
+        return Ok(None);
+    }
+    Ok(Some(Quiet {
+        failed: failed.into_iter().map(|t| t.id).collect(),
+        blocked,
+    }))
+}
+
+/// Completed tasks with result `failure`, the first ones with the end of their stderr.
+async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, String> {
+    let tasks: Vec<CloudTask> = list::all(
+        &ctx.client,
+        &format!("/jobs/{job}/tasks"),
+        &[
+            ("$filter", "executionInfo/result eq 'failure'"),
+            ("$select", "id,state,executionInfo"),
+        ],
+    )
+    .await
+    .map_err(|e| format!("cannot list the failed tasks of `{job}`: {e}"))?;
+    let mut out = Vec::with_capacity(tasks.len());
+    for (i, t) in tasks.into_iter().enumerate() {
+        let info = t.execution_info.unwrap_or_default();
+        let code = info.exit_code;
+        let mut reason = match (&info.failure_info, code) {
+            (Some(f), _) => format!(
+                "{}: {}",
+                f.code.clone().unwrap_or_default(),
+                f.message.clone().unwrap_or_default()
+            ),
+            (None, Some(c)) => format!("exit code {c}"),
+            (None, None) => "failed".into(),
+        };
+        if i < TAILS {
+            let tail = file_tail(ctx, &format!("/jobs/{job}/tasks/{}/files/stderr.txt", t.id)).await;
+            if let Some(last) = tail.lines().last() {
+                reason = format!("{reason}: {last}");
+            }
+        }
+        out.push(FailedTask {
+            job: job.to_string(),
+            task: t.id,
+            exit_code: code,
+            attempts: info.retry_count + 1,
+            reason,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,219 @@
+//! Pools: create (or accept the same pool from an earlier run), wait until allocation is
+//! steady and the start tasks are done, re-issue a resize that stopped short of its target.
+
+use super::Ctx;
+use crate::exec::azure::list;
+use crate::exec::azure::models::{CloudPool, ComputeNode};
+use crate::plan::batch_api::PoolAddParameter;
+use reqwest::Method;
+use std::sync::atomic::Ordering;
+
+/// What `wait_ready` reads of a pool.
+const POOL_FIELDS: &str = "id,allocationState,currentDedicatedNodes,currentLowPriorityNodes,targetDedicatedNodes,targetLowPriorityNodes,resizeErrors,enableAutoScale";
+/// Node states that are on their way to being usable.
+const SETTLING: &[&str] = &[
+    "creating",
+    "starting",
+    "waitingforstarttask",
+    "rebooting",
+    "reimaging",
+    "unknown",
+];
+
+pub async fn create(ctx: &Ctx, body: String) -> Result<(), String> {
+    let wanted: PoolAddParameter =
+        serde_json::from_str(&body).map_err(|e| format!("the pool body does not parse: {e}"))?;
+    match ctx
+        .client
+        .send(Method::POST, "/pools", &[], Some(body.into_bytes()))
+        .await
+    {
+        Ok(_) => {
+            ctx.note(format!("pool `{}` created", wanted.id));
+            Ok(())
+        }
+        Err(e) if e.code() == Some("PoolExists") => same_pool(ctx, &wanted).await,
+        Err(e) => Err(format!("cannot create pool `{}`: {e}", wanted.id)),
+    }
+}
+
+/// A pool of the same name exists: fine if it is the pool the workflow describes (an earlier
+/// run's), a hard error if it is another.
+async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter) -> Result<(), String> {
+    let path = format!("/pools/{}", wanted.id);
+    let have: CloudPool = list::get(
+        &ctx.client,
+        &path,
+        &[("$select", "id,vmSize,virtualMachineConfiguration,state")],
+    )
+    .await
+    .map_err(|e| format!("pool `{}` exists, and {e}", wanted.id))?;
+    let mut differences = Vec::new();
+    let same = |a: Option<&str>, b: Option<&str>| a.unwrap_or("").eq_ignore_ascii_case(b.unwrap_or(""));
+    if !same(have.vm_size.as_deref(), Some(&wanted.vm_size)) {
+        differences.push(format!(
+            "vm size {} (the workflow wants {})",
+            have.vm_size.unwrap_or_default(),
+            wanted.vm_size
+        ));
+    }
+    let vm = have.virtual_machine_configuration.unwrap_or_default();
+    let w = &wanted.virtual_machine_configuration;
+    let wi = &w.image_reference;
+    let hi = &vm.image_reference;
+    let image_same = same(hi.publisher.as_deref(), wi.publisher.as_deref())
+        && same(hi.offer.as_deref(), wi.offer.as_deref())
+        && same(hi.sku.as_deref(), wi.sku.as_deref())
+        && same(
+            hi.virtual_machine_image_id.as_deref(),
+            wi.virtual_machine_image_id.as_deref(),
+        );
+    if !image_same {
+        differences.push("another image".to_string());
+    }
+    if !vm.node_agent_sku_id.eq_ignore_ascii_case(&w.node_agent_sku_id) {
+        differences.push(format!(
+            "node agent `{}` (the workflow wants `{}`)",
+            vm.node_agent_sku_id, w.node_agent_sku_id
+        ));
+    }
+    if have.state.as_deref() == Some("deleting") {
+        return Err(format!(
+            "pool `{}` is being deleted; run again once it is gone",
+            wanted.id
+        ));
+    }
+    if differences.is_empty() {
+        ctx.note(format!(
+            "pool `{}` exists from an earlier run with the same size, image and node agent: using it",
+            wanted.id
+        ));
+        Ok(())
+    } else {
+        Err(format!(
+            "pool `{}` already exists with {}: delete it (`az batch pool delete --pool-id {}`) or give the workflow's pool another name",
+            wanted.id,
+            differences.join(", "),
+            wanted.id
+        ))
+    }
+}
+
+/// Waits for a steady allocation (re-issuing short resizes) and for start tasks.
+pub async fn wait_ready(ctx: &Ctx, pool: &str) -> Result<(), String> {
+    let path = format!("/pools/{pool}");
+    let mut resizes = 0;
+    loop {
+        stop_if_interrupted(ctx)?;
+        let p: CloudPool = list::get(&ctx.client, &path, &[("$select", POOL_FIELDS)]).await?;
+        if p.allocation_state.as_deref() != Some("steady") {
+            tokio::time::sleep(ctx.opts.poll).await;
+            continue;
+        }
+        let (have, want) = (
+            p.current_dedicated_nodes + p.current_low_priority_nodes,
+            p.target_dedicated_nodes + p.target_low_priority_nodes,
+        );
+        if p.enable_auto_scale != Some(true) && have < want {
+            let errors: Vec<String> = p
+                .resize_errors
+                .iter()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .collect();
+            let why = if errors.is_empty() {
+                "no error given".to_string()
+            } else {
+                errors.join("; ")
+            };
+            if resizes < ctx.opts.resize_retries {
+                resizes += 1;
+                ctx.note(format!(
+                    "pool `{pool}` stopped at {have} of {want} nodes ({why}); resizing again ({resizes} of {})",
+                    ctx.opts.resize_retries
+                ));
+                let body = serde_json::json!({
+                    "targetDedicatedNodes": p.target_dedicated_nodes,
+                    "targetLowPriorityNodes": p.target_low_priority_nodes,
+                });
+                ctx.client
+                    .send(
+                        Method::POST,
+                        &format!("{path}/resize"),
+                        &[],
+                        Some(body.to_string().into_bytes()),
+                    )
+                    .await
+                    .map_err(|e| format!("cannot resize pool `{pool}`: {e}"))?;
+                tokio::time::sleep(ctx.opts.poll).await;
+                continue;
+            }
+            if have == 0 {
+                return Err(format!("pool `{pool}` has no nodes after {resizes} resizes ({why})"));
+            }
+            ctx.note(format!("pool `{pool}` goes on with {have} of {want} nodes ({why})"));
+        }
+        return wait_start_tasks(ctx, pool).await;
+    }
+}
+
+/// Until no node is settling; start-task failures are reported with the node, the error code
+/// and the end of the start task's stderr. A pool where every node failed is an error.
+async fn wait_start_tasks(ctx: &Ctx, pool: &str) -> Result<(), String> {
+    let path = format!("/pools/{pool}/nodes");
+    loop {
+        stop_if_interrupted(ctx)?;
+        let nodes: Vec<ComputeNode> = list::all(&ctx.client, &path, &[("$select", "id,state,startTaskInfo")])
+            .await
+            .map_err(|e| format!("cannot list the nodes of pool `{pool}`: {e}"))?;
+        if nodes.iter().any(|n| SETTLING.contains(&n.state.as_str())) {
+            tokio::time::sleep(ctx.opts.poll).await;
+            continue;
+        }
+        let failed: Vec<&ComputeNode> = nodes.iter().filter(|n| n.state == "starttaskfailed").collect();
+        for node in failed.iter().take(3) {
+            let info = node.start_task_info.clone().unwrap_or_default();
+            let code = info
+                .failure_info
+                .as_ref()
+                .and_then(|f| f.code.clone())
+                .unwrap_or_else(|| "FailureExitCode".into());
+            let exit = info.exit_code.map_or_else(String::new, |c| format!(", exit code {c}"));
+            let tail = file_tail(ctx, &format!("{path}/{}/files/startup/stderr.txt", node.id)).await;
+            ctx.note(format!(
+                "the start task failed on node `{}` of pool `{pool}` ({code}{exit}); the end of its stderr:\n{tail}",
+                node.id
+            ));
+        }
+        if failed.len() > 3 {
+            ctx.note(format!("... and on {} more nodes of pool `{pool}`", failed.len() - 3));
+        }
+        let usable = nodes
+            .iter()
+            .filter(|n| matches!(n.state.as_str(), "idle" | "running"))
+            .count();
+        if usable == 0 && !failed.is_empty() {
+            return Err(format!("every node of pool `{pool}` failed its start task"));
+        }
+        return Ok(());
+    }
+}
+
+/// The last lines of a node or task file, or a note that it could not be read.
+pub async fn file_tail(ctx: &Ctx, path: &str) -> String {
+    match ctx.client.send(Method::GET, path, &[], None).await {
+        Ok(r) => {
+            let text = String::from_utf8_lossy(&r.body);
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            lines[lines.len().saturating_sub(5)..].join("\n")
+        }
+        Err(e) => format!("(cannot read {path}: {e})"),
+    }
+}
+
+pub fn stop_if_interrupted(ctx: &Ctx) -> Result<(), String> {
+    if ctx.opts.interrupt.load(Ordering::SeqCst) {
+        Err("interrupted".into())
+    } else {
+        Ok(())
+    }
+}

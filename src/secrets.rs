@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn a_missing_secret_is_named() {
-        let err = reveal("<secret:NOPE>", &values(), Escape::Plain).unwrap_err();
+        let err = reveal("<secret:NOPE>", &values(), Escape::Plain).expect_err("an unknown secret is refused");
         assert!(err.contains("NOPE"), "{err}");
     }
 }

@@ -105,8 +105,16 @@ impl RunState {
         i32::try_from(self.owner_pid)
             .ok()
             .filter(|p| *p > 0)
-            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok())
+            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok() && !zombie(p))
     }
+}
+
+/// A process that has exited but whose parent has not collected it yet (Linux).
+fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false)
 }
 
 /// One line of `events.jsonl`.

@@ -2,11 +2,15 @@
 
 mod support;
 
+mod azure;
 mod cli;
 mod examples;
+mod fake_batch;
+mod fake_batch_tests;
 mod no_panic;
 mod plan_schema;
 mod resume;
 mod rules;
 mod run;
+mod schema;
 mod stdlib;

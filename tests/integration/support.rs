@@ -50,6 +50,11 @@ impl Bf {
         self
     }
 
+    /// The command, to start it in the background.
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
     pub fn run(mut self) -> Output {
         let out = self.cmd.output().expect("the batchflow binary runs");
         Output {

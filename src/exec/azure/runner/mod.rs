@@ -147,13 +147,23 @@ pub async fn run(
     let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
     let mut aborted: Option<String> = None;
     let mut failed_jobs: HashSet<String> = HashSet::new();
+    let index: HashMap<&str, &Step> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut submit = Submit::new(plan, &states);
     loop {
         if opts.interrupt.load(Ordering::SeqCst) {
             set.abort_all();
             return (Outcome::Interrupted, report);
         }
         if aborted.is_none() {
-            launch(plan, &mut states, &mut set, &ctx, &mut collections, &failed_jobs);
+            launch(
+                plan,
+                &mut states,
+                &mut set,
+                &ctx,
+                &mut collections,
+                &failed_jobs,
+                &mut submit,
+            );
         }
         observer.progress(&progress(&counts, total_tasks));
         if set.is_empty() {
@@ -163,9 +173,14 @@ pub async fn run(
             joined = set.join_next() => {
                 let Some(joined) = joined else { continue };
                 let Ok((id, result)) = joined else { continue };
-                let step = plan.steps.iter().find(|s| s.id == id);
+                let step = index.get(id.as_str()).copied();
                 if step.is_some_and(is_collection) {
                     collections = collections.saturating_sub(1);
+                }
+                if let (Some(step), Ok(Done::Collection { added, .. })) = (step, &result) {
+                    if let Some(line) = submit.finished(step, *added) {
+                        observer.note(&line);
+                    }
                 }
                 match result {
                     Ok(done) => {
@@ -218,7 +233,66 @@ pub async fn run(
 }
 
 fn is_collection(step: &Step) -> bool {
-    matches!(&step.action, Action::Request { path, .. } if path.ends_with("/addtaskcollection"))
+    collection_job(step).is_some()
+}
+
+/// The job a task collection step adds to.
+fn collection_job(step: &Step) -> Option<&str> {
+    match &step.action {
+        Action::Request { path, .. } => path.strip_prefix("/jobs/")?.strip_suffix("/addtaskcollection"),
+        Action::Wait { .. } => None,
+    }
+}
+
+/// How fast each job's tasks went in: from its first collection sent to its last answered.
+struct Submit {
+    /// Collections still to send, by job.
+    remaining: HashMap<String, usize>,
+    started: HashMap<String, std::time::Instant>,
+    added: HashMap<String, u64>,
+}
+
+impl Submit {
+    fn new(plan: &Plan, states: &HashMap<&str, State>) -> Submit {
+        let mut remaining: HashMap<String, usize> = HashMap::new();
+        for step in &plan.steps {
+            if let Some(job) = collection_job(step) {
+                if states.get(step.id.as_str()) == Some(&State::Pending) {
+                    *remaining.entry(job.to_string()).or_default() += 1;
+                }
+            }
+        }
+        Submit {
+            remaining,
+            started: HashMap::new(),
+            added: HashMap::new(),
+        }
+    }
+
+    fn started(&mut self, step: &Step) {
+        if let Some(job) = collection_job(step) {
+            self.started
+                .entry(job.to_string())
+                .or_insert_with(std::time::Instant::now);
+        }
+    }
+
+    /// A collection answered; when it was the job's last, a line saying how fast it went.
+    fn finished(&mut self, step: &Step, added: u64) -> Option<String> {
+        let job = collection_job(step)?;
+        *self.added.entry(job.to_string()).or_default() += added;
+        let left = self.remaining.get_mut(job)?;
+        *left = left.saturating_sub(1);
+        if *left > 0 {
+            return None;
+        }
+        let secs = self.started.get(job)?.elapsed().as_secs_f64().max(1e-6);
+        let n = self.added.get(job).copied().unwrap_or(0);
+        Some(format!(
+            "job `{job}`: {n} tasks added in {secs:.2}s ({:.0} tasks/s)",
+            n as f64 / secs
+        ))
+    }
 }
 
 /// Starts every step whose `after` steps are done; skips those after a failed one.
@@ -229,6 +303,7 @@ fn launch<'p>(
     ctx: &Arc<Ctx>,
     collections: &mut usize,
     failed_jobs: &HashSet<String>,
+    submit: &mut Submit,
 ) {
     for step in &plan.steps {
         if states.get(step.id.as_str()) != Some(&State::Pending) {
@@ -257,6 +332,7 @@ fn launch<'p>(
                 continue;
             }
             *collections += 1;
+            submit.started(step);
         }
         states.insert(step.id.as_str(), State::Running);
         let id = step.id.clone();

@@ -241,14 +241,16 @@ async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, String> {
     for (i, t) in tasks.into_iter().enumerate() {
         let info = t.execution_info.unwrap_or_default();
         let code = info.exit_code;
+        let failure_code = info.failure_info.as_ref().and_then(|f| f.code.clone());
         let mut reason = match (&info.failure_info, code) {
+            // A non-zero exit: Batch's FailureExitCode adds nothing to the code itself.
+            (_, Some(c)) if failure_code.as_deref().is_none_or(|f| f == "FailureExitCode") => format!("exit code {c}"),
             (Some(f), _) => format!(
                 "{}: {}",
-                f.code.clone().unwrap_or_default(),
+                failure_code.unwrap_or_default(),
                 f.message.clone().unwrap_or_default()
             ),
-            (None, Some(c)) => format!("exit code {c}"),
-            (None, None) => "failed".into(),
+            (None, _) => "failed".into(),
         };
         if i < TAILS {
             let tail = file_tail(ctx, &format!("/jobs/{job}/tasks/{}/files/stderr.txt", t.id)).await;

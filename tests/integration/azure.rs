@@ -1,0 +1,664 @@
+//! `batchflow run --target azure` against the fake Batch service on 127.0.0.1: what the
+//! service saw (every task exactly once, dependencies as planned, valid bodies), under faults,
+//! across a kill and `--resume`, and `status` / `cancel`.
+
+use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
+use crate::support::{root, Bf, Output};
+use base64::Engine;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const KEY: &[u8] = b"batchflow-fake-account-key";
+/// Longest any run here may take before the test gives up on it.
+const DEADLINE: Duration = Duration::from_secs(240);
+
+/// A temporary repository with the examples, and a fake service.
+struct Azure {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    fake: FakeBatch,
+    shared_key: bool,
+}
+
+impl Azure {
+    fn new(config: Config) -> Azure {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = std::fs::canonicalize(dir.path()).expect("canonical tempdir");
+        std::fs::create_dir(path.join(".git")).expect("mkdir .git");
+        std::fs::create_dir(path.join("examples")).expect("mkdir examples");
+        for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
+            std::fs::copy(entry.path(), path.join("examples").join(entry.file_name())).expect("copy an example");
+        }
+        let shared_key = config.shared_key.is_some();
+        Azure {
+            _dir: dir,
+            path,
+            fake: FakeBatch::start(config),
+            shared_key,
+        }
+    }
+
+    /// Bearer tokens: every example compiles (custom images need Entra, BF112).
+    fn entra() -> Azure {
+        Azure::new(Config::default())
+    }
+
+    fn shared_key() -> Azure {
+        Azure::new(Config {
+            shared_key: Some(KEY.to_vec()),
+            ..Config::default()
+        })
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.path.join(name), text).expect("write a workflow");
+        name.to_string()
+    }
+
+    fn bf(&self) -> Bf {
+        let bf = Bf::new()
+            .current_dir(&self.path)
+            .env("AZURE_BATCH_ENDPOINT", &self.fake.url())
+            .env("AZURE_BATCH_ACCOUNT", &self.fake.account())
+            .env("BATCHFLOW_POLL_MS", "20");
+        let bf = secret_names()
+            .iter()
+            .fold(bf, |bf, name| bf.env(name, &format!("value-of-{name}")));
+        if self.shared_key {
+            bf.env(
+                "AZURE_BATCH_ACCESS_KEY",
+                &base64::engine::general_purpose::STANDARD.encode(KEY),
+            )
+        } else {
+            bf.env("BATCHFLOW_ACCESS_TOKEN", "a-test-token")
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["run", "--target", "azure"];
+        all.extend_from_slice(args);
+        self.bf().args(all).run()
+    }
+
+    /// `(job, task) -> dependencies` as the plan has them.
+    fn planned(&self, file: &str, params: &[&str]) -> BTreeMap<(String, String), Vec<String>> {
+        let mut args = vec!["plan", "--format", "json", file];
+        args.extend_from_slice(params);
+        let out = self.bf().args(args).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let plan: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+        let mut tasks = BTreeMap::new();
+        for step in plan["steps"].as_array().expect("steps") {
+            let path = step["path"].as_str().unwrap_or("");
+            let Some(job) = path
+                .strip_prefix("/jobs/")
+                .and_then(|p| p.strip_suffix("/addtaskcollection"))
+            else {
+                continue;
+            };
+            for t in step["body"]["value"].as_array().expect("a collection") {
+                let mut deps: Vec<String> = t["dependsOn"]["taskIds"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                deps.sort();
+                tasks.insert((job.to_string(), t["id"].as_str().unwrap_or("").to_string()), deps);
+            }
+        }
+        tasks
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        let runs = self.path.join(".batchflow/runs");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs.pop().expect("a run folder")
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        let mut all = vec!["run", "--target", "azure"];
+        all.extend_from_slice(args);
+        let log = std::fs::File::create(self.path.join("spawned.log")).expect("a log file");
+        self.bf()
+            .args(all)
+            .command()
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("batchflow starts")
+    }
+
+    /// Waits until the service's snapshot satisfies `what`.
+    fn wait_for(&self, label: &str, what: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let started = Instant::now();
+        loop {
+            let snap = self.fake.snapshot();
+            if what(&snap) {
+                return snap;
+            }
+            assert!(started.elapsed() < DEADLINE, "gave up waiting for {label}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Every `secret("NAME")` of the examples.
+fn secret_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for part in text.split("secret(").skip(1) {
+            let name: String = part
+                .trim_start_matches(['\\', '"'])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+fn show(out: &Output) -> String {
+    format!("exit {}\nstdout:\n{}\nstderr:\n{}", out.code, out.stdout, out.stderr)
+}
+
+/// Every planned task was created exactly once, with the planned dependencies, and nothing else;
+/// every body was valid; every request had a `client-request-id`, never reused for another.
+fn assert_exactly_once(snap: &Snapshot, planned: &BTreeMap<(String, String), Vec<String>>) {
+    assert!(snap.schema_errors.is_empty(), "{:#?}", snap.schema_errors);
+    assert!(snap.unexpected_requests.is_empty(), "{:#?}", snap.unexpected_requests);
+    assert_eq!(snap.requests_without_client_request_id, 0);
+    assert!(
+        snap.client_request_id_conflicts.is_empty(),
+        "{:#?}",
+        snap.client_request_id_conflicts
+    );
+    let mut seen = 0;
+    for (job, tasks) in &snap.tasks {
+        for (id, t) in tasks {
+            seen += 1;
+            let key = (job.clone(), id.clone());
+            let Some(deps) = planned.get(&key) else {
+                panic!("the service got task `{id}` of `{job}`, which is not in the plan");
+            };
+            assert_eq!(t.created, 1, "`{job}/{id}` was created {} times", t.created);
+            let mut got = t.depends_on.clone();
+            got.sort();
+            assert_eq!(&got, deps, "dependencies of `{job}/{id}`");
+        }
+    }
+    assert_eq!(seen, planned.len(), "tasks the service saw vs tasks planned");
+}
+
+fn pool_states(snap: &Snapshot) -> Vec<(String, String)> {
+    snap.pools
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap_or("").to_string(),
+                p["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn job_state(snap: &Snapshot, job: &str) -> String {
+    snap.jobs
+        .iter()
+        .find(|j| j["id"] == job)
+        .and_then(|j| j["state"].as_str())
+        .unwrap_or("absent")
+        .to_string()
+}
+
+fn examples() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".batchflow"))
+        .map(|n| format!("examples/{n}"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_example_runs_end_to_end_on_the_fake_service() {
+    let examples = examples();
+    let handles: Vec<_> = examples
+        .into_iter()
+        .map(|file| {
+            std::thread::spawn(move || {
+                let az = Azure::entra();
+                let planned = az.planned(&file, &[]);
+                let out = az.run(&[&file]);
+                assert_eq!(out.code, 0, "{file}: {}", show(&out));
+                let snap = az.fake.snapshot();
+                assert_exactly_once(&snap, &planned);
+                for (job, _) in planned.keys() {
+                    assert_eq!(job_state(&snap, job), "completed", "{file}: job `{job}`");
+                }
+                // The run's pools are deleted at the end (no --keep-pools).
+                for (pool, state) in pool_states(&snap) {
+                    assert!(
+                        matches!(state.as_str(), "deleting" | "deleted"),
+                        "{file}: pool `{pool}` is {state}"
+                    );
+                }
+                // Secrets reach the service, and never the run folder.
+                let plan_json = std::fs::read_to_string(az.run_dir().join("plan.json")).expect("plan.json");
+                assert!(!plan_json.contains("value-of-"), "{file}: a secret in plan.json");
+                let state: Value = serde_json::from_str(
+                    &std::fs::read_to_string(az.run_dir().join("state.json")).expect("state.json"),
+                )
+                .expect("state JSON");
+                assert_eq!(state["status"], "succeeded", "{file}");
+                let tasks = state["tasks"].as_array().expect("tasks");
+                assert_eq!(tasks.len(), planned.len(), "{file}");
+                assert!(tasks.iter().all(|t| t["state"] == "succeeded"), "{file}: {tasks:?}");
+            })
+        })
+        .collect();
+    for h in handles {
+        if let Err(panic) = h.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+#[test]
+fn secrets_are_sent_filled_in() {
+    let az = Azure::entra();
+    let out = az.run(&["examples/private-acr-password.batchflow"]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    let snap = az.fake.snapshot();
+    let sent = serde_json::to_string(&snap.pools).unwrap_or_default();
+    assert!(sent.contains("value-of-ACR_PASSWORD"), "{sent}");
+    assert!(!sent.contains("<secret:"), "{sent}");
+}
+
+#[test]
+fn shared_key_runs_sign_every_request_and_reuse_the_request_id_on_retries() {
+    let az = Azure::shared_key();
+    az.fake.set_faults(Faults {
+        server_error: 0.3,
+        retry_after_secs: 0,
+        ..Faults::default()
+    });
+    let planned = az.planned("examples/hello.batchflow", &[]);
+    let out = az.run(&["examples/hello.batchflow"]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    let snap = az.fake.snapshot();
+    assert_exactly_once(&snap, &planned);
+    assert!(
+        snap.fault_counts.get("server_error").copied().unwrap_or(0) > 0,
+        "{:?}",
+        snap.fault_counts
+    );
+    // Every fault was retried with the same client-request-id.
+    assert!(
+        snap.retried_requests >= snap.fault_counts["server_error"],
+        "{} retried",
+        snap.retried_requests
+    );
+    assert!(
+        snap.error_replies.iter().all(|(_, status, _)| *status != 403),
+        "{:?}",
+        snap.error_replies
+    );
+}
+
+#[test]
+fn a_wrong_key_is_refused_with_the_services_message() {
+    let az = Azure::shared_key();
+    let out = az
+        .bf()
+        .env(
+            "AZURE_BATCH_ACCESS_KEY",
+            &base64::engine::general_purpose::STANDARD.encode(b"another key"),
+        )
+        .args(["run", "--target", "azure", "--quiet", "examples/hello.batchflow"])
+        .run();
+    assert_eq!(out.code, 1, "{}", show(&out));
+    assert!(out.stderr.contains("cannot create pool `cpu`"), "{}", out.stderr);
+    assert!(out.stderr.contains("403"), "{}", out.stderr);
+}
+
+const MANY: &str = r#"
+workflow "many"
+
+param n: int = 2000
+
+pool cpu {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 4
+}
+
+job many on cpu {
+  task prep {
+    command = "/bin/true"
+  }
+  task work[i in 0..n] after prep {
+    command = "/bin/sh -c 'echo ${i}'"
+  }
+  task last after work {
+    command = "/bin/true"
+  }
+}
+"#;
+
+#[test]
+fn under_20_percent_faults_every_task_is_created_exactly_once() {
+    let az = Azure::shared_key();
+    let file = az.write("many.batchflow", MANY);
+    let planned = az.planned(&file, &[]);
+    az.fake.set_faults(Faults {
+        throttle: 0.05,
+        retry_after_secs: 0,
+        server_error: 0.05,
+        drop_connection: 0.05,
+        slow: 0.05,
+        slow_delay: Duration::from_millis(50),
+        task_server_error: 0.05,
+        ..Faults::default()
+    });
+    let out = az.run(&[&file]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    let snap = az.fake.snapshot();
+    assert_exactly_once(&snap, &planned);
+    for kind in [
+        "throttle",
+        "server_error",
+        "drop_before_apply",
+        "drop_after_apply",
+        "task_server_error",
+    ] {
+        assert!(
+            snap.fault_counts.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind}: {:?}",
+            snap.fault_counts
+        );
+    }
+    assert_eq!(job_state(&snap, "many"), "completed");
+}
+
+#[test]
+fn a_run_killed_while_adding_10000_tasks_resumes_and_creates_each_once() {
+    let az = Azure::new(Config {
+        latency: Duration::from_millis(40),
+        ..Config::default()
+    });
+    let file = az.write("many.batchflow", MANY);
+    let planned = az.planned(&file, &["--param", "n=10000"]);
+    let mut child = az.spawn(&[&file, "--param", "n=10000", "--max-in-flight", "2"]);
+    let count = |s: &Snapshot| s.tasks.values().map(|t| t.len()).sum::<usize>();
+    let before = az.wait_for("2,000 tasks", |s| count(s) >= 2000);
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let at_kill = count(&az.fake.snapshot());
+    assert!(
+        at_kill < planned.len(),
+        "the run added every task before the kill ({at_kill})"
+    );
+    assert!(count(&before) >= 2000);
+    let out = az.run(&["--resume"]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(out.stderr.contains("resuming run"), "{}", out.stderr);
+    let snap = az.fake.snapshot();
+    assert_exactly_once(&snap, &planned);
+    // Only the collections in flight at the kill (at most 2 of 100 tasks) were sent again.
+    let resent = snap
+        .tasks
+        .values()
+        .flat_map(|t| t.values())
+        .filter(|t| t.add_attempts > 1)
+        .count();
+    assert!(resent <= 200, "{resent} tasks were sent more than once");
+    assert_eq!(job_state(&snap, "many"), "completed");
+}
+
+#[test]
+fn a_pool_of_the_same_name_with_another_size_is_refused_and_left_alone() {
+    let az = Azure::entra();
+    let other = std::fs::read_to_string(az.path.join("examples/hello.batchflow"))
+        .expect("hello")
+        .replace("Standard_D2s_v5", "Standard_D4s_v5")
+        .replace("workflow \"hello\"", "workflow \"other\"")
+        .replace("job hello on", "job other on");
+    let other = az.write("other.batchflow", &other);
+    let first = az.run(&["--keep-pools", &other]);
+    assert_eq!(first.code, 0, "{}", show(&first));
+    let out = az.run(&["examples/hello.batchflow"]);
+    assert_eq!(out.code, 1, "{}", show(&out));
+    assert!(
+        out.stderr
+            .contains("pool `cpu` already exists with vm size Standard_D4s_v5 (the workflow wants Standard_D2s_v5)"),
+        "{}",
+        out.stderr
+    );
+    let snap = az.fake.snapshot();
+    assert_eq!(pool_states(&snap), vec![("cpu".to_string(), "active".to_string())]);
+    assert_eq!(job_state(&snap, "hello"), "absent");
+}
+
+#[test]
+fn the_same_pool_from_an_earlier_run_is_used() {
+    let az = Azure::entra();
+    let first = az.run(&["--keep-pools", "examples/hello.batchflow"]);
+    assert_eq!(first.code, 0, "{}", show(&first));
+    let renamed = std::fs::read_to_string(az.path.join("examples/hello.batchflow"))
+        .expect("hello")
+        .replace("job hello on", "job hello2 on");
+    let file = az.write("again.batchflow", &renamed);
+    let out = az.run(&[&file]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(
+        out.stderr
+            .contains("exists from an earlier run with the same size, image and node agent"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_pool_short_of_its_target_is_resized_again() {
+    let az = Azure::entra();
+    az.fake.set_faults(Faults {
+        pool_short_by: 1,
+        ..Faults::default()
+    });
+    let file = az.write(
+        "many.batchflow",
+        &MANY.replace("param n: int = 2000", "param n: int = 20"),
+    );
+    let out = az.bf().args(["run", "--target", "azure", &file]).run();
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(
+        out.stderr
+            .contains("pool `cpu` stopped at 3 of 4 nodes (AllocationFailed"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("resizing again (1 of 3)"), "{}", out.stderr);
+    let resizes = az
+        .fake
+        .snapshot()
+        .client_request_ids
+        .iter()
+        .filter(|(what, _, _)| what.starts_with("POST /pools/cpu/resize"))
+        .count();
+    assert_eq!(resizes, 1);
+}
+
+#[test]
+fn a_failing_start_task_is_reported_with_its_node_code_and_stderr() {
+    let az = Azure::entra();
+    az.fake.set_faults(Faults {
+        failing_start_task: true,
+        ..Faults::default()
+    });
+    let out = az
+        .bf()
+        .args(["run", "--target", "azure", "examples/hello.batchflow"])
+        .run();
+    assert_eq!(out.code, 1, "{}", show(&out));
+    assert!(out.stderr.contains("the start task failed on node `"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("of pool `cpu` (FailureExitCode, exit code 1)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("every node of pool `cpu` failed its start task"),
+        "{}",
+        out.stderr
+    );
+    // Tasks queue while a pool allocates; none ran, the job was ended and the pool deleted.
+    let snap = az.fake.snapshot();
+    let ran: Vec<&String> = snap
+        .tasks
+        .values()
+        .flat_map(|t| t.iter())
+        .filter(|(_, t)| t.exit_code.is_some())
+        .map(|(id, _)| id)
+        .collect();
+    assert!(ran.is_empty(), "{ran:?}");
+    assert_eq!(job_state(&snap, "hello"), "completed");
+    assert_eq!(pool_states(&snap)[0].1, "deleting");
+}
+
+#[test]
+fn a_failed_task_is_reported_at_its_line_and_blocks_its_dependents() {
+    let az = Azure::entra();
+    az.fake.set_faults(Faults {
+        failing_tasks: vec![("greet-1".into(), 3)],
+        ..Faults::default()
+    });
+    let out = az.run(&["examples/hello.batchflow"]);
+    assert_eq!(out.code, 1, "{}", show(&out));
+    assert!(
+        out.stderr
+            .contains("examples/hello.batchflow:44:3: task `greet-1` of job `hello` failed: exit code 3"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "examples/hello.batchflow:50:3: task `gather` of job `hello` failed: blocked: `greet-1` did not succeed"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("hello/greet-1"), "{}", out.stdout);
+    let snap = az.fake.snapshot();
+    assert_eq!(job_state(&snap, "hello"), "completed");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(az.run_dir().join("state.json")).expect("state")).expect("JSON");
+    assert_eq!(state["status"], "failed");
+    let of = |id: &str| {
+        state["tasks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["task"] == id))
+            .map(|t| t["state"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (of("greet-1").as_str(), of("gather").as_str(), of("greet-0").as_str()),
+        ("failed", "blocked", "succeeded")
+    );
+}
+
+#[test]
+fn on_task_failed_retry_reactivates_the_task_on_batch() {
+    let az = Azure::entra();
+    // hooks.rhai retries exit code 137, lets shards fail ("continue"), aborts on others.
+    az.fake.set_faults(Faults {
+        failing_tasks: vec![("shard-2".into(), 137)],
+        ..Faults::default()
+    });
+    let out = az.run(&["examples/hooks.batchflow"]);
+    assert_eq!(out.code, 1, "{}", show(&out));
+    let reactivations = az
+        .fake
+        .snapshot()
+        .client_request_ids
+        .iter()
+        .filter(|(what, _, retry)| {
+            what.starts_with("POST /jobs/") && what.contains("/tasks/shard-2/reactivate") && !retry
+        })
+        .count();
+    assert_eq!(reactivations, 10, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("on_task_failed says retry: reactivated"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("on_task_failed said retry 10 times"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn status_shows_batch_and_cancel_ends_the_run() {
+    let az = Azure::new(Config {
+        task_duration: Duration::from_secs(600),
+        ..Config::default()
+    });
+    let mut child = az.spawn(&["examples/hello.batchflow"]);
+    az.wait_for("running tasks", |s| {
+        s.tasks.values().flat_map(|t| t.values()).any(|t| t.state == "running")
+    });
+    let status = az.bf().args(["status", "--format", "json"]).run();
+    assert_eq!(status.code, 0, "{}", show(&status));
+    let v: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert_eq!(v["status"], "running", "{v}");
+    assert_eq!(v["batch"]["jobs"][0]["id"], "hello");
+    assert_eq!(v["batch"]["jobs"][0]["state"], "active");
+    assert_eq!(v["batch"]["pools"][0]["allocation"], "steady");
+    let text = az.bf().args(["status"]).run();
+    assert!(text.stdout.contains("job  hello"), "{}", text.stdout);
+
+    let cancel = az.bf().args(["cancel"]).run();
+    assert_eq!(cancel.code, 0, "{}", show(&cancel));
+    let code = child.wait().expect("the run ends").code();
+    assert_eq!(code, Some(130));
+    assert!(cancel.stderr.contains("job `hello` terminated"), "{}", cancel.stderr);
+    assert!(
+        cancel.stderr.contains("pool `cpu` is being deleted"),
+        "{}",
+        cancel.stderr
+    );
+    let snap = az.fake.snapshot();
+    assert_eq!(job_state(&snap, "hello"), "completed");
+    assert_eq!(pool_states(&snap)[0].1, "deleting");
+    let after = az.bf().args(["status", "--format", "json"]).run();
+    let v: Value = serde_json::from_str(&after.stdout).expect("status JSON");
+    assert_eq!(v["status"], "cancelled");
+    // A cancelled run is not resumed.
+    let resume = az.run(&["--resume"]);
+    assert_eq!(resume.code, 2, "{}", show(&resume));
+}
+
+#[test]
+fn without_an_account_the_run_says_what_to_set() {
+    let out = Bf::new()
+        .current_dir(Path::new(&root()))
+        .env("AZURE_BATCH_ENDPOINT", "")
+        .args(["run", "--target", "azure", "examples/hello.batchflow"])
+        .run();
+    assert_eq!(out.code, 2, "{}", show(&out));
+    assert!(out.stderr.contains("set AZURE_BATCH_ENDPOINT"), "{}", out.stderr);
+}

@@ -11,11 +11,12 @@ use std::process::ExitCode;
 #[command(
     name = "batchflow",
     version,
-    about = "Check, plan and graph .batchflow workflows for Azure Batch",
+    about = "Check, plan, graph and run .batchflow workflows for Azure Batch",
     long_about = "batchflow compiles .batchflow workflows: it checks pools, images, containers and \
-tasks against Azure Batch's rules in a second, and shows the exact Batch REST requests a run \
-would send.\n\nStart with `batchflow check` in a repository that keeps workflows in `pipelines/`.",
-    after_help = "Exit codes: 0 no errors, 1 errors found, 2 usage or I/O error.\n\
+tasks against Azure Batch's rules in a second, shows the exact Batch REST requests a run \
+would send, and runs them: on this machine with Batch's semantics, or on Azure Batch.\n\n\
+Start with `batchflow check` in a repository that keeps workflows in `pipelines/`.",
+    after_help = "Exit codes: 0 no errors, 1 errors found (for run: a task failed), 2 usage or I/O error, 130 interrupted.\n\
 Docs: `batchflow explain` lists every rule; `batchflow explain BF101` explains one."
 )]
 struct Cli {
@@ -71,9 +72,9 @@ enum Command {
         #[command(flatten)]
         compile: CompileArgs,
     },
-    /// Run a workflow on this machine, with Azure Batch's directories, variables and rules
+    /// Run a workflow: on this machine with Azure Batch's directories, variables and rules, or on Azure Batch
     #[command(
-        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
+        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see docs/azure.md.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
     )]
     Run {
         /// The workflow to run (not needed with --resume)

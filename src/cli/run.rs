@@ -470,6 +470,10 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
         }
         _ => return usage_error(&format!("`{task}` is in several jobs; write it as JOB/{task}")),
     };
+    let file = if stderr { "stderr.txt" } else { "stdout.txt" };
+    if st.target != "local" {
+        return super::status::remote_log(&RunDir::open(dir), &st, rec, file);
+    }
     let Some(node) = &rec.node else {
         return usage_error(&format!(
             "`{}` never ran in this run ({})",
@@ -484,7 +488,6 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
         .join(&rec.job)
         .join("job-1")
         .join(&rec.task);
-    let file = if stderr { "stderr.txt" } else { "stdout.txt" };
     match std::fs::read(task_dir.join(file)) {
         Ok(bytes) => print_out(&String::from_utf8_lossy(&bytes)).err().unwrap_or(OK),
         Err(e) => usage_error(&format!("cannot read {}: {e}", task_dir.join(file).display())),

@@ -8,7 +8,7 @@ use batchflow::exec::azure::config;
 use batchflow::exec::azure::control;
 use batchflow::exec::TaskState;
 use batchflow::plan::Plan;
-use batchflow::state::{self, RunDir, RunState, RunStatus};
+use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -53,6 +53,28 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
         .enable_all()
         .build()
         .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))
+}
+
+/// `batchflow logs` of an azure run: the task's file as Batch has it, from the node that ran it.
+pub fn remote_log(run_dir: &RunDir, st: &RunState, rec: &TaskRecord, file: &str) -> u8 {
+    let (client, _) = match connect(run_dir, st) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let path = format!("/jobs/{}/tasks/{}/files/{file}", rec.job, rec.task);
+    match rt.block_on(client.send(reqwest::Method::GET, &path, &[], None)) {
+        Ok(reply) => print_out(&String::from_utf8_lossy(&reply.body)).err().unwrap_or(OK),
+        Err(e) => usage_error(&format!(
+            "cannot read {file} of `{}/{}` from Batch ({}): {e}",
+            rec.job,
+            rec.task,
+            rec.state.as_str()
+        )),
+    }
 }
 
 #[derive(serde::Serialize)]

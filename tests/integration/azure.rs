@@ -577,6 +577,25 @@ fn a_failed_task_is_reported_at_its_line_and_blocks_its_dependents() {
         (of("greet-1").as_str(), of("gather").as_str(), of("greet-0").as_str()),
         ("failed", "blocked", "succeeded")
     );
+    // The stderr tail of the failed task, fetched from its node, is in the report.
+    assert!(out.stderr.contains("task failed with exit code 3"), "{}", out.stderr);
+    // `logs` of an azure run reads the files from Batch.
+    let logs = az.bf().args(["logs", "latest", "greet-1", "--stderr"]).run();
+    assert_eq!(
+        (logs.code, logs.stdout.as_str()),
+        (0, "task failed with exit code 3\n"),
+        "{}",
+        show(&logs)
+    );
+    let logs = az.bf().args(["logs", "latest", "hello/greet-0"]).run();
+    assert_eq!(logs.stdout, "output of greet-0\n", "{}", show(&logs));
+    let never = az.bf().args(["logs", "latest", "gather"]).run();
+    assert_eq!(never.code, 2, "{}", show(&never));
+    assert!(
+        never.stderr.contains("cannot read stdout.txt of `hello/gather` from Batch (blocked)"),
+        "{}",
+        never.stderr
+    );
 }
 
 #[test]

@@ -289,7 +289,7 @@ impl Submit {
         let secs = self.started.get(job)?.elapsed().as_secs_f64().max(1e-6);
         let n = self.added.get(job).copied().unwrap_or(0);
         Some(format!(
-            "job `{job}`: {n} tasks added in {secs:.2}s ({:.0} tasks/s)",
+            "job `{job}`: {n} tasks added in {secs:.3}s ({:.0} tasks/s)",
             n as f64 / secs
         ))
     }

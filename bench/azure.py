@@ -124,7 +124,7 @@ class Fake:
         self.proc.wait()
 
 
-def batchflow_once(binary, fake, tasks, tag, keep):
+def batchflow_once(binary, fake, tasks, tag, keep, in_flight):
     """One `run --target azure`; returns (tasks/s, seconds of the submit, wall s to the note)."""
     repo = tempfile.mkdtemp(prefix="bf-bench-azure-")
     os.mkdir(os.path.join(repo, ".git"))
@@ -135,7 +135,8 @@ def batchflow_once(binary, fake, tasks, tag, keep):
                AZURE_BATCH_ACCESS_KEY=KEY, BATCHFLOW_POLL_MS="2000", NO_COLOR="1")
     env.pop("CI", None)
     started = time.perf_counter()
-    proc = subprocess.Popen([os.path.abspath(binary), "run", path, "--target", "azure"], cwd=repo,
+    proc = subprocess.Popen([os.path.abspath(binary), "run", path, "--target", "azure",
+                             "--max-in-flight", str(in_flight)], cwd=repo,
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     note, tail = None, []
@@ -191,6 +192,7 @@ def main():
     ap.add_argument("--latencies", default="0,50", help="milliseconds added to every reply")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sdk-concurrency", type=int, default=8)
+    ap.add_argument("--max-in-flight", type=int, default=16, help="batchflow's --max-in-flight")
     ap.add_argument("--binary", default=BINARY)
     ap.add_argument("--fake", default=FAKE)
     ap.add_argument("--python", help="a Python with azure-batch installed")
@@ -209,7 +211,7 @@ def main():
             bf, sdk = [], []
             for run in range(args.runs):
                 tag = f"{latency}x{run}"
-                bf.append(batchflow_once(args.binary, fake, args.tasks, tag, args.keep))
+                bf.append(batchflow_once(args.binary, fake, args.tasks, tag, args.keep, args.max_in_flight))
                 sdk.append(sdk_once(python, fake, args.tasks, tag, args.sdk_concurrency))
                 print(f"latency {latency} ms, run {run + 1}: batchflow {bf[-1][0]:,.0f} tasks/s "
                       f"({bf[-1][1]:.2f} s), SDK {sdk[-1][0]:,.0f} tasks/s ({sdk[-1][1]:.2f} s)",
@@ -221,7 +223,7 @@ def main():
         wall = statistics.median(r[2] for r in bf)
         rows.append((latency, bf_rate, sdk_rate, wall))
 
-    print(f"\n{args.tasks:,} tasks, median of {args.runs} runs; batchflow --max-in-flight 16, "
+    print(f"\n{args.tasks:,} tasks, median of {args.runs} runs; batchflow --max-in-flight {args.max_in_flight}, "
           f"SDK max_concurrency={args.sdk_concurrency}")
     print(f"{'latency':>8} {'batchflow tasks/s':>18} {'SDK tasks/s':>12} {'speed-up':>9} "
           f"{'batchflow wall s':>17}")

@@ -592,7 +592,9 @@ fn a_failed_task_is_reported_at_its_line_and_blocks_its_dependents() {
     let never = az.bf().args(["logs", "latest", "gather"]).run();
     assert_eq!(never.code, 2, "{}", show(&never));
     assert!(
-        never.stderr.contains("cannot read stdout.txt of `hello/gather` from Batch (blocked)"),
+        never
+            .stderr
+            .contains("cannot read stdout.txt of `hello/gather` from Batch (blocked)"),
         "{}",
         never.stderr
     );

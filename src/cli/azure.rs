@@ -2,14 +2,14 @@
 //! for `--resume`, the pools and jobs ended when it is done; `status` and `cancel` of such runs.
 
 use super::progress::{relative, summary_table, Progress};
-use super::run::{find_run, new_run_id, now_ms, secrets_set, RunArgs, INTERRUPTED};
-use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
+use super::run::{compile_and_plan, find_run, new_run_id, now_ms, secrets_set, Planned, RunArgs, INTERRUPTED};
+use super::{eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config::{self, Target};
 use batchflow::exec::azure::control;
 use batchflow::exec::azure::runner::{self, Outcome, Report};
 use batchflow::exec::{TaskReport, TaskState};
-use batchflow::plan::{self, Action, Plan};
+use batchflow::plan::{Action, Plan};
 use batchflow::secrets::{self, Escape};
 use batchflow::source::{SourceMap, Span};
 use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
@@ -85,23 +85,11 @@ fn compile(file: &Path, args: &RunArgs, target: &Target) -> Result<Compiled, u8>
     let mut opts = options(&args.params).map_err(|e| usage_error(&e))?;
     opts.auth = Some(target.auth.mode());
     let mut sources = SourceMap::new();
-    let mut compiled = batchflow::compile(file, &mut sources, &opts)
-        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
-    super::eprint_hook_log(&compiled);
-    eprint_human(&compiled.diagnostics, &sources);
-    if compiled.has_errors() {
-        eprint_line(&format!(
-            "{}: {}; fix them first",
-            file.display(),
-            super::summary(&compiled.diagnostics)
-        ));
-        return Err(FOUND_ERRORS);
-    }
-    let wf = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
-    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &plan::Options::default()).map_err(|d| {
-        eprint_human(&d, &sources);
-        FOUND_ERRORS
-    })?;
+    let Planned {
+        workflow: wf,
+        plan,
+        hooks,
+    } = compile_and_plan(file, &opts, &mut sources)?;
     let mut origins = HashMap::with_capacity(wf.tasks.len());
     for task in &wf.tasks {
         let Some(template) = wf.template(task.template) else {
@@ -112,7 +100,7 @@ fn compile(file: &Path, args: &RunArgs, target: &Target) -> Result<Compiled, u8>
     }
     Ok(Compiled {
         plan,
-        hooks: compiled.hooks,
+        hooks,
         sources,
         origins,
     })

@@ -4,6 +4,8 @@ use super::progress::{relative, summary_table, Progress};
 use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
 use batchflow::exec::TaskState;
+use batchflow::graph::Workflow;
+use batchflow::hooks::Hooks;
 use batchflow::plan::{self, Plan};
 use batchflow::source::SourceMap;
 use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
@@ -98,13 +100,20 @@ fn runnable(model: &Model, plan: &Plan, env: &HashMap<String, String>, args: &Ru
     }
 }
 
-fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
-    let opts = options(&args.params).map_err(|e| usage_error(&e))?;
-    let mut sources = SourceMap::new();
-    let mut compiled = batchflow::compile(file, &mut sources, &opts)
+/// A workflow compiled and planned, as a run executes it.
+pub(super) struct Planned {
+    pub workflow: Workflow,
+    pub plan: Plan,
+    pub hooks: Option<Hooks>,
+}
+
+/// Compiles `file` (diagnostics and hook output on stderr) and plans it; a workflow with
+/// errors is refused.
+pub(super) fn compile_and_plan(file: &Path, opts: &batchflow::Options, sources: &mut SourceMap) -> Result<Planned, u8> {
+    let mut compiled = batchflow::compile(file, sources, opts)
         .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
     super::eprint_hook_log(&compiled);
-    eprint_human(&compiled.diagnostics, &sources);
+    eprint_human(&compiled.diagnostics, sources);
     if compiled.has_errors() {
         eprint_line(&format!(
             "{}: {}; fix them first",
@@ -113,11 +122,22 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
         ));
         return Err(FOUND_ERRORS);
     }
-    let wf = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
-    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &plan::Options::default()).map_err(|d| {
-        eprint_human(&d, &sources);
+    let workflow = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
+    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &plan::Options::default()).map_err(|d| {
+        eprint_human(&d, sources);
         FOUND_ERRORS
     })?;
+    Ok(Planned {
+        workflow,
+        plan,
+        hooks: compiled.hooks,
+    })
+}
+
+fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
+    let opts = options(&args.params).map_err(|e| usage_error(&e))?;
+    let mut sources = SourceMap::new();
+    let Planned { plan, hooks, .. } = compile_and_plan(file, &opts, &mut sources)?;
     let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
     let env: HashMap<String, String> = opts.env.into_iter().collect();
     let cli = runnable(&model, &plan, &env, args)?;
@@ -154,7 +174,7 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
     written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
     Ok(Prepared {
         model,
-        hooks: compiled.hooks,
+        hooks,
         run_dir,
         record,
         resume: None,

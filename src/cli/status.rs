@@ -26,8 +26,14 @@ fn open(which: &str) -> Result<(RunDir, RunState), u8> {
     Ok((run_dir, st))
 }
 
-/// A client for the account an azure run used, and its saved plan.
-fn connect(run_dir: &RunDir, st: &RunState) -> Result<(BatchClient, Plan), u8> {
+/// The account an azure run used: a client, the run's saved plan, a runtime to send with.
+struct Remote {
+    client: BatchClient,
+    plan: Plan,
+    rt: tokio::runtime::Runtime,
+}
+
+fn connect(run_dir: &RunDir, st: &RunState) -> Result<Remote, u8> {
     let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
     let env: HashMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -45,28 +51,24 @@ fn connect(run_dir: &RunDir, st: &RunState) -> Result<(BatchClient, Plan), u8> {
     let plan: Plan = serde_json::from_str(&text)
         .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", st.run_id)))?;
     let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
-    Ok((client, plan))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))
+        .map_err(|e| usage_error(&format!("cannot start the async runtime: {e}")))?;
+    Ok(Remote { client, plan, rt })
 }
 
 /// `batchflow logs` of an azure run: the task's file as Batch has it, from the node that ran it.
 pub fn remote_log(run_dir: &RunDir, st: &RunState, rec: &TaskRecord, file: &str) -> u8 {
-    let (client, _) = match connect(run_dir, st) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
+    let remote = match connect(run_dir, st) {
         Ok(r) => r,
         Err(code) => return code,
     };
     let path = format!("/jobs/{}/tasks/{}/files/{file}", rec.job, rec.task);
-    match rt.block_on(client.send(reqwest::Method::GET, &path, &[], None)) {
+    match remote
+        .rt
+        .block_on(remote.client.send(reqwest::Method::GET, &path, &[], None))
+    {
         Ok(reply) => print_out(&String::from_utf8_lossy(&reply.body)).err().unwrap_or(OK),
         Err(e) => usage_error(&format!(
             "cannot read {file} of `{}/{}` from Batch ({}): {e}",
@@ -102,15 +104,11 @@ pub fn status(which: &str, json: bool) -> u8 {
     let batch = if st.target == "local" {
         None
     } else {
-        let (client, plan) = match connect(&run_dir, &st) {
-            Ok(x) => x,
-            Err(code) => return code,
-        };
-        let rt = match runtime() {
+        let remote = match connect(&run_dir, &st) {
             Ok(r) => r,
             Err(code) => return code,
         };
-        match rt.block_on(control::status(&client, &plan)) {
+        match remote.rt.block_on(control::status(&remote.client, &remote.plan)) {
             Ok(s) => Some(s),
             Err(e) => return usage_error(&format!("cannot ask Batch about run `{}`: {e}", st.run_id)),
         }
@@ -176,16 +174,15 @@ pub fn cancel(which: &str, keep_pools: bool) -> u8 {
     // The owner wrote its last state as it stopped.
     let mut st = run_dir.load().map(|(s, _)| s).unwrap_or(st);
     if st.target != "local" {
-        let (client, plan) = match connect(&run_dir, &st) {
-            Ok(x) => x,
-            Err(code) => return code,
-        };
-        let rt = match runtime() {
+        let remote = match connect(&run_dir, &st) {
             Ok(r) => r,
             Err(code) => return code,
         };
         let done = run_dir.steps_done();
-        for line in rt.block_on(control::end_run(&client, &plan, &done, keep_pools)) {
+        for line in remote
+            .rt
+            .block_on(control::end_run(&remote.client, &remote.plan, &done, keep_pools))
+        {
             eprint_line(&line);
         }
     } else if st.status != RunStatus::Running && st.status != RunStatus::Interrupted {

@@ -993,8 +993,8 @@ impl Sim {
         });
     }
 
-    pub fn terminate_job(&mut self, id: &str, reason: Option<&str>, now: Instant) -> Result<(), Failure> {
-        let j = self.active_job(id)?;
+    /// Ends every running task of job `j` with `TaskEnded`.
+    fn end_running_tasks(&mut self, j: usize, now: Instant, message: &str) {
         let running: Vec<usize> = self.jobs[j]
             .tasks
             .iter()
@@ -1003,14 +1003,13 @@ impl Sim {
             .map(|(k, _)| k)
             .collect();
         for t in running {
-            self.end_running(
-                j,
-                t,
-                now,
-                "TaskEnded",
-                "The task was ended because its job was terminated.",
-            );
+            self.end_running(j, t, now, "TaskEnded", message);
         }
+    }
+
+    pub fn terminate_job(&mut self, id: &str, reason: Option<&str>, now: Instant) -> Result<(), Failure> {
+        let j = self.active_job(id)?;
+        self.end_running_tasks(j, now, "The task was ended because its job was terminated.");
         let etag = self.next_etag();
         let job = &mut self.jobs[j];
         job.set_state(JobState::Completed, now);
@@ -1033,22 +1032,7 @@ impl Sim {
                 "The specified job has been marked for deletion and is being garbage collected.",
             ));
         }
-        let running: Vec<usize> = self.jobs[j]
-            .tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.state == TaskState::Running)
-            .map(|(k, _)| k)
-            .collect();
-        for t in running {
-            self.end_running(
-                j,
-                t,
-                now,
-                "TaskEnded",
-                "The task was ended because its job was deleted.",
-            );
-        }
+        self.end_running_tasks(j, now, "The task was ended because its job was deleted.");
         let etag = self.next_etag();
         let job = &mut self.jobs[j];
         job.set_state(JobState::Deleting, now);

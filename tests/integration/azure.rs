@@ -394,6 +394,30 @@ fn under_20_percent_faults_every_task_is_created_exactly_once() {
 }
 
 #[test]
+fn a_collection_too_large_for_the_service_is_sent_in_halves() {
+    // Collections of 100 of these tasks are about 13 kB: the service takes under 4,000 bytes.
+    let az = Azure::new(Config {
+        max_body_bytes: 4000,
+        ..Config::default()
+    });
+    let file = az.write("many.batchflow", MANY);
+    let planned = az.planned(&file, &["--param", "n=200"]);
+    let out = az.run(&[&file, "--param", "n=200"]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    let snap = az.fake.snapshot();
+    assert_exactly_once(&snap, &planned);
+    let too_large = snap
+        .error_replies
+        .iter()
+        .filter(|(what, status, code)| {
+            what.contains("/addtaskcollection") && *status == 413 && code == "RequestBodyTooLarge"
+        })
+        .count();
+    // 100 -> 50 -> 25: the two collections of 100 and their four halves of 50.
+    assert_eq!(too_large, 6, "{:#?}", snap.error_replies);
+}
+
+#[test]
 fn a_run_killed_while_adding_10000_tasks_resumes_and_creates_each_once() {
     let az = Azure::new(Config {
         latency: Duration::from_millis(40),

@@ -200,14 +200,15 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
             );
         }
     }
-    if req.body.len() >= MAX_BODY_BYTES {
+    let limit = shared.config.max_body_bytes;
+    if req.body.len() >= limit {
         return error(
             shared,
             req,
             413,
             "RequestBodyTooLarge",
             &format!(
-                "The request body is too large and exceeds the maximum permissible limit ({} bytes; the limit is under {MAX_BODY_BYTES}).",
+                "The request body is too large and exceeds the maximum permissible limit ({} bytes; the limit is under {limit}).",
                 req.body.len()
             ),
         );

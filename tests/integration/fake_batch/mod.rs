@@ -45,6 +45,9 @@ pub struct Config {
     pub threads: usize,
     /// Seed of the fault dice; 0: from the clock.
     pub seed: u64,
+    /// A request body of this many bytes or more is answered 413 `RequestBodyTooLarge`;
+    /// Batch's limit is "less than 1MB".
+    pub max_body_bytes: usize,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             threads: 0,
             seed: 0,
+            max_body_bytes: api::MAX_BODY_BYTES,
         }
     }
 }

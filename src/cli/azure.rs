@@ -477,6 +477,12 @@ fn explain_failures(report: &Report, sources: &SourceMap, origin_of: &dyn Fn(&st
             f.job,
             f.reason
         ));
+        if let Some((file, lines)) = &f.tail {
+            eprint_line(&format!("  {file} (last lines):"));
+            for line in lines.lines() {
+                eprint_line(&format!("    {line}"));
+            }
+        }
     }
     let more = (report.rejected.len() + report.failed_tasks.len()).saturating_sub(40);
     if more > 0 {

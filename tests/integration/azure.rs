@@ -602,7 +602,12 @@ fn a_failed_task_is_reported_at_its_line_and_blocks_its_dependents() {
         ("failed", "blocked", "succeeded")
     );
     // The stderr tail of the failed task, fetched from its node, is in the report.
-    assert!(out.stderr.contains("task failed with exit code 3"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("  stderr.txt (last lines):\n    task failed with exit code 3\n"),
+        "{}",
+        out.stderr
+    );
     // `logs` of an azure run reads the files from Batch.
     let logs = az.bf().args(["logs", "latest", "greet-1", "--stderr"]).run();
     assert_eq!(

@@ -26,6 +26,8 @@ pub struct FailedTask {
     pub attempts: u32,
     /// Why, with the last line of its stderr when there is one.
     pub reason: String,
+    /// The last lines of its `stderr.txt`, or of `stdout.txt` when stderr is empty: (file, lines).
+    pub tail: Option<(&'static str, String)>,
 }
 
 /// Waits for the job to end. Batch ends it by itself once the plan's PATCH set
@@ -84,6 +86,7 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, String> {
                         exit_code: None,
                         attempts: 0,
                         reason: format!("blocked: `{dep}` did not succeed"),
+                        tail: None,
                     })
                     .collect();
                 return finished(ctx, job, c.succeeded, blocked).await;
@@ -252,9 +255,13 @@ async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, String> {
             ),
             (None, _) => "failed".into(),
         };
-        if i < TAILS {
-            let tail = file_tail(ctx, &format!("/jobs/{job}/tasks/{}/files/stderr.txt", t.id)).await;
-            if let Some(last) = tail.lines().last() {
+        let tail = if i < TAILS {
+            output_tail(ctx, job, &t.id).await
+        } else {
+            None
+        };
+        if let Some(("stderr.txt", lines)) = &tail {
+            if let Some(last) = lines.lines().last() {
                 reason = format!("{reason}: {last}");
             }
         }
@@ -264,7 +271,22 @@ async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, String> {
             exit_code: code,
             attempts: info.retry_count + 1,
             reason,
+            tail,
         });
     }
     Ok(out)
+}
+
+/// The tail of a failed task's `stderr.txt`, or of its `stdout.txt` when stderr is empty;
+/// None when neither can be read (the node may be gone) or both are empty.
+async fn output_tail(ctx: &Ctx, job: &str, task: &str) -> Option<(&'static str, String)> {
+    for file in ["stderr.txt", "stdout.txt"] {
+        let path = format!("/jobs/{job}/tasks/{task}/files/{file}");
+        if let Ok(tail) = file_tail(ctx, &path).await {
+            if !tail.is_empty() {
+                return Some((file, tail));
+            }
+        }
+    }
+    None
 }

@@ -9,6 +9,8 @@ use reqwest::Method;
 use std::sync::atomic::Ordering;
 
 /// What `wait_ready` reads of a pool.
+/// Lines of a start task's or a task's output shown with its failure.
+const TAIL_LINES: usize = 5;
 const POOL_FIELDS: &str = "id,allocationState,currentDedicatedNodes,currentLowPriorityNodes,targetDedicatedNodes,targetLowPriorityNodes,resizeErrors,enableAutoScale";
 /// Node states that are on their way to being usable.
 const SETTLING: &[&str] = &[
@@ -178,7 +180,9 @@ async fn wait_start_tasks(ctx: &Ctx, pool: &str) -> Result<(), String> {
                 .and_then(|f| f.code.clone())
                 .unwrap_or_else(|| "FailureExitCode".into());
             let exit = info.exit_code.map_or_else(String::new, |c| format!(", exit code {c}"));
-            let tail = file_tail(ctx, &format!("{path}/{}/files/startup/stderr.txt", node.id)).await;
+            let tail = file_tail(ctx, &format!("{path}/{}/files/startup/stderr.txt", node.id))
+                .await
+                .unwrap_or_else(|why| why);
             ctx.note(format!(
                 "the start task failed on node `{}` of pool `{pool}` ({code}{exit}); the end of its stderr:\n{tail}",
                 node.id
@@ -198,16 +202,16 @@ async fn wait_start_tasks(ctx: &Ctx, pool: &str) -> Result<(), String> {
     }
 }
 
-/// The last lines of a node or task file, or a note that it could not be read.
-pub async fn file_tail(ctx: &Ctx, path: &str) -> String {
-    match ctx.client.send(Method::GET, path, &[], None).await {
-        Ok(r) => {
-            let text = String::from_utf8_lossy(&r.body);
-            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-            lines[lines.len().saturating_sub(5)..].join("\n")
-        }
-        Err(e) => format!("(cannot read {path}: {e})"),
-    }
+/// The last lines of a node or task file; when it cannot be read, a note that says so.
+pub async fn file_tail(ctx: &Ctx, path: &str) -> Result<String, String> {
+    let r = ctx
+        .client
+        .send(Method::GET, path, &[], None)
+        .await
+        .map_err(|e| format!("(cannot read {path}: {e})"))?;
+    let text = String::from_utf8_lossy(&r.body);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    Ok(lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n"))
 }
 
 pub fn stop_if_interrupted(ctx: &Ctx) -> Result<(), String> {

@@ -124,10 +124,21 @@ impl std::fmt::Debug for Entra {
     }
 }
 
+/// Which Entra credential to use: found from the environment, or a managed identity because
+/// batchflow.toml says so (on a VM the environment does not reveal one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntraSource {
+    FromEnvironment,
+    ManagedIdentity,
+}
+
 impl Entra {
-    /// The credential the environment points at: a service principal's secret, a managed
-    /// identity (when Azure says one is there), else the developer tools (`az login`).
-    pub fn from_env(env: &std::collections::HashMap<String, String>) -> Result<Entra, String> {
+    /// `BATCHFLOW_ACCESS_TOKEN` as is; else, with [`EntraSource::ManagedIdentity`], the managed
+    /// identity (user-assigned when `AZURE_CLIENT_ID` is set); else the credential the
+    /// environment points at: a service principal's secret, workload identity (a federated
+    /// token file), a managed identity (when App Service says one is there), else the developer
+    /// tools (`az login`, `azd auth login`).
+    pub fn from_env(env: &std::collections::HashMap<String, String>, wanted: EntraSource) -> Result<Entra, String> {
         let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
         let fail = |what: &str, e: azure_core::Error| format!("cannot set up {what}: {e}");
         if let Some(token) = get("BATCHFLOW_ACCESS_TOKEN") {
@@ -139,26 +150,44 @@ impl Entra {
                 source: "BATCHFLOW_ACCESS_TOKEN",
             });
         }
-        let (credential, source): (Arc<dyn TokenCredential>, &'static str) = match (
-            get("AZURE_TENANT_ID"),
-            get("AZURE_CLIENT_ID"),
-            get("AZURE_CLIENT_SECRET"),
-        ) {
-            (Some(tenant), Some(client), Some(secret)) => (
-                azure_identity::ClientSecretCredential::new(&tenant, client, Secret::new(secret), None)
+        let managed = |client: Option<String>| {
+            let options = azure_identity::ManagedIdentityCredentialOptions {
+                user_assigned_id: client.map(azure_identity::UserAssignedId::ClientId),
+                ..Default::default()
+            };
+            azure_identity::ManagedIdentityCredential::new(Some(options))
+                .map(|c| c as Arc<dyn TokenCredential>)
+                .map_err(|e| fail("the managed identity credential", e))
+        };
+        let (tenant, client) = (get("AZURE_TENANT_ID"), get("AZURE_CLIENT_ID"));
+        let (credential, source): (Arc<dyn TokenCredential>, &'static str) = if wanted == EntraSource::ManagedIdentity {
+            (managed(client)?, "managed identity (batchflow.toml)")
+        } else if let (Some(tenant), Some(client), Some(secret)) = (&tenant, &client, get("AZURE_CLIENT_SECRET")) {
+            (
+                azure_identity::ClientSecretCredential::new(tenant, client.clone(), Secret::new(secret), None)
                     .map_err(|e| fail("the client secret credential", e))?,
                 "client secret (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
-            ),
-            _ if get("IDENTITY_ENDPOINT").is_some() || get("MSI_ENDPOINT").is_some() => (
-                azure_identity::ManagedIdentityCredential::new(None)
-                    .map_err(|e| fail("the managed identity credential", e))?,
-                "managed identity",
-            ),
-            _ => (
+            )
+        } else if let (Some(tenant), Some(client), Some(file)) = (&tenant, &client, get("AZURE_FEDERATED_TOKEN_FILE")) {
+            let options = azure_identity::WorkloadIdentityCredentialOptions {
+                tenant_id: Some(tenant.clone()),
+                client_id: Some(client.clone()),
+                token_file_path: Some(file.into()),
+                ..Default::default()
+            };
+            (
+                azure_identity::WorkloadIdentityCredential::new(Some(options))
+                    .map_err(|e| fail("the workload identity credential", e))?,
+                "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
+            )
+        } else if get("IDENTITY_ENDPOINT").is_some() || get("MSI_ENDPOINT").is_some() {
+            (managed(client)?, "managed identity")
+        } else {
+            (
                 azure_identity::DeveloperToolsCredential::new(None)
                     .map_err(|e| fail("the developer tools credential", e))?,
                 "developer tools (az login)",
-            ),
+            )
         };
         Ok(Entra {
             credential: Some(credential),

@@ -2,7 +2,7 @@
 //! Azure CLI's environment variables `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCOUNT` and
 //! `AZURE_BATCH_ACCESS_KEY`, which override it.
 
-use super::auth::{Auth, Entra, SharedKey};
+use super::auth::{Auth, Entra, EntraSource, SharedKey};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,7 +21,7 @@ pub struct TargetSection {
     /// `https://ACCOUNT.REGION.batch.azure.com`
     pub endpoint: Option<String>,
     pub account: Option<String>,
-    /// `entra` or `shared-key`.
+    /// `entra` (the credential the environment points at), `managed-identity` or `shared-key`.
     pub auth: Option<String>,
 }
 
@@ -73,13 +73,18 @@ pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, Str
         .ok_or_else(|| "cannot tell the Batch account's name: set AZURE_BATCH_ACCOUNT".to_string())?;
     let wanted = file.target.auth.as_deref().map(str::to_ascii_lowercase);
     let auth = match (get("AZURE_BATCH_ACCESS_KEY"), wanted.as_deref()) {
-        (Some(_), Some("entra")) => Auth::Entra(Entra::from_env(env)?),
-        (Some(key), _) => Auth::SharedKey(SharedKey::new(&account, &key)?),
+        (_, Some("managed-identity")) => Auth::Entra(Entra::from_env(env, EntraSource::ManagedIdentity)?),
+        (Some(_), Some("entra")) => Auth::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
+        (Some(key), Some("shared-key") | None) => Auth::SharedKey(SharedKey::new(&account, &key)?),
         (None, Some("shared-key")) => {
             return Err("batchflow.toml asks for shared-key auth, but AZURE_BATCH_ACCESS_KEY is not set".into())
         }
-        (None, Some("entra") | None) => Auth::Entra(Entra::from_env(env)?),
-        (None, Some(other)) => return Err(format!("batchflow.toml: auth `{other}` is not `entra` or `shared-key`")),
+        (None, Some("entra") | None) => Auth::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
+        (_, Some(other)) => {
+            return Err(format!(
+                "batchflow.toml: auth `{other}` is not `entra`, `managed-identity` or `shared-key`"
+            ))
+        }
     };
     Ok(Target {
         endpoint,
@@ -116,6 +121,63 @@ mod tests {
         assert!(matches!(t.auth, Auth::SharedKey(_)));
         let t = resolve(&file, &env(&[("AZURE_BATCH_ACCESS_KEY", "a2V5")])).expect("target");
         assert_eq!(t.account, "a");
+    }
+
+    fn entra_source(file: &str, pairs: &[(&str, &str)]) -> Result<&'static str, String> {
+        let file: File = toml::from_str(file).map_err(|e| e.to_string())?;
+        let mut all = vec![("AZURE_BATCH_ENDPOINT", "https://a.westeurope.batch.azure.com")];
+        all.extend_from_slice(pairs);
+        match resolve(&file, &env(&all))?.auth {
+            Auth::Entra(e) => Ok(e.source),
+            Auth::SharedKey(_) => Ok("shared key"),
+        }
+    }
+
+    #[test]
+    fn the_entra_credential_is_the_one_the_settings_point_at() {
+        let tenant = ("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        let client = ("AZURE_CLIENT_ID", "c0ffee00-0000-4000-8000-000000000001");
+        let secret = ("AZURE_CLIENT_SECRET", "s3cret");
+        // The workload identity credential reads its token file when it is made.
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").expect("a token file");
+        let path = file.path().display().to_string();
+        let token_file = ("AZURE_FEDERATED_TOKEN_FILE", path.as_str());
+        let key = ("AZURE_BATCH_ACCESS_KEY", "a2V5");
+        let mi = "[target]\nauth = \"managed-identity\"\n";
+        let cases: [(&str, Vec<(&str, &str)>, &str); 7] = [
+            ("", vec![], "developer tools (az login)"),
+            (
+                "",
+                vec![tenant, client, secret],
+                "client secret (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)",
+            ),
+            (
+                "",
+                vec![tenant, client, token_file],
+                "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
+            ),
+            (
+                "",
+                vec![
+                    ("IDENTITY_ENDPOINT", "http://127.0.0.1:41741/msi/token"),
+                    ("IDENTITY_HEADER", "h"),
+                ],
+                "managed identity",
+            ),
+            (mi, vec![key], "managed identity (batchflow.toml)"),
+            (
+                mi,
+                vec![client, ("BATCHFLOW_ACCESS_TOKEN", "t")],
+                "BATCHFLOW_ACCESS_TOKEN",
+            ),
+            ("", vec![key, tenant, client, secret], "shared key"),
+        ];
+        for (file, pairs, want) in cases {
+            assert_eq!(entra_source(file, &pairs).as_deref(), Ok(want), "{file} {pairs:?}");
+        }
+        let err = entra_source("[target]\nauth = \"password\"\n", &[key]).expect_err("unknown auth");
+        assert!(err.contains("`entra`, `managed-identity` or `shared-key`"), "{err}");
     }
 
     #[test]

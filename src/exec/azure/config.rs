@@ -145,7 +145,9 @@ mod tests {
         let token_file = ("AZURE_FEDERATED_TOKEN_FILE", path.as_str());
         let key = ("AZURE_BATCH_ACCESS_KEY", "a2V5");
         let mi = "[target]\nauth = \"managed-identity\"\n";
-        let cases: [(&str, Vec<(&str, &str)>, &str); 7] = [
+        // (batchflow.toml, environment, the credential used)
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+        let cases: [Case<'_>; 7] = [
             ("", vec![], "developer tools (az login)"),
             (
                 "",

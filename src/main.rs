@@ -100,6 +100,9 @@ enum Command {
         /// Continue an interrupted or failed run (the latest, or RUN): only what did not succeed runs again
         #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
         resume: Option<String>,
+        /// The summary on stdout: a table, or one JSON object with every task
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
         #[command(flatten)]
         compile: CompileArgs,
     },
@@ -223,6 +226,7 @@ fn main() -> ExitCode {
             container_cli,
             quiet,
             resume,
+            format,
             compile,
         } => cli::run::run(cli::run::RunArgs {
             file,
@@ -234,6 +238,7 @@ fn main() -> ExitCode {
             container_cli,
             quiet,
             resume,
+            json: matches!(format, PlanFormat::Json),
         }),
         Command::Runs => cli::run::runs(),
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),

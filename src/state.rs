@@ -44,6 +44,20 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// What the summary shows of this record (the task directory is the backend's to add).
+    pub fn report(&self) -> crate::exec::TaskReport {
+        crate::exec::TaskReport {
+            job: self.job.clone(),
+            task: self.task.clone(),
+            state: self.state,
+            exit_code: self.exit_code,
+            attempts: self.attempts,
+            duration: self.duration_ms.map(std::time::Duration::from_millis),
+            output: None,
+            reason: self.reason.clone(),
+        }
+    }
+
     /// A task that has not started.
     pub fn waiting(job: String, task: String) -> TaskRecord {
         TaskRecord {

@@ -1,7 +1,7 @@
 //! `batchflow run --target azure`: the plan sent to Azure Batch, its state in the run folder
 //! for `--resume`, the pools and jobs ended when it is done; `status` and `cancel` of such runs.
 
-use super::progress::{relative, summary_table, Progress};
+use super::progress::{relative, summary_json, summary_table, Progress};
 use super::run::{compile_and_plan, find_run, new_run_id, now_ms, secrets_set, Planned, RunArgs, INTERRUPTED};
 use super::{eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::azure::client::BatchClient;
@@ -350,6 +350,12 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
     if outcome == Outcome::Interrupted {
         record.status = RunStatus::Interrupted;
         let _ = run_dir.save(&record);
+        if args.json {
+            let reports: Vec<TaskReport> = record.tasks.iter().map(TaskRecord::report).collect();
+            if let Err(code) = print_out(&summary_json(&run_id, &record.target, "interrupted", &reports)) {
+                return code;
+            }
+        }
         eprint_line(&format!(
             "interrupted; its pools and jobs stay on Batch: resume with `batchflow run --resume {run_id}`, or end them with `batchflow cancel {run_id}`"
         ));
@@ -390,7 +396,12 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
             eprint_line(&format!("hook: {line}"));
         }
     }
-    if let Err(code) = print_out(&summary_table(&reports)) {
+    let summary = if args.json {
+        summary_json(&run_id, &record.target, record.status_text(), &reports)
+    } else {
+        summary_table(&reports)
+    };
+    if let Err(code) = print_out(&summary) {
         return code;
     }
     explain_failures(&report, &sources, &origin_of);
@@ -437,16 +448,7 @@ fn merge(
             None => rec.state = TaskState::Blocked,
         }
         rec.reason = reasons.get(&key).map(|r| r.to_string());
-        reports.push(TaskReport {
-            job: rec.job.clone(),
-            task: rec.task.clone(),
-            state: rec.state,
-            exit_code: rec.exit_code,
-            attempts: rec.attempts,
-            duration: None,
-            output: None,
-            reason: rec.reason.clone(),
-        });
+        reports.push(rec.report());
     }
     reports
 }

@@ -1,5 +1,5 @@
 //! What a run shows while it goes and when it ends: a progress bar on a terminal, a line
-//! every few seconds otherwise, notes as they happen, and the summary table.
+//! every few seconds otherwise, notes as they happen, and the summary (a table, or JSON).
 
 use super::eprint_line;
 use batchflow::exec::{Counts, Observer, TaskReport, TaskState};
@@ -84,6 +84,44 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
         counts.blocked
     ));
     out
+}
+
+/// The summary as one JSON object, for `run --format json`: every task, not only the first rows.
+pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskReport]) -> String {
+    let mut counts = Counts::default();
+    for r in reports {
+        counts.add(r.state, 1);
+    }
+    let tasks: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "job": r.job,
+                "task": r.task,
+                "state": r.state.as_str(),
+                "exit_code": r.exit_code,
+                "attempts": r.attempts,
+                "duration_ms": r.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                "reason": r.reason,
+                "output": r.output.as_ref().map(|p| relative(p).display().to_string()),
+            })
+        })
+        .collect();
+    let summary = serde_json::json!({
+        "run": run_id,
+        "target": target,
+        "status": status,
+        "counts": {
+            "total": counts.total(),
+            "succeeded": counts.succeeded,
+            "failed": counts.failed,
+            "blocked": counts.blocked,
+            "waiting": counts.waiting,
+            "running": counts.running,
+        },
+        "tasks": tasks,
+    });
+    summary.to_string() + "\n"
 }
 
 fn local_human(d: Duration) -> String {

@@ -1,6 +1,6 @@
 //! `batchflow run`, `batchflow runs`, `batchflow logs`: the local backend on the command line.
 
-use super::progress::{relative, summary_table, Progress};
+use super::progress::{relative, summary_json, summary_table, Progress};
 use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
 use batchflow::exec::TaskState;
@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub quiet: bool,
     /// `--resume [RUN]`: `Some("")` for the latest run.
     pub resume: Option<String>,
+    /// `--format json`: the summary as one JSON object on stdout.
+    pub json: bool,
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -276,8 +278,17 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(&format!("the run folder failed: {e}")),
     };
-    let table = summary_table(&reports);
-    if let Err(code) = print_out(&table) {
+    let summary = if args.json {
+        let status = match outcome {
+            Outcome::Interrupted => "interrupted",
+            Outcome::Finished { all_succeeded: true } => "succeeded",
+            Outcome::Finished { all_succeeded: false } => "failed",
+        };
+        summary_json(&run_id, "local", status, &reports)
+    } else {
+        summary_table(&reports)
+    };
+    if let Err(code) = print_out(&summary) {
         return code;
     }
     match outcome {

@@ -295,10 +295,17 @@ fn shared_key_runs_sign_every_request_and_reuse_the_request_id_on_retries() {
         ..Faults::default()
     });
     let planned = az.planned("examples/hello.batchflow", &[]);
-    let out = az.run(&["examples/hello.batchflow"]);
+    let out = az.run(&["examples/hello.batchflow", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", show(&out));
     let snap = az.fake.snapshot();
     assert_exactly_once(&snap, &planned);
+    // The summary as JSON: every planned task, succeeded, on this target.
+    let summary: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(summary["status"], "succeeded", "{summary}");
+    assert_eq!(summary["target"].as_str(), Some(az.fake.url().as_str()));
+    let tasks = summary["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), planned.len());
+    assert!(tasks.iter().all(|t| t["state"] == "succeeded"), "{summary}");
     assert!(
         snap.fault_counts.get("server_error").copied().unwrap_or(0) > 0,
         "{:?}",

@@ -4,7 +4,7 @@
 //! concurrency is measured from start and end times the tasks write themselves.
 
 use crate::support::{root, Bf, Output};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -589,6 +589,54 @@ job j on cpu {
     // A blocked task never ran: no task directory.
     let run = repo.only_run();
     assert!(!task_dir(&run, "cpu-node-0", "j", "child").exists());
+}
+
+#[test]
+fn format_json_prints_the_summary_as_one_object_with_every_task() {
+    let repo = Repo::new();
+    let file = repo.write(
+        "json.batchflow",
+        r#"pool cpu {
+@LINUX@
+  dedicated  = 1
+}
+job j on cpu {
+  task broken { command = "exit 3" }
+  task child after broken { command = "true" }
+  task ok[i in 0..50] { command = "true" }
+}
+"#,
+    );
+    let out = repo.run(&[file.to_str().expect("utf-8"), "--format", "json", "--quiet"]);
+    assert_eq!(out.code, 1, "{}", show(&out));
+    let v: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["target"], "local");
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["run"].as_str(), repo.only_run().file_name().and_then(|n| n.to_str()));
+    assert_eq!(
+        (
+            &v["counts"]["total"],
+            &v["counts"]["succeeded"],
+            &v["counts"]["failed"],
+            &v["counts"]["blocked"]
+        ),
+        (&json!(52), &json!(50), &json!(1), &json!(1))
+    );
+    // Every task, not only the table's first rows.
+    let tasks = v["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), 52);
+    let of = |id: &str| tasks.iter().find(|t| t["task"] == id).cloned().unwrap_or_default();
+    let broken = of("broken");
+    assert_eq!(
+        (&broken["job"], &broken["state"], &broken["exit_code"]),
+        (&json!("j"), &json!("failed"), &json!(3))
+    );
+    assert!(
+        broken["output"].as_str().is_some_and(|p| p.ends_with("broken")),
+        "{broken}"
+    );
+    assert_eq!(of("child")["state"], "blocked");
+    assert!(of("ok-7")["duration_ms"].is_u64());
 }
 
 #[test]

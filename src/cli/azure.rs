@@ -443,6 +443,7 @@ fn merge(
                 rec.state = t.state;
                 rec.exit_code = t.exit_code;
                 rec.attempts = t.attempts;
+                rec.duration_ms = t.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
             }
             // Never created (refused by Batch, or after a failure): it did not run.
             None => rec.state = TaskState::Blocked,

@@ -134,6 +134,10 @@ pub struct Progress {
     quiet: bool,
     last_line: Instant,
     last: Counts,
+    /// Long waits under way (pools allocating), shown before the bar.
+    waits: std::collections::BTreeMap<String, String>,
+    /// When each wait last had a line of its own (without a bar).
+    wait_lines: std::collections::HashMap<String, Instant>,
     log: Option<std::fs::File>,
 }
 
@@ -141,8 +145,9 @@ impl Progress {
     pub fn new(total: usize, quiet: bool, run_dir: &Path) -> Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total as u64);
-            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {prefix} {bar:30} {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             b.set_style(style);
             b.enable_steady_tick(Duration::from_millis(200));
             b
@@ -152,6 +157,8 @@ impl Progress {
             quiet,
             last_line: Instant::now(),
             last: Counts::default(),
+            waits: std::collections::BTreeMap::new(),
+            wait_lines: std::collections::HashMap::new(),
             log: std::fs::File::create(run_dir.join("run.log")).ok(),
         }
     }
@@ -195,6 +202,31 @@ impl Observer for Progress {
                 eprint_line(&counts_line(counts));
             }
             None => {}
+        }
+    }
+
+    fn waiting(&mut self, key: &str, line: Option<&str>) {
+        match line {
+            Some(line) => {
+                let changed = self.waits.insert(key.to_string(), line.to_string()).as_deref() != Some(line);
+                // Without a bar: a line when the state changed, at most every 10 s per wait.
+                let due = self
+                    .wait_lines
+                    .get(key)
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
+                if self.bar.is_none() && !self.quiet && changed && due {
+                    self.wait_lines.insert(key.to_string(), Instant::now());
+                    eprint_line(line);
+                }
+            }
+            None => {
+                self.waits.remove(key);
+                self.wait_lines.remove(key);
+            }
+        }
+        if let Some(b) = &self.bar {
+            let waits: Vec<&str> = self.waits.values().map(String::as_str).collect();
+            b.set_prefix(waits.join("; "));
         }
     }
 

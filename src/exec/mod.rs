@@ -73,6 +73,11 @@ pub trait Observer {
     fn progress(&mut self, counts: &Counts);
     /// Something worth a line: a start task failed, a task is retried, a hook said abort.
     fn note(&mut self, line: &str);
+    /// How a long wait stands, e.g. a pool allocating nodes; `key` names what is waited on
+    /// (a later call with the same key replaces the earlier state), `None` ends the wait.
+    fn waiting(&mut self, key: &str, line: Option<&str>) {
+        let _ = (key, line);
+    }
 }
 
 /// One task's result, for the summary table.

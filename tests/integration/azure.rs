@@ -305,7 +305,12 @@ fn shared_key_runs_sign_every_request_and_reuse_the_request_id_on_retries() {
     assert_eq!(summary["target"].as_str(), Some(az.fake.url().as_str()));
     let tasks = summary["tasks"].as_array().expect("tasks");
     assert_eq!(tasks.len(), planned.len());
-    assert!(tasks.iter().all(|t| t["state"] == "succeeded"), "{summary}");
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t["state"] == "succeeded" && t["duration_ms"].is_u64()),
+        "{summary}"
+    );
     assert!(
         snap.fault_counts.get("server_error").copied().unwrap_or(0) > 0,
         "{:?}",

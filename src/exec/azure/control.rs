@@ -77,6 +77,8 @@ pub struct TaskStatus {
     pub state: TaskState,
     pub exit_code: Option<i32>,
     pub attempts: u32,
+    /// Of the latest attempt, once it ended.
+    pub duration: Option<std::time::Duration>,
 }
 
 /// Every task of a job, in the states of a local run: a task still waiting when its job has
@@ -105,6 +107,7 @@ pub async fn task_states(client: &BatchClient, job: &str, job_ended: bool) -> Re
                 state,
                 exit_code: info.exit_code,
                 attempts: info.retry_count + u32::from(started),
+                duration: info.duration(),
             }
         })
         .collect())

@@ -111,6 +111,18 @@ pub struct TaskExecutionInfo {
     pub result: Option<String>,
     pub retry_count: u32,
     pub failure_info: Option<FailureInfo>,
+    /// RFC 3339; of the latest attempt.
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+impl TaskExecutionInfo {
+    /// How long the latest attempt ran, once it has ended.
+    pub fn duration(&self) -> Option<std::time::Duration> {
+        let parse = |t: &Option<String>| azure_core::time::parse_rfc3339(t.as_deref()?).ok();
+        let took = parse(&self.end_time)? - parse(&self.start_time)?;
+        std::time::Duration::try_from(took).ok()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -174,4 +186,25 @@ pub struct Page<T> {
     pub value: Vec<T>,
     #[serde(rename = "odata.nextLink", default)]
     pub next_link: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tasks_duration_is_from_its_start_to_its_end() {
+        let info: TaskExecutionInfo = serde_json::from_str(
+            r#"{"startTime":"2026-11-23T10:00:00.5Z","endTime":"2026-11-23T10:01:02.75Z","retryCount":1,"exitCode":0}"#,
+        )
+        .expect("executionInfo");
+        assert_eq!(info.duration(), Some(std::time::Duration::from_millis(62_250)));
+        let running: TaskExecutionInfo =
+            serde_json::from_str(r#"{"startTime":"2026-11-23T10:00:00Z","retryCount":0}"#).expect("executionInfo");
+        assert_eq!(running.duration(), None);
+        let garbled: TaskExecutionInfo =
+            serde_json::from_str(r#"{"startTime":"yesterday","endTime":"2026-11-23T10:00:00Z"}"#)
+                .expect("executionInfo");
+        assert_eq!(garbled.duration(), None);
+    }
 }

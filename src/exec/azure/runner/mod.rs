@@ -62,6 +62,11 @@ pub struct Report {
 /// What a step handler sends while it works.
 pub(crate) enum Msg {
     Note(String),
+    /// How a wait stands (see [`Observer::waiting`]).
+    Waiting {
+        key: String,
+        line: Option<String>,
+    },
     Counts {
         job: String,
         counts: TaskCounts,
@@ -99,6 +104,14 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub fn note(&self, line: impl Into<String>) {
         let _ = self.tx.send(Msg::Note(line.into()));
+    }
+
+    /// How the wait for `key` stands; `None` when it is over.
+    pub fn waiting(&self, key: &str, line: Option<String>) {
+        let _ = self.tx.send(Msg::Waiting {
+            key: key.to_string(),
+            line,
+        });
     }
 }
 
@@ -394,6 +407,7 @@ fn handle(
 ) {
     match msg {
         Msg::Note(line) => observer.note(&line),
+        Msg::Waiting { key, line } => observer.waiting(&key, line.as_deref()),
         Msg::Counts { job, counts: c } => {
             counts.insert(job, c);
         }

@@ -7,6 +7,7 @@ use crate::exec::azure::models::{CloudPool, ComputeNode};
 use crate::plan::batch_api::PoolAddParameter;
 use reqwest::Method;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// What `wait_ready` reads of a pool.
 /// Lines of a start task's or a task's output shown with its failure.
@@ -103,19 +104,38 @@ async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter) -> Result<(), String> {
 
 /// Waits for a steady allocation (re-issuing short resizes) and for start tasks.
 pub async fn wait_ready(ctx: &Ctx, pool: &str) -> Result<(), String> {
+    let started = Instant::now();
+    let key = format!("pool {pool}");
+    let result = allocate(ctx, pool, &key).await;
+    ctx.waiting(&key, None);
+    if result.is_ok() {
+        ctx.note(format!(
+            "pool `{pool}` is ready ({:.0}s)",
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    result
+}
+
+async fn allocate(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String> {
     let path = format!("/pools/{pool}");
     let mut resizes = 0;
     loop {
         stop_if_interrupted(ctx)?;
         let p: CloudPool = list::get(&ctx.client, &path, &[("$select", POOL_FIELDS)]).await?;
-        if p.allocation_state.as_deref() != Some("steady") {
-            tokio::time::sleep(ctx.opts.poll).await;
-            continue;
-        }
         let (have, want) = (
             p.current_dedicated_nodes + p.current_low_priority_nodes,
             p.target_dedicated_nodes + p.target_low_priority_nodes,
         );
+        let allocation = p.allocation_state.as_deref().unwrap_or("unknown");
+        ctx.waiting(
+            key,
+            Some(format!("pool `{pool}`: {allocation}, {have} of {want} nodes")),
+        );
+        if allocation != "steady" {
+            tokio::time::sleep(ctx.opts.poll).await;
+            continue;
+        }
         if p.enable_auto_scale != Some(true) && have < want {
             let errors: Vec<String> = p
                 .resize_errors
@@ -154,19 +174,20 @@ pub async fn wait_ready(ctx: &Ctx, pool: &str) -> Result<(), String> {
             }
             ctx.note(format!("pool `{pool}` goes on with {have} of {want} nodes ({why})"));
         }
-        return wait_start_tasks(ctx, pool).await;
+        return wait_start_tasks(ctx, pool, key).await;
     }
 }
 
 /// Until no node is settling; start-task failures are reported with the node, the error code
 /// and the end of the start task's stderr. A pool where every node failed is an error.
-async fn wait_start_tasks(ctx: &Ctx, pool: &str) -> Result<(), String> {
+async fn wait_start_tasks(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String> {
     let path = format!("/pools/{pool}/nodes");
     loop {
         stop_if_interrupted(ctx)?;
         let nodes: Vec<ComputeNode> = list::all(&ctx.client, &path, &[("$select", "id,state,startTaskInfo")])
             .await
             .map_err(|e| format!("cannot list the nodes of pool `{pool}`: {e}"))?;
+        ctx.waiting(key, Some(format!("pool `{pool}`: nodes {}", node_states(&nodes))));
         if nodes.iter().any(|n| SETTLING.contains(&n.state.as_str())) {
             tokio::time::sleep(ctx.opts.poll).await;
             continue;
@@ -199,6 +220,24 @@ async fn wait_start_tasks(ctx: &Ctx, pool: &str) -> Result<(), String> {
             return Err(format!("every node of pool `{pool}` failed its start task"));
         }
         return Ok(());
+    }
+}
+
+/// "3 idle, 1 starting": how many nodes are in each state, most common first.
+fn node_states(nodes: &[ComputeNode]) -> String {
+    let mut by_state: Vec<(&str, usize)> = Vec::new();
+    for n in nodes {
+        match by_state.iter_mut().find(|(s, _)| *s == n.state) {
+            Some((_, k)) => *k += 1,
+            None => by_state.push((&n.state, 1)),
+        }
+    }
+    by_state.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = by_state.iter().map(|(s, k)| format!("{k} {s}")).collect();
+    if parts.is_empty() {
+        "none yet".into()
+    } else {
+        parts.join(", ")
     }
 }
 

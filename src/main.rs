@@ -82,16 +82,16 @@ enum Command {
         /// Where to run: `local`, this machine; `azure`, the Batch account of batchflow.toml or AZURE_BATCH_ENDPOINT
         #[arg(long, value_enum, default_value_t = Target::Local)]
         target: Target,
-        /// Azure: task collections (of up to 100 tasks) sent at once
-        #[arg(long, value_name = "N", default_value_t = 16)]
-        max_in_flight: usize,
+        /// Azure: task collections (of up to 100 tasks) sent at once (default 16)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        max_in_flight: Option<u16>,
         /// Azure: leave the pools when the run ends (they cost money while they have nodes)
         #[arg(long)]
         keep_pools: bool,
-        /// Most tasks at once (default: the number of CPUs)
+        /// Local: most tasks at once (default: the number of CPUs)
         #[arg(long, value_name = "N")]
         jobs: Option<u32>,
-        /// The docker-compatible CLI for container tasks (default: BATCHFLOW_CONTAINER_CLI, then docker, then podman)
+        /// Local: the docker-compatible CLI for container tasks (default: BATCHFLOW_CONTAINER_CLI, then docker, then podman)
         #[arg(long, value_name = "PATH")]
         container_cli: Option<String>,
         /// No progress display; only the summary table
@@ -231,7 +231,7 @@ fn main() -> ExitCode {
         } => cli::run::run(cli::run::RunArgs {
             file,
             azure: matches!(target, Target::Azure),
-            max_in_flight: Some(max_in_flight),
+            max_in_flight: max_in_flight.map(usize::from),
             keep_pools,
             params: compile.params,
             jobs,

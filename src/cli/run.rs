@@ -51,6 +51,9 @@ pub fn run(args: RunArgs) -> u8 {
             .is_some_and(|(s, _)| s.target != "local"),
         None => args.azure,
     };
+    if let Err(why) = options_fit(&args, azure) {
+        return usage_error(&why);
+    }
     if azure {
         return super::azure::run(&args);
     }
@@ -99,6 +102,29 @@ fn runnable(model: &Model, plan: &Plan, env: &HashMap<String, String>, args: &Ru
         Ok(Some(cli)) => Ok(Some(cli)),
         Ok(None) => Err(usage_error(&no_runtime(model))),
         Err(e) => Err(usage_error(&e)),
+    }
+}
+
+/// Options of one target given for the other are refused rather than ignored.
+fn options_fit(args: &RunArgs, azure: bool) -> Result<(), String> {
+    let azure_only = "it is for `--target azure`";
+    let refused = [
+        (!azure && args.max_in_flight.is_some(), "--max-in-flight", azure_only),
+        (!azure && args.keep_pools, "--keep-pools", azure_only),
+        (
+            azure && args.jobs.is_some(),
+            "--jobs",
+            "on Azure Batch the pool's nodes and task slots decide how many tasks run at once",
+        ),
+        (
+            azure && args.container_cli.is_some(),
+            "--container-cli",
+            "on Azure Batch the nodes run containers with their own runtime",
+        ),
+    ];
+    match refused.iter().find(|(given, ..)| *given) {
+        Some((_, flag, why)) => Err(format!("{flag} does not apply to this run: {why}")),
+        None => Ok(()),
     }
 }
 

@@ -193,3 +193,44 @@ fn a_closed_pipe_is_not_a_crash() {
         assert_eq!(status.code(), Some(0), "{args}");
     }
 }
+
+#[test]
+fn run_options_of_the_other_target_are_refused_before_anything_starts() {
+    let cases = [
+        (
+            vec!["--keep-pools"],
+            "--keep-pools does not apply to this run: it is for `--target azure`",
+        ),
+        (
+            vec!["--max-in-flight", "4"],
+            "--max-in-flight does not apply to this run",
+        ),
+        (
+            vec!["--target", "azure", "--jobs", "2"],
+            "--jobs does not apply to this run: on Azure Batch",
+        ),
+        (
+            vec!["--target", "azure", "--container-cli", "podman"],
+            "--container-cli does not apply",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["run", "examples/hello.batchflow"];
+        args.extend(extra.iter().copied());
+        let out = Bf::new().args(args.clone()).run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    let zero = Bf::new()
+        .args([
+            "run",
+            "examples/hello.batchflow",
+            "--target",
+            "azure",
+            "--max-in-flight",
+            "0",
+        ])
+        .run();
+    assert_eq!(zero.code, 2, "{}", zero.stderr);
+}

@@ -119,7 +119,7 @@ enum Command {
     },
     /// Stop a run: its process if it still runs, and on Azure Batch terminate its jobs and delete its pools
     #[command(
-        after_help = "Examples:\n  batchflow cancel\n  batchflow cancel train-20261123-141502 --keep-pools\n\nOnly the jobs the run created, and the pools it created or took over from an earlier run of the same workflow, are touched."
+        after_help = "Examples:\n  batchflow cancel\n  batchflow cancel train-20261123-141502 --keep-pools\n\nOnly the jobs and pools the run created are touched; a pool it found from an earlier run is left."
     )]
     Cancel {
         /// A run id, a unique prefix of one, or `latest`

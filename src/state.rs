@@ -155,6 +155,9 @@ pub struct Event {
 /// Tasks started and never seen to end: index into `RunState::tasks`, and process id.
 pub type Unfinished = Vec<(usize, Option<u32>)>;
 
+/// How `steps.log` marks a step about to be sent (done steps are bare ids).
+const SENDING: &str = "sending ";
+
 pub struct RunDir {
     pub path: PathBuf,
     journal: Option<File>,
@@ -191,7 +194,30 @@ impl RunDir {
     /// The plan steps recorded as done.
     pub fn steps_done(&self) -> std::collections::HashSet<String> {
         std::fs::read_to_string(self.steps_path())
-            .map(|t| t.lines().map(str::to_string).collect())
+            .map(|t| {
+                t.lines()
+                    .filter(|l| !l.starts_with(SENDING))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Records that a step's request is about to be sent: after a crash, whatever it creates
+    /// may exist without the step being recorded as done.
+    pub fn mark_sending(&self, step: &str) -> std::io::Result<()> {
+        self.mark_step(&format!("{SENDING}{step}"))
+    }
+
+    /// The steps whose requests were sent (or about to be) by any process of this run.
+    pub fn steps_sent(&self) -> std::collections::HashSet<String> {
+        std::fs::read_to_string(self.steps_path())
+            .map(|t| {
+                t.lines()
+                    .filter_map(|l| l.strip_prefix(SENDING))
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -326,6 +352,20 @@ mod tests {
                 .map(|i| TaskRecord::waiting("j".into(), format!("t-{i}")))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn steps_sent_and_steps_done_are_told_apart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = RunDir::create(dir.path().join("r")).expect("create");
+        run.mark_sending("create-pool-cpu").expect("mark");
+        run.mark_step("create-pool-cpu").expect("mark");
+        run.mark_sending("create-job-j").expect("mark");
+        let done = run.steps_done();
+        assert_eq!(done.into_iter().collect::<Vec<_>>(), ["create-pool-cpu"]);
+        let mut sent: Vec<String> = run.steps_sent().into_iter().collect();
+        sent.sort();
+        assert_eq!(sent, ["create-job-j", "create-pool-cpu"]);
     }
 
     #[test]

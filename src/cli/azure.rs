@@ -278,7 +278,12 @@ fn revealed(plan: &mut Plan, env: &HashMap<String, String>) -> Result<(), String
     Ok(())
 }
 
-fn options_from_env(env: &HashMap<String, String>, args: &RunArgs, interrupt: Arc<AtomicBool>) -> runner::Options {
+fn options_from_env(
+    env: &HashMap<String, String>,
+    args: &RunArgs,
+    interrupt: Arc<AtomicBool>,
+    run_started_ms: u64,
+) -> runner::Options {
     let poll = env
         .get("BATCHFLOW_POLL_MS")
         .and_then(|v| v.parse::<u64>().ok())
@@ -289,6 +294,7 @@ fn options_from_env(env: &HashMap<String, String>, args: &RunArgs, interrupt: Ar
         poll,
         resize_retries: RESIZE_RETRIES,
         interrupt,
+        run_started_ms,
     }
 }
 
@@ -309,7 +315,7 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let opts = options_from_env(&env, args, interrupt);
+    let opts = options_from_env(&env, args, interrupt, record.started_ms);
     let run_id = record.run_id.clone();
     let run_path = run_dir.path.clone();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

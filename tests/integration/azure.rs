@@ -505,6 +505,52 @@ fn the_same_pool_from_an_earlier_run_is_used() {
         "{}",
         out.stderr
     );
+    // The pool was there before the second run, so the second run leaves it.
+    assert!(
+        out.stderr
+            .contains("pool `cpu` was there before this run: left as it was"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        pool_states(&az.fake.snapshot()),
+        [("cpu".to_string(), "active".to_string())]
+    );
+    // Its own job was created and ended as usual.
+    assert_eq!(job_state(&az.fake.snapshot(), "hello2"), "completed");
+}
+
+#[test]
+fn a_second_run_while_the_first_runs_is_refused_and_touches_nothing_of_the_first() {
+    let az = Azure::new(Config {
+        task_duration: Duration::from_secs(600),
+        ..Config::default()
+    });
+    let mut first = az.spawn(&["examples/hello.batchflow"]);
+    az.wait_for("running tasks", |s| {
+        s.tasks.values().flat_map(|t| t.values()).any(|t| t.state == "running")
+    });
+    // Run ids have a one-second clock in them: the second run must not share the first's folder.
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = az.run(&["examples/hello.batchflow"]);
+    assert_ne!(second.code, 0, "{}", show(&second));
+    assert!(
+        second.stderr.contains("job `hello` already exists, active, created at")
+            && second.stderr.contains("by another run"),
+        "{}",
+        second.stderr
+    );
+    let snap = az.fake.snapshot();
+    // The first run's job, tasks and pool are as they were: nothing added twice, nothing ended.
+    assert_eq!(job_state(&snap, "hello"), "active");
+    assert!(snap.tasks["hello"]
+        .values()
+        .all(|t| t.created == 1 && t.add_attempts == 1));
+    assert_eq!(pool_states(&snap), [("cpu".to_string(), "active".to_string())]);
+    let cancel = az.bf().args(["cancel", "--keep-pools"]).run();
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(cancel.code, 0, "{}", show(&cancel));
 }
 
 #[test]

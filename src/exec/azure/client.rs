@@ -134,14 +134,36 @@ impl BatchClient {
         self.send_url(method, url, body).await
     }
 
+    /// As [`BatchClient::send`]; an error comes with the number of attempts made, so a
+    /// caller can tell "exists" on a first attempt (someone else's) from one on a retry
+    /// (perhaps its own earlier attempt, whose answer was lost).
+    pub async fn send_counting(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, (Error, u32)> {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url.query_pairs_mut().append_pair("api-version", &self.api_version);
+        self.send_url_counting(method, url, body).await
+    }
+
     /// A request to a full URL, such as an `odata.nextLink`; only to the account's own
     /// endpoint, so credentials never go to a host a reply named.
     pub async fn send_url(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Reply, Error> {
+        self.send_url_counting(method, url, body).await.map_err(|(e, _)| e)
+    }
+
+    async fn send_url_counting(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Reply, (Error, u32)> {
         if url.origin() != self.base.origin() {
-            return Err(Error::Transport(format!(
-                "refusing to follow `{url}`: it is not on the Batch endpoint {}",
-                self.base
-            )));
+            return Err((
+                Error::Transport(format!(
+                    "refusing to follow `{url}`: it is not on the Batch endpoint {}",
+                    self.base
+                )),
+                0,
+            ));
         }
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut jitter = Jitter::new(u64::from_le_bytes(
@@ -161,16 +183,19 @@ impl BatchClient {
                     })
                 }
                 Ok((status, retry_after, bytes)) if retryable(status) => (retry_after, parse_error(status, &bytes)),
-                Ok((status, _, bytes)) => return Err(parse_error(status, &bytes)),
+                Ok((status, _, bytes)) => return Err((parse_error(status, &bytes), attempt)),
                 Err(Error::Transport(m)) => (None, Error::Transport(m)),
-                Err(other) => return Err(other),
+                Err(other) => return Err((other, attempt)),
             };
             let pause = self.policy.delay(attempt, retry_after, jitter.sample());
             if attempt >= self.policy.max_attempts || started.elapsed() + pause > self.policy.max_total {
-                return Err(match last {
-                    Error::Transport(m) => Error::Transport(format!("{m} (after {attempt} attempts)")),
-                    other => other,
-                });
+                return Err((
+                    match last {
+                        Error::Transport(m) => Error::Transport(format!("{m} (after {attempt} attempts)")),
+                        other => other,
+                    },
+                    attempt,
+                ));
             }
             tokio::time::sleep(pause).await;
         }

@@ -24,8 +24,13 @@ pub fn created(plan: &Plan) -> (Vec<String>, Vec<String>) {
     (pools, jobs)
 }
 
-/// Terminates the run's jobs and deletes its pools (unless `keep_pools`); only those this
-/// run created or adopted (`done` holds the finished steps), never a pool it refused.
+/// The line of the run folder's step log that says a pool was there before the run.
+pub fn adopted_mark(pool: &str) -> String {
+    format!("adopted-pool {pool}")
+}
+
+/// Terminates the run's jobs and deletes its pools (unless `keep_pools`): only those this run
+/// created (`done` holds the finished steps); a pool it found and used, or refused, is left.
 /// Returns one line per action.
 pub async fn end_run(client: &BatchClient, plan: &Plan, done: &HashSet<String>, keep_pools: bool) -> Vec<String> {
     let (pools, jobs) = created(plan);
@@ -41,6 +46,12 @@ pub async fn end_run(client: &BatchClient, plan: &Plan, done: &HashSet<String>, 
         return lines;
     }
     for pool in pools.iter().filter(|p| done.contains(&format!("create-pool-{p}"))) {
+        if done.contains(&adopted_mark(pool)) {
+            lines.push(format!(
+                "pool `{pool}` was there before this run: left as it was (`az batch pool delete --pool-id {pool}` deletes it)"
+            ));
+            continue;
+        }
         match client.send(Method::DELETE, &format!("/pools/{pool}"), &[], None).await {
             Ok(_) => lines.push(format!("pool `{pool}` is being deleted")),
             Err(e) if matches!(e.code(), Some("PoolNotFound") | Some("PoolBeingDeleted")) => {}

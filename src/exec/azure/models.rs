@@ -7,6 +7,8 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase", default)]
 pub struct CloudPool {
     pub id: String,
+    /// RFC 3339.
+    pub creation_time: Option<String>,
     pub vm_size: Option<String>,
     pub virtual_machine_configuration: Option<VmConfiguration>,
     pub allocation_state: Option<String>,
@@ -73,6 +75,8 @@ pub struct FailureInfo {
 pub struct CloudJob {
     pub id: String,
     pub state: String,
+    /// RFC 3339.
+    pub creation_time: Option<String>,
     pub execution_info: Option<JobExecutionInfo>,
 }
 

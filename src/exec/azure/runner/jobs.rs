@@ -19,29 +19,34 @@ pub async fn create(ctx: &Ctx, body: String) -> Result<(), String> {
         .ok()
         .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
         .unwrap_or_default();
-    match ctx
-        .client
-        .send(Method::POST, "/jobs", &[], Some(body.into_bytes()))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("JobExists") => {
-            let job: CloudJob = list::get(&ctx.client, &format!("/jobs/{id}"), &[("$select", "id,state")])
-                .await
-                .map_err(|e| format!("job `{id}` exists, and {e}"))?;
-            if job.state == "active" {
+    match ctx.create(&format!("create-job-{id}"), "/jobs", body).await {
+        Ok(()) => Ok(()),
+        Err((e, maybe_ours)) if e.code() == Some("JobExists") => {
+            let job: CloudJob = list::get(
+                &ctx.client,
+                &format!("/jobs/{id}"),
+                &[("$select", "id,state,creationTime")],
+            )
+            .await
+            .map_err(|e| format!("job `{id}` exists, and {e}"))?;
+            let created = job.creation_time.as_deref().unwrap_or("an unknown time");
+            if job.state == "active" && maybe_ours && ctx.created_by_this_run(job.creation_time.as_deref()) {
                 ctx.note(format!(
                     "job `{id}` exists and is active (an earlier attempt of this run): adding to it"
                 ));
                 Ok(())
+            } else if job.state == "active" {
+                Err(format!(
+                    "job `{id}` already exists, active, created at {created} by another run: let that run finish or cancel it (`batchflow cancel RUN`, `az batch job terminate --job-id {id}`), or rename the job"
+                ))
             } else {
                 Err(format!(
-                    "job `{id}` already exists and is {} (from an earlier run?): delete it (`az batch job delete --job-id {id}`) or rename the job",
+                    "job `{id}` already exists and is {} (created at {created} by an earlier run): delete it (`az batch job delete --job-id {id}`) or rename the job",
                     job.state
                 ))
             }
         }
-        Err(e) => Err(format!("cannot create job `{id}`: {e}")),
+        Err((e, _)) => Err(format!("cannot create job `{id}`: {e}")),
     }
 }
 

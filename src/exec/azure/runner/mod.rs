@@ -6,7 +6,8 @@ mod jobs;
 mod monitor;
 mod pools;
 
-use super::client::BatchClient;
+use super::client::{BatchClient, Error};
+use super::control;
 use super::models::TaskCounts;
 use crate::exec::hooks::{self as run_hooks, Decision};
 use crate::exec::{Counts, Observer};
@@ -15,6 +16,7 @@ use crate::hooks::Hooks;
 use crate::plan::{Action, Plan, Step, Wait};
 use crate::source::Span;
 use crate::state::RunDir;
+use reqwest::Method;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,6 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 pub use monitor::FailedTask;
+
+/// Clocks here and at Batch may disagree by this much.
+const CLOCK_SKEW_MS: u64 = 60_000;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -35,6 +40,9 @@ pub struct Options {
     /// Resizes re-issued when a pool stops short of its target.
     pub resize_retries: u32,
     pub interrupt: Arc<AtomicBool>,
+    /// When the run began (its first attempt, for a resumed run), in ms since the epoch: a job
+    /// created before then belongs to another run.
+    pub run_started_ms: u64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -81,6 +89,8 @@ pub(crate) enum Msg {
 /// What a finished step tells the loop.
 pub(crate) enum Done {
     Plain,
+    /// A pool that was there before this run, used as it is: left when the run ends.
+    PoolAdopted(String),
     Collection {
         job: String,
         added: u64,
@@ -99,11 +109,45 @@ pub(crate) struct Ctx {
     pub opts: Options,
     pub tx: mpsc::UnboundedSender<Msg>,
     pub hooks_on_failure: bool,
+    /// The run folder's step log, to mark creations before they are sent.
+    steps: RunDir,
+    /// Steps an earlier process of this run had sent (or was about to).
+    sent_before: HashSet<String>,
 }
 
 impl Ctx {
     pub fn note(&self, line: impl Into<String>) {
         let _ = self.tx.send(Msg::Note(line.into()));
+    }
+
+    /// Sends a request that creates a pool or job (`step`), first marking it in the run folder.
+    /// On an "exists" answer the error comes with whether this run may have created it itself:
+    /// an earlier attempt of this request (the answer lost) or an earlier process of this run
+    /// sent it. On a first attempt never sent before, it is someone else's.
+    pub async fn create(&self, step: &str, path: &str, body: String) -> Result<(), (Error, bool)> {
+        let sent_before = self.sent_before.contains(step);
+        if let Err(e) = self.steps.mark_sending(step) {
+            self.note(format!("cannot record step `{step}` in the run folder: {e}"));
+        }
+        match self
+            .client
+            .send_counting(Method::POST, path, Some(body.into_bytes()))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err((e, attempts)) => Err((e, sent_before || attempts > 1)),
+        }
+    }
+
+    /// Whether a pool or job that may be this run's, created at `creation_time` (RFC 3339),
+    /// is: created after the run began. Pool and job ids are the workflow's, so another run of
+    /// the same workflow uses the same ids.
+    pub fn created_by_this_run(&self, creation_time: Option<&str>) -> bool {
+        let Some(at) = creation_time.and_then(|t| azure_core::time::parse_rfc3339(t).ok()) else {
+            return false;
+        };
+        let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        ms + CLOCK_SKEW_MS >= self.opts.run_started_ms
     }
 
     /// How the wait for `key` stands; `None` when it is over.
@@ -139,6 +183,8 @@ pub async fn run(
         opts: opts.clone(),
         tx,
         hooks_on_failure: hooks.is_some_and(|h| h.has_fn("on_task_failed")),
+        steps: RunDir::open(run_dir.path.clone()),
+        sent_before: run_dir.steps_sent(),
     });
     let done_before = run_dir.steps_done();
     let mut states: HashMap<&str, State> = plan
@@ -197,6 +243,11 @@ pub async fn run(
                 }
                 match result {
                     Ok(done) => {
+                        if let Done::PoolAdopted(pool) = &done {
+                            if let Err(e) = run_dir.mark_step(&control::adopted_mark(pool)) {
+                                observer.note(&format!("cannot record pool `{pool}` in the run folder: {e}"));
+                            }
+                        }
                         if let Err(e) = run_dir.mark_step(&id) {
                             observer.note(&format!("cannot record step `{id}` in the run folder: {e}"));
                         }
@@ -377,7 +428,7 @@ fn launch<'p>(
 /// One request step, by what it is.
 async fn request(ctx: &Ctx, id: &str, method: &str, path: &str, body: String) -> Result<Done, String> {
     if method == "POST" && path == "/pools" {
-        return pools::create(ctx, body).await.map(|()| Done::Plain);
+        return pools::create(ctx, body).await;
     }
     if method == "POST" && path == "/jobs" {
         return jobs::create(ctx, body).await.map(|()| Done::Plain);
@@ -441,7 +492,7 @@ fn handle(
 
 fn absorb(done: Done, report: &mut Report, failed_jobs: &mut HashSet<String>) {
     match done {
-        Done::Plain => {}
+        Done::Plain | Done::PoolAdopted(_) => {}
         Done::Collection { job, added, rejected } => {
             report.submitted += added;
             report

@@ -1,7 +1,7 @@
 //! Pools: create (or accept the same pool from an earlier run), wait until allocation is
 //! steady and the start tasks are done, re-issue a resize that stopped short of its target.
 
-use super::Ctx;
+use super::{Ctx, Done};
 use crate::exec::azure::list;
 use crate::exec::azure::models::{CloudPool, ComputeNode};
 use crate::plan::batch_api::PoolAddParameter;
@@ -23,31 +23,27 @@ const SETTLING: &[&str] = &[
     "unknown",
 ];
 
-pub async fn create(ctx: &Ctx, body: String) -> Result<(), String> {
+pub async fn create(ctx: &Ctx, body: String) -> Result<Done, String> {
     let wanted: PoolAddParameter =
         serde_json::from_str(&body).map_err(|e| format!("the pool body does not parse: {e}"))?;
-    match ctx
-        .client
-        .send(Method::POST, "/pools", &[], Some(body.into_bytes()))
-        .await
-    {
-        Ok(_) => {
+    match ctx.create(&format!("create-pool-{}", wanted.id), "/pools", body).await {
+        Ok(()) => {
             ctx.note(format!("pool `{}` created", wanted.id));
-            Ok(())
+            Ok(Done::Plain)
         }
-        Err(e) if e.code() == Some("PoolExists") => same_pool(ctx, &wanted).await,
-        Err(e) => Err(format!("cannot create pool `{}`: {e}", wanted.id)),
+        Err((e, maybe_ours)) if e.code() == Some("PoolExists") => same_pool(ctx, &wanted, maybe_ours).await,
+        Err((e, _)) => Err(format!("cannot create pool `{}`: {e}", wanted.id)),
     }
 }
 
 /// A pool of the same name exists: fine if it is the pool the workflow describes (an earlier
 /// run's), a hard error if it is another.
-async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter) -> Result<(), String> {
+async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Result<Done, String> {
     let path = format!("/pools/{}", wanted.id);
     let have: CloudPool = list::get(
         &ctx.client,
         &path,
-        &[("$select", "id,vmSize,virtualMachineConfiguration,state")],
+        &[("$select", "id,vmSize,virtualMachineConfiguration,state,creationTime")],
     )
     .await
     .map_err(|e| format!("pool `{}` exists, and {e}", wanted.id))?;
@@ -86,12 +82,16 @@ async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter) -> Result<(), String> {
             wanted.id
         ));
     }
-    if differences.is_empty() {
+    let ours = maybe_ours && ctx.created_by_this_run(have.creation_time.as_deref());
+    if differences.is_empty() && ours {
+        // An attempt whose answer was lost, or a step cut short by a crash, created it.
+        Ok(Done::Plain)
+    } else if differences.is_empty() {
         ctx.note(format!(
-            "pool `{}` exists from an earlier run with the same size, image and node agent: using it",
+            "pool `{}` exists from an earlier run with the same size, image and node agent: using it, and leaving it when this run ends",
             wanted.id
         ));
-        Ok(())
+        Ok(Done::PoolAdopted(wanted.id.clone()))
     } else {
         Err(format!(
             "pool `{}` already exists with {}: delete it (`az batch pool delete --pool-id {}`) or give the workflow's pool another name",

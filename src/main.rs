@@ -88,6 +88,9 @@ enum Command {
         /// Azure: leave the pools when the run ends (they cost money while they have nodes)
         #[arg(long)]
         keep_pools: bool,
+        /// Azure: delete a completed job of an earlier run that has the id of one of this run's jobs
+        #[arg(long)]
+        replace_jobs: bool,
         /// Local: most tasks at once (default: the number of CPUs)
         #[arg(long, value_name = "N")]
         jobs: Option<u32>,
@@ -222,6 +225,7 @@ fn main() -> ExitCode {
             target,
             max_in_flight,
             keep_pools,
+            replace_jobs,
             jobs,
             container_cli,
             quiet,
@@ -233,6 +237,7 @@ fn main() -> ExitCode {
             azure: matches!(target, Target::Azure),
             max_in_flight: max_in_flight.map(usize::from),
             keep_pools,
+            replace_jobs,
             params: compile.params,
             jobs,
             container_cli,

@@ -295,6 +295,7 @@ fn options_from_env(
         resize_retries: RESIZE_RETRIES,
         interrupt,
         run_started_ms,
+        replace_jobs: args.replace_jobs,
     }
 }
 

@@ -27,6 +27,8 @@ pub struct RunArgs {
     pub max_in_flight: Option<usize>,
     /// `--keep-pools`: leave the pools when the run ends (azure).
     pub keep_pools: bool,
+    /// `--replace-jobs`: delete completed jobs of earlier runs with the same ids (azure).
+    pub replace_jobs: bool,
     pub params: Vec<String>,
     pub jobs: Option<u32>,
     pub container_cli: Option<String>,
@@ -111,6 +113,7 @@ fn options_fit(args: &RunArgs, azure: bool) -> Result<(), String> {
     let refused = [
         (!azure && args.max_in_flight.is_some(), "--max-in-flight", azure_only),
         (!azure && args.keep_pools, "--keep-pools", azure_only),
+        (!azure && args.replace_jobs, "--replace-jobs", azure_only),
         (
             azure && args.jobs.is_some(),
             "--jobs",

@@ -14,39 +14,101 @@ use std::time::Duration;
 
 /// Rounds of re-sending tasks that got a server error inside a collection.
 const SERVER_ERROR_ROUNDS: u32 = 8;
+/// How long a job being deleted may take to go.
+const DELETE_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// What to do about a job that exists already.
+enum Existing {
+    /// This run created it (an attempt whose answer was lost, or before a crash).
+    Ours,
+    /// An earlier run's, ended: deleted (`--replace-jobs`); create it again once it is gone.
+    Replaced,
+}
+
 pub async fn create(ctx: &Ctx, body: String) -> Result<(), String> {
     let id = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
         .unwrap_or_default();
-    match ctx.create(&format!("create-job-{id}"), "/jobs", body).await {
-        Ok(()) => Ok(()),
-        Err((e, maybe_ours)) if e.code() == Some("JobExists") => {
-            let job: CloudJob = list::get(
-                &ctx.client,
-                &format!("/jobs/{id}"),
-                &[("$select", "id,state,creationTime")],
-            )
-            .await
-            .map_err(|e| format!("job `{id}` exists, and {e}"))?;
-            let created = job.creation_time.as_deref().unwrap_or("an unknown time");
-            if job.state == "active" && maybe_ours && ctx.created_by_this_run(job.creation_time.as_deref()) {
-                ctx.note(format!(
-                    "job `{id}` exists and is active (an earlier attempt of this run): adding to it"
-                ));
-                Ok(())
-            } else if job.state == "active" {
-                Err(format!(
-                    "job `{id}` already exists, active, created at {created} by another run: let that run finish or cancel it (`batchflow cancel RUN`, `az batch job terminate --job-id {id}`), or rename the job"
-                ))
-            } else {
-                Err(format!(
-                    "job `{id}` already exists and is {} (created at {created} by an earlier run): delete it (`az batch job delete --job-id {id}`) or rename the job",
-                    job.state
-                ))
+    let step = format!("create-job-{id}");
+    let mut replaced = false;
+    loop {
+        match ctx.create(&step, "/jobs", body.clone()).await {
+            Ok(()) => return Ok(()),
+            Err((e, _)) if e.code() == Some("JobBeingDeleted") => wait_gone(ctx, &id).await?,
+            Err((e, maybe_ours)) if e.code() == Some("JobExists") => {
+                match existing(ctx, &id, maybe_ours, !replaced).await? {
+                    Existing::Ours => return Ok(()),
+                    Existing::Replaced => replaced = true,
+                }
             }
+            Err((e, _)) => return Err(format!("cannot create job `{id}`: {e}")),
         }
-        Err((e, _)) => Err(format!("cannot create job `{id}`: {e}")),
+    }
+}
+
+/// A job of the run's id exists: this run's own, an earlier run's (replaced when asked, and
+/// only once), or another's (an error that says what to do).
+async fn existing(ctx: &Ctx, id: &str, maybe_ours: bool, may_replace: bool) -> Result<Existing, String> {
+    let job: CloudJob = list::get(
+        &ctx.client,
+        &format!("/jobs/{id}"),
+        &[("$select", "id,state,creationTime")],
+    )
+    .await
+    .map_err(|e| format!("job `{id}` exists, and {e}"))?;
+    let created = job.creation_time.as_deref().unwrap_or("an unknown time");
+    if job.state == "active" && maybe_ours && ctx.created_by_this_run(job.creation_time.as_deref()) {
+        ctx.note(format!(
+            "job `{id}` exists and is active (an earlier attempt of this run): adding to it"
+        ));
+        return Ok(Existing::Ours);
+    }
+    if job.state != "completed" {
+        return Err(format!(
+            "job `{id}` already exists, {}, created at {created} by another run: let that run finish or cancel it (`batchflow cancel RUN`, `az batch job terminate --job-id {id}`), or rename the job",
+            job.state
+        ));
+    }
+    if !(ctx.opts.replace_jobs && may_replace) {
+        return Err(format!(
+            "job `{id}` already exists and is completed (created at {created} by an earlier run): run with --replace-jobs to delete it first, delete it yourself (`az batch job delete --job-id {id}`), or rename the job"
+        ));
+    }
+    ctx.note(format!(
+        "job `{id}` of an earlier run (created at {created}) is being deleted (--replace-jobs)"
+    ));
+    match ctx.client.send(Method::DELETE, &format!("/jobs/{id}"), &[], None).await {
+        Ok(_) => {}
+        Err(e) if matches!(e.code(), Some("JobNotFound") | Some("JobBeingDeleted")) => {}
+        Err(e) => return Err(format!("cannot delete job `{id}` of an earlier run: {e}")),
+    }
+    wait_gone(ctx, id).await?;
+    Ok(Existing::Replaced)
+}
+
+/// Until Batch no longer has the job (a deleted job takes a while to go).
+async fn wait_gone(ctx: &Ctx, id: &str) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let key = format!("job {id}");
+    loop {
+        stop_if_interrupted(ctx)?;
+        match list::get_raw::<CloudJob>(&ctx.client, &format!("/jobs/{id}"), &[("$select", "id,state")]).await {
+            Err(e) if e.code() == Some("JobNotFound") => {
+                ctx.waiting(&key, None);
+                return Ok(());
+            }
+            Err(e) => return Err(format!("cannot tell whether job `{id}` is gone: {e}")),
+            Ok(job) => ctx.waiting(&key, Some(format!("job `{id}`: {}, waiting for it to go", job.state))),
+        }
+        if started.elapsed() > DELETE_WAIT {
+            ctx.waiting(&key, None);
+            return Err(format!(
+                "job `{id}` is still being deleted after {} minutes",
+                DELETE_WAIT.as_secs() / 60
+            ));
+        }
+        tokio::time::sleep(ctx.opts.poll).await;
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Options {
     /// Resizes re-issued when a pool stops short of its target.
     pub resize_retries: u32,
     pub interrupt: Arc<AtomicBool>,
+    /// Delete a completed job of an earlier run that has a job id of this one
+    /// (`--replace-jobs`).
+    pub replace_jobs: bool,
     /// When the run began (its first attempt, for a resumed run), in ms since the epoch: a job
     /// created before then belongs to another run.
     pub run_started_ms: u64,

@@ -55,12 +55,22 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(d) => d,
         Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
     };
-    let env = environment();
+    let root = state::runs_root(&cwd);
+    let mut env = environment();
+    // A resumed run goes back to its own account unless told otherwise.
+    let recorded = args
+        .resume
+        .as_deref()
+        .and_then(|which| find_run(&root, which).ok())
+        .and_then(|d| RunDir::open(d).load().ok())
+        .map(|(s, _)| s.target);
+    if let Some(endpoint) = &recorded {
+        config::default_endpoint(&mut env, endpoint);
+    }
     let target = match target(&cwd, &env) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
-    let root = state::runs_root(&cwd);
     let prepared = match (&args.resume, &args.file) {
         (Some(which), _) => resume(&root, which, args, target, env),
         (None, Some(file)) => fresh(&root, file, args, target, env),
@@ -183,7 +193,7 @@ fn resume(
         RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
     ) {
         return Err(usage_error(&format!(
-            "run `{}` on Azure Batch has ended ({}); its jobs are terminated: start a new run (delete or rename its jobs first)",
+            "run `{}` on Azure Batch has ended ({}); its jobs are terminated: start a new run, with --replace-jobs to replace them",
             old.run_id,
             old.status_text()
         )));

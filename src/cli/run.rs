@@ -473,7 +473,7 @@ pub fn runs() -> u8 {
         return OK;
     }
     let mut out = String::from(
-        "run                                          status       tasks  succeeded  failed  blocked  workflow\n",
+        "run                                          status       tasks  succeeded  failed  blocked  workflow              target\n",
     );
     for (path, st) in runs {
         let id = path
@@ -484,8 +484,10 @@ pub fn runs() -> u8 {
             Some(s) => {
                 let n = |state: TaskState| s.tasks.iter().filter(|t| t.state == state).count();
                 let status = s.status_text();
+                // The account's host (and port) says which one; the scheme adds nothing.
+                let target = s.target.split("://").nth(1).unwrap_or(&s.target);
                 out.push_str(&format!(
-                    "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {}\n",
+                    "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {:<20}  {target}\n",
                     s.tasks.len(),
                     n(TaskState::Succeeded),
                     n(TaskState::Failed),

@@ -35,9 +35,10 @@ struct Remote {
 
 fn connect(run_dir: &RunDir, st: &RunState) -> Result<Remote, u8> {
     let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
-    let env: HashMap<String, String> = std::env::vars_os()
+    let mut env: HashMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
+    config::default_endpoint(&mut env, &st.target);
     let file = config::read_file(&state::repo_root(&cwd)).map_err(|e| usage_error(&e))?;
     let target = config::resolve(&file, &env).map_err(|e| usage_error(&e))?;
     if target.endpoint != st.target {

@@ -779,6 +779,30 @@ fn status_shows_batch_and_cancel_ends_the_run() {
     assert_eq!(v["batch"]["pools"][0]["allocation"], "steady");
     let text = az.bf().args(["status"]).run();
     assert!(text.stdout.contains("job  hello"), "{}", text.stdout);
+    // Without AZURE_BATCH_ENDPOINT the run's own account is asked; another one is refused.
+    let own = az.bf().env("AZURE_BATCH_ENDPOINT", "").args(["status"]).run();
+    assert!(own.stdout.contains("job  hello"), "{}", show(&own));
+    let other = az
+        .bf()
+        .env("AZURE_BATCH_ENDPOINT", "https://other.westeurope.batch.azure.com")
+        .args(["status"])
+        .run();
+    assert_eq!(other.code, 2, "{}", show(&other));
+    assert!(
+        other.stderr.contains("set AZURE_BATCH_ENDPOINT to reach it"),
+        "{}",
+        other.stderr
+    );
+    let listed = az.bf().args(["runs"]).run();
+    let host = az.fake.url().trim_start_matches("http://").to_string();
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.contains("running") && l.ends_with(&host)),
+        "{}",
+        listed.stdout
+    );
 
     let cancel = az.bf().args(["cancel"]).run();
     assert_eq!(cancel.code, 0, "{}", show(&cancel));

@@ -50,6 +50,15 @@ fn account_from(endpoint: &str) -> Option<String> {
     (!first.is_empty() && host.contains('.')).then(|| first.to_string())
 }
 
+/// For a command about an earlier run (`--resume`, `status`, `cancel`, `logs`): the endpoint it
+/// ran on, unless `AZURE_BATCH_ENDPOINT` names one (which must then be the same).
+pub fn default_endpoint(env: &mut HashMap<String, String>, recorded: &str) {
+    let unset = env.get("AZURE_BATCH_ENDPOINT").is_none_or(|v| v.trim().is_empty());
+    if unset {
+        env.insert("AZURE_BATCH_ENDPOINT".into(), recorded.to_string());
+    }
+}
+
 pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, String> {
     let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let endpoint = get("AZURE_BATCH_ENDPOINT").or_else(|| file.target.endpoint.clone()).ok_or_else(|| {

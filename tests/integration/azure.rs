@@ -3,7 +3,7 @@
 //! across a kill and `--resume`, and `status` / `cancel`.
 
 use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
-use crate::support::{root, Bf, Output};
+use crate::support::{examples, root, Bf, Output};
 use base64::Engine;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -217,18 +217,6 @@ fn job_state(snap: &Snapshot, job: &str) -> String {
         .and_then(|j| j["state"].as_str())
         .unwrap_or("absent")
         .to_string()
-}
-
-fn examples() -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(root().join("examples"))
-        .expect("examples/")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".batchflow"))
-        .map(|n| format!("examples/{n}"))
-        .collect();
-    out.sort();
-    out
 }
 
 #[test]

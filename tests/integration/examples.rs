@@ -1,18 +1,6 @@
 //! Every file in `examples/` checks without errors and plans.
 
-use crate::support::{root, Bf};
-
-fn examples() -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(root().join("examples"))
-        .expect("examples/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".batchflow"))
-        .map(|n| format!("examples/{n}"))
-        .collect();
-    out.sort();
-    out
-}
+use crate::support::{examples, Bf};
 
 #[test]
 fn there_are_at_least_eight_examples() {

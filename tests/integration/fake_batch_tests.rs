@@ -1131,17 +1131,11 @@ fn replay(c: &Client, plan: &Value) {
 
 #[test]
 fn the_plans_of_the_examples_run_on_the_fake() {
-    let mut examples: Vec<_> = std::fs::read_dir(crate::support::root().join("examples"))
-        .expect("examples/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "batchflow"))
-        .collect();
-    examples.sort();
+    let examples = crate::support::examples();
     assert!(examples.len() >= 5);
     for file in examples {
-        let out = Bf::new().args(["plan", "--format", "json"]).args([&file]).run();
-        assert_eq!(out.code, 0, "{}: {}", file.display(), out.stderr);
+        let out = Bf::new().args(["plan", "--format", "json", &file]).run();
+        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
         let plan: Value = serde_json::from_str(&out.stdout).expect("a JSON plan");
         let fake = FakeBatch::start(Config {
             task_duration: Duration::from_millis(1),
@@ -1151,9 +1145,9 @@ fn the_plans_of_the_examples_run_on_the_fake() {
         replay(&c, &plan);
         let s = fake.snapshot();
         assert_clean(&s);
-        assert_eq!(s.error_replies, Vec::new(), "{}", file.display());
+        assert_eq!(s.error_replies, Vec::new(), "{file}");
         for job in &s.jobs {
-            assert_eq!(job["state"], "completed", "{}: {job}", file.display());
+            assert_eq!(job["state"], "completed", "{file}: {job}");
         }
     }
 }

@@ -116,15 +116,8 @@ fn plan_case(case: &Case) -> Option<Planned> {
 
 fn cases() -> Vec<Case> {
     let mut out = Vec::new();
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .expect("examples/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "batchflow"))
-        .collect();
-    examples.sort();
-    for file in examples {
-        let label = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
+    for label in crate::support::examples() {
+        let file = root().join(&label);
         out.push(Case {
             label,
             file,

@@ -80,3 +80,16 @@ impl Output {
             .collect()
     }
 }
+
+/// Every workflow in `examples/`, as `examples/NAME.batchflow`, sorted.
+pub fn examples() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".batchflow"))
+        .map(|n| format!("examples/{n}"))
+        .collect();
+    out.sort();
+    out
+}

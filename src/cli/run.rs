@@ -3,7 +3,7 @@
 use super::progress::{relative, summary_json, summary_table, Progress};
 use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
-use batchflow::exec::TaskState;
+use batchflow::exec::{Observer, TaskState};
 use batchflow::graph::Workflow;
 use batchflow::hooks::Hooks;
 use batchflow::plan::{self, Plan};
@@ -295,6 +295,17 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
             layout.iter().sum::<u32>(),
             relative(&run_path).display()
         ));
+        let uploading = model.tasks.iter().filter(|t| !t.body.output_files.is_empty()).count();
+        if uploading > 0 {
+            let who = if uploading == 1 {
+                "1 task names".to_string()
+            } else {
+                format!("{uploading} tasks name")
+            };
+            progress.note(&format!(
+                "{who} outputs: a local run does not upload them; they stay in each task's wd/"
+            ));
+        }
     }
     let result = local::run(&model, hooks.as_ref(), &opts, run_dir, record, resume, &mut progress);
     progress.finish();
@@ -347,7 +358,51 @@ fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Resul
             windows.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
         ));
     }
+    let whole = container_input_users(model);
+    if !whole.is_empty() {
+        return Err(format!(
+            "{} take a whole blob container as input (`storageContainerUrl`), which a local run cannot list: name the files one by one in `inputs`, or run on Azure Batch",
+            whole.join(", ")
+        ));
+    }
     secrets_set(plan, env)
+}
+
+/// The units whose inputs name a whole container.
+fn container_input_users(model: &Model) -> Vec<String> {
+    use batchflow::exec::local::inputs::container_inputs;
+    let mut out: Vec<String> = Vec::new();
+    for p in &model.pools {
+        if p.start_task
+            .as_ref()
+            .is_some_and(|st| container_inputs(&st.resource_files).next().is_some())
+        {
+            out.push(format!("the start task of pool `{}`", p.id));
+        }
+    }
+    for j in &model.jobs {
+        if j.prep()
+            .is_some_and(|t| container_inputs(&t.resource_files).next().is_some())
+        {
+            out.push(format!("the preparation task of job `{}`", j.id));
+        }
+        if j.release()
+            .is_some_and(|t| container_inputs(&t.resource_files).next().is_some())
+        {
+            out.push(format!("the release task of job `{}`", j.id));
+        }
+    }
+    let tasks = model
+        .tasks
+        .iter()
+        .filter(|t| container_inputs(&t.body.resource_files).next().is_some());
+    out.extend(tasks.map(|t| format!("task `{}`", t.body.id)));
+    if out.len() > 5 {
+        let more = out.len() - 5;
+        out.truncate(5);
+        out.push(format!("{more} more"));
+    }
+    out
 }
 
 /// Refuses a plan whose secrets are not all in the environment.

@@ -1690,3 +1690,146 @@ job j on win {
     );
     assert!(named(&files_below(&repo.runs_root()), "stdout.txt").is_empty());
 }
+
+/// A file server on 127.0.0.1 for `inputs`: `/in.txt` is a file, anything else is 404. It
+/// records each request's path and query.
+fn file_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            // The headers, up to the blank line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let target = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(target.clone());
+            let reply = if target.starts_with("/in.txt") {
+                "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\nhello input\n".to_string()
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+            };
+            let _ = (&stream).write_all(reply.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn inputs_are_downloaded_into_the_working_directory_before_the_task() {
+    let (url, seen) = file_server();
+    let repo = Repo::new();
+    let file = repo.write(
+        "inputs.batchflow",
+        &r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task use {
+    command = "cat data/in.txt"
+    inputs { "data/in.txt" = "@URL@/in.txt?${secret("SAS")}" }
+  }
+  task after_use after use { command = "true" }
+  task missing {
+    command = "echo should-not-run"
+    inputs { "x.txt" = "@URL@/nope.txt?${secret("SAS")}" }
+  }
+  task blocked after missing { command = "true" }
+}
+"#
+        .replace("@URL@", &url),
+    );
+    let out = repo
+        .bf()
+        .env("SAS", "sig=the-secret")
+        .arg_list("run", &[file.to_str().expect("utf-8"), "--quiet"])
+        .run();
+    assert_eq!(out.code, 1, "{}", show(&out));
+    let logs = repo.bf().args(["logs", "latest", "use"]).run();
+    assert_eq!(logs.stdout, "hello input\n", "{}", show(&logs));
+    let st = state(&repo.only_run());
+    assert_eq!(task_state(&st, "after_use"), "succeeded");
+    assert_eq!(task_state(&st, "missing"), "failed");
+    assert_eq!(task_state(&st, "blocked"), "blocked");
+    let reason = record(&st, "missing")["reason"].as_str().unwrap_or("").to_string();
+    assert!(
+        reason.contains(&format!(
+            "cannot download input `x.txt` from {url}/nope.txt?…: HTTP 404"
+        )),
+        "{reason}"
+    );
+    // The secret went to the server, and nowhere else.
+    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert!(seen.contains(&"/in.txt?sig=the-secret".to_string()), "{seen:?}");
+    assert!(!out.stdout.contains("the-secret") && !out.stderr.contains("the-secret"));
+    let state_text = std::fs::read_to_string(repo.only_run().join("state.json")).expect("state");
+    assert!(!state_text.contains("the-secret"));
+}
+
+#[test]
+fn a_whole_container_as_input_is_refused_before_a_local_run_starts() {
+    let repo = Repo::new();
+    let file = repo.write(
+        "container-input.batchflow",
+        r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "ls data"
+    inputs { "data" = "https://acct.blob.core.windows.net/inputs" }
+  }
+}
+"#,
+    );
+    let out = repo.run(&[file.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 2, "{}", show(&out));
+    assert!(
+        out.stderr
+            .contains("task `t` take a whole blob container as input (`storageContainerUrl`)"),
+        "{}",
+        out.stderr
+    );
+    assert!(repo.run_dirs().is_empty());
+}
+
+#[test]
+fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
+    let repo = Repo::new();
+    let file = repo.write(
+        "outputs.batchflow",
+        r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "echo result > model.pt"
+    outputs { "*.pt" = "https://acct.blob.core.windows.net/models" }
+  }
+}
+"#,
+    );
+    let out = repo.run(&[file.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(
+        out.stderr
+            .contains("1 task names outputs: a local run does not upload them; they stay in each task's wd/"),
+        "{}",
+        out.stderr
+    );
+    let run = repo.only_run();
+    let saved = std::fs::read_to_string(task_dir(&run, "cpu-node-0", "j", "t").join("wd/model.pt")).expect("model.pt");
+    assert_eq!(saved, "result\n");
+}

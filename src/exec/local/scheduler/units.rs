@@ -2,7 +2,7 @@
 //! runs, with its environment and secrets; timeouts and stopping everything.
 
 use super::*;
-use crate::plan::batch_api::{EnvironmentSetting, TaskConstraints};
+use crate::plan::batch_api::{EnvironmentSetting, ResourceFile, TaskConstraints};
 
 impl Sched<'_> {
     pub(super) fn start_task(&mut self, t: usize, n: usize, slots: u32) {
@@ -102,6 +102,7 @@ impl Sched<'_> {
                     id: b.id.clone(),
                     command,
                     container: b.container_settings.as_ref(),
+                    inputs: &b.resource_files,
                     env,
                     timeout,
                     dir: node.task_dir(&job.id, &b.id),
@@ -115,6 +116,7 @@ impl Sched<'_> {
                     id: "starttask".into(),
                     command: st.command_line.clone(),
                     container: st.container_settings.as_ref(),
+                    inputs: &st.resource_files,
                     env,
                     timeout: None,
                     dir: node.startup(),
@@ -130,6 +132,7 @@ impl Sched<'_> {
                     id: "jobpreparation".into(),
                     command: p.command_line.clone(),
                     container: p.container_settings.as_ref(),
+                    inputs: &p.resource_files,
                     env,
                     timeout,
                     dir: node.task_dir(&job.id, "jobpreparation"),
@@ -145,6 +148,7 @@ impl Sched<'_> {
                     id: "jobrelease".into(),
                     command: r.command_line.clone(),
                     container: r.container_settings.as_ref(),
+                    inputs: &r.resource_files,
                     env,
                     timeout,
                     dir: node.task_dir(&job.id, "jobrelease"),
@@ -160,10 +164,13 @@ impl Sched<'_> {
             id,
             command,
             container,
+            inputs,
             env,
             timeout,
             dir,
         } = w;
+        // Blocks the scheduler while it downloads; local inputs are expected to be small.
+        crate::exec::local::inputs::fetch(inputs, &dir.join("wd"), secret)?;
         let mut full_env = layout::batch_env(node, job, &id, &dir, attempt);
         for (k, v) in env {
             full_env.push((k, secret(&v)?));
@@ -328,6 +335,8 @@ struct Work<'m> {
     id: String,
     command: String,
     container: Option<&'m TaskContainerSettings>,
+    /// `resourceFiles`, downloaded into the working directory first.
+    inputs: &'m [ResourceFile],
     env: Vec<(String, String)>,
     timeout: Option<Duration>,
     dir: PathBuf,

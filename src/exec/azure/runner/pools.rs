@@ -9,9 +9,9 @@ use reqwest::Method;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// What `wait_ready` reads of a pool.
 /// Lines of a start task's or a task's output shown with its failure.
 const TAIL_LINES: usize = 5;
+/// What `wait_ready` reads of a pool.
 const POOL_FIELDS: &str = "id,allocationState,currentDedicatedNodes,currentLowPriorityNodes,targetDedicatedNodes,targetLowPriorityNodes,resizeErrors,enableAutoScale";
 /// Node states that are on their way to being usable.
 const SETTLING: &[&str] = &[

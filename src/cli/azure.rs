@@ -508,7 +508,46 @@ fn explain_failures(report: &Report, sources: &SourceMap, origin_of: &dyn Fn(&st
     if more > 0 {
         eprint_line(&format!("... and {more} more"));
     }
-    for (step, why) in &report.skipped {
-        eprint_line(&format!("step `{step}` did not run: {why}"));
+    for line in skipped_lines(&report.skipped) {
+        eprint_line(&line);
+    }
+}
+
+/// Steps that did not run, grouped by why: a job that could not be created leaves thousands of
+/// collections behind it, and one line says so.
+fn skipped_lines(skipped: &[(String, String)]) -> Vec<String> {
+    let mut by_why: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (step, why) in skipped {
+        match by_why.iter_mut().find(|(w, _)| *w == why.as_str()) {
+            Some((_, steps)) => steps.push(step),
+            None => by_why.push((why, vec![step])),
+        }
+    }
+    by_why
+        .into_iter()
+        .map(|(why, steps)| match steps.as_slice() {
+            [one] => format!("step `{one}` did not run: {why}"),
+            [first, .., last] => format!("{} steps (`{first}` ... `{last}`) did not run: {why}", steps.len()),
+            [] => String::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skipped_lines;
+
+    #[test]
+    fn skipped_steps_are_grouped_by_why() {
+        let why = "`create-job-j` did not finish".to_string();
+        let mut skipped: Vec<(String, String)> = (0..1000).map(|i| (format!("add-tasks-j-{i}"), why.clone())).collect();
+        skipped.push(("wait-job-j".into(), "a step it comes after did not finish".into()));
+        assert_eq!(
+            skipped_lines(&skipped),
+            [
+                "1000 steps (`add-tasks-j-0` ... `add-tasks-j-999`) did not run: `create-job-j` did not finish",
+                "step `wait-job-j` did not run: a step it comes after did not finish",
+            ]
+        );
     }
 }

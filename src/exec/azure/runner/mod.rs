@@ -204,28 +204,20 @@ pub async fn run(
         .collect();
     let mut report = Report::default();
     let mut set: JoinSet<(String, Result<Done, String>)> = JoinSet::new();
-    let mut collections = 0usize;
     let mut counts: HashMap<String, TaskCounts> = HashMap::new();
     let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
     let mut aborted: Option<String> = None;
     let mut failed_jobs: HashSet<String> = HashSet::new();
     let index: HashMap<&str, &Step> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut submit = Submit::new(plan, &states);
+    let mut queue = Queue::new(plan, &states);
     loop {
         if opts.interrupt.load(Ordering::SeqCst) {
             set.abort_all();
             return (Outcome::Interrupted, report);
         }
         if aborted.is_none() {
-            launch(
-                plan,
-                &mut states,
-                &mut set,
-                &ctx,
-                &mut collections,
-                &failed_jobs,
-                &mut submit,
-            );
+            launch(plan, &mut queue, &mut states, &mut set, &ctx, &failed_jobs, &mut submit);
         }
         observer.progress(&progress(&counts, total_tasks));
         if set.is_empty() {
@@ -237,7 +229,7 @@ pub async fn run(
                 let Ok((id, result)) = joined else { continue };
                 let step = index.get(id.as_str()).copied();
                 if step.is_some_and(is_collection) {
-                    collections = collections.saturating_sub(1);
+                    queue.in_flight = queue.in_flight.saturating_sub(1);
                 }
                 if let (Some(step), Ok(Done::Collection { added, .. })) = (step, &result) {
                     if let Some(line) = submit.finished(step, *added) {
@@ -362,68 +354,149 @@ impl Submit {
     }
 }
 
-/// Starts every step whose `after` steps are done; skips those after a failed one.
+/// The steps not started yet, in plan order. Task collections are kept apart and scanned from
+/// the first one still pending, only until the in-flight limit is reached: a plan of 10,000
+/// collections would otherwise be walked whole after every answer.
+struct Queue {
+    others: Vec<usize>,
+    collections: Vec<usize>,
+    /// Collections before this index have all started (or been skipped).
+    first: usize,
+    /// Collections sent and not answered yet.
+    in_flight: usize,
+}
+
+impl Queue {
+    fn new(plan: &Plan, states: &HashMap<&str, State>) -> Queue {
+        let pending = |s: &&Step| states.get(s.id.as_str()) == Some(&State::Pending);
+        let (mut others, mut collections) = (Vec::new(), Vec::new());
+        for (k, step) in plan.steps.iter().enumerate().filter(|(_, s)| pending(s)) {
+            if is_collection(step) {
+                collections.push(k);
+            } else {
+                others.push(k);
+            }
+        }
+        Queue {
+            others,
+            collections,
+            first: 0,
+            in_flight: 0,
+        }
+    }
+}
+
+/// Whether a pending step can start.
+enum Readiness {
+    Ready,
+    NotYet,
+    /// It never will: a step it comes after failed or was skipped.
+    Blocked(String),
+}
+
+fn readiness(step: &Step, states: &HashMap<&str, State>, failed_jobs: &HashSet<String>) -> Readiness {
+    let blocked = step.after.iter().find_map(|a| match states.get(a.as_str()) {
+        Some(State::Failed(_)) | Some(State::Skipped(_)) => Some(format!("`{a}` did not finish")),
+        _ => None,
+    });
+    // A job after a job with failures does not start (as in a local run).
+    let after_failed_job = step
+        .after
+        .iter()
+        .filter_map(|a| a.strip_prefix("wait-job-"))
+        .find(|j| failed_jobs.contains(*j))
+        .map(|j| format!("job `{j}`, which it comes after, did not fully succeed"));
+    if let Some(why) = blocked.or(after_failed_job) {
+        return Readiness::Blocked(why);
+    }
+    if step.after.iter().all(|a| states.get(a.as_str()) == Some(&State::Done)) {
+        Readiness::Ready
+    } else {
+        Readiness::NotYet
+    }
+}
+
+/// Starts every step whose `after` steps are done (collections up to the in-flight limit);
+/// skips those after a failed one.
 fn launch<'p>(
     plan: &'p Plan,
+    queue: &mut Queue,
     states: &mut HashMap<&'p str, State>,
     set: &mut JoinSet<(String, Result<Done, String>)>,
     ctx: &Arc<Ctx>,
-    collections: &mut usize,
     failed_jobs: &HashSet<String>,
     submit: &mut Submit,
 ) {
-    for step in &plan.steps {
-        if states.get(step.id.as_str()) != Some(&State::Pending) {
+    let pending =
+        |states: &HashMap<&str, State>, k: usize| states.get(plan.steps[k].id.as_str()) == Some(&State::Pending);
+    for &k in &queue.others {
+        let step = &plan.steps[k];
+        if !pending(states, k) {
             continue;
         }
-        let blocked = step.after.iter().find_map(|a| match states.get(a.as_str()) {
-            Some(State::Failed(_)) | Some(State::Skipped(_)) => Some(format!("`{a}` did not finish")),
-            _ => None,
-        });
-        // A job after a job with failures does not start (as in a local run).
-        let after_failed_job = step
-            .after
-            .iter()
-            .filter_map(|a| a.strip_prefix("wait-job-"))
-            .find(|j| failed_jobs.contains(*j))
-            .map(|j| format!("job `{j}`, which it comes after, did not fully succeed"));
-        if let Some(why) = blocked.or(after_failed_job) {
-            states.insert(step.id.as_str(), State::Skipped(why));
+        match readiness(step, states, failed_jobs) {
+            Readiness::Blocked(why) => {
+                states.insert(step.id.as_str(), State::Skipped(why));
+            }
+            Readiness::NotYet => {}
+            Readiness::Ready => start(step, states, set, ctx),
+        }
+    }
+    queue.others.retain(|&k| pending(states, k));
+    while queue.first < queue.collections.len() && !pending(states, queue.collections[queue.first]) {
+        queue.first += 1;
+    }
+    for &k in &queue.collections[queue.first..] {
+        if queue.in_flight >= ctx.opts.max_in_flight {
+            break;
+        }
+        let step = &plan.steps[k];
+        if !pending(states, k) {
             continue;
         }
-        if !step.after.iter().all(|a| states.get(a.as_str()) == Some(&State::Done)) {
-            continue;
+        match readiness(step, states, failed_jobs) {
+            Readiness::Blocked(why) => {
+                states.insert(step.id.as_str(), State::Skipped(why));
+            }
+            Readiness::NotYet => {}
+            Readiness::Ready => {
+                queue.in_flight += 1;
+                submit.started(step);
+                start(step, states, set, ctx);
+            }
         }
-        if is_collection(step) {
-            if *collections >= ctx.opts.max_in_flight {
-                continue;
-            }
-            *collections += 1;
-            submit.started(step);
+    }
+}
+
+/// Spawns the work of one step.
+fn start<'p>(
+    step: &'p Step,
+    states: &mut HashMap<&'p str, State>,
+    set: &mut JoinSet<(String, Result<Done, String>)>,
+    ctx: &Arc<Ctx>,
+) {
+    states.insert(step.id.as_str(), State::Running);
+    let id = step.id.clone();
+    let ctx = Arc::clone(ctx);
+    match &step.action {
+        Action::Request { method, path, body } => {
+            let (method, path, body) = (*method, path.clone(), body.get().to_string());
+            set.spawn(async move {
+                let r = request(&ctx, &id, method, &path, body).await;
+                (id, r)
+            });
         }
-        states.insert(step.id.as_str(), State::Running);
-        let id = step.id.clone();
-        let ctx = Arc::clone(ctx);
-        match &step.action {
-            Action::Request { method, path, body } => {
-                let (method, path, body) = (*method, path.clone(), body.get().to_string());
-                set.spawn(async move {
-                    let r = request(&ctx, &id, method, &path, body).await;
-                    (id, r)
-                });
-            }
-            Action::Wait { wait, path } => {
-                let (wait, path) = (*wait, path.clone());
-                set.spawn(async move {
-                    let r = match wait {
-                        Wait::PoolReady => pools::wait_ready(&ctx, path.trim_start_matches("/pools/"))
-                            .await
-                            .map(|()| Done::Plain),
-                        Wait::JobCompleted => monitor::wait_completed(&ctx, path.trim_start_matches("/jobs/")).await,
-                    };
-                    (id, r)
-                });
-            }
+        Action::Wait { wait, path } => {
+            let (wait, path) = (*wait, path.clone());
+            set.spawn(async move {
+                let r = match wait {
+                    Wait::PoolReady => pools::wait_ready(&ctx, path.trim_start_matches("/pools/"))
+                        .await
+                        .map(|()| Done::Plain),
+                    Wait::JobCompleted => monitor::wait_completed(&ctx, path.trim_start_matches("/jobs/")).await,
+                };
+                (id, r)
+            });
         }
     }
 }

@@ -245,10 +245,10 @@ fn main() -> ExitCode {
             resume,
             json: matches!(format, PlanFormat::Json),
         }),
-        Command::Runs => cli::run::runs(),
+        Command::Runs => cli::runs::runs(),
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
-        Command::Logs { run, task, stderr } => cli::run::logs(&run, &task, stderr),
+        Command::Logs { run, task, stderr } => cli::runs::logs(&run, &task, stderr),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

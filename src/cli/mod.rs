@@ -1,10 +1,13 @@
 //! What the subcommands share: options from the environment, printing diagnostics, exit codes.
 
 pub mod azure;
+mod azure_report;
 pub mod check;
 pub mod plan;
+mod preflight;
 pub mod progress;
 pub mod run;
+pub mod runs;
 pub mod status;
 
 use batchflow::check::Auth;

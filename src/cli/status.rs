@@ -1,7 +1,7 @@
 //! `batchflow status RUN` and `batchflow cancel RUN`: how a run stands (asking Batch for an
 //! azure run), and stopping one (its process, and on Batch its jobs and pools).
 
-use super::run::find_run;
+use super::runs::find_run;
 use super::{eprint_line, print_out, usage_error, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config;

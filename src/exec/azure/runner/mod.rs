@@ -3,8 +3,10 @@
 //! folder when it is done, so `--resume` continues without sending it again.
 
 mod jobs;
+mod launch;
 mod monitor;
 mod pools;
+mod submit;
 
 use super::client::{BatchClient, Error};
 use super::control;
@@ -13,9 +15,10 @@ use crate::exec::hooks::{self as run_hooks, Decision};
 use crate::exec::{Counts, Observer};
 use crate::exec::{TaskReport, TaskState};
 use crate::hooks::Hooks;
-use crate::plan::{Action, Plan, Step, Wait};
+use crate::plan::{Plan, Step};
 use crate::source::Span;
 use crate::state::RunDir;
+use launch::{launch, Queue};
 use reqwest::Method;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 pub use monitor::FailedTask;
+use submit::{is_collection, Submit};
 
 /// Clocks here and at Batch may disagree by this much.
 const CLOCK_SKEW_MS: u64 = 60_000;
@@ -289,238 +293,6 @@ pub async fn run(
         None => Outcome::Finished { all_succeeded },
     };
     (outcome, report)
-}
-
-fn is_collection(step: &Step) -> bool {
-    collection_job(step).is_some()
-}
-
-/// The job a task collection step adds to.
-fn collection_job(step: &Step) -> Option<&str> {
-    match &step.action {
-        Action::Request { path, .. } => path.strip_prefix("/jobs/")?.strip_suffix("/addtaskcollection"),
-        Action::Wait { .. } => None,
-    }
-}
-
-/// How fast each job's tasks went in: from its first collection sent to its last answered.
-struct Submit {
-    /// Collections still to send, by job.
-    remaining: HashMap<String, usize>,
-    started: HashMap<String, std::time::Instant>,
-    added: HashMap<String, u64>,
-}
-
-impl Submit {
-    fn new(plan: &Plan, states: &HashMap<&str, State>) -> Submit {
-        let mut remaining: HashMap<String, usize> = HashMap::new();
-        for step in &plan.steps {
-            if let Some(job) = collection_job(step) {
-                if states.get(step.id.as_str()) == Some(&State::Pending) {
-                    *remaining.entry(job.to_string()).or_default() += 1;
-                }
-            }
-        }
-        Submit {
-            remaining,
-            started: HashMap::new(),
-            added: HashMap::new(),
-        }
-    }
-
-    fn started(&mut self, step: &Step) {
-        if let Some(job) = collection_job(step) {
-            self.started
-                .entry(job.to_string())
-                .or_insert_with(std::time::Instant::now);
-        }
-    }
-
-    /// A collection answered; when it was the job's last, a line saying how fast it went.
-    fn finished(&mut self, step: &Step, added: u64) -> Option<String> {
-        let job = collection_job(step)?;
-        *self.added.entry(job.to_string()).or_default() += added;
-        let left = self.remaining.get_mut(job)?;
-        *left = left.saturating_sub(1);
-        if *left > 0 {
-            return None;
-        }
-        let secs = self.started.get(job)?.elapsed().as_secs_f64().max(1e-6);
-        let n = self.added.get(job).copied().unwrap_or(0);
-        Some(format!(
-            "job `{job}`: {n} tasks added in {secs:.3}s ({:.0} tasks/s)",
-            n as f64 / secs
-        ))
-    }
-}
-
-/// The steps not started yet, in plan order. Task collections are kept apart and scanned from
-/// the first one still pending, only until the in-flight limit is reached: a plan of 10,000
-/// collections would otherwise be walked whole after every answer.
-struct Queue {
-    others: Vec<usize>,
-    collections: Vec<usize>,
-    /// Collections before this index have all started (or been skipped).
-    first: usize,
-    /// Collections sent and not answered yet.
-    in_flight: usize,
-}
-
-impl Queue {
-    fn new(plan: &Plan, states: &HashMap<&str, State>) -> Queue {
-        let pending = |s: &&Step| states.get(s.id.as_str()) == Some(&State::Pending);
-        let (mut others, mut collections) = (Vec::new(), Vec::new());
-        for (k, step) in plan.steps.iter().enumerate().filter(|(_, s)| pending(s)) {
-            if is_collection(step) {
-                collections.push(k);
-            } else {
-                others.push(k);
-            }
-        }
-        Queue {
-            others,
-            collections,
-            first: 0,
-            in_flight: 0,
-        }
-    }
-}
-
-/// Whether a pending step can start.
-enum Readiness {
-    Ready,
-    NotYet,
-    /// It never will: a step it comes after failed or was skipped.
-    Blocked(String),
-}
-
-fn readiness(step: &Step, states: &HashMap<&str, State>, failed_jobs: &HashSet<String>) -> Readiness {
-    let blocked = step.after.iter().find_map(|a| match states.get(a.as_str()) {
-        Some(State::Failed(_)) | Some(State::Skipped(_)) => Some(format!("`{a}` did not finish")),
-        _ => None,
-    });
-    // A job after a job with failures does not start (as in a local run).
-    let after_failed_job = step
-        .after
-        .iter()
-        .filter_map(|a| a.strip_prefix("wait-job-"))
-        .find(|j| failed_jobs.contains(*j))
-        .map(|j| format!("job `{j}`, which it comes after, did not fully succeed"));
-    if let Some(why) = blocked.or(after_failed_job) {
-        return Readiness::Blocked(why);
-    }
-    if step.after.iter().all(|a| states.get(a.as_str()) == Some(&State::Done)) {
-        Readiness::Ready
-    } else {
-        Readiness::NotYet
-    }
-}
-
-/// Starts every step whose `after` steps are done (collections up to the in-flight limit);
-/// skips those after a failed one.
-fn launch<'p>(
-    plan: &'p Plan,
-    queue: &mut Queue,
-    states: &mut HashMap<&'p str, State>,
-    set: &mut JoinSet<(String, Result<Done, String>)>,
-    ctx: &Arc<Ctx>,
-    failed_jobs: &HashSet<String>,
-    submit: &mut Submit,
-) {
-    let pending =
-        |states: &HashMap<&str, State>, k: usize| states.get(plan.steps[k].id.as_str()) == Some(&State::Pending);
-    for &k in &queue.others {
-        let step = &plan.steps[k];
-        if !pending(states, k) {
-            continue;
-        }
-        match readiness(step, states, failed_jobs) {
-            Readiness::Blocked(why) => {
-                states.insert(step.id.as_str(), State::Skipped(why));
-            }
-            Readiness::NotYet => {}
-            Readiness::Ready => start(step, states, set, ctx),
-        }
-    }
-    queue.others.retain(|&k| pending(states, k));
-    while queue.first < queue.collections.len() && !pending(states, queue.collections[queue.first]) {
-        queue.first += 1;
-    }
-    for &k in &queue.collections[queue.first..] {
-        if queue.in_flight >= ctx.opts.max_in_flight {
-            break;
-        }
-        let step = &plan.steps[k];
-        if !pending(states, k) {
-            continue;
-        }
-        match readiness(step, states, failed_jobs) {
-            Readiness::Blocked(why) => {
-                states.insert(step.id.as_str(), State::Skipped(why));
-            }
-            Readiness::NotYet => {}
-            Readiness::Ready => {
-                queue.in_flight += 1;
-                submit.started(step);
-                start(step, states, set, ctx);
-            }
-        }
-    }
-}
-
-/// Spawns the work of one step.
-fn start<'p>(
-    step: &'p Step,
-    states: &mut HashMap<&'p str, State>,
-    set: &mut JoinSet<(String, Result<Done, String>)>,
-    ctx: &Arc<Ctx>,
-) {
-    states.insert(step.id.as_str(), State::Running);
-    let id = step.id.clone();
-    let ctx = Arc::clone(ctx);
-    match &step.action {
-        Action::Request { method, path, body } => {
-            let (method, path, body) = (*method, path.clone(), body.get().to_string());
-            set.spawn(async move {
-                let r = request(&ctx, &id, method, &path, body).await;
-                (id, r)
-            });
-        }
-        Action::Wait { wait, path } => {
-            let (wait, path) = (*wait, path.clone());
-            set.spawn(async move {
-                let r = match wait {
-                    Wait::PoolReady => pools::wait_ready(&ctx, path.trim_start_matches("/pools/"))
-                        .await
-                        .map(|()| Done::Plain),
-                    Wait::JobCompleted => monitor::wait_completed(&ctx, path.trim_start_matches("/jobs/")).await,
-                };
-                (id, r)
-            });
-        }
-    }
-}
-
-/// One request step, by what it is.
-async fn request(ctx: &Ctx, id: &str, method: &str, path: &str, body: String) -> Result<Done, String> {
-    if method == "POST" && path == "/pools" {
-        return pools::create(ctx, body).await;
-    }
-    if method == "POST" && path == "/jobs" {
-        return jobs::create(ctx, body).await.map(|()| Done::Plain);
-    }
-    if method == "POST" && path.ends_with("/addtaskcollection") {
-        let job = path
-            .trim_start_matches("/jobs/")
-            .trim_end_matches("/addtaskcollection")
-            .to_string();
-        return jobs::add_collection(ctx, &job, body).await;
-    }
-    if method == "PATCH" && path.starts_with("/jobs/") {
-        let job = path.trim_start_matches("/jobs/").to_string();
-        return jobs::end_when_done(ctx, &job, body).await.map(|()| Done::Plain);
-    }
-    Err(format!("step `{id}`: the azure backend does not send {method} {path}"))
 }
 
 /// A message from a step handler.

@@ -1,0 +1,106 @@
+//! What a local run refuses before anything starts: Windows pools, whole-container inputs,
+//! unset secrets, container tasks without a container CLI.
+
+use batchflow::exec::local::Model;
+use batchflow::plan::Plan;
+use std::collections::HashMap;
+
+/// Refuses what cannot run here before anything starts.
+pub(super) fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Result<(), String> {
+    let windows: Vec<&str> = model
+        .pools
+        .iter()
+        .filter(|p| p.windows)
+        .map(|p| p.id.as_str())
+        .collect();
+    if !windows.is_empty() {
+        return Err(format!(
+            "pool(s) {} run Windows: the local runner runs Linux commands only; check the workflow with `batchflow check` and run it on Azure Batch",
+            windows.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let whole = container_input_users(model);
+    if !whole.is_empty() {
+        return Err(format!(
+            "{} take a whole blob container as input (`storageContainerUrl`), which a local run cannot list: name the files one by one in `inputs`, or run on Azure Batch",
+            whole.join(", ")
+        ));
+    }
+    secrets_set(plan, env)
+}
+
+/// The units whose inputs name a whole container.
+fn container_input_users(model: &Model) -> Vec<String> {
+    use batchflow::exec::local::inputs::container_inputs;
+    let mut out: Vec<String> = Vec::new();
+    for p in &model.pools {
+        if p.start_task
+            .as_ref()
+            .is_some_and(|st| container_inputs(&st.resource_files).next().is_some())
+        {
+            out.push(format!("the start task of pool `{}`", p.id));
+        }
+    }
+    for j in &model.jobs {
+        if j.prep()
+            .is_some_and(|t| container_inputs(&t.resource_files).next().is_some())
+        {
+            out.push(format!("the preparation task of job `{}`", j.id));
+        }
+        if j.release()
+            .is_some_and(|t| container_inputs(&t.resource_files).next().is_some())
+        {
+            out.push(format!("the release task of job `{}`", j.id));
+        }
+    }
+    let tasks = model
+        .tasks
+        .iter()
+        .filter(|t| container_inputs(&t.body.resource_files).next().is_some());
+    out.extend(tasks.map(|t| format!("task `{}`", t.body.id)));
+    if out.len() > 5 {
+        let more = out.len() - 5;
+        out.truncate(5);
+        out.push(format!("{more} more"));
+    }
+    out
+}
+
+/// Refuses a plan whose secrets are not all in the environment.
+pub(super) fn secrets_set(plan: &Plan, env: &HashMap<String, String>) -> Result<(), String> {
+    let json = serde_json::to_string(plan).unwrap_or_default();
+    let missing: Vec<&str> = batchflow::secrets::names(&json)
+        .into_iter()
+        .filter(|n| !env.contains_key(*n))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the workflow reads secrets that are not set: {}; set them as environment variables before `batchflow run`",
+        missing.join(", ")
+    ))
+}
+
+pub(super) fn no_runtime(model: &Model) -> String {
+    let mut names: Vec<String> = model
+        .tasks
+        .iter()
+        .filter(|t| t.body.container_settings.is_some())
+        .take(5)
+        .map(|t| format!("`{}`", t.body.id))
+        .collect();
+    let more = model
+        .tasks
+        .iter()
+        .filter(|t| t.body.container_settings.is_some())
+        .count()
+        .saturating_sub(names.len());
+    if more > 0 {
+        names.push(format!("and {more} more"));
+    }
+    format!(
+        "container tasks ({}) need a docker-compatible CLI, and neither `docker` nor `podman` is on the PATH; install one, or name one with `--container-cli PATH` or BATCHFLOW_CONTAINER_CLI",
+        names.join(", ")
+    )
+}

@@ -1,0 +1,177 @@
+//! Which plan steps start next: every step whose `after` steps are done, task collections up
+//! to the in-flight limit, and those after a failed step skipped.
+
+use super::submit::{is_collection, Submit};
+use super::{jobs, monitor, pools, Ctx, Done, State};
+use crate::plan::{Action, Plan, Step, Wait};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// The steps not started yet, in plan order. Task collections are kept apart and scanned from
+/// the first one still pending, only until the in-flight limit is reached: a plan of 10,000
+/// collections would otherwise be walked whole after every answer.
+pub(super) struct Queue {
+    others: Vec<usize>,
+    collections: Vec<usize>,
+    /// Collections before this index have all started (or been skipped).
+    first: usize,
+    /// Collections sent and not answered yet.
+    pub(super) in_flight: usize,
+}
+
+impl Queue {
+    pub(super) fn new(plan: &Plan, states: &HashMap<&str, State>) -> Queue {
+        let pending = |s: &&Step| states.get(s.id.as_str()) == Some(&State::Pending);
+        let (mut others, mut collections) = (Vec::new(), Vec::new());
+        for (k, step) in plan.steps.iter().enumerate().filter(|(_, s)| pending(s)) {
+            if is_collection(step) {
+                collections.push(k);
+            } else {
+                others.push(k);
+            }
+        }
+        Queue {
+            others,
+            collections,
+            first: 0,
+            in_flight: 0,
+        }
+    }
+}
+
+/// Whether a pending step can start.
+enum Readiness {
+    Ready,
+    NotYet,
+    /// It never will: a step it comes after failed or was skipped.
+    Blocked(String),
+}
+
+fn readiness(step: &Step, states: &HashMap<&str, State>, failed_jobs: &HashSet<String>) -> Readiness {
+    let blocked = step.after.iter().find_map(|a| match states.get(a.as_str()) {
+        Some(State::Failed(_)) | Some(State::Skipped(_)) => Some(format!("`{a}` did not finish")),
+        _ => None,
+    });
+    // A job after a job with failures does not start (as in a local run).
+    let after_failed_job = step
+        .after
+        .iter()
+        .filter_map(|a| a.strip_prefix("wait-job-"))
+        .find(|j| failed_jobs.contains(*j))
+        .map(|j| format!("job `{j}`, which it comes after, did not fully succeed"));
+    if let Some(why) = blocked.or(after_failed_job) {
+        return Readiness::Blocked(why);
+    }
+    if step.after.iter().all(|a| states.get(a.as_str()) == Some(&State::Done)) {
+        Readiness::Ready
+    } else {
+        Readiness::NotYet
+    }
+}
+
+/// Starts every step whose `after` steps are done (collections up to the in-flight limit);
+/// skips those after a failed one.
+pub(super) fn launch<'p>(
+    plan: &'p Plan,
+    queue: &mut Queue,
+    states: &mut HashMap<&'p str, State>,
+    set: &mut JoinSet<(String, Result<Done, String>)>,
+    ctx: &Arc<Ctx>,
+    failed_jobs: &HashSet<String>,
+    submit: &mut Submit,
+) {
+    let pending =
+        |states: &HashMap<&str, State>, k: usize| states.get(plan.steps[k].id.as_str()) == Some(&State::Pending);
+    for &k in &queue.others {
+        let step = &plan.steps[k];
+        if can_start(step, states, failed_jobs) {
+            start(step, states, set, ctx);
+        }
+    }
+    queue.others.retain(|&k| pending(states, k));
+    while queue.first < queue.collections.len() && !pending(states, queue.collections[queue.first]) {
+        queue.first += 1;
+    }
+    for &k in &queue.collections[queue.first..] {
+        if queue.in_flight >= ctx.opts.max_in_flight {
+            break;
+        }
+        let step = &plan.steps[k];
+        if can_start(step, states, failed_jobs) {
+            queue.in_flight += 1;
+            submit.started(step);
+            start(step, states, set, ctx);
+        }
+    }
+}
+
+/// Whether a pending step can start now; one that never will is marked skipped.
+fn can_start<'p>(step: &'p Step, states: &mut HashMap<&'p str, State>, failed_jobs: &HashSet<String>) -> bool {
+    if states.get(step.id.as_str()) != Some(&State::Pending) {
+        return false;
+    }
+    match readiness(step, states, failed_jobs) {
+        Readiness::Ready => true,
+        Readiness::NotYet => false,
+        Readiness::Blocked(why) => {
+            states.insert(step.id.as_str(), State::Skipped(why));
+            false
+        }
+    }
+}
+
+/// Spawns the work of one step.
+fn start<'p>(
+    step: &'p Step,
+    states: &mut HashMap<&'p str, State>,
+    set: &mut JoinSet<(String, Result<Done, String>)>,
+    ctx: &Arc<Ctx>,
+) {
+    states.insert(step.id.as_str(), State::Running);
+    let id = step.id.clone();
+    let ctx = Arc::clone(ctx);
+    match &step.action {
+        Action::Request { method, path, body } => {
+            let (method, path, body) = (*method, path.clone(), body.get().to_string());
+            set.spawn(async move {
+                let r = request(&ctx, &id, method, &path, body).await;
+                (id, r)
+            });
+        }
+        Action::Wait { wait, path } => {
+            let (wait, path) = (*wait, path.clone());
+            set.spawn(async move {
+                let r = match wait {
+                    Wait::PoolReady => pools::wait_ready(&ctx, path.trim_start_matches("/pools/"))
+                        .await
+                        .map(|()| Done::Plain),
+                    Wait::JobCompleted => monitor::wait_completed(&ctx, path.trim_start_matches("/jobs/")).await,
+                };
+                (id, r)
+            });
+        }
+    }
+}
+
+/// One request step, by what it is.
+async fn request(ctx: &Ctx, id: &str, method: &str, path: &str, body: String) -> Result<Done, String> {
+    if method == "POST" && path == "/pools" {
+        return pools::create(ctx, body).await;
+    }
+    if method == "POST" && path == "/jobs" {
+        return jobs::create(ctx, body).await.map(|()| Done::Plain);
+    }
+    if method == "POST" && path.ends_with("/addtaskcollection") {
+        let job = path
+            .trim_start_matches("/jobs/")
+            .trim_end_matches("/addtaskcollection")
+            .to_string();
+        return jobs::add_collection(ctx, &job, body).await;
+    }
+    if method == "PATCH" && path.starts_with("/jobs/") {
+        let job = path.trim_start_matches("/jobs/").to_string();
+        return jobs::end_when_done(ctx, &job, body).await.map(|()| Done::Plain);
+    }
+    Err(format!("step `{id}`: the azure backend does not send {method} {path}"))
+}

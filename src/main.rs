@@ -97,10 +97,10 @@ enum Command {
         /// Local: the docker-compatible CLI for container tasks (default: BATCHFLOW_CONTAINER_CLI, then docker, then podman)
         #[arg(long, value_name = "PATH")]
         container_cli: Option<String>,
-        /// No progress display; only the summary table
+        /// No progress display or notes; only the summary
         #[arg(long)]
         quiet: bool,
-        /// Continue an interrupted or failed run (the latest, or RUN): only what did not succeed runs again
+        /// Continue an interrupted run (the latest, or RUN) without repeating what is done; locally a failed one too, re-running what did not succeed
         #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
         resume: Option<String>,
         /// The summary on stdout: a table, or one JSON object with every task

@@ -5,7 +5,7 @@ use super::azure_report::{explain_failures, merge};
 use super::preflight::secrets_set;
 use super::progress::{relative, summary_json, summary_table, Progress};
 use super::run::{compile_and_plan, Planned, RunArgs, INTERRUPTED};
-use super::runs::{find_run, new_run_id, now_ms};
+use super::runs::{create_run, find_run};
 use super::{eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config::{self, Target};
@@ -134,33 +134,11 @@ fn fresh(
     } = compile(file, args, &target)?;
     secrets_set(&plan, &env).map_err(|why| usage_error(&why))?;
     let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
-    let run_id = new_run_id(root, &plan.workflow);
-    let mut run_dir =
-        RunDir::create(root.join(&run_id)).map_err(|e| usage_error(&format!("cannot create the run folder: {e}")))?;
-    let record = RunState {
-        run_id,
-        workflow: plan.workflow.clone(),
-        file: file.display().to_string(),
-        params: args.params.clone(),
-        started: now_ms() / 1000,
-        started_ms: now_ms(),
-        status: RunStatus::Running,
-        owner_pid: std::process::id(),
-        target: target.endpoint.clone(),
-        tasks: task_ids(&plan)
-            .into_iter()
-            .map(|(job, task)| TaskRecord::waiting(job, task))
-            .collect(),
-    };
-    // The state and the plan (secrets as placeholders) before the first request: a run
-    // killed at any point after this can be resumed.
-    run_dir
-        .save(&record)
-        .map_err(|e| usage_error(&format!("cannot write the run state: {e}")))?;
-    let written = serde_json::to_string(&plan)
-        .map_err(std::io::Error::from)
-        .and_then(|json| std::fs::write(run_dir.plan_path(), json));
-    written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
+    let tasks = task_ids(&plan)
+        .into_iter()
+        .map(|(job, task)| TaskRecord::waiting(job, task))
+        .collect();
+    let (run_dir, record) = create_run(root, file, &args.params, &plan, target.endpoint.clone(), tasks)?;
     Ok(Prepared {
         plan,
         hooks,

@@ -2,7 +2,7 @@
 
 use super::preflight::{no_runtime, preflight};
 use super::progress::{relative, summary_json, summary_table, Progress};
-use super::runs::{find_run, new_run_id, now_ms};
+use super::runs::{create_run, find_run};
 use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
 use batchflow::exec::Observer;
@@ -173,37 +173,15 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
     let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
     let env: HashMap<String, String> = opts.env.into_iter().collect();
     let cli = runnable(&model, &plan, &env, args)?;
-    let run_id = new_run_id(root, &plan.workflow);
-    let run_dir =
-        RunDir::create(root.join(&run_id)).map_err(|e| usage_error(&format!("cannot create the run folder: {e}")))?;
-    let record = RunState {
-        run_id,
-        workflow: plan.workflow.clone(),
-        file: file.display().to_string(),
-        params: args.params.clone(),
-        started: now_ms() / 1000,
-        started_ms: now_ms(),
-        status: RunStatus::Running,
-        owner_pid: std::process::id(),
-        target: "local".into(),
-        tasks: model
-            .tasks
-            .iter()
-            .map(|t| {
-                let job = model.jobs.get(t.job).map_or_else(String::new, |j| j.id.clone());
-                TaskRecord::waiting(job, t.body.id.clone())
-            })
-            .collect(),
-    };
-    // State from the first moment: a run killed before it starts is still a run to resume.
-    let mut run_dir = run_dir;
-    run_dir
-        .save(&record)
-        .map_err(|e| usage_error(&format!("cannot write the run state: {e}")))?;
-    let written = serde_json::to_string(&plan)
-        .map_err(std::io::Error::from)
-        .and_then(|json| std::fs::write(run_dir.plan_path(), json));
-    written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
+    let tasks = model
+        .tasks
+        .iter()
+        .map(|t| {
+            let job = model.jobs.get(t.job).map_or_else(String::new, |j| j.id.clone());
+            TaskRecord::waiting(job, t.body.id.clone())
+        })
+        .collect();
+    let (run_dir, record) = create_run(root, file, &args.params, &plan, "local".into(), tasks)?;
     Ok(Prepared {
         model,
         hooks,

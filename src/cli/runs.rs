@@ -3,11 +3,48 @@
 
 use super::{eprint_line, print_out, usage_error, OK};
 use batchflow::exec::TaskState;
-use batchflow::state::{self, RunDir, TaskRecord};
+use batchflow::plan::Plan;
+use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub(super) fn new_run_id(root: &Path, workflow: &str) -> String {
+/// Creates the folder of a new run and writes its state and its plan (secrets as placeholders)
+/// before anything runs: a run killed at any point after this can be resumed.
+pub(super) fn create_run(
+    root: &Path,
+    file: &Path,
+    params: &[String],
+    plan: &Plan,
+    target: String,
+    tasks: Vec<TaskRecord>,
+) -> Result<(RunDir, RunState), u8> {
+    let run_id = new_run_id(root, &plan.workflow);
+    let mut run_dir =
+        RunDir::create(root.join(&run_id)).map_err(|e| usage_error(&format!("cannot create the run folder: {e}")))?;
+    let started_ms = now_ms();
+    let record = RunState {
+        run_id,
+        workflow: plan.workflow.clone(),
+        file: file.display().to_string(),
+        params: params.to_vec(),
+        started: started_ms / 1000,
+        started_ms,
+        status: RunStatus::Running,
+        owner_pid: std::process::id(),
+        target,
+        tasks,
+    };
+    run_dir
+        .save(&record)
+        .map_err(|e| usage_error(&format!("cannot write the run state: {e}")))?;
+    let written = serde_json::to_string(plan)
+        .map_err(std::io::Error::from)
+        .and_then(|json| std::fs::write(run_dir.plan_path(), json));
+    written.map_err(|e| usage_error(&format!("cannot write the plan into the run folder: {e}")))?;
+    Ok((run_dir, record))
+}
+
+fn new_run_id(root: &Path, workflow: &str) -> String {
     let stamp = stamp(now_ms() / 1000);
     let base: String = workflow
         .chars()

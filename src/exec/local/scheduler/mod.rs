@@ -80,6 +80,23 @@ struct Running {
     timed_out: bool,
 }
 
+impl Running {
+    /// A unit started now on node `node`; `pgid` 0 when no process could be started.
+    fn new(unit: Unit, node: usize, slots: u32, pgid: i32, timeout: Option<Duration>) -> Running {
+        let started = Instant::now();
+        Running {
+            unit,
+            node,
+            slots,
+            pgid,
+            started,
+            deadline: timeout.map(|t| started + t),
+            term_sent: None,
+            timed_out: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Gate {
     /// No start/prep task, or it succeeded.

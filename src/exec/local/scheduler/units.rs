@@ -45,35 +45,11 @@ impl Sched<'_> {
                     });
                     let _ = tx.send(Msg::Exit { key, code });
                 });
-                let now = Instant::now();
-                self.running.insert(
-                    key,
-                    Running {
-                        unit,
-                        node: n,
-                        slots,
-                        pgid: i32::try_from(pid).unwrap_or(0),
-                        started: now,
-                        deadline: timeout.map(|t| now + t),
-                        term_sent: None,
-                        timed_out: false,
-                    },
-                );
+                let pgid = i32::try_from(pid).unwrap_or(0);
+                self.running.insert(key, Running::new(unit, n, slots, pgid, timeout));
             }
             Err(why) => {
-                self.running.insert(
-                    key,
-                    Running {
-                        unit,
-                        node: n,
-                        slots,
-                        pgid: 0,
-                        started: Instant::now(),
-                        deadline: None,
-                        term_sent: None,
-                        timed_out: false,
-                    },
-                );
+                self.running.insert(key, Running::new(unit, n, slots, 0, None));
                 self.end_unit(key, None, Some(why));
             }
         }

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from common import parse_sizes, require_binary
+
 DEFAULT_BINARY = os.path.join("target", "release", "batchflow")
 DEFAULT_SIZES = [1_000, 10_000, 50_000, 1_000_000]
 # One sweep may expand to at most 2,000,000 instances (BF012).
@@ -186,22 +188,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the generated workflows and print their folder")
     args = ap.parse_args()
 
-    binary = os.path.abspath(args.binary)
-    if not os.access(binary, os.X_OK):
-        sys.exit(f"no batchflow binary at {args.binary}: build it first with `cargo build --release` "
-                 "(or pass --binary PATH)")
-    sizes = []
-    for s in args.sizes.split(","):
-        s = s.strip().lower().replace("_", "")
-        mult = 1
-        if s.endswith("k"):
-            s, mult = s[:-1], 1_000
-        elif s.endswith("m"):
-            s, mult = s[:-1], 1_000_000
-        try:
-            sizes.append(int(float(s) * mult))
-        except ValueError:
-            sys.exit(f"--sizes: `{s}` is not a number")
+    binary = require_binary(args.binary)
+    sizes = parse_sizes(args.sizes)
     if args.runs < 1:
         sys.exit("--runs must be at least 1")
 

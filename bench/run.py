@@ -41,6 +41,8 @@ import sys
 import tempfile
 import time
 
+from common import parse_sizes, require_binary
+
 DEFAULT_BINARY = os.path.join("target", "release", "batchflow")
 DEFAULT_SIZES = [10_000]
 TARGET_RATIO = 1.5
@@ -137,23 +139,11 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the generated workflows and run folders, and print where")
     args = ap.parse_args()
 
-    binary = os.path.abspath(args.binary)
-    if not os.access(binary, os.X_OK):
-        sys.exit(f"no batchflow binary at {args.binary}: build it first with `cargo build --release` "
-                 "(or pass --binary PATH)")
+    binary = require_binary(args.binary)
     for tool in ("seq", "xargs"):
         if shutil.which(tool) is None:
             sys.exit(f"`{tool}` is not on the PATH")
-    sizes = []
-    for s in args.sizes.split(","):
-        s = s.strip().lower().replace("_", "")
-        mult = 1
-        if s.endswith("k"):
-            s, mult = s[:-1], 1_000
-        try:
-            sizes.append(int(float(s) * mult))
-        except ValueError:
-            sys.exit(f"--sizes: `{s}` is not a number")
+    sizes = parse_sizes(args.sizes)
     if any(n < 1 for n in sizes):
         sys.exit("--sizes: every size must be at least 1")
     if args.runs < 1:

@@ -5,7 +5,7 @@ use super::azure_report::{explain_failures, merge};
 use super::preflight::secrets_set;
 use super::progress::{relative, summary_json, summary_table, Progress};
 use super::run::{compile_and_plan, Planned, RunArgs, INTERRUPTED};
-use super::runs::{create_run, find_run};
+use super::runs::{create_run, Stopped};
 use super::{eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config::{self, Target};
@@ -53,7 +53,8 @@ fn target(cwd: &Path, env: &HashMap<String, String>) -> Result<Target, String> {
     config::resolve(&file, env)
 }
 
-pub fn run(args: &RunArgs) -> u8 {
+/// A new run of `args.file`, or `stopped` (an azure run, already opened) continued.
+pub(super) fn run(args: &RunArgs, stopped: Option<Stopped>) -> u8 {
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
         Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
@@ -61,21 +62,15 @@ pub fn run(args: &RunArgs) -> u8 {
     let root = state::runs_root(&cwd);
     let mut env = environment();
     // A resumed run goes back to its own account unless told otherwise.
-    let recorded = args
-        .resume
-        .as_deref()
-        .and_then(|which| find_run(&root, which).ok())
-        .and_then(|d| RunDir::open(d).load().ok())
-        .map(|(s, _)| s.target);
-    if let Some(endpoint) = &recorded {
-        config::default_endpoint(&mut env, endpoint);
+    if let Some(s) = &stopped {
+        config::default_endpoint(&mut env, &s.state.target);
     }
     let target = match target(&cwd, &env) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
-    let prepared = match (&args.resume, &args.file) {
-        (Some(which), _) => resume(&root, which, args, target, env),
+    let prepared = match (stopped, &args.file) {
+        (Some(stopped), _) => resume(stopped, args, target, env),
         (None, Some(file)) => fresh(&root, file, args, target, env),
         (None, None) => Err(usage_error("give a workflow file, or `--resume` to continue a run")),
     };
@@ -151,24 +146,12 @@ fn fresh(
     })
 }
 
-fn resume(
-    root: &Path,
-    which: &str,
-    args: &RunArgs,
-    target: Target,
-    env: HashMap<String, String>,
-) -> Result<Prepared, u8> {
-    let dir = find_run(root, which).map_err(|e| usage_error(&e))?;
-    let run_dir = RunDir::open(dir.clone());
-    let (old, _) = run_dir
-        .load()
-        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
-    if old.status_text() == "running" {
-        return Err(usage_error(&format!(
-            "run `{}` is still running (process {})",
-            old.run_id, old.owner_pid
-        )));
-    }
+fn resume(stopped: Stopped, args: &RunArgs, target: Target, env: HashMap<String, String>) -> Result<Prepared, u8> {
+    let Stopped {
+        run_dir,
+        state: old,
+        plan,
+    } = stopped;
     if matches!(
         old.status,
         RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
@@ -185,10 +168,6 @@ fn resume(
             old.run_id, old.target, target.endpoint
         )));
     }
-    let plan_text = std::fs::read_to_string(run_dir.plan_path())
-        .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", dir.display())))?;
-    let plan: Plan = serde_json::from_str(&plan_text)
-        .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", dir.display())))?;
     secrets_set(&plan, &env).map_err(|why| usage_error(&why))?;
     // The workflow is compiled again for its hooks and source lines; the plan that runs is
     // the saved one.

@@ -2,7 +2,7 @@
 
 use super::preflight::{no_runtime, preflight};
 use super::progress::{relative, summary_json, summary_table, Progress};
-use super::runs::{create_run, find_run};
+use super::runs::{create_run, open_stopped, Stopped};
 use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
 use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
 use batchflow::exec::Observer;
@@ -46,22 +46,23 @@ pub fn run(args: RunArgs) -> u8 {
         Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
     };
     let root = state::runs_root(&cwd);
-    // A resumed run goes where it ran.
-    let azure = match &args.resume {
-        Some(which) => find_run(&root, which)
-            .ok()
-            .and_then(|d| RunDir::open(d).load().ok())
-            .is_some_and(|(s, _)| s.target != "local"),
-        None => args.azure,
+    let stopped = match &args.resume {
+        Some(which) => match open_stopped(&root, which) {
+            Ok(s) => Some(s),
+            Err(code) => return code,
+        },
+        None => None,
     };
+    // A resumed run goes where it ran.
+    let azure = stopped.as_ref().map_or(args.azure, |s| s.state.target != "local");
     if let Err(why) = options_fit(&args, azure) {
         return usage_error(&why);
     }
     if azure {
-        return super::azure::run(&args);
+        return super::azure::run(&args, stopped);
     }
-    let prepared = match &args.resume {
-        Some(which) => resume(&root, which, &args),
+    let prepared = match stopped {
+        Some(stopped) => resume(stopped, &args),
         None => match &args.file {
             Some(file) => fresh(&root, file, &args),
             None => Err(usage_error("give a workflow file, or `--resume` to continue a run")),
@@ -193,16 +194,12 @@ fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
     })
 }
 
-fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
-    let dir = find_run(root, which).map_err(|e| usage_error(&e))?;
-    let run_dir = RunDir::open(dir.clone());
-    let (old, _) = run_dir
-        .load()
-        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
-    let plan_text = std::fs::read_to_string(run_dir.plan_path())
-        .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", dir.display())))?;
-    let plan: Plan = serde_json::from_str(&plan_text)
-        .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", dir.display())))?;
+fn resume(stopped: Stopped, args: &RunArgs) -> Result<Prepared, u8> {
+    let Stopped {
+        run_dir,
+        state: old,
+        plan,
+    } = stopped;
     let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
     let opts = options(&args.params).map_err(|e| usage_error(&e))?;
     let env: HashMap<String, String> = opts.env.clone().into_iter().collect();
@@ -212,12 +209,6 @@ fn resume(root: &Path, which: &str, args: &RunArgs) -> Result<Prepared, u8> {
     let hooks = batchflow::compile(Path::new(&old.file), &mut sources, &opts)
         .ok()
         .and_then(|c| c.hooks);
-    if old.status_text() == "running" {
-        return Err(usage_error(&format!(
-            "run `{}` is still running (process {})",
-            old.run_id, old.owner_pid
-        )));
-    }
     let mut record = old.clone();
     record.status = RunStatus::Running;
     record.owner_pid = std::process::id();

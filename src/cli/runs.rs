@@ -8,6 +8,34 @@ use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// A run to continue with `--resume`: its folder, its state and the plan it runs.
+pub(super) struct Stopped {
+    pub run_dir: RunDir,
+    pub state: RunState,
+    pub plan: Plan,
+}
+
+/// Opens run `which` (an id, a unique prefix, or `latest`) to continue it, reading its state
+/// and plan once; a run whose process still runs is refused.
+pub(super) fn open_stopped(root: &Path, which: &str) -> Result<Stopped, u8> {
+    let dir = find_run(root, which).map_err(|e| usage_error(&e))?;
+    let run_dir = RunDir::open(dir.clone());
+    let (state, _) = run_dir
+        .load()
+        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
+    if state.status_text() == "running" {
+        return Err(usage_error(&format!(
+            "run `{}` is still running (process {})",
+            state.run_id, state.owner_pid
+        )));
+    }
+    let plan_text = std::fs::read_to_string(run_dir.plan_path())
+        .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", dir.display())))?;
+    let plan: Plan = serde_json::from_str(&plan_text)
+        .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", dir.display())))?;
+    Ok(Stopped { run_dir, state, plan })
+}
+
 /// Creates the folder of a new run and writes its state and its plan (secrets as placeholders)
 /// before anything runs: a run killed at any point after this can be resumed.
 pub(super) fn create_run(

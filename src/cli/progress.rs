@@ -13,10 +13,7 @@ const TABLE_ROWS: usize = 40;
 
 /// The table printed when a run ends.
 pub fn summary_table(reports: &[TaskReport]) -> String {
-    let mut counts = Counts::default();
-    for r in reports {
-        counts.add(r.state, 1);
-    }
+    let counts = tally(reports);
     let shown: Vec<&TaskReport> = if reports.len() <= TABLE_ROWS {
         reports.iter().collect()
     } else {
@@ -88,10 +85,7 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
 
 /// The summary as one JSON object, for `run --format json`: every task, not only the first rows.
 pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskReport]) -> String {
-    let mut counts = Counts::default();
-    for r in reports {
-        counts.add(r.state, 1);
-    }
+    let counts = tally(reports);
     let tasks: Vec<serde_json::Value> = reports
         .iter()
         .map(|r| {
@@ -124,6 +118,15 @@ pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskRep
     summary.to_string() + "\n"
 }
 
+/// How many reports are in each state.
+fn tally(reports: &[TaskReport]) -> Counts {
+    let mut counts = Counts::default();
+    for r in reports {
+        counts.add(r.state, 1);
+    }
+    counts
+}
+
 fn local_human(d: Duration) -> String {
     batchflow::exec::local::human(d)
 }
@@ -134,10 +137,9 @@ pub struct Progress {
     quiet: bool,
     last_line: Instant,
     last: Counts,
-    /// Long waits under way (pools allocating), shown before the bar.
-    waits: std::collections::BTreeMap<String, String>,
-    /// When each wait last had a line of its own (without a bar).
-    wait_lines: std::collections::HashMap<String, Instant>,
+    /// Long waits under way (pools allocating), shown before the bar: how each stands, and
+    /// when it last had a line of its own (without a bar).
+    waits: std::collections::BTreeMap<String, (String, Option<Instant>)>,
     log: Option<std::fs::File>,
 }
 
@@ -158,7 +160,6 @@ impl Progress {
             last_line: Instant::now(),
             last: Counts::default(),
             waits: std::collections::BTreeMap::new(),
-            wait_lines: std::collections::HashMap::new(),
             log: std::fs::File::create(run_dir.join("run.log")).ok(),
         }
     }
@@ -208,24 +209,22 @@ impl Observer for Progress {
     fn waiting(&mut self, key: &str, line: Option<&str>) {
         match line {
             Some(line) => {
-                let changed = self.waits.insert(key.to_string(), line.to_string()).as_deref() != Some(line);
+                let (shown, printed) = self.waits.entry(key.to_string()).or_insert((String::new(), None));
+                let changed = shown != line;
+                *shown = line.to_string();
                 // Without a bar: a line when the state changed, at most every 10 s per wait.
-                let due = self
-                    .wait_lines
-                    .get(key)
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
+                let due = printed.is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
                 if self.bar.is_none() && !self.quiet && changed && due {
-                    self.wait_lines.insert(key.to_string(), Instant::now());
+                    *printed = Some(Instant::now());
                     eprint_line(line);
                 }
             }
             None => {
                 self.waits.remove(key);
-                self.wait_lines.remove(key);
             }
         }
         if let Some(b) = &self.bar {
-            let waits: Vec<&str> = self.waits.values().map(String::as_str).collect();
+            let waits: Vec<&str> = self.waits.values().map(|(line, _)| line.as_str()).collect();
             b.set_prefix(waits.join("; "));
         }
     }

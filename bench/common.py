@@ -28,3 +28,12 @@ def parse_sizes(text):
         except ValueError:
             sys.exit(f"--sizes: `{s}` is not a number")
     return sizes
+
+
+def human(n):
+    """10000 -> 10k, 1000000 -> 1M, for table rows."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)

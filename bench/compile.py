@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from common import parse_sizes, require_binary
+from common import human, parse_sizes, require_binary
 
 DEFAULT_BINARY = os.path.join("target", "release", "batchflow")
 DEFAULT_SIZES = [1_000, 10_000, 50_000, 1_000_000]
@@ -169,14 +169,6 @@ def plan_size(argv, tmp):
     size = os.path.getsize(path)
     os.remove(path)
     return size
-
-
-def human(n):
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    if n >= 1_000 and n % 1_000 == 0:
-        return f"{n // 1_000}k"
-    return str(n)
 
 
 def main():

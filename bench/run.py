@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 
-from common import parse_sizes, require_binary
+from common import human, parse_sizes, require_binary
 
 DEFAULT_BINARY = os.path.join("target", "release", "batchflow")
 DEFAULT_SIZES = [10_000]
@@ -122,17 +122,11 @@ def measure_shell(script, runs):
     return statistics.median(walls), statistics.median(cpus)
 
 
-def human(n):
-    if n >= 1_000 and n % 1_000 == 0:
-        return f"{n // 1_000}k"
-    return str(n)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--binary", default=DEFAULT_BINARY, help=f"the batchflow binary (default {DEFAULT_BINARY})")
     ap.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
-                    help="comma-separated task counts (default %(default)s); a k suffix is allowed")
+                    help="comma-separated task counts (default %(default)s); k and M suffixes allowed")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="parallelism of both batchflow (--jobs, task slots) and xargs (-P) (default: CPUs, %(default)s)")
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported (default 3)")

@@ -3,6 +3,7 @@
 mod support;
 
 mod azure;
+mod cases;
 mod cli;
 mod examples;
 mod fake_batch;

@@ -1,0 +1,115 @@
+//! Cases beyond each rule's two fixtures: `tests/fixtures/cases/*.batchflow`, each a workflow
+//! with header comments that say what `check` must report:
+//!
+//! ```text
+//! # case: a multi-instance task on a pool with task_slots > 1 is never scheduled
+//! # source: the sentence of Batch's documentation the case rests on
+//! # expect: BF212 error
+//! # args: --deny-warnings
+//! ```
+//!
+//! `# expect:` lines list every code `check` must report (with its severity, when given), and
+//! no other: a case is also a test against false alarms. `# expect: nothing` = a clean check.
+
+use crate::support::{root, Bf};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+struct Case {
+    file: PathBuf,
+    /// (code, severity if the case names one)
+    expect: BTreeSet<(String, Option<String>)>,
+    args: Vec<String>,
+}
+
+fn header(text: &str, key: &str) -> Vec<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#') || l.trim().is_empty())
+        .filter_map(|l| l.strip_prefix('#')?.trim().strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+        .collect()
+}
+
+fn cases() -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/cases"))
+        .expect("tests/fixtures/cases")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "batchflow"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).expect("case file");
+            let mut expect = BTreeSet::new();
+            for line in header(&text, "expect") {
+                if line == "nothing" {
+                    continue;
+                }
+                let mut words = line.split_whitespace();
+                let code = words.next().unwrap_or_default().to_string();
+                expect.insert((code, words.next().map(str::to_string)));
+            }
+            let args = header(&text, "args")
+                .iter()
+                .flat_map(|a| a.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                .collect();
+            Case { file, expect, args }
+        })
+        .collect()
+}
+
+#[test]
+fn every_case_reports_exactly_what_it_expects() {
+    let cases = cases();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let rel = case.file.strip_prefix(root()).unwrap_or(&case.file).to_path_buf();
+        let text = std::fs::read_to_string(&case.file).expect("case file");
+        if header(&text, "expect").is_empty() || header(&text, "case").is_empty() {
+            failures.push(format!("{}: needs `# case:` and `# expect:` lines", rel.display()));
+            continue;
+        }
+        let out = Bf::new()
+            .args(["check", "--format", "json"])
+            .args([&rel])
+            .args(&case.args)
+            .run();
+        let got: BTreeSet<(String, String)> = out
+            .diagnostics()
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap_or_default().to_string(),
+                    d["severity"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let got_codes: BTreeSet<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+        let want_codes: BTreeSet<&str> = case.expect.iter().map(|(c, _)| c.as_str()).collect();
+        if got_codes != want_codes {
+            failures.push(format!(
+                "{}: expected {want_codes:?}, got {got:?}\n{}",
+                rel.display(),
+                out.stderr
+            ));
+            continue;
+        }
+        for (code, severity) in &case.expect {
+            if let Some(sev) = severity {
+                if !got.contains(&(code.clone(), sev.clone())) {
+                    failures.push(format!("{}: {code} is not reported as {sev}: {got:?}", rel.display()));
+                }
+            }
+        }
+    }
+    assert!(!cases.is_empty(), "no cases found");
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

@@ -200,6 +200,7 @@ pub fn compile_text(
         today: options.today,
     };
     diags.extend(check::check(&workflow, &ctx));
+    diags.extend(crate::plan::oversized_tasks(&workflow));
     diagnostics::normalize(&mut diags);
     Compiled {
         src,

@@ -3,11 +3,13 @@
 //! come in through [`Context`].
 
 mod containers;
+mod custom_images;
 mod cycles;
 mod docker_ref;
 pub mod docs;
 mod facts;
 mod images;
+mod jobs;
 mod pools;
 mod runnables;
 mod structure;
@@ -45,8 +47,10 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     structure::check(wf, &mut out);
     cycles::check(wf, &mut out);
     images::check(wf, ctx, &mut out);
-    pools::check(wf, ctx, &mut out);
+    custom_images::check(wf, ctx, &mut out);
+    pools::check(wf, &mut out);
     containers::check(wf, &mut out);
+    jobs::check(wf, &mut out);
     tasks::check(wf, &mut out);
     out
 }

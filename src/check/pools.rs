@@ -1,24 +1,20 @@
-//! Pool sizing and Batch's ranges: custom-image limits (BF110-BF112), autoscale (BF113),
-//! inter-node communication (BF117), task slots (BF118) and value ranges (BF119).
+//! Pool sizing and Batch's ranges: autoscale (BF113), inter-node communication (BF117,
+//! BF123), task slots (BF118), value ranges (BF119) and pools with no nodes (BF122).
 
 use super::facts::size;
-use super::{Auth, Context};
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Pool, Workflow};
 use crate::lower::value::{format_count, format_duration};
 use crate::source::Span;
-use std::collections::BTreeMap;
 
-const CUSTOM_MAX_DEDICATED: u64 = 2_500;
-const CUSTOM_MAX_LOW_PRIORITY: u64 = 1_000;
-const CUSTOM_RESIZE_TIMEOUT: u64 = 20 * 60;
-const DEFAULT_RESIZE_TIMEOUT: u64 = 15 * 60;
-const LARGE_POOL: u64 = 300;
+/// batch-quota-limit.md, "Pool size limits": compute nodes in an inter-node communication
+/// enabled pool, Batch service pool allocation mode (80 in user subscription mode).
+const INTER_NODE_MAX: u64 = 100;
 
-pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
-    custom_image_limits(wf, out);
-    for pool in &wf.pools {
-        custom_image(pool, ctx, out);
+pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
+    for (i, pool) in wf.pools.iter().enumerate() {
+        no_nodes(wf, i, pool, out);
+        inter_node_size(pool, out);
         if pool.autoscale.is_some() && (pool.dedicated.is_some() || pool.low_priority.is_some()) {
             let fixed = if pool.dedicated.is_some() {
                 "dedicated"
@@ -97,97 +93,53 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// BF110 across pools: every pool built from one custom image counts against its limits.
-fn custom_image_limits(wf: &Workflow, out: &mut Vec<Diagnostic>) {
-    let mut groups: BTreeMap<String, Vec<&Pool>> = BTreeMap::new();
-    for pool in &wf.pools {
-        if let Some(key) = pool.image.as_ref().and_then(|i| i.custom_key()) {
-            groups.entry(key).or_default().push(pool);
-        }
+/// BF122: a fixed-size pool of zero nodes that a job runs on never runs its tasks.
+fn no_nodes(wf: &Workflow, index: usize, pool: &Pool, out: &mut Vec<Diagnostic>) {
+    // A count that failed to evaluate was reported where it is written.
+    let unknown = |attr: &str| pool.attrs.get(attr).is_some();
+    if pool.autoscale.is_some() || pool.target_nodes() > 0 || unknown("autoscale") {
+        return;
     }
-    for pools in groups.values() {
-        let dedicated: u64 = pools.iter().map(|p| u64::from(p.dedicated.unwrap_or(0))).sum();
-        let low: u64 = pools.iter().map(|p| u64::from(p.low_priority.unwrap_or(0))).sum();
-        let Some(first) = pools.first() else { continue };
-        let shared = pools.len() > 1;
-        let across = if shared {
-            format!(" across the {} pools that share this image", pools.len())
-        } else {
-            String::new()
-        };
-        let mut over = Vec::new();
-        if dedicated > CUSTOM_MAX_DEDICATED {
-            over.push(format!(
-                "{} dedicated nodes (limit {})",
-                format_count(dedicated),
-                format_count(CUSTOM_MAX_DEDICATED)
-            ));
-        }
-        if low > CUSTOM_MAX_LOW_PRIORITY {
-            over.push(format!(
-                "{} low-priority nodes (limit {})",
-                format_count(low),
-                format_count(CUSTOM_MAX_LOW_PRIORITY)
-            ));
-        }
-        let mut others = pools.iter().skip(1);
-        if !over.is_empty() {
-            let mut d = Diagnostic::new(Code::BF110, first.attrs.or("dedicated", first.name.span), format!("a custom image serves {}{across}", over.join(" and ")))
-                .with_help("Batch caps custom-image pools at 2,500 dedicated or 1,000 low-priority nodes per image: use one image per pool, or a Compute Gallery image with more replicas");
-            for p in others.by_ref() {
-                d = d.with_label(p.name.span, "also uses this image");
-            }
-            out.push(d);
-        } else if shared {
-            let mut d = Diagnostic::new(Code::BF110, first.attrs.or("image", first.name.span), format!("{} pools share one custom image", pools.len()))
-                .with_severity(Severity::Warning)
-                .with_help("the custom-image article advises one image per pool: their node counts add up against the image's limits");
-            for p in others {
-                d = d.with_label(p.attrs.or("image", p.name.span), "same image");
-            }
-            out.push(d);
-        }
+    if (pool.dedicated.is_none() && unknown("dedicated")) || (pool.low_priority.is_none() && unknown("low_priority")) {
+        return;
     }
+    let Some(job) = wf.jobs.iter().find(|j| j.pool.is_some_and(|p| p.index() == index)) else {
+        return;
+    };
+    let span = pool
+        .attrs
+        .get("dedicated")
+        .or_else(|| pool.attrs.get("low_priority"))
+        .unwrap_or(pool.name.span);
+    out.push(
+        Diagnostic::new(
+            Code::BF122,
+            span,
+            format!("pool `{}` has no nodes, but job `{}` runs on it", pool.name.value, job.name.value),
+        )
+        .with_label(job.name.span, "runs here")
+        .with_help("Batch never schedules these tasks and the run waits forever: give the pool `dedicated = N` or `low_priority = N` nodes, or an `autoscale` formula"),
+    );
 }
 
-fn custom_image(pool: &Pool, ctx: &Context, out: &mut Vec<Diagnostic>) {
-    if !pool.image.as_ref().is_some_and(|i| i.is_custom()) {
-        return;
-    }
-    let image_span = pool.attrs.or("image", pool.name.span);
-    if ctx.auth == Some(Auth::SharedKey) {
-        out.push(
-            Diagnostic::new(Code::BF112, image_span, "a custom-image pool, but the target authenticates with a shared key")
-                .with_help("custom images need Microsoft Entra ID auth: unset `AZURE_BATCH_ACCESS_KEY` and sign in (`az login`, a managed identity or a service principal)"),
-        );
-    }
-    if pool.autoscale.is_some() {
-        return;
-    }
-    let timeout = pool.resize_timeout.unwrap_or(DEFAULT_RESIZE_TIMEOUT);
-    if timeout < CUSTOM_RESIZE_TIMEOUT {
-        let given = if pool.resize_timeout.is_some() {
-            format_duration(timeout)
-        } else {
-            "the default 15m".into()
-        };
-        out.push(
-            Diagnostic::new(
-                Code::BF111,
-                pool.attrs.or("resize_timeout", pool.name.span),
-                format!("a fixed-size custom-image pool with a resize timeout of {given}"),
-            )
-            .with_help("the custom-image article advises 20-30 minutes: `resize_timeout = 25m`"),
-        );
-    }
+/// BF123: Batch caps inter-node communication pools at 100 nodes.
+fn inter_node_size(pool: &Pool, out: &mut Vec<Diagnostic>) {
     let nodes = pool.target_nodes();
-    if nodes > LARGE_POOL {
-        out.push(
-            Diagnostic::new(Code::BF111, pool.attrs.or("dedicated", pool.name.span), format!("a custom-image pool of {} nodes may stop short of its target", format_count(nodes)))
-                .with_severity(Severity::Info)
-                .with_help("above 300 nodes Batch may need several resizes; the runner re-issues the resize a bounded number of times"),
-        );
+    if pool.inter_node != Some(true) || pool.autoscale.is_some() || nodes <= INTER_NODE_MAX {
+        return;
     }
+    out.push(
+        Diagnostic::new(
+            Code::BF123,
+            pool.attrs.or("inter_node", pool.name.span),
+            format!(
+                "`inter_node = true` on a pool of {} nodes; Batch allows at most 100",
+                format_count(nodes)
+            ),
+        )
+        .with_label(pool.attrs.or("dedicated", pool.name.span), "the node count")
+        .with_help("Batch limits inter-node communication pools to 100 nodes (80 in user subscription mode): split the work over several pools of at most 100 nodes, or drop `inter_node` if the tasks do not talk to each other"),
+    );
 }
 
 fn task_slots(pool: &Pool, out: &mut Vec<Diagnostic>) {

@@ -157,6 +157,21 @@ fn multi_instance(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
             .with_help("set `inter_node = true` on the pool"),
         );
     }
+    if pool.task_slots() > 1 {
+        out.push(
+            Diagnostic::new(
+                Code::BF212,
+                span,
+                format!(
+                    "a multi-instance task on pool `{}`, which runs {} tasks per node",
+                    pool.name.value,
+                    pool.task_slots()
+                ),
+            )
+            .with_label(pool.attrs.or("task_slots", pool.name.span), "more than one slot per node")
+            .with_help("Batch never schedules a multi-instance task on a pool with `task_slots` above 1 (it stays active forever): set `task_slots = 1`, or give the MPI work a pool of its own"),
+        );
+    }
     if pool.autoscale.is_none() && u64::from(mi.nodes) > pool.target_nodes() {
         out.push(
             Diagnostic::new(

@@ -87,6 +87,8 @@ codes! {
     BF117 "inter-node-with-mixed-priority" Error,
     BF118 "too-many-task-slots" Error,
     BF119 "value-out-of-range" Error,
+    BF122 "pool-without-nodes" Error,
+    BF123 "inter-node-pool-too-large" Error,
     BF201 "container-task-on-plain-pool" Error,
     BF202 "windows-container-task-not-admin" Error,
     BF203 "private-registry-without-credentials" Error,
@@ -102,6 +104,7 @@ codes! {
     BF213 "insecure-url" Warning,
     BF214 "dependency-list-too-long" Info,
     BF215 "plain-task-on-container-pool" Error,
+    BF220 "release-task-without-prep" Error,
 }
 
 impl Code {

@@ -4,7 +4,7 @@
 use super::barrier::Barriers;
 use super::batch_api::JobPatchParameter;
 use super::{bodies, deps, hook, raw, text, Action, Step, Wait};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, TaskId, TemplateId, Workflow};
 use crate::hooks::Hooks;
 use crate::source::Span;
@@ -15,7 +15,7 @@ pub const MAX_COLLECTION_TASKS: usize = 100;
 /// Batch rejects collection bodies of 1 MB or more.
 pub const MAX_COLLECTION_BYTES: usize = 1_000_000;
 /// `{"value":[` and `]}`.
-const ENVELOPE: usize = 12;
+pub(super) const ENVELOPE: usize = 12;
 
 pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<Step>, Vec<Diagnostic>> {
     let Some(job) = wf.job(id) else { return Ok(Vec::new()) };
@@ -209,15 +209,8 @@ impl<'a> Batcher<'a> {
 
     pub fn push(&mut self, body: Box<RawValue>, origin: Span, who: Who, deps: &[Who], errors: &mut Vec<Diagnostic>) {
         let size = body.get().len() + 1;
-        if ENVELOPE + size >= MAX_COLLECTION_BYTES {
-            errors.push(
-                Diagnostic::new(
-                    Code::BF119,
-                    origin,
-                    format!("a task body is {size} bytes; Batch takes at most 1 MB per request"),
-                )
-                .with_help("shorten the command, environment and file lists (pass large data through `inputs`)"),
-            );
+        if let Some(d) = super::task_size::too_large(size, origin) {
+            errors.push(d);
             return;
         }
         if self.current.len() == MAX_COLLECTION_TASKS || self.bytes + size >= MAX_COLLECTION_BYTES {

@@ -8,6 +8,7 @@ mod bodies;
 mod collections;
 pub mod deps;
 mod hook;
+mod task_size;
 pub mod text;
 
 use crate::diagnostics::Diagnostic;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 pub use collections::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
+pub use task_size::oversized_tasks;
 
 /// The api-version the bodies follow unless told otherwise.
 pub const DEFAULT_API_VERSION: &str = "2024-02-01.19.0";

@@ -175,7 +175,7 @@ fn a_closed_pipe_is_not_a_crash() {
     let file = dir.path().join("big.batchflow");
     std::fs::write(
         &file,
-        "pool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n}\n\
+        "pool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  dedicated = 1\n}\n\
          job j on p {\n  task t[i in 0..20000] { command = \"echo ${i}\" }\n}\n",
     )
     .expect("write");

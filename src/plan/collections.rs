@@ -3,6 +3,7 @@
 
 use super::barrier::Barriers;
 use super::batch_api::JobPatchParameter;
+use super::limits::{ENVELOPE, MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
 use super::{bodies, deps, hook, raw, text, Action, Step, Wait};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, TaskId, TemplateId, Workflow};
@@ -10,12 +11,6 @@ use crate::hooks::Hooks;
 use crate::source::Span;
 use serde_json::value::RawValue;
 use std::collections::{BTreeSet, HashMap};
-
-pub const MAX_COLLECTION_TASKS: usize = 100;
-/// Batch rejects collection bodies of 1 MB or more.
-pub const MAX_COLLECTION_BYTES: usize = 1_000_000;
-/// `{"value":[` and `]}`.
-pub(super) const ENVELOPE: usize = 12;
 
 pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<Step>, Vec<Diagnostic>> {
     let Some(job) = wf.job(id) else { return Ok(Vec::new()) };

@@ -8,6 +8,7 @@ mod bodies;
 mod collections;
 pub mod deps;
 mod hook;
+mod limits;
 mod task_size;
 pub mod text;
 
@@ -19,7 +20,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-pub use collections::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
+pub use limits::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
 pub use task_size::oversized_tasks;
 
 /// The api-version the bodies follow unless told otherwise.

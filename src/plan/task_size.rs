@@ -3,7 +3,7 @@
 //! adds later), so the error comes before planning; the planner asks again with it.
 
 use super::bodies;
-use super::collections::{ENVELOPE, MAX_COLLECTION_BYTES};
+use super::limits::{ENVELOPE, MAX_COLLECTION_BYTES};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{TaskSpec, Workflow};
 use crate::lower::value::format_count;

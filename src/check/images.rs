@@ -1,9 +1,9 @@
 //! Pools and their images: RDMA (BF101-BF103), container support (BF104), node agents
 //! (BF105), Windows containers on one core (BF106), unknown sizes (BF107), resource ids
-//! (BF109), managed images (BF114) and retirement (BF116).
+//! (BF109) and managed images (BF114).
 
 use super::facts::{self, image_info, is_rdma_image, is_windows_container_pool, pool_os, size};
-use super::{Context, RETIREMENT_NOTICE_DAYS};
+use super::Context;
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Image, Pool, Workflow};
 use crate::stdlib::{self, Date, Os};
@@ -13,9 +13,8 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
         rdma(pool, out);
         container_support(pool, out);
         node_agent(pool, out);
-        unknown_size(pool, out);
+        unknown_size(pool, ctx.today, out);
         resource_id(pool, out);
-        retirement(pool, ctx.today, out);
         if is_windows_container_pool(pool) && size(pool).is_some_and(|s| s.vcpus == 1) {
             out.push(
                 Diagnostic::new(Code::BF106, pool.attrs.or("vm_size", pool.name.span), "a Windows container pool on a single-core VM size")
@@ -176,14 +175,16 @@ fn node_agent(pool: &Pool, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unknown_size(pool: &Pool, out: &mut Vec<Diagnostic>) {
+fn unknown_size(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
     let Some(name) = pool.vm_size.as_deref() else { return };
     if stdlib::vm_size(name).is_some() {
         return;
     }
     let lower = name.to_ascii_lowercase();
+    // Never suggest a size Batch can no longer allocate.
     let mut close: Vec<(usize, &str)> = stdlib::vm_sizes()
         .iter()
+        .filter(|s| !s.is_retired(today))
         .map(|s| {
             (
                 strsim::damerau_levenshtein(&lower, &s.name.to_ascii_lowercase()),
@@ -257,49 +258,6 @@ pub fn valid_resource_id(id: &str, gallery: bool) -> bool {
         head && (parts.len() == 11 || (parts.len() == 13 && fixed(11, "versions") && named(12)))
     } else {
         parts.len() == 9 && fixed(7, "images") && named(8)
-    }
-}
-
-fn retirement(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
-    let soon = today.plus_days(RETIREMENT_NOTICE_DAYS);
-    if let Some(info) = image_info(pool) {
-        if let Some(date) = info.retires.filter(|d| *d <= soon) {
-            let when = if date <= today { "was retired on" } else { "retires on" };
-            let help = info.replacement.as_deref().map_or_else(
-                || "pick a current image; see `stdlib/images.csv`".to_string(),
-                |r| {
-                    let p: Vec<&str> = r.split('/').collect();
-                    format!("use marketplace(\"{}\") instead", p.join("\", \""))
-                },
-            );
-            out.push(
-                Diagnostic::new(
-                    Code::BF116,
-                    pool.attrs.or("image", pool.name.span),
-                    format!("image `{}/{}/{}` {when} {date}", info.publisher, info.offer, info.sku),
-                )
-                .with_help(help),
-            );
-            return;
-        }
-    }
-    let Some(agent) = pool.node_agent.as_deref().and_then(stdlib::node_agent) else {
-        return;
-    };
-    if let Some(date) = agent.retires.filter(|d| *d <= soon) {
-        let when = if date <= today { "was retired on" } else { "retires on" };
-        let help = agent.replacement.as_deref().map_or_else(
-            || "pick a current node agent and image".to_string(),
-            |r| format!("move to `{r}` with an image for it"),
-        );
-        out.push(
-            Diagnostic::new(
-                Code::BF116,
-                pool.attrs.or("node_agent", pool.name.span),
-                format!("node agent `{}` {when} {date}", agent.id),
-            )
-            .with_help(help),
-        );
     }
 }
 

@@ -9,6 +9,7 @@ pub mod docs;
 mod facts;
 mod images;
 mod pools;
+mod retirement;
 mod runnables;
 mod structure;
 mod tasks;
@@ -36,7 +37,7 @@ pub struct Context {
     pub today: Date,
 }
 
-/// Images and agents retiring within this many days are reported too (BF116).
+/// Sizes, images and agents retiring within this many days are reported too (BF116, BF120).
 pub const RETIREMENT_NOTICE_DAYS: u32 = 180;
 
 /// Runs every rule over a lowered workflow.
@@ -45,6 +46,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     structure::check(wf, &mut out);
     cycles::check(wf, &mut out);
     images::check(wf, ctx, &mut out);
+    retirement::check(wf, ctx, &mut out);
     pools::check(wf, ctx, &mut out);
     containers::check(wf, &mut out);
     tasks::check(wf, &mut out);

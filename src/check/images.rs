@@ -23,8 +23,12 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
         }
         if let Some(Image::Managed { .. }) = &pool.image {
             out.push(
-                Diagnostic::new(Code::BF114, pool.attrs.or("image", pool.name.span), "this pool uses a managed image")
-                    .with_help("an Azure Compute Gallery image provisions faster and scales to larger pools: create a gallery image version from it and use `gallery_image(\"...\")`"),
+                Diagnostic::new(
+                    Code::BF114,
+                    pool.attrs.or("image", pool.name.span),
+                    "a managed image: Batch supports one only for API versions 2019-08-01 and earlier",
+                )
+                .with_help("publish it to an Azure Compute Gallery (`az sig image-version create --resource-group RG --gallery-name GALLERY --gallery-image-definition DEFINITION --gallery-image-version 1.0.0 --managed-image IMAGE_ID`) and use `gallery_image(\"<the version's resource id>\")`"),
             );
         }
     }

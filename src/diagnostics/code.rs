@@ -81,7 +81,7 @@ codes! {
     BF111 "custom-image-resize-timeout" Warning,
     BF112 "custom-image-with-shared-key" Error,
     BF113 "autoscale-with-fixed-size" Error,
-    BF114 "managed-image-not-gallery" Info,
+    BF114 "managed-image-not-gallery" Error,
     BF115 "gpu-image-on-cpu-size" Warning,
     BF116 "retired-image" Error,
     BF117 "inter-node-with-mixed-priority" Error,

@@ -53,17 +53,30 @@ fn rdma(pool: &Pool, out: &mut Vec<Diagnostic>) {
         }
     }
     let size_rdma = size.is_some_and(|s| s.rdma);
-    if pool.containers.is_some() && size_rdma && !rdma_image && !pool.image.as_ref().is_some_and(Image::is_custom) {
+    let windows = is_windows_container_pool(pool);
+    let asks_rdma_on_windows = windows && (rdma_image || (pool.inter_node == Some(true) && size_rdma));
+    if pool.containers.is_some()
+        && size_rdma
+        && !rdma_image
+        && !asks_rdma_on_windows
+        && !pool.image.as_ref().is_some_and(Image::is_custom)
+    {
         let image_has_drivers = image_info(pool).is_some_and(|i| i.rdma);
-        if !image_has_drivers {
+        if windows {
+            out.push(
+                Diagnostic::new(Code::BF102, size_span, "an RDMA size in a Windows container pool, whose containers cannot use InfiniBand")
+                    .with_label(image_span, "a Windows image")
+                    .with_help("Batch gives RDMA to containers only on Linux pools: pick a size without InfiniBand and with the same cores (for example `Standard_D16s_v5`), or run the MPI containers in a separate Linux pool"),
+            );
+        } else if !image_has_drivers {
             out.push(
                 Diagnostic::new(Code::BF102, image_span, "an RDMA size in a container pool, but the image has no InfiniBand drivers")
                     .with_label(size_span, "this size has InfiniBand")
-                    .with_help("use an RDMA image (an `-rdma` offer, or `microsoft-dsvm/ubuntu-hpc`) so containers can use InfiniBand"),
+                    .with_help("use an image with InfiniBand drivers and a container runtime, such as `images.ubuntu_hpc_2404` (`microsoft-dsvm/ubuntu-hpc/2404`), so containers can use InfiniBand"),
             );
         }
     }
-    if is_windows_container_pool(pool) && (rdma_image || (pool.inter_node == Some(true) && size_rdma)) {
+    if asks_rdma_on_windows {
         out.push(
             Diagnostic::new(
                 Code::BF103,
@@ -89,9 +102,9 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
     match image_info(pool) {
         Some(info) if !info.containers => {
             let help = if info.os == Os::Windows {
-                "Windows container pools need an image with a Docker-compatible runtime (a `-with-containers` sku, or a custom image)"
+                WINDOWS_CONTAINERS
             } else {
-                "use an image with a container runtime, e.g. `images.linux_containers` from `import \"std/images\"`"
+                LINUX_CONTAINERS
             };
             out.push(
                 Diagnostic::new(
@@ -104,26 +117,38 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
             );
         }
         Some(_) => {}
+        None if pool_os(pool) == Some(Os::Windows) && publisher.eq_ignore_ascii_case("MicrosoftWindowsServer") => {
+            out.push(
+                Diagnostic::new(
+                    Code::BF104,
+                    span,
+                    format!("Windows Server image `{name}` has no container runtime, but this is a container pool"),
+                )
+                .with_label(label.0, label.1)
+                .with_help(WINDOWS_CONTAINERS),
+            );
+        }
         None => {
-            let windows = pool_os(pool) == Some(Os::Windows);
-            let lower = sku.to_ascii_lowercase();
-            if windows && !lower.contains("-with-containers") {
-                out.push(
-                    Diagnostic::new(Code::BF104, span, format!("Windows sku `{sku}` is not a `-with-containers` sku"))
-                        .with_label(label.0, label.1)
-                        .with_help("Windows container pools need a sku ending in `-with-containers` or `-with-containers-smalldisk`"),
-                );
+            let example = if pool_os(pool) == Some(Os::Windows) {
+                "`images.windows_2022_containers`"
             } else {
-                out.push(
-                    Diagnostic::new(Code::BF104, span, format!("the stdlib does not know whether image `{name}` supports containers"))
-                        .with_severity(Severity::Warning)
-                        .with_label(label.0, label.1)
-                        .with_help("check the image's `DockerCompatible` capability (`az batch pool supported-images list`), or use `images.linux_containers`"),
-                );
-            }
+                "`images.linux_containers`"
+            };
+            out.push(
+                Diagnostic::new(Code::BF104, span, format!("the stdlib does not know whether image `{name}` supports containers"))
+                    .with_severity(Severity::Warning)
+                    .with_label(label.0, label.1)
+                    .with_help(format!("check the image's `DockerCompatible` capability (`az batch pool supported-images list`), or use {example} from `import \"std/images\"`")),
+            );
         }
     }
 }
+
+/// Microsoft's own Windows Server images no longer come with a container runtime.
+const WINDOWS_CONTAINERS: &str = "Microsoft removed its Windows Server `-with-containers` images from the Marketplace on 2023-04-30: use `images.windows_2022_containers` from `import \"std/images\"` (Mirantis Container Runtime), or a custom image with a Docker-compatible runtime";
+
+const LINUX_CONTAINERS: &str =
+    "use an image with a container runtime, e.g. `images.linux_containers` from `import \"std/images\"`";
 
 fn node_agent(pool: &Pool, out: &mut Vec<Diagnostic>) {
     let Some(agent) = pool.node_agent.as_deref() else {

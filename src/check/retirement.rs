@@ -6,7 +6,7 @@ use super::facts::{image_info, size};
 use super::{Context, RETIREMENT_NOTICE_DAYS};
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Pool, Workflow};
-use crate::stdlib::{self, Date, Effect, Retirement};
+use crate::stdlib::{self, Date, Effect, ImageInfo, Retirement};
 
 pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
     for pool in &wf.pools {
@@ -71,25 +71,8 @@ fn vm_size(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
 fn image_or_agent(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
     if let Some(info) = image_info(pool) {
         let name = format!("image `{}/{}/{}`", info.publisher, info.offer, info.sku);
-        let help = || match info
-            .replacement
-            .as_deref()
-            .map(|r| (r, r.split('/').collect::<Vec<_>>()))
-        {
-            Some((_, parts)) => match parts.as_slice() {
-                [p, o, s] => match stdlib::image(p, o, s) {
-                    Some(to) => format!(
-                        "use marketplace(\"{p}\", \"{o}\", \"{s}\") with `node_agent = \"{}\"` instead",
-                        to.node_agent
-                    ),
-                    None => format!("use marketplace(\"{p}\", \"{o}\", \"{s}\") instead"),
-                },
-                _ => "pick a current image; see `stdlib/images.csv`".to_string(),
-            },
-            None => "pick a current image; see `stdlib/images.csv`".to_string(),
-        };
         if let Some(d) = info.retirement.and_then(|r| report(r, today, &name)) {
-            out.push(d.with_span_of(pool, "image").with_help(help()));
+            out.push(d.with_span_of(pool, "image").with_help(image_help(info)));
             return;
         }
     }
@@ -103,6 +86,24 @@ fn image_or_agent(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
             |r| format!("move to `{r}` with an image for it"),
         );
         out.push(d.with_span_of(pool, "node_agent").with_help(help));
+    }
+}
+
+/// How to move off a retiring image: its replacement, with the node agent that goes with it.
+fn image_help(info: &ImageInfo) -> String {
+    let parts: Vec<&str> = info
+        .replacement
+        .as_deref()
+        .map(|r| r.split('/').collect())
+        .unwrap_or_default();
+    match parts.as_slice() {
+        [p, o, s] => {
+            let agent = stdlib::image(p, o, s)
+                .map(|to| format!(" with `node_agent = \"{}\"`", to.node_agent))
+                .unwrap_or_default();
+            format!("use marketplace(\"{p}\", \"{o}\", \"{s}\"){agent} instead")
+        }
+        _ => "pick a current image; see `stdlib/images.csv`".to_string(),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Pools and their images: RDMA (BF101-BF103), container support (BF104), node agents
 //! (BF105), Windows containers on one core (BF106), unknown sizes (BF107), resource ids
-//! (BF109), managed images (BF114) and retirement (BF116).
+//! (BF109) and managed images (BF114).
 
 use super::facts::{self, image_info, is_rdma_image, is_windows_container_pool, pool_os, size};
-use super::{Context, RETIREMENT_NOTICE_DAYS};
+use super::Context;
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Image, Pool, Workflow};
 use crate::stdlib::{self, Date, Os};
@@ -13,9 +13,8 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
         rdma(pool, out);
         container_support(pool, out);
         node_agent(pool, out);
-        unknown_size(pool, out);
+        unknown_size(pool, ctx.today, out);
         resource_id(pool, out);
-        retirement(pool, ctx.today, out);
         if is_windows_container_pool(pool) && size(pool).is_some_and(|s| s.vcpus == 1) {
             out.push(
                 Diagnostic::new(Code::BF106, pool.attrs.or("vm_size", pool.name.span), "a Windows container pool on a single-core VM size")
@@ -24,8 +23,12 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
         }
         if let Some(Image::Managed { .. }) = &pool.image {
             out.push(
-                Diagnostic::new(Code::BF114, pool.attrs.or("image", pool.name.span), "this pool uses a managed image")
-                    .with_help("an Azure Compute Gallery image provisions faster and scales to larger pools: create a gallery image version from it and use `gallery_image(\"...\")`"),
+                Diagnostic::new(
+                    Code::BF114,
+                    pool.attrs.or("image", pool.name.span),
+                    "a managed image: Batch supports one only for API versions 2019-08-01 and earlier",
+                )
+                .with_help("publish it to an Azure Compute Gallery (`az sig image-version create --resource-group RG --gallery-name GALLERY --gallery-image-definition DEFINITION --gallery-image-version 1.0.0 --managed-image IMAGE_ID`) and use `gallery_image(\"<the version's resource id>\")`"),
             );
         }
     }
@@ -50,17 +53,30 @@ fn rdma(pool: &Pool, out: &mut Vec<Diagnostic>) {
         }
     }
     let size_rdma = size.is_some_and(|s| s.rdma);
-    if pool.containers.is_some() && size_rdma && !rdma_image && !pool.image.as_ref().is_some_and(Image::is_custom) {
+    let windows = is_windows_container_pool(pool);
+    let asks_rdma_on_windows = windows && (rdma_image || (pool.inter_node == Some(true) && size_rdma));
+    if pool.containers.is_some()
+        && size_rdma
+        && !rdma_image
+        && !asks_rdma_on_windows
+        && !pool.image.as_ref().is_some_and(Image::is_custom)
+    {
         let image_has_drivers = image_info(pool).is_some_and(|i| i.rdma);
-        if !image_has_drivers {
+        if windows {
+            out.push(
+                Diagnostic::new(Code::BF102, size_span, "an RDMA size in a Windows container pool, whose containers cannot use InfiniBand")
+                    .with_label(image_span, "a Windows image")
+                    .with_help("Batch gives RDMA to containers only on Linux pools: pick a size without InfiniBand and with the same cores (for example `Standard_D16s_v5`), or run the MPI containers in a separate Linux pool"),
+            );
+        } else if !image_has_drivers {
             out.push(
                 Diagnostic::new(Code::BF102, image_span, "an RDMA size in a container pool, but the image has no InfiniBand drivers")
                     .with_label(size_span, "this size has InfiniBand")
-                    .with_help("use an RDMA image (an `-rdma` offer, or `microsoft-dsvm/ubuntu-hpc`) so containers can use InfiniBand"),
+                    .with_help("use an image with InfiniBand drivers and a container runtime, such as `images.ubuntu_hpc_2404` (`microsoft-dsvm/ubuntu-hpc/2404`), so containers can use InfiniBand"),
             );
         }
     }
-    if is_windows_container_pool(pool) && (rdma_image || (pool.inter_node == Some(true) && size_rdma)) {
+    if asks_rdma_on_windows {
         out.push(
             Diagnostic::new(
                 Code::BF103,
@@ -86,9 +102,9 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
     match image_info(pool) {
         Some(info) if !info.containers => {
             let help = if info.os == Os::Windows {
-                "Windows container pools need an image with a Docker-compatible runtime (a `-with-containers` sku, or a custom image)"
+                WINDOWS_CONTAINERS
             } else {
-                "use an image with a container runtime, e.g. `images.linux_containers` from `import \"std/images\"`"
+                LINUX_CONTAINERS
             };
             out.push(
                 Diagnostic::new(
@@ -101,26 +117,38 @@ fn container_support(pool: &Pool, out: &mut Vec<Diagnostic>) {
             );
         }
         Some(_) => {}
+        None if pool_os(pool) == Some(Os::Windows) && publisher.eq_ignore_ascii_case("MicrosoftWindowsServer") => {
+            out.push(
+                Diagnostic::new(
+                    Code::BF104,
+                    span,
+                    format!("Windows Server image `{name}` has no container runtime, but this is a container pool"),
+                )
+                .with_label(label.0, label.1)
+                .with_help(WINDOWS_CONTAINERS),
+            );
+        }
         None => {
-            let windows = pool_os(pool) == Some(Os::Windows);
-            let lower = sku.to_ascii_lowercase();
-            if windows && !lower.contains("-with-containers") {
-                out.push(
-                    Diagnostic::new(Code::BF104, span, format!("Windows sku `{sku}` is not a `-with-containers` sku"))
-                        .with_label(label.0, label.1)
-                        .with_help("Windows container pools need a sku ending in `-with-containers` or `-with-containers-smalldisk`"),
-                );
+            let example = if pool_os(pool) == Some(Os::Windows) {
+                "`images.windows_2022_containers`"
             } else {
-                out.push(
-                    Diagnostic::new(Code::BF104, span, format!("the stdlib does not know whether image `{name}` supports containers"))
-                        .with_severity(Severity::Warning)
-                        .with_label(label.0, label.1)
-                        .with_help("check the image's `DockerCompatible` capability (`az batch pool supported-images list`), or use `images.linux_containers`"),
-                );
-            }
+                "`images.linux_containers`"
+            };
+            out.push(
+                Diagnostic::new(Code::BF104, span, format!("the stdlib does not know whether image `{name}` supports containers"))
+                    .with_severity(Severity::Warning)
+                    .with_label(label.0, label.1)
+                    .with_help(format!("check the image's `DockerCompatible` capability (`az batch pool supported-images list`), or use {example} from `import \"std/images\"`")),
+            );
         }
     }
 }
+
+/// Microsoft's own Windows Server images no longer come with a container runtime.
+const WINDOWS_CONTAINERS: &str = "Microsoft removed its Windows Server `-with-containers` images from the Marketplace on 2023-04-30: use `images.windows_2022_containers` from `import \"std/images\"` (Mirantis Container Runtime), or a custom image with a Docker-compatible runtime";
+
+const LINUX_CONTAINERS: &str =
+    "use an image with a container runtime, e.g. `images.linux_containers` from `import \"std/images\"`";
 
 fn node_agent(pool: &Pool, out: &mut Vec<Diagnostic>) {
     let Some(agent) = pool.node_agent.as_deref() else {
@@ -176,14 +204,16 @@ fn node_agent(pool: &Pool, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unknown_size(pool: &Pool, out: &mut Vec<Diagnostic>) {
+fn unknown_size(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
     let Some(name) = pool.vm_size.as_deref() else { return };
     if stdlib::vm_size(name).is_some() {
         return;
     }
     let lower = name.to_ascii_lowercase();
+    // Never suggest a size Batch can no longer allocate.
     let mut close: Vec<(usize, &str)> = stdlib::vm_sizes()
         .iter()
+        .filter(|s| !s.is_retired(today))
         .map(|s| {
             (
                 strsim::damerau_levenshtein(&lower, &s.name.to_ascii_lowercase()),
@@ -257,49 +287,6 @@ pub fn valid_resource_id(id: &str, gallery: bool) -> bool {
         head && (parts.len() == 11 || (parts.len() == 13 && fixed(11, "versions") && named(12)))
     } else {
         parts.len() == 9 && fixed(7, "images") && named(8)
-    }
-}
-
-fn retirement(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
-    let soon = today.plus_days(RETIREMENT_NOTICE_DAYS);
-    if let Some(info) = image_info(pool) {
-        if let Some(date) = info.retires.filter(|d| *d <= soon) {
-            let when = if date <= today { "was retired on" } else { "retires on" };
-            let help = info.replacement.as_deref().map_or_else(
-                || "pick a current image; see `stdlib/images.csv`".to_string(),
-                |r| {
-                    let p: Vec<&str> = r.split('/').collect();
-                    format!("use marketplace(\"{}\") instead", p.join("\", \""))
-                },
-            );
-            out.push(
-                Diagnostic::new(
-                    Code::BF116,
-                    pool.attrs.or("image", pool.name.span),
-                    format!("image `{}/{}/{}` {when} {date}", info.publisher, info.offer, info.sku),
-                )
-                .with_help(help),
-            );
-            return;
-        }
-    }
-    let Some(agent) = pool.node_agent.as_deref().and_then(stdlib::node_agent) else {
-        return;
-    };
-    if let Some(date) = agent.retires.filter(|d| *d <= soon) {
-        let when = if date <= today { "was retired on" } else { "retires on" };
-        let help = agent.replacement.as_deref().map_or_else(
-            || "pick a current node agent and image".to_string(),
-            |r| format!("move to `{r}` with an image for it"),
-        );
-        out.push(
-            Diagnostic::new(
-                Code::BF116,
-                pool.attrs.or("node_agent", pool.name.span),
-                format!("node agent `{}` {when} {date}", agent.id),
-            )
-            .with_help(help),
-        );
     }
 }
 

@@ -11,6 +11,7 @@ mod facts;
 mod images;
 mod jobs;
 mod pools;
+mod retirement;
 mod runnables;
 mod structure;
 mod tasks;
@@ -38,7 +39,7 @@ pub struct Context {
     pub today: Date,
 }
 
-/// Images and agents retiring within this many days are reported too (BF116).
+/// Sizes, images and agents retiring within this many days are reported too (BF116, BF120).
 pub const RETIREMENT_NOTICE_DAYS: u32 = 180;
 
 /// Runs every rule over a lowered workflow.
@@ -48,6 +49,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     cycles::check(wf, &mut out);
     images::check(wf, ctx, &mut out);
     custom_images::check(wf, ctx, &mut out);
+    retirement::check(wf, ctx, &mut out);
     pools::check(wf, &mut out);
     containers::check(wf, &mut out);
     jobs::check(wf, &mut out);

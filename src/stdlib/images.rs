@@ -1,7 +1,8 @@
 //! Marketplace images (`stdlib/images.csv`) and node agent SKUs (`stdlib/node-agents.csv`):
 //! what each image is, which agent it pairs with, and when Batch stops supporting it.
 
-use super::date::Date;
+use super::optional;
+use super::retirement::{self, Retirement};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -44,7 +45,7 @@ pub struct ImageInfo {
     /// InfiniBand drivers are preinstalled.
     pub rdma: bool,
     pub gpu_drivers: bool,
-    pub retires: Option<Date>,
+    pub retirement: Option<Retirement>,
     /// `publisher/offer/sku` of the image to move to.
     pub replacement: Option<String>,
 }
@@ -54,7 +55,7 @@ pub struct NodeAgent {
     pub id: String,
     pub os: Os,
     pub distribution: String,
-    pub retires: Option<Date>,
+    pub retirement: Option<Retirement>,
     pub replacement: Option<String>,
 }
 
@@ -86,19 +87,6 @@ fn tables() -> &'static Tables {
     })
 }
 
-fn optional(field: &str) -> Option<String> {
-    Some(field.trim()).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-fn date(field: &str, what: &str) -> Result<Option<Date>, String> {
-    match optional(field) {
-        None => Ok(None),
-        Some(text) => Date::parse(&text)
-            .map(Some)
-            .ok_or_else(|| format!("{what}: `{text}` is not a date")),
-    }
-}
-
 fn parse_images(text: &str) -> Result<Vec<ImageInfo>, String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let mut rows = Vec::new();
@@ -116,7 +104,7 @@ fn parse_images(text: &str) -> Result<Vec<ImageInfo>, String> {
             containers: super::yes(field(6)),
             rdma: super::yes(field(7)),
             gpu_drivers: super::yes(field(8)),
-            retires: date(field(9), &what)?,
+            retirement: retirement::parse(field(9), field(11), &what)?,
             replacement: optional(field(10)),
         });
     }
@@ -134,7 +122,7 @@ fn parse_agents(text: &str) -> Result<Vec<NodeAgent>, String> {
             id: field(0).to_string(),
             os: Os::parse(field(1)).ok_or_else(|| format!("{what}: bad os"))?,
             distribution: field(2).to_string(),
-            retires: date(field(3), &what)?,
+            retirement: retirement::parse(field(3), field(5), &what)?,
             replacement: optional(field(4)),
         });
     }
@@ -197,6 +185,25 @@ mod tests {
         for agent in node_agents() {
             if let Some(r) = &agent.replacement {
                 assert!(node_agent(r).is_some(), "replacement {r} of {}", agent.id);
+            }
+        }
+    }
+
+    #[test]
+    fn replacements_are_not_retiring_themselves() {
+        for img in images() {
+            let Some(r) = &img.replacement else { continue };
+            let parts: Vec<&str> = r.split('/').collect();
+            if let [p, o, s] = parts.as_slice() {
+                assert!(
+                    image(p, o, s).is_some_and(|i| i.retirement.is_none()),
+                    "{r} retires too"
+                );
+            }
+        }
+        for agent in node_agents() {
+            if let Some(r) = &agent.replacement {
+                assert!(node_agent(r).is_some_and(|a| a.retirement.is_none()), "{r} retires too");
             }
         }
     }

@@ -4,10 +4,12 @@
 
 mod date;
 mod images;
+mod retirement;
 mod vm_sizes;
 
 pub use date::Date;
 pub use images::{image, images, node_agent, node_agents, ImageInfo, NodeAgent, Os};
+pub use retirement::{Effect, Retirement};
 pub use vm_sizes::{vm_size, vm_sizes, VmSize};
 
 /// A `.batchflow` module: `import "std/images"`.
@@ -32,4 +34,19 @@ fn split_list(field: &str) -> impl Iterator<Item = &str> {
 
 fn yes(field: &str) -> bool {
     field.trim().eq_ignore_ascii_case("yes")
+}
+
+/// An empty field is `None`.
+fn optional(field: &str) -> Option<String> {
+    Some(field.trim()).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// An optional `YYYY-MM-DD` field; `what` names the row in the error.
+fn date(field: &str, what: &str) -> Result<Option<Date>, String> {
+    match optional(field) {
+        None => Ok(None),
+        Some(text) => Date::parse(&text)
+            .map(Some)
+            .ok_or_else(|| format!("{what}: `{text}` is not a date")),
+    }
 }

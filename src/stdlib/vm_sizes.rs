@@ -1,6 +1,8 @@
 //! The VM size table (`stdlib/vm-sizes.csv`). Names compare case-insensitively, as Batch
-//! does: `STANDARD_D1_V2` is `Standard_D1_v2`.
+//! does: `STANDARD_D1_V2` is `Standard_D1_v2`. Retired sizes stay in the table, with the date
+//! and the replacement Microsoft names, so the checker can say what to use instead.
 
+use super::date::Date;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -18,12 +20,21 @@ pub struct VmSize {
     pub rdma: bool,
     pub linux: bool,
     pub windows: bool,
+    /// The day the size is (or was) retired: Azure deallocates it and Batch stops using it.
+    pub retired: Option<Date>,
+    /// The current size to move to (a row of the table without a retirement date).
+    pub replacement: Option<String>,
 }
 
 impl VmSize {
     /// Whether the size has a GPU (a fraction of one counts, as for NVv4).
     pub fn has_gpu(&self) -> bool {
         self.gpus > 0 || self.gpu_model.is_some()
+    }
+
+    /// Whether the size is retired on `today` (the retirement day itself counts).
+    pub fn is_retired(&self, today: Date) -> bool {
+        self.retired.is_some_and(|d| d <= today)
     }
 }
 
@@ -49,7 +60,8 @@ fn parse(text: &str) -> Result<Vec<VmSize>, String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let r = record.map_err(|e| format!("vm-sizes.csv row {}: {e}", i + 2))?;
+        let what = format!("vm-sizes.csv row {}", i + 2);
+        let r = record.map_err(|e| format!("{what}: {e}"))?;
         let field = |n: usize| r.get(n).unwrap_or("").trim();
         let num = |n: usize| {
             field(n)
@@ -69,6 +81,8 @@ fn parse(text: &str) -> Result<Vec<VmSize>, String> {
             rdma: super::yes(field(6)),
             linux: os.contains(&"linux"),
             windows: os.contains(&"windows"),
+            retired: super::date(field(8), &what)?,
+            replacement: super::optional(field(9)),
         });
     }
     Ok(rows)
@@ -91,7 +105,7 @@ mod tests {
     #[test]
     fn the_table_parses_completely() {
         let rows = parse(CSV).expect("vm-sizes.csv parses");
-        assert!(rows.len() > 300, "{}", rows.len());
+        assert!(rows.len() > 380, "{}", rows.len());
         assert_eq!(rows.len(), vm_sizes().len());
         let mut names: Vec<String> = rows.iter().map(|r| r.name.to_ascii_lowercase()).collect();
         names.sort();
@@ -106,7 +120,81 @@ mod tests {
         assert_eq!(d1.name, "Standard_D1_v2");
         assert_eq!(d1.vcpus, 1);
         assert!(vm_size("Standard_HB120rs_v3").is_some_and(|s| s.rdma));
-        assert!(vm_size("Standard_NC6s_v3").is_some_and(|s| s.has_gpu() && !s.rdma));
+        assert!(vm_size("Standard_NC4as_T4_v3").is_some_and(|s| s.has_gpu() && !s.rdma));
+    }
+
+    #[test]
+    fn every_replacement_is_a_known_size_that_is_not_retiring() {
+        for size in vm_sizes() {
+            let Some(name) = &size.replacement else { continue };
+            let to = vm_size(name).unwrap_or_else(|| panic!("{}: replacement {name} is not a row", size.name));
+            assert!(to.retired.is_none(), "{}: replacement {name} retires too", size.name);
+            assert!(
+                size.retired.is_some(),
+                "{}: a replacement but no retirement date",
+                size.name
+            );
+            if size.rdma {
+                assert!(
+                    to.rdma || size.has_gpu(),
+                    "{}: an HPC size replaced without InfiniBand",
+                    size.name
+                );
+            }
+            if size.has_gpu() {
+                assert!(
+                    to.has_gpu(),
+                    "{}: a GPU size replaced by {name}, which has none",
+                    size.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_retired_size_names_its_replacement() {
+        for size in vm_sizes().iter().filter(|s| s.retired.is_some()) {
+            assert!(size.replacement.is_some(), "{} has no replacement", size.name);
+        }
+    }
+
+    #[test]
+    fn retired_families_carry_their_dates() {
+        let day = |s: &str| Date::parse(s).expect("date");
+        for (name, retired) in [
+            ("Standard_A8", "2021-03-01"),
+            ("Standard_A1", "2024-08-31"),
+            ("basic_a2", "2024-08-31"),
+            ("Standard_H16r", "2022-08-31"),
+            ("Standard_HB60rs", "2024-08-31"),
+            ("Standard_HB120rs_v2", "2027-05-31"),
+            ("Standard_HC44rs", "2027-05-31"),
+            ("Standard_NC6", "2023-09-06"),
+            ("Standard_NC6s_v2", "2023-09-06"),
+            ("Standard_NC6s_v3", "2025-09-30"),
+            ("Standard_NC24rs_v3", "2025-09-30"),
+            ("Standard_ND24rs", "2023-09-06"),
+            ("Standard_NV6", "2023-09-06"),
+            ("Standard_NV12s_v3", "2026-09-30"),
+            ("Standard_NV4as_v4", "2026-09-30"),
+            ("Standard_NP10s", "2027-05-31"),
+            ("Standard_D2", "2028-05-01"),
+            ("Standard_DS3", "2028-05-01"),
+            ("Standard_D2_v2", "2028-05-01"),
+            ("Standard_DS2_v2", "2028-05-01"),
+            ("Standard_L8s", "2028-05-01"),
+            ("Standard_A2_v2", "2028-11-15"),
+            ("Standard_F8s_v2", "2028-11-15"),
+            ("Standard_D4s_v3", "2029-11-15"),
+            ("Standard_E8_v3", "2029-11-15"),
+        ] {
+            let size = vm_size(name).unwrap_or_else(|| panic!("{name} is not a row"));
+            assert_eq!(size.retired, Some(day(retired)), "{name}");
+        }
+        let today = day("2026-11-23");
+        assert!(vm_size("Standard_NC6s_v3").is_some_and(|s| s.is_retired(today)));
+        assert!(vm_size("Standard_HB120rs_v2").is_some_and(|s| !s.is_retired(today)));
+        assert!(vm_size("Standard_D4s_v5").is_some_and(|s| s.retired.is_none()));
     }
 
     #[test]
@@ -129,6 +217,13 @@ mod tests {
             "NCasT4_v3",
             "NDv2",
             "NVv4",
+            "NP",
+            "Ls",
+            "Lsv3",
+            "A (Av1)",
+            "Basic A (Av1)",
+            "D",
+            "DS",
         ] {
             assert!(
                 vm_sizes().iter().any(|s| s.family.eq_ignore_ascii_case(family)),

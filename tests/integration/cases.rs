@@ -6,10 +6,12 @@
 //! # source: the sentence of Batch's documentation the case rests on
 //! # expect: BF212 error
 //! # args: --deny-warnings
+//! # env: BATCHFLOW_TODAY=2027-01-15
 //! ```
 //!
 //! `# expect:` lines list every code `check` must report (with its severity, when given), and
 //! no other: a case is also a test against false alarms. `# expect: nothing` = a clean check.
+//! `# env:` lines set environment variables, e.g. another day for the retirement rules.
 
 use crate::support::{root, Bf};
 use std::collections::BTreeSet;
@@ -20,6 +22,7 @@ struct Case {
     /// (code, severity if the case names one)
     expect: BTreeSet<(String, Option<String>)>,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 fn header(text: &str, key: &str) -> Vec<String> {
@@ -55,7 +58,17 @@ fn cases() -> Vec<Case> {
                 .iter()
                 .flat_map(|a| a.split_whitespace().map(str::to_string).collect::<Vec<_>>())
                 .collect();
-            Case { file, expect, args }
+            let env = header(&text, "env")
+                .iter()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect();
+            Case {
+                file,
+                expect,
+                args,
+                env,
+            }
         })
         .collect()
 }
@@ -71,11 +84,14 @@ fn every_case_reports_exactly_what_it_expects() {
             failures.push(format!("{}: needs `# case:` and `# expect:` lines", rel.display()));
             continue;
         }
-        let out = Bf::new()
+        let mut bf = Bf::new()
             .args(["check", "--format", "json"])
             .args([&rel])
-            .args(&case.args)
-            .run();
+            .args(&case.args);
+        for (k, v) in &case.env {
+            bf = bf.env(k, v);
+        }
+        let out = bf.run();
         let got: BTreeSet<(String, String)> = out
             .diagnostics()
             .iter()

@@ -11,6 +11,7 @@ mod fake_batch_tests;
 mod no_panic;
 mod plan_schema;
 mod resume;
+mod retired_sizes;
 mod rules;
 mod run;
 mod schema;

@@ -14,4 +14,5 @@ mod resume;
 mod rules;
 mod run;
 mod schema;
+mod schema_tests;
 mod stdlib;

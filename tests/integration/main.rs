@@ -3,6 +3,7 @@
 mod support;
 
 mod azure;
+mod azure_versions;
 mod cases;
 mod cli;
 mod examples;

@@ -13,9 +13,9 @@ then, --runs times each:
   answered: the time from its first `addtaskcollection` request to the last answer. The script
   reads that line, then stops the run with SIGINT (the fake would otherwise run the tasks).
 - **Python SDK**: `BatchClient.create_tasks(job, tasks, max_concurrency=8)` of the `azure-batch`
-  package (signing with `AzureNamedKeyCredential`, api-version 2024-02-01.19.0, the version the
-  fake serves), timed around that one call, on a job of its own on a pool of its own. The N
-  `BatchTaskCreateOptions` are built before the clock starts.
+  package (signing with `AzureNamedKeyCredential`, api-version 2025-06-01, the SDK's and
+  batchflow's default), timed around that one call, on a job of its own on a pool of its own.
+  The N `BatchTaskCreateOptions` are built before the clock starts.
 
 Both send the same kind of task (an id, a command line, constraints) and sign every request.
 The fake's tasks run for an hour, so the service does not spend the benchmark running them.
@@ -48,7 +48,7 @@ VENV = os.path.join("target", "bench-sdk-venv")
 SDK_PACKAGE = "azure-batch==15.1.0"
 ACCOUNT = "benchacct"
 KEY = base64.b64encode(b"a benchmark key, not a secret").decode()
-API_VERSION = "2024-02-01.19.0"
+API_VERSION = "2025-06-01"
 HOUR_MS = 3_600_000
 TARGET_SPEEDUP = 10.0
 TARGET_RATE_50MS = 12_000.0

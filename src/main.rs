@@ -51,9 +51,9 @@ enum Command {
         /// `text` for people, `json` for machines: {"workflow", "api_version", "steps": [...]}
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
-        /// The api-version the plan names and the azure backend sends; the bodies follow
-        /// the 2024-02-01.19.0 schema, which later api-versions accept
-        #[arg(long, default_value = batchflow::plan::DEFAULT_API_VERSION)]
+        /// The Batch api-version the plan names and the azure backend sends: `2025-06-01`
+        /// (the default), or an older one such as `2024-02-01.19.0`; the bodies are valid for both
+        #[arg(long, value_name = "VERSION", default_value = batchflow::plan::DEFAULT_API_VERSION)]
         api_version: String,
         #[command(flatten)]
         compile: CompileArgs,
@@ -88,6 +88,9 @@ enum Command {
         /// Azure: leave the pools when the run ends (they cost money while they have nodes)
         #[arg(long)]
         keep_pools: bool,
+        /// Azure: the Batch api-version to send (default 2025-06-01); a resumed run keeps its plan's
+        #[arg(long, value_name = "VERSION")]
+        api_version: Option<String>,
         /// Azure: delete a completed job of an earlier run that has the id of one of this run's jobs
         #[arg(long)]
         replace_jobs: bool,
@@ -225,6 +228,7 @@ fn main() -> ExitCode {
             target,
             max_in_flight,
             keep_pools,
+            api_version,
             replace_jobs,
             jobs,
             container_cli,
@@ -237,6 +241,7 @@ fn main() -> ExitCode {
             azure: matches!(target, Target::Azure),
             max_in_flight: max_in_flight.map(usize::from),
             keep_pools,
+            api_version,
             replace_jobs,
             params: compile.params,
             jobs,

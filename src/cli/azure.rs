@@ -12,7 +12,7 @@ use batchflow::exec::azure::config::{self, Target};
 use batchflow::exec::azure::control;
 use batchflow::exec::azure::runner::{self, Outcome};
 use batchflow::exec::TaskReport;
-use batchflow::plan::{Action, Plan};
+use batchflow::plan::{self, Action, Plan};
 use batchflow::secrets::{self, Escape};
 use batchflow::source::{SourceMap, Span};
 use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
@@ -88,16 +88,22 @@ struct Compiled {
     origins: HashMap<(String, String), Span>,
 }
 
-/// Compiles with the auth mode in use (so BF112 sees it) and plans.
+/// Compiles with the auth mode in use (so BF112 sees it) and plans for `--api-version`.
 fn compile(file: &Path, args: &RunArgs, target: &Target) -> Result<Compiled, u8> {
     let mut opts = options(&args.params).map_err(|e| usage_error(&e))?;
     opts.auth = Some(target.auth.mode());
+    let plan_options = plan::Options {
+        api_version: args
+            .api_version
+            .clone()
+            .unwrap_or_else(|| plan::DEFAULT_API_VERSION.to_string()),
+    };
     let mut sources = SourceMap::new();
     let Planned {
         workflow: wf,
         plan,
         hooks,
-    } = compile_and_plan(file, &opts, &mut sources)?;
+    } = compile_and_plan(file, &opts, &plan_options, &mut sources)?;
     let mut origins = HashMap::with_capacity(wf.tasks.len());
     for task in &wf.tasks {
         let Some(template) = wf.template(task.template) else {
@@ -127,6 +133,9 @@ fn fresh(
         sources,
         origins,
     } = compile(file, args, &target)?;
+    if let Some(note) = plan::api_version::untested(&plan.api_version) {
+        eprint_line(&note);
+    }
     secrets_set(&plan, &env).map_err(|why| usage_error(&why))?;
     let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
     let tasks = task_ids(&plan)
@@ -160,6 +169,12 @@ fn resume(stopped: Stopped, args: &RunArgs, target: Target, env: HashMap<String,
             "run `{}` on Azure Batch has ended ({}); its jobs are terminated: start a new run, with --replace-jobs to replace them",
             old.run_id,
             old.status_text()
+        )));
+    }
+    if let Some(v) = args.api_version.as_deref().filter(|v| *v != plan.api_version) {
+        return Err(usage_error(&format!(
+            "run `{}` was planned for api-version {}, which a resumed run keeps: drop `--api-version {v}`, or start a new run",
+            old.run_id, plan.api_version
         )));
     }
     if old.target != target.endpoint {

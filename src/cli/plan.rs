@@ -32,16 +32,17 @@ fn compiled(
 }
 
 pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u8 {
+    if let Err(why) = plan::api_version::check(&api_version) {
+        return usage_error(&format!("--api-version: {why}"));
+    }
+    if let Some(note) = plan::api_version::untested(&api_version) {
+        super::eprint_line(&note);
+    }
     let mut sources = SourceMap::new();
     let (compiled, wf) = match compiled(file, params, &mut sources) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if !valid_api_version(&api_version) {
-        return usage_error(&format!(
-            "`--api-version {api_version}` is not an api-version like 2024-02-01.19.0"
-        ));
-    }
     let plan = plan::plan(&wf, compiled.hooks.as_ref(), &PlanOptions { api_version });
     super::eprint_hook_log(&compiled);
     let plan = match plan {
@@ -77,17 +78,4 @@ pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params:
     super::print_out(&render_graph::render(&wf, format, instances))
         .err()
         .unwrap_or(OK)
-}
-
-/// `YYYY-MM-DD.MAJOR.MINOR`, as Batch names its api-versions.
-fn valid_api_version(v: &str) -> bool {
-    let mut parts = v.splitn(2, '.');
-    let date = parts.next().unwrap_or("");
-    let rest = parts.next().unwrap_or("");
-    batchflow::stdlib::Date::parse(date).is_some()
-        && date.len() == 10
-        && !rest.is_empty()
-        && rest
-            .split('.')
-            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -28,6 +28,8 @@ pub struct RunArgs {
     pub max_in_flight: Option<usize>,
     /// `--keep-pools`: leave the pools when the run ends (azure).
     pub keep_pools: bool,
+    /// `--api-version`: the Batch api-version of a new run's plan (azure).
+    pub api_version: Option<String>,
     /// `--replace-jobs`: delete completed jobs of earlier runs with the same ids (azure).
     pub replace_jobs: bool,
     pub params: Vec<String>,
@@ -111,10 +113,14 @@ fn runnable(model: &Model, plan: &Plan, env: &HashMap<String, String>, args: &Ru
 
 /// Options of one target given for the other are refused rather than ignored.
 fn options_fit(args: &RunArgs, azure: bool) -> Result<(), String> {
+    if let Some(v) = &args.api_version {
+        plan::api_version::check(v).map_err(|why| format!("--api-version: {why}"))?;
+    }
     let azure_only = "it is for `--target azure`";
     let refused = [
         (!azure && args.max_in_flight.is_some(), "--max-in-flight", azure_only),
         (!azure && args.keep_pools, "--keep-pools", azure_only),
+        (!azure && args.api_version.is_some(), "--api-version", azure_only),
         (!azure && args.replace_jobs, "--replace-jobs", azure_only),
         (
             azure && args.jobs.is_some(),
@@ -142,7 +148,12 @@ pub(super) struct Planned {
 
 /// Compiles `file` (diagnostics and hook output on stderr) and plans it; a workflow with
 /// errors is refused.
-pub(super) fn compile_and_plan(file: &Path, opts: &batchflow::Options, sources: &mut SourceMap) -> Result<Planned, u8> {
+pub(super) fn compile_and_plan(
+    file: &Path,
+    opts: &batchflow::Options,
+    plan_options: &plan::Options,
+    sources: &mut SourceMap,
+) -> Result<Planned, u8> {
     let mut compiled = batchflow::compile(file, sources, opts)
         .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
     super::eprint_hook_log(&compiled);
@@ -156,7 +167,7 @@ pub(super) fn compile_and_plan(file: &Path, opts: &batchflow::Options, sources: 
         return Err(FOUND_ERRORS);
     }
     let workflow = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
-    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &plan::Options::default()).map_err(|d| {
+    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), plan_options).map_err(|d| {
         eprint_human(&d, sources);
         FOUND_ERRORS
     })?;
@@ -170,7 +181,7 @@ pub(super) fn compile_and_plan(file: &Path, opts: &batchflow::Options, sources: 
 fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
     let opts = options(&args.params).map_err(|e| usage_error(&e))?;
     let mut sources = SourceMap::new();
-    let Planned { plan, hooks, .. } = compile_and_plan(file, &opts, &mut sources)?;
+    let Planned { plan, hooks, .. } = compile_and_plan(file, &opts, &plan::Options::default(), &mut sources)?;
     let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
     let env: HashMap<String, String> = opts.env.into_iter().collect();
     let cli = runnable(&model, &plan, &env, args)?;

@@ -1,6 +1,9 @@
-//! The Batch data-plane REST request bodies the planner emits, with the wire's own names
-//! (api-version 2024-02-01.19.0, `shared/spec/BatchService.json`). Optional fields are
-//! left out rather than sent as null.
+//! The Batch data-plane REST request bodies the planner emits, with the wire's own names.
+//! They are valid for api-version 2025-06-01 (the azure-batch SDK 15.1.0 models, where they are
+//! `BatchPoolCreateOptions`, `BatchJobCreateOptions`, `BatchTaskGroup`, ...) and for
+//! 2024-02-01.19.0 (the swagger's `PoolAddParameter`, ...), whose names these types keep: no
+//! field here was renamed or removed between the two (see `api_version.rs`). Optional fields
+//! are left out rather than sent as null.
 
 use serde::{Deserialize, Serialize};
 

@@ -2,6 +2,7 @@
 //! steps too. A pure function of the checked workflow (and the hook script's
 //! `before_submit`), printed by `batchflow plan` before anything runs.
 
+pub mod api_version;
 mod barrier;
 pub mod batch_api;
 mod bodies;
@@ -20,11 +21,9 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
+pub use api_version::DEFAULT_API_VERSION;
 pub use limits::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
 pub use task_size::oversized_tasks;
-
-/// The api-version the bodies follow unless told otherwise.
-pub const DEFAULT_API_VERSION: &str = "2024-02-01.19.0";
 
 #[derive(Debug, Clone)]
 pub struct Options {

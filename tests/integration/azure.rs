@@ -6,7 +6,7 @@ use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
 use crate::support::{examples, root, Bf, Output};
 use base64::Engine;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -16,15 +16,15 @@ const KEY: &[u8] = b"batchflow-fake-account-key";
 const DEADLINE: Duration = Duration::from_secs(240);
 
 /// A temporary repository with the examples, and a fake service.
-struct Azure {
+pub(crate) struct Azure {
     _dir: tempfile::TempDir,
     path: PathBuf,
-    fake: FakeBatch,
+    pub(crate) fake: FakeBatch,
     shared_key: bool,
 }
 
 impl Azure {
-    fn new(config: Config) -> Azure {
+    pub(crate) fn new(config: Config) -> Azure {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = std::fs::canonicalize(dir.path()).expect("canonical tempdir");
         std::fs::create_dir(path.join(".git")).expect("mkdir .git");
@@ -42,7 +42,7 @@ impl Azure {
     }
 
     /// Bearer tokens: every example compiles (custom images need Entra, BF112).
-    fn entra() -> Azure {
+    pub(crate) fn entra() -> Azure {
         Azure::new(Config::default())
     }
 
@@ -53,12 +53,12 @@ impl Azure {
         })
     }
 
-    fn write(&self, name: &str, text: &str) -> String {
+    pub(crate) fn write(&self, name: &str, text: &str) -> String {
         std::fs::write(self.path.join(name), text).expect("write a workflow");
         name.to_string()
     }
 
-    fn bf(&self) -> Bf {
+    pub(crate) fn bf(&self) -> Bf {
         let bf = Bf::new()
             .current_dir(&self.path)
             .env("AZURE_BATCH_ENDPOINT", &self.fake.url())
@@ -77,14 +77,14 @@ impl Azure {
         }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["run", "--target", "azure"];
         all.extend_from_slice(args);
         self.bf().args(all).run()
     }
 
     /// `(job, task) -> dependencies` as the plan has them.
-    fn planned(&self, file: &str, params: &[&str]) -> BTreeMap<(String, String), Vec<String>> {
+    pub(crate) fn planned(&self, file: &str, params: &[&str]) -> BTreeMap<(String, String), Vec<String>> {
         let mut args = vec!["plan", "--format", "json", file];
         args.extend_from_slice(params);
         let out = self.bf().args(args).run();
@@ -111,7 +111,7 @@ impl Azure {
         tasks
     }
 
-    fn run_dir(&self) -> PathBuf {
+    pub(crate) fn run_dir(&self) -> PathBuf {
         let runs = self.path.join(".batchflow/runs");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
@@ -120,7 +120,7 @@ impl Azure {
         dirs.pop().expect("a run folder")
     }
 
-    fn spawn(&self, args: &[&str]) -> Child {
+    pub(crate) fn spawn(&self, args: &[&str]) -> Child {
         let mut all = vec!["run", "--target", "azure"];
         all.extend_from_slice(args);
         let log = std::fs::File::create(self.path.join("spawned.log")).expect("a log file");
@@ -134,7 +134,7 @@ impl Azure {
     }
 
     /// Waits until the service's snapshot satisfies `what`.
-    fn wait_for(&self, label: &str, what: impl Fn(&Snapshot) -> bool) -> Snapshot {
+    pub(crate) fn wait_for(&self, label: &str, what: impl Fn(&Snapshot) -> bool) -> Snapshot {
         let started = Instant::now();
         loop {
             let snap = self.fake.snapshot();
@@ -166,13 +166,13 @@ fn secret_names() -> Vec<String> {
     names
 }
 
-fn show(out: &Output) -> String {
+pub(crate) fn show(out: &Output) -> String {
     format!("exit {}\nstdout:\n{}\nstderr:\n{}", out.code, out.stdout, out.stderr)
 }
 
 /// Every planned task was created exactly once, with the planned dependencies, and nothing else;
 /// every body was valid; every request had a `client-request-id`, never reused for another.
-fn assert_exactly_once(snap: &Snapshot, planned: &BTreeMap<(String, String), Vec<String>>) {
+pub(crate) fn assert_exactly_once(snap: &Snapshot, planned: &BTreeMap<(String, String), Vec<String>>) {
     assert!(snap.schema_errors.is_empty(), "{:#?}", snap.schema_errors);
     assert!(snap.unexpected_requests.is_empty(), "{:#?}", snap.unexpected_requests);
     assert_eq!(snap.requests_without_client_request_id, 0);
@@ -198,6 +198,19 @@ fn assert_exactly_once(snap: &Snapshot, planned: &BTreeMap<(String, String), Vec
     assert_eq!(seen, planned.len(), "tasks the service saw vs tasks planned");
 }
 
+/// The api-versions of the requests the service saw.
+pub(crate) fn api_versions(snap: &Snapshot) -> BTreeSet<String> {
+    snap.client_request_ids
+        .iter()
+        .map(|(what, _, _)| {
+            what.split(['?', '&'])
+                .find_map(|p| p.strip_prefix("api-version="))
+                .unwrap_or("none")
+                .to_string()
+        })
+        .collect()
+}
+
 fn pool_states(snap: &Snapshot) -> Vec<(String, String)> {
     snap.pools
         .iter()
@@ -210,7 +223,7 @@ fn pool_states(snap: &Snapshot) -> Vec<(String, String)> {
         .collect()
 }
 
-fn job_state(snap: &Snapshot, job: &str) -> String {
+pub(crate) fn job_state(snap: &Snapshot, job: &str) -> String {
     snap.jobs
         .iter()
         .find(|j| j["id"] == job)
@@ -232,6 +245,11 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));
                 let snap = az.fake.snapshot();
                 assert_exactly_once(&snap, &planned);
+                assert_eq!(
+                    api_versions(&snap),
+                    BTreeSet::from(["2025-06-01".to_string()]),
+                    "{file}"
+                );
                 for (job, _) in planned.keys() {
                     assert_eq!(job_state(&snap, job), "completed", "{file}: job `{job}`");
                 }

@@ -170,6 +170,64 @@ fn plan_refuses_a_workflow_with_errors() {
 }
 
 #[test]
+fn plan_names_the_api_version_in_both_of_batchs_forms_and_refuses_others() {
+    let hello = "examples/hello.batchflow";
+    let plan = |extra: &[&str]| {
+        Bf::new()
+            .args(["plan", "--format", "json", hello])
+            .args(extra.iter().copied())
+            .run()
+    };
+    let default = plan(&[]);
+    assert_eq!(default.code, 0, "{}", default.stderr);
+    assert!(
+        default
+            .stdout
+            .starts_with(r#"{"workflow":"hello","api_version":"2025-06-01","#),
+        "{}",
+        default.stdout
+    );
+    assert!(default.stderr.is_empty(), "{}", default.stderr);
+    let old = plan(&["--api-version", "2024-02-01.19.0"]);
+    assert_eq!(old.code, 0, "{}", old.stderr);
+    assert!(
+        old.stdout.contains(r#""api_version":"2024-02-01.19.0""#),
+        "{}",
+        old.stdout
+    );
+    assert!(old.stderr.is_empty(), "{}", old.stderr);
+    // The same requests either way.
+    let steps = |out: &str| out.split_once(r#""steps":"#).map(|(_, s)| s.to_string());
+    assert_eq!(steps(&default.stdout), steps(&old.stdout));
+    let text = Bf::new().args(["plan", hello]).run();
+    assert!(
+        text.stdout.starts_with("plan for `hello` (api-version 2025-06-01):"),
+        "{}",
+        text.stdout
+    );
+
+    let untested = plan(&["--api-version", "2026-08-01"]);
+    assert_eq!(untested.code, 0, "{}", untested.stderr);
+    assert!(
+        untested
+            .stderr
+            .contains("note: the request bodies are tested against api-versions 2025-06-01 and 2024-02-01.19.0 only"),
+        "{}",
+        untested.stderr
+    );
+    for bad in ["2025-06", "2024-02-01.19", "v2025-06-01", "2025-13-01"] {
+        let out = plan(&["--api-version", bad]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+        assert!(
+            out.stderr.contains(&format!("error: --api-version: `{bad}` is not a Batch api-version: they are named like `2025-06-01` (the default), or `2024-02-01.19.0` before 2025")),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
 fn a_closed_pipe_is_not_a_crash() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("big.batchflow");
@@ -204,6 +262,10 @@ fn run_options_of_the_other_target_are_refused_before_anything_starts() {
         (
             vec!["--max-in-flight", "4"],
             "--max-in-flight does not apply to this run",
+        ),
+        (
+            vec!["--api-version", "2024-02-01.19.0"],
+            "--api-version does not apply to this run: it is for `--target azure`",
         ),
         (
             vec!["--target", "azure", "--jobs", "2"],

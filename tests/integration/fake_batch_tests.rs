@@ -2,7 +2,7 @@
 //! every operation the azure backend uses, and its faults must be the ones asked for.
 
 use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
-use crate::schema::{schema_errors, API_VERSION};
+use crate::schema::Version;
 use crate::support::Bf;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -43,6 +43,8 @@ struct Client {
     base: String,
     /// (account, key) to sign with SharedKey; else a bearer token.
     key: Option<(String, Vec<u8>)>,
+    /// The api-version of every request.
+    version: &'static str,
 }
 
 impl Client {
@@ -62,13 +64,14 @@ impl Client {
                 .expect("an HTTP client"),
             base: base.to_string(),
             key: None,
+            version: Version::DEFAULT.name(),
         }
     }
 
     /// The full URL of `path` (which may have a query), with the api-version added.
     fn url(&self, path: &str) -> String {
         let sep = if path.contains('?') { '&' } else { '?' };
-        format!("{}{path}{sep}api-version={API_VERSION}", self.base)
+        format!("{}{path}{sep}api-version={}", self.base, self.version)
     }
 
     fn try_send_url(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Resp, reqwest::Error> {
@@ -266,12 +269,14 @@ fn statuses(results: &[Value]) -> HashMap<String, String> {
 }
 
 /// A response body must be what the swagger says the operation returns (`odata.*` aside).
+/// Replies have the same shape in 2025-06-01 (the SDK 15.1.0 response models have the same
+/// wire names); only the swagger describes them as a schema.
 fn assert_no_schema_problem(definition: &str, v: &Value) {
     let mut v = v.clone();
     if let Value::Object(m) = &mut v {
         m.remove("odata.metadata");
     }
-    let errors = schema_errors(definition, &v);
+    let errors = Version::V2024_02_01.schema_errors(definition, &v);
     assert!(
         errors.is_empty(),
         "a {definition} reply the swagger rejects: {errors:?}\n{v}"
@@ -659,7 +664,7 @@ fn task_lists_page_with_next_links_filter_and_select() {
         next.starts_with(&format!("{}/jobs/wide/tasks?", fake.url())) && next.contains("$skiptoken="),
         "{next}"
     );
-    assert!(next.contains(&format!("api-version={API_VERSION}")), "{next}");
+    assert!(next.contains(&format!("api-version={}", c.version)), "{next}");
     let (all, pages) = c.list_all("/jobs/wide/tasks");
     assert_eq!((all.len(), pages), (2500, 3));
     let ids: BTreeSet<&str> = all.iter().filter_map(|t| t["id"].as_str()).collect();
@@ -789,7 +794,7 @@ fn add_status(c: &Client, job: &str, tasks: &[Value]) -> (u16, String) {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn bodies_the_swagger_rejects_are_400_and_recorded() {
+fn bodies_the_schema_rejects_are_400_and_recorded() {
     let fake = FakeBatch::start(fast());
     let c = Client::new(&fake);
     let mut body = pool_body("cpu", 1, 1);
@@ -825,7 +830,76 @@ fn bodies_the_swagger_rejects_are_400_and_recorded() {
     let r = c.get("/jobs/j?maxResults=10");
     assert_eq!((r.status, r.code()), (400, "UnsupportedQueryParameter".to_string()));
     let s = fake.snapshot();
-    assert_eq!(s.unexpected_requests, [format!("GET /pools?api-version={API_VERSION}")]);
+    assert_eq!(s.unexpected_requests, [format!("GET /pools?api-version={}", c.version)]);
+}
+
+/// Each request is checked against the schema of the api-version it names; an api-version
+/// the fake has no schema for is refused as Batch documents it.
+#[test]
+fn bodies_are_checked_against_the_requests_api_version_and_other_versions_are_refused() {
+    let fake = FakeBatch::start(fast());
+    let mut c = Client::new(&fake);
+    // `targetNodeCommunicationMode` is a field of 2024-02-01.19.0 that 2025-06-01 dropped.
+    let mut old_field = pool_body("old", 1, 1);
+    old_field["targetNodeCommunicationMode"] = json!("simplified");
+    let r = c.post("/pools", &old_field);
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "InvalidRequestBody".to_string()),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("targetNodeCommunicationMode"), "{}", r.text);
+    assert!(r.text.contains("BatchPoolCreateOptions"), "{}", r.text);
+    c.version = Version::V2024_02_01.name();
+    assert_eq!(c.post("/pools", &old_field).status, 201);
+    let s = fake.snapshot();
+    assert_eq!(s.schema_errors.len(), 1, "{:?}", s.schema_errors);
+    assert!(
+        s.schema_errors[0].contains("api-version=2025-06-01"),
+        "{:?}",
+        s.schema_errors
+    );
+    // The same job and its end, in either version.
+    for (version, job) in [(Version::V2025_06_01, "new-j"), (Version::V2024_02_01, "old-j")] {
+        c.version = version.name();
+        assert_eq!(
+            c.post("/jobs", &json!({"id": job, "poolInfo": {"poolId": "old"}}))
+                .status,
+            201
+        );
+        let end = c.send(
+            "PATCH",
+            &format!("/jobs/{job}"),
+            Some(&json!({"onAllTasksComplete": "terminatejob"})),
+        );
+        assert_eq!(end.status, 200, "{version:?}: {}", end.text);
+        assert_eq!(c.get(&format!("/jobs/{job}")).status, 200);
+    }
+
+    c.version = "2023-05-01.17.0";
+    let r = c.get("/pools/old");
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "UnsupportedRequestVersion".to_string()),
+        "{}",
+        r.text
+    );
+    let error = r.json();
+    assert_no_schema_problem("BatchError", &error);
+    assert!(
+        error["message"]["value"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("The specified request version is not supported.\nRequestId:")),
+        "{error}"
+    );
+    assert_eq!(
+        error["values"],
+        json!([
+            {"key": "QueryParameterName", "value": "api-version"},
+            {"key": "QueryParameterValue", "value": "2023-05-01.17.0"}
+        ])
+    );
 }
 
 #[test]
@@ -932,7 +1006,7 @@ fn shared_key_signatures_are_checked() {
             "/jobs/j1/addtaskcollection",
             &[
                 ("timeout".into(), "30".into()),
-                ("api-version".into(), API_VERSION.into())
+                ("api-version".into(), "2024-02-01.19.0".into())
             ],
         ),
         text
@@ -1008,7 +1082,8 @@ fn dropped_connections_close_the_socket_before_or_after_applying() {
         .expect("a read timeout");
     write!(
         socket,
-        "GET /pools/p0?api-version={API_VERSION} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer t\r\n\r\n"
+        "GET /pools/p0?api-version={} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer t\r\n\r\n",
+        Version::DEFAULT.name()
     )
     .expect("write");
     let mut reply = Vec::new();

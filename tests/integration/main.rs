@@ -3,6 +3,7 @@
 mod support;
 
 mod azure;
+mod azure_versions;
 mod cases;
 mod cli;
 mod examples;
@@ -15,4 +16,5 @@ mod retired_sizes;
 mod rules;
 mod run;
 mod schema;
+mod schema_tests;
 mod stdlib;

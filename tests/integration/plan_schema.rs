@@ -1,14 +1,14 @@
 //! Every request body of every plan is a request the Batch data-plane API takes.
 //!
-//! Each body is validated against the definition that the official swagger
-//! (`tests/spec/BatchService.json`, api-version 2024-02-01.19.0) names for the request's method
-//! and path. The swagger is made strict first: it never says `additionalProperties: false`, so
-//! a misspelled field (`nodeAgentSkuId`) would pass it as written. On top of the schema come the
-//! Batch rules it cannot express (`shared/design/batch-api-notes.md`): collection size, id
-//! syntax and uniqueness, `dependsOn` length and order, `usesTaskDependencies`, step order,
-//! and secrets that never reach a plan.
+//! Each body is validated, strictly (no unknown field), against the model that the schema of
+//! the plan's api-version names for the request's method and path (`crate::schema`): the
+//! azure-batch SDK's 2025-06-01 models by default, the 2024-02-01.19.0 swagger for plans made
+//! with `--api-version 2024-02-01.19.0`. On top of the schema come the Batch rules it cannot
+//! express (`shared/design/batch-api-notes.md`): collection size, id syntax and uniqueness,
+//! `dependsOn` length and order, `usesTaskDependencies`, step order, and secrets that never
+//! reach a plan.
 
-use crate::schema::{body_definition, is_iso8601_duration, iso8601_seconds, operation, schema_errors, API_VERSION};
+use crate::schema::{iso8601_seconds, Body, Version};
 use crate::support::{root, Bf};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -64,9 +64,10 @@ struct Planned {
     secrets: Secrets,
 }
 
-/// `plan --format json`, with every `secret(NAME)` of the file set to a recognisable value in
-/// the environment. `None` when the workflow has errors (plan exits non-zero).
-fn plan_case(case: &Case) -> Option<Planned> {
+/// `plan --format json` (with `--api-version` unless `version` is the default), with every
+/// `secret(NAME)` of the file set to a recognisable value in the environment. `None` when the
+/// workflow has errors (plan exits non-zero).
+fn plan_case(case: &Case, version: Version) -> Option<Planned> {
     let source = std::fs::read_to_string(&case.file).unwrap_or_else(|e| panic!("{}: {e}", case.file.display()));
     let names = secret_names(&source);
     let mut values = Vec::new();
@@ -89,6 +90,9 @@ fn plan_case(case: &Case) -> Option<Planned> {
         .args(["plan", "--format", "json"])
         .args([&case.file])
         .args(&case.args);
+    if version != Version::DEFAULT {
+        bf = bf.args(["--api-version", version.name()]);
+    }
     for (k, v) in &case.env {
         bf = bf.env(k, v);
     }
@@ -181,7 +185,7 @@ fn cases() -> Vec<Case> {
 #[derive(Default)]
 struct Report {
     problems: Vec<String>,
-    /// Bodies validated, by definition.
+    /// Bodies validated, by the model of the plan's api-version.
     bodies: BTreeMap<String, usize>,
     tasks: usize,
 }
@@ -296,12 +300,13 @@ fn seconds_of(v: &Value) -> Option<f64> {
 fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
     let mut r = Report::default();
     let problem = |r: &mut Report, msg: String| r.problems.push(format!("{label}: {msg}"));
-    if plan["api_version"] != API_VERSION {
+    let Some(version) = plan["api_version"].as_str().and_then(Version::from_name) else {
         problem(
             &mut r,
-            format!("api_version {} is not {API_VERSION}", plan["api_version"]),
+            format!("api_version {} has no schema here", plan["api_version"]),
         );
-    }
+        return r;
+    };
     let Some(steps) = plan["steps"].as_array() else {
         problem(&mut r, "no steps".into());
         return r;
@@ -341,7 +346,7 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
             if step.get("body").is_some() || step.get("method").is_some() {
                 problem(&mut r, format!("wait step `{id}` also has a method or body"));
             }
-            match operation("GET", &path) {
+            match version.operation("GET", &path) {
                 Ok(_) => {}
                 Err(e) => problem(&mut r, format!("wait step `{id}`: {e}")),
             }
@@ -351,17 +356,17 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
 
         let method = step["method"].as_str().unwrap_or("");
         let body = &step["body"];
-        let definition = match body_definition(method, &path) {
+        let model = match version.body_model(method, &path) {
             Ok(d) => d,
             Err(e) => {
                 problem(&mut r, format!("step `{id}`: {e}"));
                 continue;
             }
         };
-        for e in schema_errors(&definition, body) {
+        for e in version.schema_errors(&model, body) {
             problem(&mut r, format!("step `{id}` ({method} {path}): {e}"));
         }
-        *r.bodies.entry(definition.clone()).or_default() += 1;
+        *r.bodies.entry(model.clone()).or_default() += 1;
 
         // Secrets: placeholders only, for secrets the file names; passwords never in clear.
         let mut strings = Vec::new();
@@ -394,8 +399,8 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
             }
         }
 
-        match definition.as_str() {
-            "PoolAddParameter" => {
+        match version.body(&model) {
+            Some(Body::CreatePool) => {
                 let pid = body["id"].as_str().unwrap_or("");
                 if !is_batch_id(pid) {
                     problem(&mut r, format!("pool id `{pid}` is not 1-64 letters, digits, `-`, `_`"));
@@ -467,7 +472,7 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
                     },
                 );
             }
-            "JobAddParameter" => {
+            Some(Body::CreateJob) => {
                 let jid = body["id"].as_str().unwrap_or("");
                 if !is_batch_id(jid) {
                     problem(&mut r, format!("job id `{jid}` is not 1-64 letters, digits, `-`, `_`"));
@@ -541,7 +546,7 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
                     },
                 );
             }
-            "TaskAddCollectionParameter" => {
+            Some(Body::CreateTaskCollection) => {
                 let jid = path_id(&path, "/jobs").unwrap_or("");
                 let Some(job) = jobs.get_mut(jid) else {
                     problem(
@@ -665,7 +670,7 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
                     }
                 }
             }
-            "JobPatchParameter" => {
+            Some(Body::PatchJob) => {
                 let jid = path_id(&path, "/jobs").unwrap_or("");
                 match jobs.get_mut(jid) {
                     Some(job) => {
@@ -685,7 +690,7 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
                     ),
                 }
             }
-            other => problem(&mut r, format!("step `{id}`: unexpected request body {other}")),
+            _ => problem(&mut r, format!("step `{id}`: unexpected request body {model}")),
         }
     }
 
@@ -742,91 +747,87 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
 // Tests
 // ---------------------------------------------------------------------------------------------
 
+/// Every example, rule fixture and case that plans is planned twice: with the default
+/// api-version (2025-06-01) and with `--api-version 2024-02-01.19.0`. Each plan is checked
+/// against its version's schema, and both have the same steps: the bodies batchflow writes are
+/// valid for both versions.
 #[test]
-fn the_swagger_names_the_body_of_each_request_the_planner_sends() {
-    // Derived from the swagger's `paths`; these are what the Batch docs say each operation takes.
-    let expected = [
-        ("POST", "/pools", "PoolAddParameter"),
-        ("POST", "/jobs", "JobAddParameter"),
-        ("POST", "/jobs/sweep/addtaskcollection", "TaskAddCollectionParameter"),
-        ("PATCH", "/jobs/sweep", "JobPatchParameter"),
-        ("POST", "/jobs/sweep/tasks", "TaskAddParameter"),
-        ("PUT", "/jobs/sweep", "JobUpdateParameter"),
-    ];
-    for (method, path, definition) in expected {
-        assert_eq!(
-            body_definition(method, path).as_deref(),
-            Ok(definition),
-            "{method} {path}"
-        );
-    }
-    // A wrong path or method is caught, not mapped to something.
-    for (method, path) in [
-        ("POST", "/job"),
-        ("POST", "/jobs/sweep/addtasks"),
-        ("PATCH", "/pools/cpu/x"),
-        ("POST", "/jobs/sweep"),
-        ("GET", "/jobs/sweep"),
-        ("POST", "/pools/"),
-    ] {
-        assert!(
-            body_definition(method, path).is_err(),
-            "{method} {path} should map to no request body"
-        );
-    }
-    assert!(operation("GET", "/pools/cpu").is_ok());
-    assert!(operation("GET", "/jobs/sweep").is_ok());
-}
-
-#[test]
-fn every_example_and_passing_fixture_plans_valid_batch_requests() {
+fn every_example_fixture_and_case_plans_valid_requests_for_each_api_version() {
     let mut problems = Vec::new();
-    let mut validated = 0;
     let mut skipped = Vec::new();
-    let mut totals: BTreeMap<String, usize> = BTreeMap::new();
+    let mut plans: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut totals: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
     let mut tasks = 0;
     for case in cases() {
-        let Some(planned) = plan_case(&case) else {
-            skipped.push(case.label.clone());
-            continue;
-        };
-        let report = check_plan(&case.label, &planned.plan, Some(&planned.secrets));
-        if report.bodies() == 0 {
-            problems.push(format!("{}: the plan has no request", case.label));
+        let mut steps = Vec::new();
+        for version in Version::ALL {
+            let Some(planned) = plan_case(&case, version) else {
+                skipped.push(format!("{} ({})", case.label, version.name()));
+                continue;
+            };
+            if planned.plan["api_version"] != version.name() {
+                problems.push(format!("{}: api_version {}", case.label, planned.plan["api_version"]));
+            }
+            let report = check_plan(&case.label, &planned.plan, Some(&planned.secrets));
+            if report.bodies() == 0 {
+                problems.push(format!("{}: the plan has no request", case.label));
+            }
+            *plans.entry(version.name()).or_default() += 1;
+            if version == Version::DEFAULT {
+                tasks += report.tasks;
+            }
+            let by_model = totals.entry(version.name()).or_default();
+            for (k, v) in report.bodies {
+                *by_model.entry(k).or_default() += v;
+            }
+            problems.extend(report.problems);
+            steps.push(planned.plan["steps"].clone());
         }
-        validated += 1;
-        tasks += report.tasks;
-        for (k, v) in report.bodies {
-            *totals.entry(k).or_default() += v;
+        if steps.windows(2).any(|w| w[0] != w[1]) {
+            problems.push(format!("{}: the steps differ between api-versions", case.label));
         }
-        problems.extend(report.problems);
     }
-    eprintln!("validated {validated} plans ({tasks} tasks); bodies by definition: {totals:?}; skipped (plan has errors): {skipped:?}");
+    for (version, by_model) in &totals {
+        eprintln!(
+            "api-version {version}: validated {} plans, {} bodies: {by_model:?}",
+            plans.get(version).copied().unwrap_or(0),
+            by_model.values().sum::<usize>()
+        );
+    }
+    eprintln!("{tasks} tasks in each; skipped (plan has errors): {skipped:?}");
     assert!(
         problems.is_empty(),
         "{} problems in planned bodies:\n{}",
         problems.len(),
         problems.join("\n")
     );
-    assert!(
-        validated >= 40,
-        "only {validated} workflows planned and were validated; skipped: {skipped:?}"
-    );
-    for definition in [
-        "PoolAddParameter",
-        "JobAddParameter",
-        "TaskAddCollectionParameter",
-        "JobPatchParameter",
-    ] {
+    for version in Version::ALL {
+        let validated = plans.get(version.name()).copied().unwrap_or(0);
         assert!(
-            totals.get(definition).copied().unwrap_or(0) > 0,
-            "no {definition} body was validated"
+            validated >= 40,
+            "only {validated} workflows planned for {} and were validated; skipped: {skipped:?}",
+            version.name()
         );
+        for body in [
+            Body::CreatePool,
+            Body::CreateJob,
+            Body::CreateTaskCollection,
+            Body::PatchJob,
+        ] {
+            let model = version.model(body);
+            assert!(
+                totals
+                    .get(version.name())
+                    .and_then(|t| t.get(model))
+                    .is_some_and(|n| *n > 0),
+                "no {model} body was validated"
+            );
+        }
     }
 }
 
 /// A minimal pool body Batch takes; the negative tests change one thing in it.
-fn good_pool() -> Value {
+pub fn good_pool() -> Value {
     json!({
         "id": "cpu",
         "vmSize": "Standard_D2s_v5",
@@ -840,105 +841,6 @@ fn good_pool() -> Value {
     })
 }
 
-#[test]
-fn the_validator_rejects_what_batch_rejects() {
-    assert_eq!(schema_errors("PoolAddParameter", &good_pool()), Vec::<String>::new());
-
-    let mut misspelled = good_pool();
-    let vm = &mut misspelled["virtualMachineConfiguration"];
-    let sku = vm["nodeAgentSKUId"].take();
-    vm.as_object_mut().expect("object").remove("nodeAgentSKUId");
-    vm["nodeAgentSkuId"] = sku;
-    let errors = schema_errors("PoolAddParameter", &misspelled);
-    assert!(errors.iter().any(|e| e.contains("nodeAgentSkuId")), "{errors:?}");
-    assert!(
-        errors.iter().any(|e| e.contains("nodeAgentSKUId")),
-        "the required field is missing too: {errors:?}"
-    );
-
-    let mut string_count = good_pool();
-    string_count["targetDedicatedNodes"] = json!("2");
-    let errors = schema_errors("PoolAddParameter", &string_count);
-    assert!(errors.iter().any(|e| e.contains("/targetDedicatedNodes")), "{errors:?}");
-
-    // More of the same kind: each differs from a valid body in one place.
-    let bad_bodies = [
-        ("PoolAddParameter", "/resizeTimeout", json!("15m")),
-        ("PoolAddParameter", "/taskSlotsPerNode", json!(4_294_967_296_u64)),
-        (
-            "PoolAddParameter",
-            "/virtualMachineConfiguration/imageReference/exactVersion",
-            json!("1.0.0"),
-        ),
-        (
-            "PoolAddParameter",
-            "/virtualMachineConfiguration/containerConfiguration",
-            json!({"type": "docker"}),
-        ),
-    ];
-    for (definition, pointer, value) in bad_bodies {
-        let mut body = good_pool();
-        let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-        body.pointer_mut(parent).expect("parent")[key] = value;
-        assert!(
-            !schema_errors(definition, &body).is_empty(),
-            "{pointer} should be rejected"
-        );
-    }
-
-    let good_tasks = json!({"value": [{
-        "id": "train-0",
-        "commandLine": "/bin/sh -c true",
-        "userIdentity": {"autoUser": {"scope": "pool", "elevationLevel": "admin"}},
-        "constraints": {"maxWallClockTime": "PT1H30M", "maxTaskRetryCount": 2},
-        "dependsOn": {"taskIds": ["prepare"], "taskIdRanges": [{"start": 1, "end": 3}]}
-    }]});
-    assert_eq!(
-        schema_errors("TaskAddCollectionParameter", &good_tasks),
-        Vec::<String>::new()
-    );
-    for (pointer, value) in [
-        ("/value/0/userIdentity/userName", json!("me")),
-        ("/value/0/userIdentity/autoUser/elevationLevel", json!("Admin")),
-        ("/value/0/constraints/maxWallClockTime", json!("P1W")),
-        ("/value/0/dependsOn/taskIds", json!("prepare")),
-        ("/value/0/dependsOn/taskIdRanges", json!([{"start": 1}])),
-    ] {
-        let mut body = good_tasks.clone();
-        let (parent, key) = pointer.rsplit_once('/').expect("pointer");
-        body.pointer_mut(parent).expect("parent")[key] = value;
-        assert!(
-            !schema_errors("TaskAddCollectionParameter", &body).is_empty(),
-            "{pointer} should be rejected"
-        );
-    }
-    let too_many = json!({"value": vec![good_tasks["value"][0].clone(); 101]});
-    assert!(
-        !schema_errors("TaskAddCollectionParameter", &too_many).is_empty(),
-        "101 tasks"
-    );
-
-    assert!(!schema_errors("JobPatchParameter", &json!({"onAllTasksComplete": "terminateJob"})).is_empty());
-    assert!(!schema_errors("JobAddParameter", &json!({"id": "j", "poolInfo": {"poolID": "cpu"}})).is_empty());
-    assert!(schema_errors("JobAddParameter", &json!({"id": "j", "poolInfo": {"poolId": "cpu"}})).is_empty());
-
-    for ok in [
-        "PT5M",
-        "P1D",
-        "PT1H30M",
-        "P1DT2H",
-        "PT0.5S",
-        "P10675199DT2H48M5.4775807S",
-    ] {
-        assert!(is_iso8601_duration(ok), "{ok}");
-    }
-    for bad in [
-        "", "P", "PT", "5M", "PT5", "PT5M1H", "P1W", "PT1.S", "PT1.5M", "-PT5M", "P1DT",
-    ] {
-        assert!(!is_iso8601_duration(bad), "{bad}");
-    }
-}
-
 /// A plan with every rule kept; `rules_beyond_the_schema_catch_broken_plans` breaks it one way at a time.
 fn good_plan() -> Value {
     let task = |id: &str, deps: &[&str]| {
@@ -950,7 +852,7 @@ fn good_plan() -> Value {
     };
     json!({
         "workflow": "w",
-        "api_version": API_VERSION,
+        "api_version": Version::DEFAULT.name(),
         "steps": [
             {"step": "create-pool-cpu", "method": "POST", "path": "/pools", "body": good_pool(), "after": []},
             {"step": "wait-pool-cpu", "wait": "pool-ready", "path": "/pools/cpu", "after": ["create-pool-cpu"]},

@@ -236,6 +236,8 @@ mod tests {
     use super::*;
 
     /// Signatures computed independently (Python's hmac/hashlib/base64 over the same string).
+    /// The first two sign requests of api-version 2024-02-01.19.0 (the first is the example of
+    /// batch-api-notes §9), which runs planned with that version still send.
     const KEY: &str = "YmF0Y2hmbG93LXRlc3Qta2V5LTAxMjM0NTY3ODk=";
 
     #[test]
@@ -282,6 +284,31 @@ mod tests {
         assert_eq!(
             key.authorization(&r),
             "SharedKey myacct:LwAfXVSG7gTc8jfj0RO/OkFrLyABjAyT4CtlCBdbOnY="
+        );
+    }
+
+    /// The default api-version has no service suffix; it is signed as any query value. The
+    /// expected string follows the azure-batch 15.1.0 SDK's `BatchSharedKeyAuthPolicy`
+    /// (`azure/batch/_patch.py`), which speaks 2025-06-01.
+    #[test]
+    fn signs_a_patch_for_api_version_2025_06_01() {
+        let key = SharedKey::new("myacct", KEY).expect("key");
+        let query = vec![("api-version".to_string(), crate::plan::DEFAULT_API_VERSION.to_string())];
+        let r = ToSign {
+            method: "PATCH",
+            path: "/jobs/j1",
+            query: &query,
+            content_length: r#"{"onAllTasksComplete":"terminatejob"}"#.len(),
+            content_type: Some("application/json; odata=minimalmetadata"),
+            ocp_headers: &[("ocp-date", "Mon, 23 Nov 2026 12:00:00 GMT")],
+        };
+        assert_eq!(
+            key.string_to_sign(&r),
+            "PATCH\n\n\n37\n\napplication/json; odata=minimalmetadata\n\n\n\n\n\n\nocp-date:Mon, 23 Nov 2026 12:00:00 GMT\n/myacct/jobs/j1\napi-version:2025-06-01"
+        );
+        assert_eq!(
+            key.authorization(&r),
+            "SharedKey myacct:Dq5iX/3sBRxk0bxaF1AXv4RLjgH9xTcZBupGub+JSj8="
         );
     }
 

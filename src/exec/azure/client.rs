@@ -55,12 +55,35 @@ struct BatchError {
     code: String,
     #[serde(default)]
     message: Option<ErrorMessage>,
+    #[serde(default)]
+    values: Vec<ErrorDetail>,
 }
 
 #[derive(Deserialize)]
 struct ErrorMessage {
     #[serde(default)]
     value: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// Whether an error body refuses the request's api-version: `UnsupportedRequestVersion`
+/// ("The specified request version is not supported", Batch's status and error codes page), or
+/// `InvalidQueryParameterValue` naming the `api-version` parameter.
+fn refuses_api_version(body: &[u8]) -> bool {
+    serde_json::from_slice::<BatchError>(body).is_ok_and(|e| {
+        e.code == "UnsupportedRequestVersion"
+            || (e.code == "InvalidQueryParameterValue"
+                && e.values
+                    .iter()
+                    .any(|d| d.key == "QueryParameterName" && d.value.eq_ignore_ascii_case("api-version")))
+    })
 }
 
 pub fn parse_error(status: u16, body: &[u8]) -> Error {
@@ -183,7 +206,7 @@ impl BatchClient {
                     })
                 }
                 Ok((status, retry_after, bytes)) if retryable(status) => (retry_after, parse_error(status, &bytes)),
-                Ok((status, _, bytes)) => return Err((parse_error(status, &bytes), attempt)),
+                Ok((status, _, bytes)) => return Err((self.error(status, &bytes), attempt)),
                 Err(Error::Transport(m)) => (None, Error::Transport(m)),
                 Err(other) => return Err((other, attempt)),
             };
@@ -198,6 +221,22 @@ impl BatchClient {
                 ));
             }
             tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// A final error reply; one that refuses the api-version says which and what to do.
+    fn error(&self, status: u16, body: &[u8]) -> Error {
+        match parse_error(status, body) {
+            Error::Service { status, code, message } if refuses_api_version(body) => Error::Service {
+                status,
+                code,
+                message: format!(
+                    "{message} This Batch account does not take api-version `{}`, which the run's plan names: start a new run with `--api-version {}` (the default)",
+                    self.api_version,
+                    crate::plan::DEFAULT_API_VERSION
+                ),
+            },
+            other => other,
         }
     }
 
@@ -301,6 +340,19 @@ mod tests {
             }
         );
         assert!(matches!(parse_error(502, b"<html>"), Error::Service { ref code, .. } if code == "HTTP502"));
+    }
+
+    #[test]
+    fn a_refused_api_version_is_recognised() {
+        let unsupported = br#"{"code":"UnsupportedRequestVersion","message":{"lang":"en-US","value":"The specified request version is not supported."}}"#;
+        assert!(refuses_api_version(unsupported));
+        let invalid = br#"{"code":"InvalidQueryParameterValue","message":{"value":"x"},"values":[{"key":"QueryParameterName","value":"api-version"},{"key":"QueryParameterValue","value":"2021-01-01"}]}"#;
+        assert!(refuses_api_version(invalid));
+        let other_parameter =
+            br#"{"code":"InvalidQueryParameterValue","values":[{"key":"QueryParameterName","value":"maxresults"}]}"#;
+        assert!(!refuses_api_version(other_parameter));
+        assert!(!refuses_api_version(br#"{"code":"PoolExists"}"#));
+        assert!(!refuses_api_version(b"not json"));
     }
 
     #[test]

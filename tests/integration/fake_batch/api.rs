@@ -1,10 +1,10 @@
 //! The Batch operations the fake serves: routing, checks of the request (auth, api-version,
-//! query parameters, body against the swagger), and the replies.
+//! query parameters, body against the schema of the request's api-version), and the replies.
 
 use super::odata::{self, Filter};
 use super::state::{fail, Added, Failure, Sim};
 use super::{auth, Faults, Reply, Req, Shared};
-use crate::schema::{schema_errors, API_VERSION};
+use crate::schema::{Body, Version};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -163,14 +163,20 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
                 vec![("QueryParameterName", "api-version".into())],
             )
         }
-        Some(v) if v != API_VERSION => {
+        // "UnsupportedRequestVersion | BadRequest (400) | The specified request version is not
+        // supported." (learn.microsoft.com/rest/api/batchservice/batch-status-and-error-codes,
+        // Batch Service Error Codes); `values` as that page's example names a query parameter.
+        Some(v) if Version::from_name(v).is_none() => {
             return error_with(
                 shared,
                 req,
                 400,
                 "UnsupportedRequestVersion",
-                &format!("The fake Batch service speaks api-version {API_VERSION} only, not `{v}`."),
-                vec![("QueryParameterName", "api-version".into())],
+                "The specified request version is not supported.",
+                vec![
+                    ("QueryParameterName", "api-version".into()),
+                    ("QueryParameterValue", v.to_string()),
+                ],
             )
         }
         Some(_) => {}
@@ -224,7 +230,7 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
             sim.delete_pool(p, now)?;
             Ok(Reply::empty(202))
         }),
-        Route::ResizePool(p) => body(shared, req, "PoolResizeParameter").and_then(|b| {
+        Route::ResizePool(p) => body(shared, req, Body::ResizePool).and_then(|b| {
             shared.with_sim(faults, |sim, now| -> Result<Reply> {
                 sim.resize_pool(p, &b, now, faults)?;
                 let i = sim.pool(p)?;
@@ -257,7 +263,7 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
                 .header("ETag", etag)
                 .header("Last-Modified", modified))
         }),
-        Route::PatchJob(j) => body(shared, req, "JobPatchParameter").and_then(|b| {
+        Route::PatchJob(j) => body(shared, req, Body::PatchJob).and_then(|b| {
             shared.with_sim(faults, |sim, now| -> Result<Reply> {
                 sim.patch_job(j, &b, now)?;
                 let j = sim.job(j)?;
@@ -272,7 +278,7 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
             sim.delete_job(j, now)?;
             Ok(Reply::empty(202))
         }),
-        Route::TerminateJob(j) => optional_body(shared, req, "JobTerminateParameter").and_then(|b| {
+        Route::TerminateJob(j) => optional_body(shared, req, Body::TerminateJob).and_then(|b| {
             let reason = b
                 .as_ref()
                 .and_then(|b| b["terminateReason"].as_str().map(str::to_string));
@@ -349,7 +355,7 @@ fn select(req: &Req) -> Option<Vec<String>> {
     odata::select_list(req.param("$select"))
 }
 
-/// Records a request body the swagger (or Batch) rejects, and the 400 to answer.
+/// Records a request body the schema (or Batch) rejects, and the 400 to answer.
 fn bad_body(shared: &Shared, req: &Req, code: &str, problem: &str) -> Handled {
     shared.log().schema_errors.push(format!("{}: {problem}", req.what()));
     let mut short: String = problem.chars().take(500).collect();
@@ -366,31 +372,40 @@ fn bad_body(shared: &Shared, req: &Req, code: &str, problem: &str) -> Handled {
     )))
 }
 
-/// The request's body as a valid `definition`: parsed and checked against the strict swagger.
-fn body(shared: &Shared, req: &Req, definition: &str) -> Result<Value> {
-    match optional_body(shared, req, definition)? {
+/// The api-version of a request (`handle` refused the ones without a schema).
+fn version(req: &Req) -> Version {
+    req.param("api-version")
+        .and_then(Version::from_name)
+        .unwrap_or(Version::DEFAULT)
+}
+
+/// The request's body as a valid `kind`: parsed and checked against the strict schema of the
+/// request's api-version.
+fn body(shared: &Shared, req: &Req, kind: Body) -> Result<Value> {
+    match optional_body(shared, req, kind)? {
         Some(v) => Ok(v),
         None => Err(bad_body(
             shared,
             req,
             "InvalidRequestBody",
-            &format!("the request has no body; it takes a {definition}"),
+            &format!("the request has no body; it takes a {}", version(req).model(kind)),
         )),
     }
 }
 
-fn optional_body(shared: &Shared, req: &Req, definition: &str) -> Result<Option<Value>> {
+fn optional_body(shared: &Shared, req: &Req, kind: Body) -> Result<Option<Value>> {
     if req.body.is_empty() {
         return Ok(None);
     }
     let v: Value = serde_json::from_slice(&req.body)
         .map_err(|e| bad_body(shared, req, "InvalidRequestBody", &format!("the body is not JSON: {e}")))?;
-    check_schema(shared, req, definition, &v)?;
+    check_schema(shared, req, kind, &v)?;
     Ok(Some(v))
 }
 
-fn check_schema(shared: &Shared, req: &Req, definition: &str, v: &Value) -> Result<()> {
-    let errors = schema_errors(definition, v);
+fn check_schema(shared: &Shared, req: &Req, kind: Body, v: &Value) -> Result<()> {
+    let version = version(req);
+    let errors = version.schema_errors(version.model(kind), v);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -399,7 +414,7 @@ fn check_schema(shared: &Shared, req: &Req, definition: &str, v: &Value) -> Resu
 }
 
 fn add_pool(shared: &Shared, req: &Req, faults: &Faults) -> Result<Reply> {
-    let b = body(shared, req, "PoolAddParameter")?;
+    let b = body(shared, req, Body::CreatePool)?;
     shared.with_sim(faults, |sim, now| -> Result<Reply> {
         let i = sim.add_pool(b, now, faults)?;
         let (etag, modified) = sim.pool_etag(i);
@@ -423,7 +438,7 @@ fn get_pool(shared: &Shared, req: &Req, faults: &Faults, p: &str) -> Result<Repl
 }
 
 fn add_job(shared: &Shared, req: &Req, faults: &Faults) -> Result<Reply> {
-    let b = body(shared, req, "JobAddParameter")?;
+    let b = body(shared, req, Body::CreateJob)?;
     shared.with_sim(faults, |sim, now| -> Result<Reply> {
         let j = sim.add_job(b, now)?;
         let (etag, modified) = sim.job_etag(j);
@@ -446,7 +461,10 @@ fn add_collection(shared: &Shared, req: &Req, faults: &Faults, job: &str) -> Res
                 shared,
                 req,
                 "InvalidRequestBody",
-                &format!("the request has no body; it takes a TaskAddCollectionParameter ({e})"),
+                &format!(
+                    "the request has no body; it takes a {} ({e})",
+                    version(req).model(Body::CreateTaskCollection)
+                ),
             ))
         }
         Err(e) => {
@@ -467,7 +485,7 @@ fn add_collection(shared: &Shared, req: &Req, faults: &Faults, job: &str) -> Res
             &format!("the collection has {count} tasks; at most {MAX_COLLECTION_TASKS} are allowed"),
         ));
     }
-    check_schema(shared, req, "TaskAddCollectionParameter", &v)?;
+    check_schema(shared, req, Body::CreateTaskCollection, &v)?;
     let tasks = match v {
         Value::Object(mut m) => match m.remove("value") {
             Some(Value::Array(tasks)) => tasks,
@@ -521,7 +539,7 @@ fn add_result(shared: &Shared, sim: &Sim, j: usize, id: &str, added: Added) -> V
 }
 
 fn add_one_task(shared: &Shared, req: &Req, faults: &Faults, job: &str) -> Result<Reply> {
-    let b = body(shared, req, "TaskAddParameter")?;
+    let b = body(shared, req, Body::CreateTask)?;
     shared.with_sim(faults, |sim, now| -> Result<Reply> {
         let j = sim.job_for_adding(job)?;
         let server_error = shared.chance(faults.task_server_error, "task_server_error");

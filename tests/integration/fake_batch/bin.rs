@@ -11,7 +11,7 @@
 #[path = "mod.rs"]
 mod fake_batch;
 #[allow(dead_code)]
-#[path = "../schema.rs"]
+#[path = "../schema/mod.rs"]
 mod schema;
 
 use fake_batch::{Config, FakeBatch, Faults};

@@ -1,9 +1,10 @@
-//! A fake Azure Batch data-plane service (api-version 2024-02-01.19.0) for the tests and the
-//! benchmark: an HTTP/1.1 server (hyper, multi-threaded tokio runtime on its own thread) on
-//! 127.0.0.1 at a random port.
+//! A fake Azure Batch data-plane service (api-versions 2025-06-01 and 2024-02-01.19.0) for the
+//! tests and the benchmark: an HTTP/1.1 server (hyper, multi-threaded tokio runtime on its own
+//! thread) on 127.0.0.1 at a random port.
 //!
 //! It serves the operations the azure backend uses (see `api.rs`), checks every request body
-//! against the strict swagger (`crate::schema`), moves pools, nodes and tasks through Batch's
+//! against the strict schema of the api-version the request names (`crate::schema`; another
+//! api-version is refused as Batch refuses it), moves pools, nodes and tasks through Batch's
 //! states (`state.rs`), honours task dependencies, and injects faults on demand ([`Faults`]).
 //! [`FakeBatch::snapshot`] tells a test what the service saw.
 //!
@@ -165,17 +166,6 @@ pub struct FakeBatch {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The definitions of the bodies the fake checks (compiled once, at start).
-const DEFINITIONS: [&str; 7] = [
-    "PoolAddParameter",
-    "PoolResizeParameter",
-    "JobAddParameter",
-    "JobPatchParameter",
-    "JobTerminateParameter",
-    "TaskAddCollectionParameter",
-    "TaskAddParameter",
-];
-
 impl FakeBatch {
     /// Binds 127.0.0.1 on a free port and serves from a background thread.
     pub fn start(config: Config) -> FakeBatch {
@@ -184,8 +174,11 @@ impl FakeBatch {
 
     /// As [`FakeBatch::start`], on a given port (0: any free one).
     pub fn start_on(config: Config, port: u16) -> FakeBatch {
-        for d in DEFINITIONS {
-            crate::schema::validator(d);
+        // The validators of every body of every api-version, compiled once, at start.
+        for version in crate::schema::Version::ALL {
+            for body in crate::schema::Body::ALL {
+                version.validator(version.model(body));
+            }
         }
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", port)).expect("the fake Batch service binds 127.0.0.1");

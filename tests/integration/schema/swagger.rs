@@ -1,16 +1,16 @@
-//! The Batch data-plane swagger (`tests/spec/BatchService.json`, api-version 2024-02-01.19.0)
-//! as a strict JSON-schema validator, shared by the plan checks (`plan_schema.rs`) and the fake
-//! Batch service (`fake_batch/`, also built into the `fake-batch` example).
+//! Api-version 2024-02-01.19.0: the Batch data-plane swagger (`tests/spec/BatchService.json`)
+//! as a strict JSON-schema validator (draft 4), and its paths.
 //!
 //! The swagger never says `additionalProperties: false`, so a misspelled field
 //! (`nodeAgentSkuId`) would pass it as written: every object schema is made strict first.
 
+use super::{is_iso8601_duration, template_of};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-pub const SPEC_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/spec/BatchService.json");
-pub const API_VERSION: &str = "2024-02-01.19.0";
+const SPEC_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/spec/BatchService.json");
+const API_VERSION: &str = "2024-02-01.19.0";
 
 struct Spec {
     swagger: Value,
@@ -153,56 +153,6 @@ fn flatten_all_of(parts: &[Value], raw_defs: &Value) -> (Map<String, Value>, Vec
     (properties, required)
 }
 
-/// An ISO-8601 duration as .NET's `XmlConvert.ToTimeSpan` (which Batch uses) reads it:
-/// `P[nY][nM][nD][T[nH][nM][n[.n]S]]`, at least one component, no weeks, no sign. Its length
-/// in seconds (years and months approximated), so callers can check ranges.
-pub fn iso8601_seconds(text: &str) -> Option<f64> {
-    let rest = text.strip_prefix('P')?;
-    let (date, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
-    };
-    let mut total = 0.0;
-    let mut parts = 0;
-    let mut read = |part: &str, units: &[(char, f64)], fraction: bool| -> Option<usize> {
-        let mut next_unit = 0;
-        let mut number = String::new();
-        let mut n = 0;
-        for c in part.chars() {
-            if c.is_ascii_digit() || (fraction && c == '.' && !number.is_empty() && !number.contains('.')) {
-                number.push(c);
-                continue;
-            }
-            let at = units.iter().position(|(u, _)| *u == c)?;
-            if at < next_unit || number.is_empty() || number.ends_with('.') || (number.contains('.') && c != 'S') {
-                return None;
-            }
-            total += number.parse::<f64>().ok()? * units[at].1;
-            number.clear();
-            next_unit = at + 1;
-            n += 1;
-        }
-        number.is_empty().then_some(n)
-    };
-    parts += read(
-        date,
-        &[('Y', 365.0 * 86_400.0), ('M', 30.0 * 86_400.0), ('D', 86_400.0)],
-        false,
-    )?;
-    if let Some(t) = time {
-        let n = read(t, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)], true)?;
-        if n == 0 {
-            return None;
-        }
-        parts += n;
-    }
-    (parts > 0).then_some(total)
-}
-
-pub fn is_iso8601_duration(text: &str) -> bool {
-    iso8601_seconds(text).is_some()
-}
-
 /// The validator of one swagger definition, built once.
 pub fn validator(definition: &str) -> Arc<jsonschema::Validator> {
     let spec = spec();
@@ -229,63 +179,16 @@ pub fn validator(definition: &str) -> Arc<jsonschema::Validator> {
     built
 }
 
-/// Why `body` is not a valid `definition`; empty when it is.
-pub fn schema_errors(definition: &str, body: &Value) -> Vec<String> {
-    let v = validator(definition);
-    if v.is_valid(body) {
-        return Vec::new();
-    }
-    let errors: Vec<String> = v
-        .iter_errors(body)
-        .map(|e| {
-            let mut msg = e.to_string();
-            if msg.len() > 300 {
-                let cut = (0..=300).rev().find(|i| msg.is_char_boundary(*i)).unwrap_or(0);
-                msg.truncate(cut);
-                msg.push_str("...");
-            }
-            format!("{definition} at `{}`: {msg}", e.instance_path())
-        })
-        .collect();
-    errors
-}
-
-/// The swagger operation for a method and a concrete path (`/jobs/sweep/addtaskcollection`):
-/// its path template, matched segment by segment, literal segments winning over `{params}`.
+/// The swagger operation for a method and a concrete path (`/jobs/sweep/addtaskcollection`),
+/// with its path template.
 pub fn operation(method: &str, path: &str) -> Result<(String, &'static Value), String> {
-    let spec = spec();
-    let paths = spec.swagger["paths"].as_object().expect("swagger paths");
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    if path.contains('?') || segments.iter().any(|s| s.is_empty()) {
-        return Err(format!("`{path}` is not a plain resource path"));
-    }
-    let mut best: Option<(usize, &String)> = None;
-    for template in paths.keys() {
-        let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        if parts.len() != segments.len() {
-            continue;
-        }
-        let mut literal = 0;
-        let fits = parts.iter().zip(&segments).all(|(t, s)| {
-            if t.starts_with('{') && t.ends_with('}') {
-                true
-            } else {
-                literal += 1;
-                t == s
-            }
-        });
-        if fits && best.is_none_or(|(n, _)| literal > n) {
-            best = Some((literal, template));
-        }
-    }
-    let Some((_, template)) = best else {
-        return Err(format!("no Batch operation has the path `{path}`"));
-    };
-    let op = &paths[template.as_str()][method.to_ascii_lowercase()];
+    let paths = spec().swagger["paths"].as_object().expect("swagger paths");
+    let template = template_of(paths.keys().map(String::as_str), path)?;
+    let op = &paths[template][method.to_ascii_lowercase()];
     if !op.is_object() {
         return Err(format!("the Batch API has no `{method} {template}` (path `{path}`)"));
     }
-    Ok((template.clone(), op))
+    Ok((template.to_string(), op))
 }
 
 /// The definition a request's body must be: the `$ref` of the operation's body parameter.

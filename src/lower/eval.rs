@@ -1,48 +1,71 @@
 //! Evaluates expressions: names (loop variables, lets, params, module members), operators,
-//! string interpolation and the built-in functions.
+//! string interpolation, and calls to the built-in functions (`builtins.rs`).
 
-use super::names::Names;
-use super::value::{has_secret, secret_placeholder, Value};
-use crate::ast::{Arg, Expr, ExprKind, StrPart};
+use super::builtins;
+use super::eval_error::{wrong_type, Bindings, EvalError, EvalResult};
+use super::names::Scopes;
+use super::value::Value;
+use crate::ast::{Arg, Expr, ExprKind, Ident, StrPart};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::Image;
 use crate::source::Span;
 use crate::suggest::did_you_mean;
-use std::sync::Arc;
-
-/// A failed evaluation. `Reported` means the cause was already reported elsewhere (a broken
-/// `let` is reported once at its definition, not at every use).
-#[derive(Debug)]
-pub enum EvalError {
-    Diag(Box<Diagnostic>),
-    Reported,
-}
-
-impl From<Diagnostic> for EvalError {
-    fn from(d: Diagnostic) -> Self {
-        EvalError::Diag(Box::new(d))
-    }
-}
-
-pub type EvalResult = Result<Value, EvalError>;
-
-/// Loop variables bound while evaluating one sweep instance.
-pub type Bindings<'a> = &'a [(String, Value)];
-
-/// Longest range handed to a hook script (it becomes a Rhai array).
-const MAX_RANGE_TO_HOOK: u64 = 1_000_000;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 /// Deepest evaluation nesting, counting through `let` references.
 pub const MAX_EVAL_DEPTH: usize = 400;
 
-pub const BUILTINS: &[&str] = &["marketplace", "managed_image", "gallery_image", "secret", "env", "rhai"];
+/// How deep `let`s may refer to `let`s; deeper chains would exhaust the stack.
+const MAX_LET_DEPTH: usize = 256;
 
-/// BF006; every type error says how to fix it.
-pub fn wrong_type(span: Span, message: impl Into<String>, help: impl Into<String>) -> EvalError {
-    EvalError::from(Diagnostic::new(Code::BF006, span, message).with_help(help))
+#[derive(Clone)]
+enum LetState {
+    Evaluating,
+    Done(Value),
+    Failed,
 }
 
-impl Names<'_> {
+/// Evaluates expressions against the scope tables, caching each `let` once.
+pub struct Evaluator<'a> {
+    pub scopes: Scopes<'a>,
+    /// Each `let`'s state, by (unit, name).
+    lets: RefCell<HashMap<(usize, String), LetState>>,
+    /// The `let`s being evaluated, innermost last, to print a cycle.
+    stack: RefCell<Vec<String>>,
+    /// Diagnostics of broken `let`s, reported once at their definition.
+    let_errors: RefCell<Vec<Diagnostic>>,
+    /// How deep evaluation is nested right now, counting through `let` references.
+    depth: Cell<usize>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(scopes: Scopes<'a>) -> Evaluator<'a> {
+        Evaluator {
+            scopes,
+            lets: RefCell::new(HashMap::new()),
+            stack: RefCell::new(Vec::new()),
+            let_errors: RefCell::new(Vec::new()),
+            depth: Cell::new(0),
+        }
+    }
+
+    /// Whether `name` means something here (so a bare word is not an enumeration value).
+    pub fn is_bound(&self, unit: usize, name: &str, vars: Bindings<'_>) -> bool {
+        vars.iter().any(|(n, _)| n == name) || self.scopes.unit(unit).is_some_and(|u| u.is_defined(name))
+    }
+
+    pub fn take_let_errors(&self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.let_errors.borrow_mut())
+    }
+
+    /// Evaluates every `let` of a unit, so broken ones are reported even when unused.
+    pub fn eval_all_lets(&self, unit: usize) {
+        let Some(u) = self.scopes.unit(unit) else { return };
+        for name in u.lets_in_order() {
+            let _ = self.eval_let(unit, name);
+        }
+    }
+
     pub fn eval(&self, unit: usize, expr: &Expr, vars: Bindings<'_>) -> EvalResult {
         // Each file nests at most 64 levels, but `let`s that use `let`s add their depths up:
         // bound the total so evaluation never exhausts the stack.
@@ -93,7 +116,7 @@ impl Names<'_> {
                 Ok(Value::Map(out.into()))
             }
             ExprKind::Path(parts) => self.lookup(unit, parts, vars),
-            ExprKind::Call { name, args } => self.call(unit, &name.name, name.span, args, expr.span, vars),
+            ExprKind::Call { name, args } => self.call(unit, name, args, expr.span, vars),
             ExprKind::Sum(terms) => {
                 let mut iter = terms.iter();
                 let Some(first) = iter.next() else {
@@ -149,210 +172,145 @@ impl Names<'_> {
         Ok(Value::str(out))
     }
 
-    fn call(
-        &self,
-        unit: usize,
-        name: &str,
-        name_span: Span,
-        args: &[Arg],
-        span: Span,
-        vars: Bindings<'_>,
-    ) -> EvalResult {
-        let params: &[&str] = match name {
-            "marketplace" => &["publisher", "offer", "sku", "version"],
-            "managed_image" | "gallery_image" => &["resource_id"],
-            "secret" => &["name"],
-            "env" => &["name", "default"],
-            "rhai" => {
-                return self.call_rhai(unit, args, span, vars);
-            }
-            _ => {
-                let help = did_you_mean(name, BUILTINS.iter().copied())
-                    .unwrap_or_else(|| format!("the functions are {}", BUILTINS.join(", ")));
-                return Err(
-                    Diagnostic::new(Code::BF002, name_span, format!("unknown function `{name}`"))
-                        .with_help(help)
-                        .into(),
-                );
-            }
-        };
-        let values = self.bind_args(unit, name, params, args, span, vars)?;
-        let text = |i: usize| -> Result<Option<String>, EvalError> {
-            match values.get(i) {
-                Some(Some((Value::Str(s), sp))) if s.trim().is_empty() && name != "env" => Err(wrong_type(
-                    *sp,
-                    format!("`{name}` takes a non-empty `{}`", params.get(i).copied().unwrap_or("")),
-                    format!("call it as {name}({})", params.join(", ")),
-                )),
-                Some(Some((Value::Str(s), _))) => Ok(Some(s.to_string())),
-                Some(Some((v, sp))) => Err(wrong_type(
-                    *sp,
-                    format!("`{name}` takes a string here, found {}", v.type_name()),
-                    format!("call it as {name}({}) with strings", params.join(", ")),
-                )),
-                _ => Ok(None),
-            }
-        };
-        let required = |i: usize| -> Result<String, EvalError> {
-            text(i)?.ok_or_else(|| {
-                Diagnostic::new(
-                    Code::BF007,
-                    span,
-                    format!("`{name}` needs its `{}` argument", params.get(i).copied().unwrap_or("")),
-                )
-                .with_help(format!("call it as {name}({})", params.join(", ")))
-                .into()
-            })
-        };
-        match name {
-            "marketplace" => Ok(Value::Image(Arc::new(Image::Marketplace {
-                publisher: required(0)?,
-                offer: required(1)?,
-                sku: required(2)?,
-                version: text(3)?.unwrap_or_else(|| "latest".into()),
-            }))),
-            "managed_image" => Ok(Value::Image(Arc::new(Image::Managed {
-                resource_id: required(0)?,
-            }))),
-            "gallery_image" => Ok(Value::Image(Arc::new(Image::Gallery {
-                resource_id: required(0)?,
-            }))),
-            "secret" => {
-                let key = required(0)?;
-                if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || has_secret(&key) {
-                    return Err(wrong_type(
-                        span,
-                        format!("`{key}` is not a valid secret name"),
-                        "secret names are environment variable names: letters, digits and `_`",
-                    ));
-                }
-                Ok(Value::str(secret_placeholder(&key)))
-            }
-            _ => {
-                // env(NAME, default): the value takes the default's type, so `0..env("N", 4)`
-                // works whether or not N is set.
-                let key = required(0)?;
-                if let Some(v) = self.env_var(&key) {
-                    return match values.get(1) {
-                        Some(Some((default, _))) if !matches!(default, Value::Str(_)) => {
-                            let ty = super::params::type_of(default).ok_or_else(|| {
-                                wrong_type(
-                                    span,
-                                    format!("`env` defaults must be scalars, found {}", default.type_name()),
-                                    "give a string, number, bool or duration as the default",
-                                )
-                            })?;
-                            super::params::parse_override(&v, &ty).map_err(|why| {
-                                EvalError::from(
-                                    Diagnostic::new(Code::BF006, span, format!("environment variable `{key}`: {why}"))
-                                        .with_help(format!("set `{key}` to {}, like the default", default.type_name())),
-                                )
-                            })
-                        }
-                        _ => Ok(Value::str(v)),
-                    };
-                }
-                match values.get(1) {
-                    Some(Some((v, _))) => Ok(v.clone()),
-                    _ => Err(
-                        Diagnostic::new(Code::BF002, span, format!("environment variable `{key}` is not set"))
-                            .with_help(format!("set it, or give a default: env(\"{key}\", \"...\")"))
-                            .into(),
-                    ),
-                }
-            }
-        }
-    }
-
-    /// Matches positional and named arguments to parameters, evaluating each.
-    fn bind_args(
-        &self,
-        unit: usize,
-        func: &str,
-        params: &[&str],
-        args: &[Arg],
-        span: Span,
-        vars: Bindings<'_>,
-    ) -> Result<Vec<Option<(Value, Span)>>, EvalError> {
-        let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
-        for (i, arg) in args.iter().enumerate() {
-            let slot = match &arg.name {
-                Some(n) => params.iter().position(|p| *p == n.name).ok_or_else(|| {
-                    let help = did_you_mean(&n.name, params.iter().copied())
-                        .unwrap_or_else(|| format!("`{func}` takes {}", params.join(", ")));
-                    EvalError::from(
-                        Diagnostic::new(Code::BF008, n.span, format!("`{func}` has no argument `{}`", n.name))
-                            .with_help(help),
-                    )
-                })?,
-                None => i,
-            };
-            if slot >= params.len() {
-                return Err(Diagnostic::new(
-                    Code::BF006,
-                    arg.value.span,
-                    format!("`{func}` takes at most {} arguments", params.len()),
-                )
-                .with_label(span, "in this call")
-                .with_help(format!("call it as {func}({})", params.join(", ")))
-                .into());
-            }
-            let value = self.eval(unit, &arg.value, vars)?;
-            if let Some(cell) = out.get_mut(slot) {
-                if cell.is_some() {
-                    let param = params.get(slot).copied().unwrap_or("");
-                    return Err(Diagnostic::new(
-                        Code::BF003,
-                        arg.value.span,
-                        format!("`{func}` gets its `{param}` argument twice"),
-                    )
-                    .with_help(format!("call it as {func}({})", params.join(", ")))
-                    .into());
-                }
-                *cell = Some((value, arg.value.span));
-            }
-        }
-        Ok(out)
-    }
-
-    fn call_rhai(&self, unit: usize, args: &[Arg], span: Span, vars: Bindings<'_>) -> EvalResult {
+    /// A call of a built-in function: its arguments evaluated in order, then the function.
+    fn call(&self, unit: usize, name: &Ident, args: &[Arg], span: Span, vars: Bindings<'_>) -> EvalResult {
+        let builtin = builtins::find(&name.name, name.span)?;
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
-            if let Some(name) = &arg.name {
-                return Err(wrong_type(
-                    name.span,
-                    "`rhai` passes arguments by position, not by name",
-                    "write rhai(\"function_name\", value1, value2)",
-                ));
-            }
-            let v = self.eval(unit, &arg.value, vars)?;
-            if v.sweep_len().is_some_and(|n| n > MAX_RANGE_TO_HOOK) && matches!(v, Value::Range(..)) {
-                return Err(wrong_type(
-                    arg.value.span,
-                    format!("a range of more than {MAX_RANGE_TO_HOOK} numbers cannot be passed to a hook"),
-                    "pass its bounds instead: rhai(\"f\", start, end)",
-                ));
-            }
-            values.push(v);
+            values.push(builtins::Evaluated {
+                name: arg.name.as_ref(),
+                value: self.eval(unit, &arg.value, vars)?,
+                span: arg.value.span,
+            });
         }
-        let Some(Value::Str(func)) = values.first().cloned() else {
-            return Err(wrong_type(
-                span,
-                "`rhai` needs the name of a function of the hook script first",
-                "call it as rhai(\"function_name\", arg1, arg2, ...)",
-            ));
-        };
-        if self.hooks_broken() {
+        builtins::call(builtin, values, span, &self.scopes)
+    }
+
+    /// Resolves `name` or `module.member`.
+    fn lookup(&self, unit: usize, parts: &[Ident], vars: Bindings<'_>) -> EvalResult {
+        let (Some(first), Some(u)) = (parts.first(), self.scopes.unit(unit)) else {
             return Err(EvalError::Reported);
-        }
-        let Some(hooks) = self.hooks() else {
-            return Err(Diagnostic::new(Code::BF011, span, format!("`rhai(\"{func}\")` is called but this workflow has no hook script"))
-                .with_help("put the script beside the workflow with the same name and `.rhai`, or name it with `hooks = \"file.rhai\"`")
-                .into());
         };
-        hooks
-            .call_value(&func, values.get(1..).unwrap_or(&[]), span)
-            .map_err(EvalError::from)
+        let name = first.name.as_str();
+        let value = if let Some((_, v)) = vars.iter().find(|(n, _)| n == name) {
+            v.clone()
+        } else if u.let_def(name).is_some() {
+            self.eval_let(unit, name)?
+        } else if let Some(v) = u.param(name) {
+            v.clone().ok_or(EvalError::Reported)?
+        } else if let Some(m) = u.module(name) {
+            return self.module_member(m, name, parts);
+        } else {
+            let evaluating = self.stack.borrow();
+            let candidates = vars
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .chain(u.let_names().filter(|n| !evaluating.iter().any(|e| e == n)))
+                .chain(u.param_names())
+                .chain(u.module_names());
+            let help = did_you_mean(name, candidates)
+                .unwrap_or_else(|| "declare it with `let` or `param`, or import a module".into());
+            return Err(
+                Diagnostic::new(Code::BF002, first.span, format!("unknown name `{name}`"))
+                    .with_help(help)
+                    .into(),
+            );
+        };
+        if let Some(member) = parts.get(1) {
+            return Err(Diagnostic::new(
+                Code::BF006,
+                member.span,
+                format!(
+                    "`{name}` is a {}, it has no member `{}`",
+                    value.type_name(),
+                    member.name
+                ),
+            )
+            .with_help("only imported modules have members, like `images.ubuntu_hpc_2204`")
+            .into());
+        }
+        Ok(value)
+    }
+
+    fn module_member(&self, module: usize, alias: &str, parts: &[Ident]) -> EvalResult {
+        let Some(m) = self.scopes.unit(module) else {
+            return Err(EvalError::Reported);
+        };
+        let Some(member) = parts.get(1) else {
+            let span = parts.first().map(|p| p.span).unwrap_or_default();
+            return Err(
+                Diagnostic::new(Code::BF006, span, format!("`{alias}` is a module, not a value"))
+                    .with_help(format!("name one of its values, like `{alias}.NAME`"))
+                    .into(),
+            );
+        };
+        if m.let_def(&member.name).is_none() {
+            let help = did_you_mean(&member.name, m.let_names()).unwrap_or_else(|| {
+                let mut names: Vec<&str> = m.let_names().collect();
+                names.sort_unstable();
+                format!("`{alias}` has {}", names.join(", "))
+            });
+            return Err(Diagnostic::new(
+                Code::BF002,
+                member.span,
+                format!("module `{alias}` has no value `{}`", member.name),
+            )
+            .with_help(help)
+            .into());
+        }
+        self.eval_let(module, &member.name)
+    }
+
+    fn eval_let(&self, unit: usize, name: &str) -> EvalResult {
+        let Some((expr, def_span)) = self.scopes.unit(unit).and_then(|u| u.let_def(name)) else {
+            return Err(EvalError::Reported);
+        };
+        let key = (unit, name.to_string());
+        let cached = self.lets.borrow().get(&key).cloned();
+        match cached {
+            Some(LetState::Done(v)) => return Ok(v),
+            Some(LetState::Failed) => return Err(EvalError::Reported),
+            Some(LetState::Evaluating) => {
+                let stack = self.stack.borrow();
+                let from = stack.iter().position(|n| n == name).unwrap_or(0);
+                let mut cycle: Vec<&str> = stack.iter().skip(from).map(String::as_str).collect();
+                cycle.push(name);
+                return Err(Diagnostic::new(
+                    Code::BF005,
+                    *def_span,
+                    format!("`{name}` is defined in terms of itself: {}", cycle.join(" -> ")),
+                )
+                .with_help("break the cycle: one of these values must not use the others")
+                .into());
+            }
+            None => {}
+        }
+        if self.stack.borrow().len() >= MAX_LET_DEPTH {
+            return Err(Diagnostic::new(
+                Code::BF005,
+                *def_span,
+                format!("`{name}` is defined through a chain of more than {MAX_LET_DEPTH} other `let`s"),
+            )
+            .with_help("shorten the chain: define values directly rather than through long chains of names")
+            .into());
+        }
+        self.lets.borrow_mut().insert(key.clone(), LetState::Evaluating);
+        self.stack.borrow_mut().push(name.to_string());
+        let result = self.eval(unit, expr, &[]);
+        self.stack.borrow_mut().pop();
+        let state = match &result {
+            Ok(v) => LetState::Done(v.clone()),
+            Err(_) => LetState::Failed,
+        };
+        self.lets.borrow_mut().insert(key, state);
+        match result {
+            Ok(v) => Ok(v),
+            Err(EvalError::Diag(d)) => {
+                self.let_errors.borrow_mut().push(*d);
+                Err(EvalError::Reported)
+            }
+            Err(EvalError::Reported) => Err(EvalError::Reported),
+        }
     }
 }
 

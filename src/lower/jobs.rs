@@ -1,7 +1,7 @@
 //! `job` items: their attributes, prep/release tasks, and task declarations expanded into
 //! instances (sweeps are cartesian products, `NAME-i-j` by index).
 
-use super::eval::EvalError;
+use super::eval_error::EvalError;
 use super::schema::{self, Fields};
 use super::spec::Pick;
 use super::value::{format_count, Value};

@@ -1,8 +1,10 @@
 //! AST to [`Workflow`]: name resolution, params, lets, stdlib imports, sweep expansion and
 //! the dependency graph. Pure: the caller hands in the environment and the hook script.
 
+mod builtins;
 mod deps;
-pub mod eval;
+mod eval;
+mod eval_error;
 mod index;
 mod jobs;
 mod mentions;
@@ -19,9 +21,10 @@ use crate::diagnostics::{Code, Diagnostic, Sink};
 use crate::graph::{JobId, PoolId, RegistryId, TemplateId, Workflow};
 use crate::hooks::Hooks;
 use crate::source::{SourceMap, Span, SrcId};
-use eval::{Bindings, EvalError};
+use eval::Evaluator;
+use eval_error::{Bindings, EvalError};
 use index::NameIndex;
-use names::{Names, Unit};
+use names::{Scopes, Unit};
 use schema::Fields;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use value::Value;
@@ -44,10 +47,10 @@ pub struct Input<'a> {
 }
 
 pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagnostic>) {
-    let mut names = Names::new(input.env, input.hooks, input.hooks_broken);
-    let unit = names.add_unit(Unit::new());
+    let mut scopes = Scopes::new(input.env, input.hooks, input.hooks_broken);
+    let unit = scopes.add_unit(Unit::new());
     let mut lw = Lowerer {
-        names,
+        names: Evaluator::new(scopes),
         sink: Sink::default(),
         unit,
         wf: Workflow::default(),
@@ -70,7 +73,7 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagno
 }
 
 pub(crate) struct Lowerer<'a> {
-    names: Names<'a>,
+    names: Evaluator<'a>,
     sink: Sink,
     unit: usize,
     wf: Workflow,
@@ -117,6 +120,7 @@ impl Lowerer<'_> {
                 Item::Let { name, value, .. } => {
                     let added = self
                         .names
+                        .scopes
                         .unit_mut(self.unit)
                         .is_some_and(|u| u.add_let(name, value.clone()));
                     if !added {
@@ -172,6 +176,7 @@ impl Lowerer<'_> {
         );
         let taken = self
             .names
+            .scopes
             .unit_mut(self.unit)
             .is_some_and(|u| u.is_defined(&alias_name));
         if taken {
@@ -202,8 +207,8 @@ impl Lowerer<'_> {
                 unit.add_let(name, value.clone());
             }
         }
-        let index = self.names.add_unit(unit);
-        if let Some(u) = self.names.unit_mut(self.unit) {
+        let index = self.names.scopes.add_unit(unit);
+        if let Some(u) = self.names.scopes.unit_mut(self.unit) {
             u.add_module(&alias_name, index);
         }
     }

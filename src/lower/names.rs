@@ -1,14 +1,11 @@
-//! The names an expression can see: params and lets of its file, members of imported
-//! stdlib modules, environment variables for `env()`, and the hook script for `rhai()`.
+//! The names an expression can see, as tables: the params and lets of each file (the
+//! workflow, or a stdlib module it imports), its imported modules, the environment for
+//! `env()` and the hook script for `rhai()`. Evaluation lives in `eval.rs`.
 
-use super::eval::{Bindings, EvalError, EvalResult};
 use super::value::Value;
 use crate::ast::{Expr, Ident};
-use crate::diagnostics::{Code, Diagnostic};
 use crate::hooks::Hooks;
 use crate::source::Span;
-use crate::suggest::did_you_mean;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 /// The global names of one file (the workflow, or a stdlib module).
@@ -18,17 +15,6 @@ pub struct Unit {
     /// `None`: the param's value was broken (and reported); uses stay quiet.
     params: HashMap<String, Option<Value>>,
     modules: HashMap<String, usize>,
-    state: RefCell<HashMap<String, LetState>>,
-}
-
-/// How deep `let`s may refer to `let`s; deeper chains would exhaust the stack.
-const MAX_LET_DEPTH: usize = 256;
-
-#[derive(Clone)]
-enum LetState {
-    Evaluating,
-    Done(Value),
-    Failed,
 }
 
 impl Unit {
@@ -57,34 +43,56 @@ impl Unit {
         self.lets.contains_key(name) || self.params.contains_key(name) || self.modules.contains_key(name)
     }
 
+    /// A `let`'s expression and where its name is declared.
+    pub fn let_def(&self, name: &str) -> Option<&(Expr, Span)> {
+        self.lets.get(name)
+    }
+
+    /// A param's value: `Some(None)` when the param exists but its value was broken.
+    pub fn param(&self, name: &str) -> Option<&Option<Value>> {
+        self.params.get(name)
+    }
+
+    /// The unit an imported module's alias stands for.
+    pub fn module(&self, alias: &str) -> Option<usize> {
+        self.modules.get(alias).copied()
+    }
+
     pub fn let_names(&self) -> impl Iterator<Item = &str> {
         self.lets.keys().map(String::as_str)
     }
+
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.params.keys().map(String::as_str)
+    }
+
+    pub fn module_names(&self) -> impl Iterator<Item = &str> {
+        self.modules.keys().map(String::as_str)
+    }
+
+    /// The `let`s in the order they are written.
+    pub fn lets_in_order(&self) -> Vec<&str> {
+        let mut names: Vec<(&str, u32)> = self.lets.iter().map(|(n, (_, s))| (n.as_str(), s.start)).collect();
+        names.sort_by_key(|(_, at)| *at);
+        names.into_iter().map(|(n, _)| n).collect()
+    }
 }
 
-pub struct Names<'a> {
+/// Every file's names, and what the functions `env()` and `rhai()` read.
+pub struct Scopes<'a> {
     units: Vec<Unit>,
     env: &'a BTreeMap<String, String>,
     hooks: Option<&'a Hooks>,
     hooks_broken: bool,
-    /// The `let`s being evaluated, innermost last, to print a cycle.
-    stack: RefCell<Vec<String>>,
-    /// Diagnostics of broken `let`s, reported once at their definition.
-    let_errors: RefCell<Vec<Diagnostic>>,
-    /// How deep evaluation is nested right now, counting through `let` references.
-    pub(super) depth: std::cell::Cell<usize>,
 }
 
-impl<'a> Names<'a> {
-    pub fn new(env: &'a BTreeMap<String, String>, hooks: Option<&'a Hooks>, hooks_broken: bool) -> Names<'a> {
-        Names {
+impl<'a> Scopes<'a> {
+    pub fn new(env: &'a BTreeMap<String, String>, hooks: Option<&'a Hooks>, hooks_broken: bool) -> Scopes<'a> {
+        Scopes {
             units: Vec::new(),
             env,
             hooks,
             hooks_broken,
-            stack: RefCell::new(Vec::new()),
-            let_errors: RefCell::new(Vec::new()),
-            depth: std::cell::Cell::new(0),
         }
     }
 
@@ -93,13 +101,12 @@ impl<'a> Names<'a> {
         self.units.len() - 1
     }
 
-    pub fn unit_mut(&mut self, i: usize) -> Option<&mut Unit> {
-        self.units.get_mut(i)
+    pub fn unit(&self, i: usize) -> Option<&Unit> {
+        self.units.get(i)
     }
 
-    /// Whether `name` means something here (so a bare word is not an enumeration value).
-    pub fn is_bound(&self, unit: usize, name: &str, vars: Bindings<'_>) -> bool {
-        vars.iter().any(|(n, _)| n == name) || self.units.get(unit).is_some_and(|u| u.is_defined(name))
+    pub fn unit_mut(&mut self, i: usize) -> Option<&mut Unit> {
+        self.units.get_mut(i)
     }
 
     pub fn env_var(&self, name: &str) -> Option<String> {
@@ -110,158 +117,8 @@ impl<'a> Names<'a> {
         self.hooks
     }
 
+    /// The hook script exists but did not compile (reported already).
     pub fn hooks_broken(&self) -> bool {
         self.hooks_broken
-    }
-
-    pub fn take_let_errors(&self) -> Vec<Diagnostic> {
-        std::mem::take(&mut self.let_errors.borrow_mut())
-    }
-
-    /// Evaluates every `let` of a unit, so broken ones are reported even when unused.
-    pub fn eval_all_lets(&self, unit: usize) {
-        let Some(u) = self.units.get(unit) else { return };
-        let mut names: Vec<&String> = u.lets.keys().collect();
-        names.sort_by_key(|n| u.lets.get(*n).map(|(_, s)| s.start));
-        for name in names {
-            let _ = self.eval_let(unit, name);
-        }
-    }
-
-    /// Resolves `name` or `module.member`.
-    pub fn lookup(&self, unit: usize, parts: &[Ident], vars: Bindings<'_>) -> EvalResult {
-        let Some(first) = parts.first() else {
-            return Err(EvalError::Reported);
-        };
-        let Some(u) = self.units.get(unit) else {
-            return Err(EvalError::Reported);
-        };
-        let name = first.name.as_str();
-        let value = if let Some((_, v)) = vars.iter().find(|(n, _)| n == name) {
-            v.clone()
-        } else if u.lets.contains_key(name) {
-            self.eval_let(unit, name)?
-        } else if let Some(v) = u.params.get(name) {
-            v.clone().ok_or(EvalError::Reported)?
-        } else if let Some(&m) = u.modules.get(name) {
-            return self.module_member(m, name, parts);
-        } else {
-            let evaluating = self.stack.borrow();
-            let candidates = vars
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .chain(
-                    u.lets
-                        .keys()
-                        .map(String::as_str)
-                        .filter(|n| !evaluating.iter().any(|e| e == n)),
-                )
-                .chain(u.params.keys().map(String::as_str))
-                .chain(u.modules.keys().map(String::as_str));
-            let help = did_you_mean(name, candidates)
-                .unwrap_or_else(|| "declare it with `let` or `param`, or import a module".into());
-            return Err(
-                Diagnostic::new(Code::BF002, first.span, format!("unknown name `{name}`"))
-                    .with_help(help)
-                    .into(),
-            );
-        };
-        if let Some(member) = parts.get(1) {
-            return Err(Diagnostic::new(
-                Code::BF006,
-                member.span,
-                format!(
-                    "`{name}` is a {}, it has no member `{}`",
-                    value.type_name(),
-                    member.name
-                ),
-            )
-            .with_help("only imported modules have members, like `images.ubuntu_hpc_2204`")
-            .into());
-        }
-        Ok(value)
-    }
-
-    fn module_member(&self, module: usize, alias: &str, parts: &[Ident]) -> EvalResult {
-        let Some(m) = self.units.get(module) else {
-            return Err(EvalError::Reported);
-        };
-        let Some(member) = parts.get(1) else {
-            let span = parts.first().map(|p| p.span).unwrap_or_default();
-            return Err(
-                Diagnostic::new(Code::BF006, span, format!("`{alias}` is a module, not a value"))
-                    .with_help(format!("name one of its values, like `{alias}.NAME`"))
-                    .into(),
-            );
-        };
-        if !m.lets.contains_key(&member.name) {
-            let help = did_you_mean(&member.name, m.let_names()).unwrap_or_else(|| {
-                let mut names: Vec<&str> = m.let_names().collect();
-                names.sort_unstable();
-                format!("`{alias}` has {}", names.join(", "))
-            });
-            return Err(Diagnostic::new(
-                Code::BF002,
-                member.span,
-                format!("module `{alias}` has no value `{}`", member.name),
-            )
-            .with_help(help)
-            .into());
-        }
-        self.eval_let(module, &member.name)
-    }
-
-    fn eval_let(&self, unit: usize, name: &str) -> EvalResult {
-        let Some(u) = self.units.get(unit) else {
-            return Err(EvalError::Reported);
-        };
-        let Some((expr, def_span)) = u.lets.get(name) else {
-            return Err(EvalError::Reported);
-        };
-        let cached = u.state.borrow().get(name).cloned();
-        match cached {
-            Some(LetState::Done(v)) => return Ok(v),
-            Some(LetState::Failed) => return Err(EvalError::Reported),
-            Some(LetState::Evaluating) => {
-                let stack = self.stack.borrow();
-                let from = stack.iter().position(|n| n == name).unwrap_or(0);
-                let mut cycle: Vec<&str> = stack.iter().skip(from).map(String::as_str).collect();
-                cycle.push(name);
-                return Err(Diagnostic::new(
-                    Code::BF005,
-                    *def_span,
-                    format!("`{name}` is defined in terms of itself: {}", cycle.join(" -> ")),
-                )
-                .with_help("break the cycle: one of these values must not use the others")
-                .into());
-            }
-            None => {}
-        }
-        if self.stack.borrow().len() >= MAX_LET_DEPTH {
-            return Err(Diagnostic::new(
-                Code::BF005,
-                *def_span,
-                format!("`{name}` is defined through a chain of more than {MAX_LET_DEPTH} other `let`s"),
-            )
-            .with_help("shorten the chain: define values directly rather than through long chains of names")
-            .into());
-        }
-        u.state.borrow_mut().insert(name.to_string(), LetState::Evaluating);
-        self.stack.borrow_mut().push(name.to_string());
-        let result = self.eval(unit, expr, &[]);
-        self.stack.borrow_mut().pop();
-        let state = match &result {
-            Ok(v) => LetState::Done(v.clone()),
-            Err(_) => LetState::Failed,
-        };
-        u.state.borrow_mut().insert(name.to_string(), state);
-        match result {
-            Ok(v) => Ok(v),
-            Err(EvalError::Diag(d)) => {
-                self.let_errors.borrow_mut().push(*d);
-                Err(EvalError::Reported)
-            }
-            Err(EvalError::Reported) => Err(EvalError::Reported),
-        }
     }
 }

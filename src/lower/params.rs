@@ -93,7 +93,9 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, params: &[&Item], overrides: &[(St
             },
         };
         let unit = lw.unit;
-        let Some(u) = lw.names.unit_mut(unit) else { continue };
+        let Some(u) = lw.names.scopes.unit_mut(unit) else {
+            continue;
+        };
         if u.is_defined(&name.name) {
             lw.sink.push(
                 Diagnostic::new(Code::BF003, name.span, format!("`{}` is defined twice", name.name))

@@ -1,7 +1,7 @@
 //! The attributes of everything Batch runs (tasks, start tasks, job prep/release tasks) as a
 //! [`TaskSpec`]. Sweep instances share the values that ignore their loop variables.
 
-use super::eval::Bindings;
+use super::eval_error::Bindings;
 use super::mentions::mentions;
 use super::schema::{self, Fields, MapEntry, Schema};
 use super::{typed, Lowerer};

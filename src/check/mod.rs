@@ -2,6 +2,7 @@
 //! lowered workflow and the stdlib tables and does no I/O: the auth mode and today's date
 //! come in through [`Context`].
 
+pub mod autoscale;
 mod containers;
 mod cycles;
 mod docker_ref;
@@ -46,6 +47,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     cycles::check(wf, &mut out);
     images::check(wf, ctx, &mut out);
     pools::check(wf, ctx, &mut out);
+    autoscale::check(wf, &mut out);
     containers::check(wf, &mut out);
     tasks::check(wf, &mut out);
     out

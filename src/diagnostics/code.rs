@@ -102,6 +102,7 @@ codes! {
     BF213 "insecure-url" Warning,
     BF214 "dependency-list-too-long" Info,
     BF215 "plain-task-on-container-pool" Error,
+    BF224 "autoscale-formula-syntax" Error,
 }
 
 impl Code {

@@ -1,24 +1,23 @@
 //! BF224: a pool's autoscale formula parsed at `check` time. Batch evaluates the formula only
 //! when the pool is created, and refuses the pool then; this reads it as Batch's article
-//! describes the language (`language.rs`, `grammar/autoscale.pest`) and points inside the
-//! string literal when the formula is written as one.
+//! describes the language (`language.rs`; the grammar is in `grammar/README.md`) and points
+//! inside the string literal when the formula is written as one.
 //!
 //! [`analyze`] works on the formula alone and knows nothing of workflows, so the unit tests
 //! can hold every formula of the article.
 
 mod analyze;
-mod errors;
-mod grammar;
 mod language;
+mod lexer;
+mod parser;
 #[cfg(test)]
 mod tests;
 
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::Workflow;
-use pest::error::InputLocation;
 use std::ops::Range;
 
-pub use grammar::MAX_DEPTH;
+pub use parser::MAX_DEPTH;
 
 /// Batch's limit on a formula's length ("The formula string can't exceed 8 KB"); longer is
 /// BF119, and is not parsed.
@@ -56,30 +55,25 @@ impl Finding {
 
 /// Everything wrong with one formula: a syntax error alone, or the problems with its names.
 pub fn analyze(formula: &str) -> Vec<Finding> {
-    if let Some(at) = grammar::too_deep(formula) {
-        return vec![too_deep(formula, at)];
-    }
-    match grammar::statements(formula) {
+    let tokens = match lexer::tokens(formula) {
+        Ok(tokens) => tokens,
+        Err(f) => return vec![f],
+    };
+    match parser::statements(formula, &tokens) {
         Ok(statements) => analyze::statements(formula, &statements),
-        // pest stops short of the end of the stack with an error of its own.
-        Err(e) if matches!(e.variant, pest::error::ErrorVariant::CustomError { .. }) => {
-            let (InputLocation::Pos(at) | InputLocation::Span((at, _))) = e.location;
-            vec![too_deep(formula, at)]
+        Err(parser::Failure::Syntax(f)) => vec![f],
+        Err(parser::Failure::TooDeep(at)) => {
+            let end = formula
+                .get(at..)
+                .and_then(|r| r.chars().next())
+                .map_or(at, |c| at + c.len_utf8());
+            vec![Finding::warning(
+                at..end,
+                format!("the autoscale formula nests deeper than {MAX_DEPTH} levels, too deep to check"),
+                "batchflow checks formulas nested up to 64 levels of `(`, `[` and `? :`; split it into statements with variables of your own",
+            )]
         }
-        Err(e) => vec![errors::syntax(formula, &e)],
     }
-}
-
-fn too_deep(formula: &str, at: usize) -> Finding {
-    let end = formula
-        .get(at..)
-        .and_then(|r| r.chars().next())
-        .map_or(at, |c| at + c.len_utf8());
-    Finding::warning(
-        at..end,
-        format!("the autoscale formula nests deeper than {MAX_DEPTH} levels, too deep to check"),
-        "batchflow checks formulas nested up to 64 levels of `(`, `[` and `? :`; split it into statements with variables of your own",
-    )
 }
 
 pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {

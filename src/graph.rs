@@ -1,7 +1,7 @@
 //! The lowered workflow: typed tables of registries, pools, jobs, task templates and task
 //! instances, tied together by a petgraph DAG. Every node keeps the span it came from.
 
-use crate::source::{Span, Spanned};
+use crate::source::{LiteralMap, Span, Spanned};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::sync::Arc;
 
@@ -203,6 +203,9 @@ pub struct Pool {
     pub dedicated: Option<u32>,
     pub low_priority: Option<u32>,
     pub autoscale: Option<String>,
+    /// Where the formula's bytes sit in the file when it is written as one string literal,
+    /// so that BF224 can point inside it.
+    pub autoscale_map: Option<LiteralMap>,
     /// Seconds.
     pub autoscale_interval: Option<u64>,
     pub task_slots: Option<u32>,

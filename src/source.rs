@@ -1,6 +1,7 @@
 //! Source files and byte spans. Every AST and graph node keeps a [`Span`] so that a problem
 //! found late (in the checker, the planner or a hook script) still points at its line.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Index of a file in a [`SourceMap`].
@@ -47,6 +48,46 @@ impl Span {
 
 fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Where the bytes of a string literal's value sit in its source file, for a value that is
+/// parsed again later (an autoscale formula): escapes such as `\n` make the two differ, so a
+/// problem found at byte 40 of the value may sit at byte 43 of the literal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiteralMap {
+    src: SrcId,
+    /// (offset in the value, offset in the file) where each run copied verbatim starts, in
+    /// increasing order; the first run starts at value offset 0.
+    runs: Vec<(u32, u32)>,
+}
+
+impl LiteralMap {
+    /// A map whose value starts at byte `at` of file `src`.
+    pub fn new(src: SrcId, at: usize) -> LiteralMap {
+        LiteralMap {
+            src,
+            runs: vec![(0, clamp_u32(at))],
+        }
+    }
+
+    /// From value byte `value_at` on, the value is copied verbatim from file byte `file_at` on.
+    pub fn run_from(&mut self, value_at: usize, file_at: usize) {
+        self.runs.push((clamp_u32(value_at), clamp_u32(file_at)));
+    }
+
+    /// The span of the file that holds bytes `range` of the value.
+    pub fn span(&self, range: Range<usize>) -> Span {
+        Span::new(self.src, self.file_offset(range.start), self.file_offset(range.end))
+    }
+
+    fn file_offset(&self, value_at: usize) -> usize {
+        let at = clamp_u32(value_at);
+        let run = self.runs.partition_point(|&(v, _)| v <= at);
+        match run.checked_sub(1).and_then(|i| self.runs.get(i)) {
+            Some(&(v, f)) => (f + (at - v)) as usize,
+            None => value_at,
+        }
+    }
 }
 
 /// A value together with the span it came from.
@@ -174,5 +215,16 @@ mod tests {
         assert_eq!(file.line_col(5), (2, 2));
         assert_eq!(file.offset_of(2, 2), 5);
         assert_eq!(file.offset_of(9, 1), 7);
+    }
+
+    #[test]
+    fn literal_maps_skip_escapes() {
+        // `"a\nbc"` at byte 10: the value `a<newline>bc` has the escape as one byte.
+        let mut map = LiteralMap::new(SrcId(0), 11);
+        map.run_from(1, 12);
+        map.run_from(2, 14);
+        assert_eq!(map.span(0..1), Span::new(SrcId(0), 11, 12));
+        assert_eq!(map.span(1..2), Span::new(SrcId(0), 12, 14));
+        assert_eq!(map.span(2..4), Span::new(SrcId(0), 14, 16));
     }
 }

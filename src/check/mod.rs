@@ -2,6 +2,7 @@
 //! lowered workflow and the stdlib tables and does no I/O: the auth mode and today's date
 //! come in through [`Context`].
 
+pub mod autoscale;
 mod containers;
 mod custom_images;
 mod cycles;
@@ -51,6 +52,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     custom_images::check(wf, ctx, &mut out);
     retirement::check(wf, ctx, &mut out);
     pools::check(wf, &mut out);
+    autoscale::check(wf, &mut out);
     containers::check(wf, &mut out);
     jobs::check(wf, &mut out);
     tasks::check(wf, &mut out);

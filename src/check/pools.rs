@@ -1,6 +1,7 @@
 //! Pool sizing and Batch's ranges: autoscale (BF113), inter-node communication (BF117,
 //! BF123), task slots (BF118), value ranges (BF119) and pools with no nodes (BF122).
 
+use super::autoscale::MAX_CHARS;
 use super::facts::size;
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Pool, Workflow};
@@ -184,7 +185,7 @@ fn ranges(pool: &Pool, out: &mut Vec<Diagnostic>) {
             "Batch evaluates autoscale formulas every 5 minutes to 168 hours",
         ));
     }
-    if let Some(f) = pool.autoscale.as_deref().filter(|f| f.chars().count() > 8192) {
+    if let Some(f) = pool.autoscale.as_deref().filter(|f| f.chars().count() > MAX_CHARS) {
         out.push(range(
             pool.attrs.or("autoscale", pool.name.span),
             format!(

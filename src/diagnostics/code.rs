@@ -106,6 +106,7 @@ codes! {
     BF214 "dependency-list-too-long" Info,
     BF215 "plain-task-on-container-pool" Error,
     BF220 "release-task-without-prep" Error,
+    BF224 "autoscale-formula-syntax" Error,
 }
 
 impl Code {

@@ -64,7 +64,7 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagno
     };
     lw.wf.name = input.default_name.clone();
     lw.globals(input.file, input.params, sources);
-    pools::lower_all(&mut lw, input.file);
+    pools::lower_all(&mut lw, input.file, sources);
     jobs::lower_all(&mut lw, input.file);
     lw.names.eval_all_lets(unit);
     let let_errors = lw.names.take_let_errors();

@@ -5,10 +5,11 @@ use super::{typed, Lowerer};
 use crate::ast::{self, Item, ResourceKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{AttrSpans, Containers, Edge, Node, Pool, PoolId, Registry, RegistryId};
-use crate::source::{Span, Spanned};
+use crate::source::{LiteralMap, SourceMap, Span, Spanned};
 use crate::suggest::did_you_mean;
+use crate::syntax;
 
-pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
+pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File, sources: &SourceMap) {
     for item in &file.items {
         if let Item::Resource {
             kind: ResourceKind::Registry,
@@ -31,7 +32,7 @@ pub(super) fn lower_all(lw: &mut Lowerer<'_>, file: &ast::File) {
         } = item
         {
             if lw.claim_name(name, ResourceKind::Pool) {
-                pool(lw, name, body, *span);
+                pool(lw, name, body, *span, sources);
             }
         }
     }
@@ -97,7 +98,7 @@ fn registry(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Sp
     lw.wf.registries.push(reg);
 }
 
-fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) {
+fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span, sources: &SourceMap) {
     let f = Fields::collect(body, &schema::POOL, name.span, &mut lw.sink);
     let id = PoolId(lw.wf.pools.len() as u32);
     let node = lw.wf.graph.add_node(Node::Pool(id));
@@ -114,6 +115,7 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) 
         dedicated: lw.typed(&f, "dedicated", &[], typed::count),
         low_priority: lw.typed(&f, "low_priority", &[], typed::count),
         autoscale: text(lw, "autoscale"),
+        autoscale_map: None,
         autoscale_interval: lw.typed(&f, "autoscale_interval", &[], typed::duration),
         task_slots: lw.typed(&f, "task_slots", &[], typed::count),
         resize_timeout: lw.typed(&f, "resize_timeout", &[], typed::duration),
@@ -121,6 +123,9 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) 
         containers: None,
         start_task: None,
     };
+    if let (Some(attr), Some(formula)) = (f.attr("autoscale"), pool.autoscale.as_deref()) {
+        pool.autoscale_map = literal_map(&attr.value, formula, sources);
+    }
     if pool.task_slots == Some(0) {
         lw.sink.push(
             Diagnostic::new(
@@ -146,6 +151,19 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span) 
         }
     }
     lw.wf.pools.push(pool);
+}
+
+/// Where `value` sits in the file, when `expr` is a string literal that spells it out (not
+/// an interpolation, a `let` or a sum, whose bytes are not all written in one place).
+fn literal_map(expr: &ast::Expr, value: &str, sources: &SourceMap) -> Option<LiteralMap> {
+    let ast::ExprKind::Str(parts) = &expr.kind else {
+        return None;
+    };
+    if parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))) {
+        return None;
+    }
+    let (written, map) = syntax::literal_map(expr.span.src, sources.snippet(expr.span), expr.span.start as usize)?;
+    (written == value).then_some(map)
 }
 
 fn containers(lw: &mut Lowerer<'_>, block: &ast::Nested) -> Containers {

@@ -4,6 +4,7 @@
 mod build;
 mod depth;
 mod errors;
+mod literal;
 mod parser;
 
 use crate::ast::File;
@@ -11,6 +12,7 @@ use crate::diagnostics::Diagnostic;
 use crate::source::SrcId;
 
 pub use depth::MAX_DEPTH;
+pub use literal::literal_map;
 
 /// Parses one file. A syntax error is a single BF001 diagnostic pointing at the token.
 pub fn parse(src: SrcId, text: &str) -> Result<File, Box<Diagnostic>> {

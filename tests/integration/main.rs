@@ -2,6 +2,7 @@
 
 mod support;
 
+mod autoscale;
 mod azure;
 mod azure_versions;
 mod cases;

@@ -8,6 +8,7 @@ mod cli;
 mod examples;
 mod fake_batch;
 mod fake_batch_tests;
+mod local_repo;
 mod no_panic;
 mod plan_schema;
 mod resume;

@@ -23,7 +23,8 @@ pub const IMAGE: &str = "docker.io/library/busybox:1.36";
 
 /// A command that sleeps and records when it ran: `<start ns> <end ns>` in
 /// `@DIR@/times/<task id>`.
-pub const TIMED: &str = "s=$(date +%s%N); sleep 0.4; e=$(date +%s%N); echo $s $e > @DIR@/times/$AZ_BATCH_TASK_ID";
+pub const TIMED: &str =
+    "/bin/sh -c 's=$(date +%s%N); sleep 0.4; e=$(date +%s%N); echo $s $e > @DIR@/times/$AZ_BATCH_TASK_ID'";
 
 /// A temporary repository.
 pub struct Repo {

@@ -14,5 +14,6 @@ mod plan_schema;
 mod resume;
 mod rules;
 mod run;
+mod run_commands;
 mod schema;
 mod stdlib;

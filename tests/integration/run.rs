@@ -1,5 +1,5 @@
 //! `batchflow run`, `runs` and `logs`: the local backend, through the real binary, in
-//! throw-away repositories (`local_repo.rs`).
+//! throw-away repositories (`local_repo.rs`). How command lines run is in `run_commands.rs`.
 
 use crate::local_repo::*;
 use crate::support::root;
@@ -24,7 +24,7 @@ pool cpu {
 job etl on cpu {
   env { SHARED = "from-job", JOBONLY = "j1" }
   task probe {
-    command = "echo \"$0|$(pwd)\"; env | grep -E '^(AZ_BATCH_|SHARED=|JOBONLY=|TASKONLY=)' > ../seen.txt; echo to-stderr >&2"
+    command = "/bin/sh -c 'echo \"$0|$(pwd)\"; env | grep -E \"^(AZ_BATCH_|SHARED=|JOBONLY=|TASKONLY=)\" > ../seen.txt; echo to-stderr >&2'"
     env { SHARED = "from-task", TASKONLY = "t1" }
   }
 }
@@ -202,7 +202,7 @@ pool cpu {
   dedicated = 1
 }
 job j on cpu {
-  task t[i in 0..n] { command = "echo ${word}-${i} >> @DIR@/marks/seen" }
+  task t[i in 0..n] { command = "/bin/sh -c 'echo ${word}-${i} >> @DIR@/marks/seen'" }
 }
 "#,
     );
@@ -239,7 +239,7 @@ fn start_tasks_run_on_every_node_before_its_tasks() {
   }
 }
 job j on cpu {
-  task t[i in 0..4] { command = "test -f $AZ_BATCH_NODE_SHARED_DIR/ready && echo $AZ_BATCH_NODE_ID >> @DIR@/marks/ran" }
+  task t[i in 0..4] { command = "/bin/sh -c 'test -f $AZ_BATCH_NODE_SHARED_DIR/ready && echo $AZ_BATCH_NODE_ID >> @DIR@/marks/ran'" }
 }
 "#,
     );
@@ -272,11 +272,11 @@ pool other {
   dedicated = 1
 }
 job j on cpu {
-  task a { command = "echo a >> @DIR@/marks/a" }
-  task b { command = "echo b >> @DIR@/marks/b" }
+  task a { command = "/bin/sh -c 'echo a >> @DIR@/marks/a'" }
+  task b { command = "/bin/sh -c 'echo b >> @DIR@/marks/b'" }
 }
 job k on other {
-  task c { command = "echo c >> @DIR@/marks/c" }
+  task c { command = "/bin/sh -c 'echo c >> @DIR@/marks/c'" }
 }
 "#,
     );
@@ -319,9 +319,9 @@ fn tasks_start_only_when_their_dependencies_succeeded() {
   task_slots = 4
 }
 job j on cpu {
-  task first { command = "sleep 0.3; touch @DIR@/marks/first.done" }
-  task second after first { command = "test -f @DIR@/marks/first.done && sleep 0.2 && touch @DIR@/marks/second.done" }
-  task last after first, second { command = "test -f @DIR@/marks/second.done && touch @DIR@/marks/last.done" }
+  task first { command = "/bin/sh -c 'sleep 0.3; touch @DIR@/marks/first.done'" }
+  task second after first { command = "/bin/sh -c 'test -f @DIR@/marks/first.done && sleep 0.2 && touch @DIR@/marks/second.done'" }
+  task last after first, second { command = "/bin/sh -c 'test -f @DIR@/marks/second.done && touch @DIR@/marks/last.done'" }
 }
 "#,
     );
@@ -341,11 +341,11 @@ fn a_failed_task_blocks_its_dependents_while_independent_work_continues() {
   task_slots = 2
 }
 job j on cpu {
-  task broken { command = "echo broken-on-purpose >&2; exit 7" }
-  task child after broken { command = "echo ran >> @DIR@/marks/child" }
-  task grandchild after child { command = "echo ran >> @DIR@/marks/grandchild" }
-  task free[i in 0..3] { command = "sleep 0.2; echo ran >> @DIR@/marks/free" }
-  task after_free after free { command = "echo ran >> @DIR@/marks/after_free" }
+  task broken { command = "/bin/sh -c 'echo broken-on-purpose >&2; exit 7'" }
+  task child after broken { command = "/bin/sh -c 'echo ran >> @DIR@/marks/child'" }
+  task grandchild after child { command = "/bin/sh -c 'echo ran >> @DIR@/marks/grandchild'" }
+  task free[i in 0..3] { command = "/bin/sh -c 'sleep 0.2; echo ran >> @DIR@/marks/free'" }
+  task after_free after free { command = "/bin/sh -c 'echo ran >> @DIR@/marks/after_free'" }
 }
 "#,
     );
@@ -378,7 +378,7 @@ fn format_json_prints_the_summary_as_one_object_with_every_task() {
   dedicated  = 1
 }
 job j on cpu {
-  task broken { command = "exit 3" }
+  task broken { command = "/bin/sh -c 'exit 3'" }
   task child after broken { command = "true" }
   task ok[i in 0..50] { command = "true" }
 }
@@ -429,18 +429,18 @@ fn jobs_start_after_the_jobs_they_come_after_and_are_blocked_after_a_failed_one(
 # Declared before the job it comes after.
 job load on cpu {
   after = extract
-  task l { command = "test -f @DIR@/marks/extract.done && echo ran >> @DIR@/marks/load" }
+  task l { command = "/bin/sh -c 'test -f @DIR@/marks/extract.done && echo ran >> @DIR@/marks/load'" }
 }
 job extract on cpu {
-  task e[i in 0..2] { command = "sleep 0.3; touch @DIR@/marks/extract.done" }
+  task e[i in 0..2] { command = "/bin/sh -c 'sleep 0.3; touch @DIR@/marks/extract.done'" }
 }
 job shaky on cpu {
-  task s { command = "exit 1" }
-  task fine { command = "echo ran >> @DIR@/marks/fine" }
+  task s { command = "/bin/sh -c 'exit 1'" }
+  task fine { command = "/bin/sh -c 'echo ran >> @DIR@/marks/fine'" }
 }
 job report on cpu {
   after = [shaky, load]
-  task r { command = "echo ran >> @DIR@/marks/report" }
+  task r { command = "/bin/sh -c 'echo ran >> @DIR@/marks/report'" }
 }
 "#,
     );
@@ -467,14 +467,14 @@ fn retries_run_a_failed_task_again() {
 }
 job j on cpu {
   task third_time_lucky {
-    command = "echo $AZ_BATCH_TASK_RETRY_COUNT >> @DIR@/marks/lucky; test $(wc -l < @DIR@/marks/lucky) -ge 3"
+    command = "/bin/sh -c 'echo $AZ_BATCH_TASK_RETRY_COUNT >> @DIR@/marks/lucky; test $(wc -l < @DIR@/marks/lucky) -ge 3'"
     retries = 5
   }
   task never {
-    command = "echo try >> @DIR@/marks/never; exit 2"
+    command = "/bin/sh -c 'echo try >> @DIR@/marks/never; exit 2'"
     retries = 1
   }
-  task once { command = "echo try >> @DIR@/marks/once; exit 2" }
+  task once { command = "/bin/sh -c 'echo try >> @DIR@/marks/once; exit 2'" }
 }
 "#,
     );
@@ -515,7 +515,7 @@ job j on cpu {
     command = "sh -c 'sleep 30 & echo $! > @DIR@/marks/child.pid; wait'"
     timeout = 1s
   }
-  task after_slow after slow { command = "echo ran >> @DIR@/marks/after" }
+  task after_slow after slow { command = "/bin/sh -c 'echo ran >> @DIR@/marks/after'" }
 }
 "#,
     );
@@ -538,30 +538,6 @@ job j on cpu {
 }
 
 #[test]
-fn a_command_that_does_not_exist_fails_with_127_and_the_shells_message() {
-    let repo = Repo::new();
-    let file = repo.write(
-        "missing.batchflow",
-        r#"pool cpu {
-@LINUX@
-  dedicated = 1
-}
-job j on cpu {
-  task ghost { command = "no-such-command-bf-xyz --flag" }
-}
-"#,
-    );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
-    let r = row(&out, "j/ghost");
-    assert!(r.contains("failed"), "{r}");
-    assert!(r.contains(" 127 "), "{r}");
-    assert!(r.contains("no-such-command-bf-xyz") && r.contains("not found"), "{r}");
-    let st = state(&repo.only_run());
-    assert_eq!(record(&st, "ghost")["exit_code"], 127);
-}
-
-#[test]
 fn the_why_column_shows_the_last_line_of_stderr() {
     let repo = Repo::new();
     let file = repo.write(
@@ -571,7 +547,7 @@ fn the_why_column_shows_the_last_line_of_stderr() {
   dedicated = 1
 }
 job j on cpu {
-  task t { command = "for i in 1 2 3 4 5 6 7; do echo progress-$i >&2; done; echo 'FATAL: bad input' >&2; exit 1" }
+  task t { command = "/bin/sh -c \"for i in 1 2 3 4 5 6 7; do echo progress-$i >&2; done; echo 'FATAL: bad input' >&2; exit 1\"" }
 }
 "#,
     );
@@ -884,7 +860,7 @@ fn on_task_failed_retry_runs_the_task_again() {
         "retry.batchflow",
         &(HOOK_POOL.to_string()
             + r#"job j on cpu {
-  task flaky { command = "echo try >> @DIR@/marks/flaky; test $(wc -l < @DIR@/marks/flaky) -ge 2" }
+  task flaky { command = "/bin/sh -c 'echo try >> @DIR@/marks/flaky; test $(wc -l < @DIR@/marks/flaky) -ge 2'" }
 }
 "#),
     );
@@ -918,8 +894,8 @@ fn on_task_failed_continue_lets_dependents_run() {
         "cont.batchflow",
         &(HOOK_POOL.to_string()
             + r#"job j on cpu {
-  task soft { command = "echo try >> @DIR@/marks/soft; exit 4" }
-  task after_soft after soft { command = "echo ran >> @DIR@/marks/after_soft" }
+  task soft { command = "/bin/sh -c 'echo try >> @DIR@/marks/soft; exit 4'" }
+  task after_soft after soft { command = "/bin/sh -c 'echo ran >> @DIR@/marks/after_soft'" }
 }
 "#),
     );
@@ -953,11 +929,11 @@ fn on_task_failed_abort_stops_the_run() {
         "abort.batchflow",
         &(HOOK_POOL.to_string()
             + r#"job j on cpu {
-  task fatal { command = "exit 5" }
-  task later[i in 0..3] { command = "echo ran >> @DIR@/marks/later" }
+  task fatal { command = "/bin/sh -c 'exit 5'" }
+  task later[i in 0..3] { command = "/bin/sh -c 'echo ran >> @DIR@/marks/later'" }
 }
 job next on cpu {
-  task n { command = "echo ran >> @DIR@/marks/next" }
+  task n { command = "/bin/sh -c 'echo ran >> @DIR@/marks/next'" }
 }
 "#),
     );
@@ -1000,8 +976,8 @@ pool cpu {
   dedicated = 1
 }
 job j on cpu {
-  task good { command = "echo good-out; echo good-err >&2" }
-  task bad { command = "echo bad-out; echo bad-err >&2; exit 3" }
+  task good { command = "/bin/sh -c 'echo good-out; echo good-err >&2'" }
+  task bad { command = "/bin/sh -c 'echo bad-out; echo bad-err >&2; exit 3'" }
 }
 "#;
 
@@ -1133,13 +1109,13 @@ pool cpu {
   task_slots = 2
 }
 job j on cpu {
-  task steady { command = "echo run >> @DIR@/marks/steady" }
-  task flaky { command = "echo run >> @DIR@/marks/flaky; test -f @DIR@/marks/go" }
-  task after_flaky after flaky { command = "echo run >> @DIR@/marks/after_flaky" }
+  task steady { command = "/bin/sh -c 'echo run >> @DIR@/marks/steady'" }
+  task flaky { command = "/bin/sh -c 'echo run >> @DIR@/marks/flaky; test -f @DIR@/marks/go'" }
+  task after_flaky after flaky { command = "/bin/sh -c 'echo run >> @DIR@/marks/after_flaky'" }
 }
 job k on cpu {
   after = j
-  task next { command = "echo run >> @DIR@/marks/next" }
+  task next { command = "/bin/sh -c 'echo run >> @DIR@/marks/next'" }
 }
 "#;
 
@@ -1195,8 +1171,8 @@ pool cpu {
   task_slots = 2
 }
 job j on cpu {
-  task quick { command = "echo run >> @DIR@/marks/quick" }
-  task slow { command = "echo run >> @DIR@/marks/slow; while [ ! -f @DIR@/marks/go ]; do sleep 0.1; done" }
+  task quick { command = "/bin/sh -c 'echo run >> @DIR@/marks/quick'" }
+  task slow { command = "/bin/sh -c 'echo run >> @DIR@/marks/slow; while [ ! -f @DIR@/marks/go ]; do sleep 0.1; done'" }
 }
 "#,
     );
@@ -1397,7 +1373,7 @@ pool cpu {
 }
 job j on cpu {
   task use {
-    command = "printf %s \"$API_TOKEN\" > @DIR@/marks/token"
+    command = "/bin/sh -c 'printf %s \"$API_TOKEN\" > @DIR@/marks/token'"
     env { API_TOKEN = secret("BF_RUN_TEST_TOKEN_Q7") }
   }
 }
@@ -1592,7 +1568,7 @@ fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
 }
 job j on cpu {
   task t {
-    command = "echo result > model.pt"
+    command = "/bin/sh -c 'echo result > model.pt'"
     outputs { "*.pt" = "https://acct.blob.core.windows.net/models" }
   }
 }

@@ -15,5 +15,6 @@ mod resume;
 mod rules;
 mod run;
 mod run_commands;
+mod run_nodes;
 mod schema;
 mod stdlib;

@@ -1,5 +1,6 @@
 //! `batchflow run`, `runs` and `logs`: the local backend, through the real binary, in
-//! throw-away repositories (`local_repo.rs`). How command lines run is in `run_commands.rs`.
+//! throw-away repositories (`local_repo.rs`). How command lines run is in `run_commands.rs`,
+//! how pools become simulated nodes in `run_nodes.rs`.
 
 use crate::local_repo::*;
 use crate::support::root;
@@ -69,125 +70,6 @@ job etl on cpu {
     assert_eq!(var("TASKONLY"), "t1");
     assert_eq!(var("SHARED"), "from-task");
     assert!(run_id.starts_with("envcheck-"), "{run_id}");
-}
-
-#[test]
-fn a_pool_gets_nodes_times_task_slots_slots_capped_by_jobs() {
-    let repo = Repo::new();
-    let file = repo.write(
-        "wide.batchflow",
-        r#"workflow "wide"
-pool cpu {
-@LINUX@
-  dedicated  = 2
-  task_slots = 2
-}
-job j on cpu {
-  task t[i in 0..6] { command = "@TIMED@" }
-}
-"#,
-    );
-    let file = file.to_str().expect("utf-8");
-
-    // 2 nodes x 2 slots, but --jobs 3: three slots, spread over both nodes.
-    let out = repo.run(&[file, "--jobs", "3"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
-    assert!(
-        out.stderr.contains("6 tasks on 2 simulated nodes with 3 slots"),
-        "{}",
-        show(&out)
-    );
-    let times = repo.intervals();
-    assert_eq!(times.len(), 6, "{times:?}");
-    let most = max_overlap(&times);
-    assert!(most <= 3, "{most} tasks ran at once with 3 slots: {times:?}");
-    assert!(most >= 2, "tasks never overlapped: {times:?}");
-    let st = state(&repo.only_run());
-    let nodes: std::collections::BTreeSet<String> = st["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|t| t["node"].as_str().unwrap_or("").to_string())
-        .collect();
-    assert_eq!(
-        nodes.into_iter().collect::<Vec<_>>(),
-        ["cpu-node-0", "cpu-node-1"],
-        "{st}"
-    );
-
-    // --jobs above 2 x 2: four slots, never more.
-    std::fs::remove_dir_all(repo.path.join("times")).expect("rm");
-    std::fs::create_dir(repo.path.join("times")).expect("mkdir");
-    let out = repo.run(&[file, "--jobs", "16"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
-    assert!(
-        out.stderr.contains("6 tasks on 2 simulated nodes with 4 slots"),
-        "{}",
-        show(&out)
-    );
-    let times = repo.intervals();
-    let most = max_overlap(&times);
-    assert!(most <= 4, "{most} tasks ran at once with 4 slots: {times:?}");
-    assert!(most >= 2, "tasks never overlapped: {times:?}");
-}
-
-#[test]
-fn jobs_1_runs_one_task_at_a_time() {
-    let repo = Repo::new();
-    let file = repo.write(
-        "serial.batchflow",
-        r#"pool cpu {
-@LINUX@
-  dedicated  = 2
-  task_slots = 2
-}
-job j on cpu {
-  task t[i in 0..3] { command = "@TIMED@" }
-}
-"#,
-    );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
-    assert!(
-        out.stderr.contains("on 1 simulated node with 1 slots"),
-        "{}",
-        show(&out)
-    );
-    let times = repo.intervals();
-    assert_eq!(times.len(), 3);
-    assert_eq!(max_overlap(&times), 1, "{times:?}");
-}
-
-#[test]
-fn a_task_needing_every_slot_runs_alone_on_its_node() {
-    let repo = Repo::new();
-    let file = repo.write(
-        "big.batchflow",
-        r#"pool cpu {
-@LINUX@
-  dedicated  = 1
-  task_slots = 2
-}
-job j on cpu {
-  task small[i in 0..2] { command = "@TIMED@" }
-  task big {
-    command = "@TIMED@"
-    slots   = 2
-  }
-  task late[i in 0..2] { command = "@TIMED@" }
-}
-"#,
-    );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
-    let times = repo.intervals();
-    assert_eq!(times.len(), 5, "{times:?}");
-    let big = times.iter().find(|t| t.0 == "big").expect("big ran");
-    for other in times.iter().filter(|t| t.0 != "big") {
-        assert!(!overlaps(big, other), "big overlapped {}: {times:?}", other.0);
-    }
-    // The other tasks share the node's two slots.
-    assert_eq!(max_overlap(&times), 2, "{times:?}");
 }
 
 #[test]

@@ -52,6 +52,9 @@ impl Sched<'_> {
 
     /// Builds and spawns the process of a unit; a launch failure ends the unit at once.
     pub(super) fn launch(&mut self, unit: Unit, n: usize, slots: u32) {
+        if !matches!(unit, Unit::Task(_)) {
+            self.side_running += 1;
+        }
         let key = self.next_key;
         self.next_key += 1;
         let built = self.build(unit, n);

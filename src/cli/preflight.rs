@@ -1,5 +1,6 @@
-//! What a local run refuses before anything starts: Windows pools, whole-container inputs,
-//! unset secrets, container tasks without a container CLI.
+//! What a local run refuses before anything starts: Windows pools, pools without nodes,
+//! whole-container inputs, unset secrets, container tasks without a container CLI; and the
+//! notes on how it simulates the pools.
 
 use batchflow::exec::local::Model;
 use batchflow::plan::Plan;
@@ -19,6 +20,9 @@ pub(super) fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String
             windows.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
         ));
     }
+    if let Some(why) = pool_without_nodes(model) {
+        return Err(why);
+    }
     let whole = container_input_users(model);
     if !whole.is_empty() {
         return Err(format!(
@@ -27,6 +31,41 @@ pub(super) fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String
         ));
     }
     secrets_set(plan, env)
+}
+
+/// A fixed-size pool with no nodes that a job runs on: on Batch its tasks would wait forever.
+fn pool_without_nodes(model: &Model) -> Option<String> {
+    model.jobs.iter().find_map(|j| {
+        let pool = model.pools.get(j.pool)?;
+        (pool.dedicated == 0 && pool.low_priority == 0).then(|| {
+            format!(
+                "pool `{}` has no nodes (`dedicated` and `low_priority` are 0), so the tasks of job `{}` would never run, on Batch as here; give it nodes",
+                pool.id, j.id
+            )
+        })
+    })
+}
+
+/// Notes on how a run simulates its pools: a pool larger than the local runner simulates, an
+/// autoscale pool.
+pub(super) fn node_notes(model: &Model) -> Vec<String> {
+    use batchflow::exec::local::layout::MAX_NODES;
+    let mut out = Vec::new();
+    for p in &model.pools {
+        let nodes = u64::from(p.dedicated) + u64::from(p.low_priority);
+        if p.autoscale {
+            out.push(format!(
+                "pool `{}` scales automatically: a local run cannot evaluate its formula and gives it 1 node",
+                p.id
+            ));
+        } else if nodes > u64::from(MAX_NODES) {
+            out.push(format!(
+                "pool `{}` has {nodes} nodes; a local run simulates {MAX_NODES} of them, its most per pool, and spreads the tasks over those",
+                p.id
+            ));
+        }
+    }
+    out
 }
 
 /// The units whose inputs name a whole container.

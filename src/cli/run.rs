@@ -1,6 +1,6 @@
 //! `batchflow run`, `batchflow runs`, `batchflow logs`: the local backend on the command line.
 
-use super::preflight::{no_runtime, preflight};
+use super::preflight::{no_runtime, node_notes, preflight};
 use super::progress::{relative, summary_json, summary_table, Progress};
 use super::runs::{create_run, open_stopped, Stopped};
 use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
@@ -263,19 +263,20 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
     };
     let mut progress = Progress::new(model.tasks.len(), args.quiet, &run_path);
     if !args.quiet {
-        let layout: Vec<u32> = model
-            .pools
-            .iter()
-            .flat_map(|p| local::layout::slots_per_node(p.nodes, p.task_slots, opts.jobs))
-            .collect();
+        let (nodes, slots) = model.pools.iter().fold((0u32, 0u32), |(n, s), p| {
+            let here = u32::try_from(local::layout::simulated(p.dedicated, p.low_priority).len()).unwrap_or(0);
+            (n + here, s + here * p.task_slots)
+        });
         eprint_line(&format!(
-            "run `{run_id}`: {} tasks on {} simulated node{} with {} slots; state in {}",
+            "run `{run_id}`: {} tasks on {nodes} simulated node{} with {slots} slots, at most {} at once; state in {}",
             model.tasks.len(),
-            layout.len(),
-            if layout.len() == 1 { "" } else { "s" },
-            layout.iter().sum::<u32>(),
+            if nodes == 1 { "" } else { "s" },
+            opts.jobs,
             relative(&run_path).display()
         ));
+        for note in node_notes(&model) {
+            progress.note(&note);
+        }
         let uploading = model.tasks.iter().filter(|t| !t.body.output_files.is_empty()).count();
         if uploading > 0 {
             let who = if uploading == 1 {

@@ -12,8 +12,10 @@ pub struct Node {
     pub pool: usize,
     pub pool_id: String,
     pub root: PathBuf,
-    /// Slots this node offers (at most the pool's task slots).
+    /// Slots this node offers: the pool's task slots.
     pub slots: u32,
+    /// A dedicated node; else a Spot/low-priority one.
+    pub dedicated: bool,
 }
 
 impl Node {
@@ -45,7 +47,7 @@ pub fn batch_env(
         ("AZ_BATCH_ACCOUNT_URL".into(), "http://localhost".into()),
         ("AZ_BATCH_POOL_ID".into(), node.pool_id.clone()),
         ("AZ_BATCH_NODE_ID".into(), node.id.clone()),
-        ("AZ_BATCH_NODE_IS_DEDICATED".into(), "true".into()),
+        ("AZ_BATCH_NODE_IS_DEDICATED".into(), node.dedicated.to_string()),
         ("AZ_BATCH_NODE_ROOT_DIR".into(), path(&node.root)),
         ("AZ_BATCH_NODE_SHARED_DIR".into(), path(&node.shared())),
         ("AZ_BATCH_NODE_STARTUP_DIR".into(), path(&node.startup())),
@@ -70,17 +72,19 @@ pub fn batch_env(
     env
 }
 
-/// Spreads `slots` over nodes of `per_node` slots, at most `nodes` of them.
-pub fn slots_per_node(nodes: u32, per_node: u32, jobs: u32) -> Vec<u32> {
-    let total = (u64::from(nodes.max(1)) * u64::from(per_node.max(1))).min(u64::from(jobs.max(1)));
-    let per = u64::from(per_node.max(1));
-    let mut out = Vec::new();
-    let mut left = total;
-    while left > 0 {
-        let here = left.min(per);
-        out.push(u32::try_from(here).unwrap_or(u32::MAX));
-        left -= here;
-    }
+/// Most simulated nodes of one pool. A constant, not the CPU count, so a workflow gets the same
+/// nodes, and each task the same node, on every machine and with every `--jobs`; 64 covers the
+/// small pools a workflow is tried on whole, while a node costs a directory tree and a run of
+/// the start task, which a larger pool would repeat to no purpose on one machine.
+pub const MAX_NODES: u32 = 64;
+
+/// The simulated nodes of a pool of `dedicated` + `low_priority` nodes, dedicated first: `true`
+/// for a dedicated node. At most [`MAX_NODES`].
+pub fn simulated(dedicated: u32, low_priority: u32) -> Vec<bool> {
+    let d = dedicated.min(MAX_NODES);
+    let l = low_priority.min(MAX_NODES - d);
+    let mut out = vec![true; d as usize];
+    out.resize((d + l) as usize, false);
     out
 }
 
@@ -89,11 +93,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slots_are_capped_by_jobs_and_spread_over_nodes() {
-        assert_eq!(slots_per_node(4, 1, 2), vec![1, 1]);
-        assert_eq!(slots_per_node(400, 4, 2), vec![2]);
-        assert_eq!(slots_per_node(2, 4, 16), vec![4, 4]);
-        assert_eq!(slots_per_node(0, 1, 8), vec![1]);
+    fn nodes_follow_the_pool_up_to_the_cap() {
+        assert_eq!(simulated(2, 1), vec![true, true, false]);
+        assert_eq!(simulated(0, 0), Vec::<bool>::new());
+        assert_eq!(simulated(0, 500).len(), MAX_NODES as usize);
+        let big = simulated(60, 10);
+        assert_eq!((big.len(), big.iter().filter(|d| **d).count()), (64, 60));
     }
 
     #[test]
@@ -104,6 +109,7 @@ mod tests {
             pool_id: "cpu".into(),
             root: PathBuf::from("/r/nodes/cpu-node-0"),
             slots: 1,
+            dedicated: false,
         };
         assert_eq!(
             node.task_dir("j", "t-3"),
@@ -115,5 +121,7 @@ mod tests {
             .find(|(k, _)| k == "AZ_BATCH_TASK_WORKING_DIR")
             .map(|(_, v)| v.as_str());
         assert_eq!(wd, Some("/r/nodes/cpu-node-0/workitems/j/job-1/t-3/wd"));
+        let dedicated = env.iter().find(|(k, _)| k == "AZ_BATCH_NODE_IS_DEDICATED");
+        assert_eq!(dedicated.map(|(_, v)| v.as_str()), Some("false"));
     }
 }

@@ -9,8 +9,10 @@ pub mod container_cli;
 pub mod inputs;
 pub mod layout;
 pub mod model;
+pub mod program;
 mod scheduler;
 pub mod spawn;
+pub mod words;
 
 pub use clock::{human, parse_iso};
 pub use model::{Model, ModelError};

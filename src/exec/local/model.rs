@@ -11,8 +11,12 @@ use std::collections::HashMap;
 
 pub struct Pool {
     pub id: String,
-    /// Nodes Batch would allocate (dedicated + low-priority; 1 for an autoscale pool).
-    pub nodes: u32,
+    /// Dedicated nodes Batch would allocate (1 for an autoscale pool: its formula decides at
+    /// run time, and a local run cannot evaluate it).
+    pub dedicated: u32,
+    /// Spot/low-priority nodes (0 for an autoscale pool).
+    pub low_priority: u32,
+    pub autoscale: bool,
     pub task_slots: u32,
     pub containers: bool,
     pub start_task: Option<StartTask>,
@@ -93,10 +97,15 @@ impl Model {
                 ("POST", "/pools") => {
                     let p: PoolAddParameter = body(&step.id, raw)?;
                     let auto = p.enable_auto_scale == Some(true);
-                    let nodes = p.target_dedicated_nodes.unwrap_or(0) + p.target_low_priority_nodes.unwrap_or(0);
                     let agent = p.virtual_machine_configuration.node_agent_sku_id.to_ascii_lowercase();
                     model.pools.push(Pool {
-                        nodes: if auto { 1 } else { nodes },
+                        dedicated: if auto { 1 } else { p.target_dedicated_nodes.unwrap_or(0) },
+                        low_priority: if auto {
+                            0
+                        } else {
+                            p.target_low_priority_nodes.unwrap_or(0)
+                        },
+                        autoscale: auto,
                         task_slots: p.task_slots_per_node.unwrap_or(1).max(1),
                         containers: p.virtual_machine_configuration.container_configuration.is_some(),
                         start_task: p.start_task,

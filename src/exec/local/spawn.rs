@@ -1,23 +1,28 @@
-//! Starting one unit of work as Batch would: `/bin/sh -c COMMAND` in its working directory,
-//! or `CLI run ... IMAGE ARGS` through a docker-compatible CLI, with its output streamed to
-//! `stdout.txt` and `stderr.txt` in the task directory and its own process group, so a
-//! timeout or Ctrl-C stops it and every process it started.
+//! Starting one unit of work as Batch would: its command line's words exec'd as they are, with
+//! no shell in between (see [`super::words`]), or `CLI run ... IMAGE WORDS` through a
+//! docker-compatible CLI, in its working directory, with its output streamed to `stdout.txt`
+//! and `stderr.txt` in the task directory and its own process group, so a timeout or Ctrl-C
+//! stops it and every process it started.
+//!
+//! A small `/bin/sh` supervises each unit: it runs the words through `"$@"`, which hands every
+//! argument to the program unchanged (nothing is split, expanded or globbed again), and records
+//! the exit status when the program ends. The command line itself never meets that shell.
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The file in each node's root where every task's shell appends `STATUS TASK_DIR` when it
-/// ends: it outlives a killed `batchflow`, so a resumed run knows what finished while no one
-/// was watching. One file per node, not per task: a task costs a file system no more inodes
-/// than Batch's own layout does. Lines under 4 KiB appended with O_APPEND do not interleave.
+/// The file in each node's root where every unit's supervising shell appends `STATUS TASK_DIR`
+/// when it ends: it outlives a killed `batchflow`, so a resumed run knows what finished while
+/// no one was watching. One file per node, not per task: a task costs a file system no more
+/// inodes than Batch's own layout does. Lines under 4 KiB appended with O_APPEND do not
+/// interleave.
 pub const EXITS_FILE: &str = ".batchflow-exits";
 
-/// The shell commands that record the exit status, put before the command on its first line
-/// (so the shell's error messages keep the command's own line numbers). SIGTERM makes the
-/// shell exit once its current command has ended, with that command's status, so a command
-/// that had just succeeded when it was stopped is recorded as a success.
+/// The supervisor's first commands: record the exit status on the way out. SIGTERM makes the
+/// shell exit once the program has ended, with the program's status, so a program that had
+/// just succeeded when it was stopped is recorded as a success.
 const RECORD_EXIT: &str = "trap 'printf \"%s %s\\n\" \"$?\" \"$AZ_BATCH_TASK_DIR\" >> \"$AZ_BATCH_NODE_ROOT_DIR/.batchflow-exits\"' EXIT; trap exit TERM;";
 
 /// What to run for one unit of work.
@@ -30,15 +35,32 @@ pub struct Launch {
     pub task_dir: PathBuf,
 }
 
-/// `/bin/sh -c COMMAND`, as Batch runs a Linux command line.
-pub fn host(command_line: &str, env: Vec<(String, String)>, task_dir: &Path) -> Launch {
-    Launch {
+/// The supervised launch of `argv` (a program and its arguments) in the task's working
+/// directory; `before`, when given, runs first and `argv` only if it succeeds (a multi-instance
+/// task's coordination command).
+pub fn supervised(
+    before: Option<&[String]>,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    task_dir: &Path,
+) -> Result<Launch, String> {
+    let first = match before {
+        Some(words) => {
+            let quoted = shlex::try_join(words.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+            format!("{quoted} && ")
+        }
+        None => String::new(),
+    };
+    // `sh` is `$0`, what the supervisor calls itself in its own messages.
+    let mut args = vec!["-c".to_string(), format!("{RECORD_EXIT} {first}\"$@\""), "sh".into()];
+    args.extend(argv);
+    Ok(Launch {
         program: "/bin/sh".into(),
-        args: vec!["-c".into(), format!("{RECORD_EXIT} {command_line}")],
+        args,
         env,
         cwd: task_dir.join("wd"),
         task_dir: task_dir.to_path_buf(),
-    }
+    })
 }
 
 /// The container settings of a task, as the plan has them.
@@ -51,24 +73,24 @@ pub struct ContainerTask<'a> {
 /// `CLI run` with what the container-workloads article says Batch maps: the node root
 /// directory at the same path, every task environment variable, and the task working
 /// directory as the container's working directory unless the run options set `--workdir`.
-/// An empty command line keeps the image's ENTRYPOINT.
-pub fn container(
+/// The command line's words follow the image as arguments, as Batch passes them to `docker
+/// create` (no shell); an empty command line keeps the image's ENTRYPOINT.
+pub fn container_argv(
     cli: &str,
     c: &ContainerTask<'_>,
-    env: Vec<(String, String)>,
+    env: &[(String, String)],
     node_root: &Path,
     task_dir: &Path,
     name: &str,
-) -> Result<Launch, String> {
+) -> Result<Vec<String>, String> {
     let options = match c.run_options {
-        Some(o) => shlex::split(o).ok_or_else(|| format!("cannot split run_options `{o}` into arguments"))?,
+        Some(o) => super::words::split(o).map_err(|e| format!("cannot split run_options `{o}` into arguments: {e}"))?,
         None => Vec::new(),
     };
-    let command = shlex::split(c.command_line)
-        .ok_or_else(|| format!("cannot split command `{}` into arguments", c.command_line))?;
+    let command = super::words::split(c.command_line)
+        .map_err(|e| format!("cannot split command `{}` into arguments: {e}", c.command_line))?;
     let wd = task_dir.join("wd");
     let mut args = vec![
-        "/bin/sh".to_string(),
         cli.to_string(),
         "run".into(),
         "--rm".into(),
@@ -85,22 +107,21 @@ pub fn container(
     }
     // Names only: the CLI takes the values from its own environment, so secrets never show
     // in a process listing.
-    for (k, _) in &env {
+    for (k, _) in env {
         args.extend(["--env".into(), k.clone()]);
     }
     args.extend(options);
     args.push(c.image.to_string());
     args.extend(command);
-    // `"$@"` after the trap: the shell runs the CLI and records its exit status.
-    let mut sh_args = vec!["-c".to_string(), format!("{RECORD_EXIT} \"$@\"")];
-    sh_args.extend(args);
-    Ok(Launch {
-        program: "/bin/sh".into(),
-        args: sh_args,
-        env,
-        cwd: wd,
-        task_dir: task_dir.to_path_buf(),
-    })
+    Ok(args)
+}
+
+/// Leaves in the task directory what a unit that could not start has to say (as the shell's
+/// own message would be), so `batchflow logs --stderr` shows it.
+pub fn refused(task_dir: &Path, message: &str) -> std::io::Result<()> {
+    make_dir(task_dir)?;
+    std::fs::write(task_dir.join("stdout.txt"), "")?;
+    std::fs::write(task_dir.join("stderr.txt"), format!("{message}\n"))
 }
 
 /// Prepares the task directory and starts the process in its own process group.
@@ -131,7 +152,7 @@ fn make_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// The last exit status each task directory's shell recorded on a node.
+/// The last exit status each task directory's supervisor recorded on a node.
 pub fn recorded_exits(node_root: &Path) -> std::collections::HashMap<PathBuf, i32> {
     let text = std::fs::read_to_string(node_root.join(EXITS_FILE)).unwrap_or_default();
     text.lines()
@@ -192,20 +213,10 @@ mod tests {
             ("AZ_BATCH_TASK_ID".to_string(), "t".to_string()),
             ("SEED".to_string(), "3".to_string()),
         ];
-        let l = container(
-            "docker",
-            &c,
-            env,
-            Path::new("/n"),
-            Path::new("/n/workitems/j/job-1/t"),
-            "bf-t",
-        )
-        .expect("launch");
-        let args: Vec<&str> = l.args.iter().map(String::as_str).collect();
-        let after_shell = &args[3..];
-        assert!(args[1].starts_with("trap "), "{}", args[1]);
+        let task = Path::new("/n/workitems/j/job-1/t");
+        let argv = container_argv("docker", &c, &env, Path::new("/n"), task, "bf-t").expect("argv");
         assert_eq!(
-            after_shell,
+            argv,
             [
                 "docker",
                 "run",
@@ -229,6 +240,11 @@ mod tests {
                 "echo hi > out.txt"
             ]
         );
+        // The supervisor passes them on as they are, after its script and `$0`.
+        let l = supervised(None, argv.clone(), env, task).expect("launch");
+        assert_eq!(l.program, "/bin/sh");
+        assert!(l.args[1].starts_with("trap "), "{}", l.args[1]);
+        assert_eq!(l.args[3..], argv[..]);
     }
 
     #[test]
@@ -238,24 +254,57 @@ mod tests {
             run_options: Some("--workdir /app"),
             command_line: "",
         };
-        let l = container("podman", &c, Vec::new(), Path::new("/n"), Path::new("/n/t"), "x").expect("launch");
-        assert_eq!(l.args.iter().filter(|a| a.as_str() == "--workdir").count(), 1);
-        assert_eq!(l.args.last().map(String::as_str), Some("app"));
+        let argv = container_argv("podman", &c, &[], Path::new("/n"), Path::new("/n/t"), "x").expect("argv");
+        assert_eq!(argv.iter().filter(|a| a.as_str() == "--workdir").count(), 1);
+        assert_eq!(argv.last().map(String::as_str), Some("app"));
+    }
+
+    /// Runs `argv` supervised in `dir/t` and returns its exit status and stdout.
+    fn run(dir: &Path, before: Option<&[String]>, argv: &[&str]) -> (Option<i32>, String) {
+        let task = dir.join("t");
+        let env = vec![
+            ("AZ_BATCH_TASK_DIR".to_string(), task.display().to_string()),
+            ("AZ_BATCH_NODE_ROOT_DIR".to_string(), dir.display().to_string()),
+        ];
+        let argv = argv.iter().map(|a| a.to_string()).collect();
+        let launch = supervised(before, argv, env, &task).expect("launch");
+        let status = start(&launch).and_then(|mut c| c.wait()).expect("runs");
+        let out = std::fs::read_to_string(task.join("stdout.txt")).expect("stdout.txt");
+        (status.code(), out)
     }
 
     #[test]
-    fn the_shell_records_its_exit_status_in_the_nodes_log() {
+    fn the_supervisor_records_the_exit_status_in_the_nodes_log() {
         let dir = tempfile::tempdir().expect("tempdir");
         let task = dir.path().join("t");
-        for (cmd, want) in [("exit 3", 3), ("true", 0), ("exit 3", 3)] {
-            let env = vec![
-                ("AZ_BATCH_TASK_DIR".to_string(), task.display().to_string()),
-                ("AZ_BATCH_NODE_ROOT_DIR".to_string(), dir.path().display().to_string()),
-            ];
-            let status = start(&host(cmd, env, &task)).and_then(|mut c| c.wait()).expect("runs");
-            assert_eq!(status.code(), Some(want));
-            assert_eq!(recorded_exits(dir.path()).get(&task), Some(&want), "{cmd}");
+        for (script, want) in [("exit 3", 3), ("true", 0), ("exit 3", 3)] {
+            let (code, _) = run(dir.path(), None, &["/bin/sh", "-c", script]);
+            assert_eq!(code, Some(want));
+            assert_eq!(recorded_exits(dir.path()).get(&task), Some(&want), "{script}");
         }
+    }
+
+    #[test]
+    fn arguments_reach_the_program_as_they_are() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let args = ["/usr/bin/printf", "[%s]", "$HOME", "a b", ">", "*", "", "'q'"];
+        let (code, out) = run(dir.path(), None, &args);
+        assert_eq!(code, Some(0));
+        assert_eq!(out, "[$HOME][a b][>][*][]['q']");
+    }
+
+    #[test]
+    fn a_coordination_command_runs_first_and_must_succeed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let echo = |w: &str| vec!["/bin/sh".to_string(), "-c".into(), w.into()];
+        let (code, out) = run(
+            dir.path(),
+            Some(&echo("echo 'co ord'")),
+            &["/bin/sh", "-c", "echo main"],
+        );
+        assert_eq!((code, out.as_str()), (Some(0), "co ord\nmain\n"));
+        let (code, out) = run(dir.path(), Some(&echo("exit 4")), &["/bin/sh", "-c", "echo main"]);
+        assert_eq!((code, out.as_str()), (Some(4), ""));
     }
 
     #[test]

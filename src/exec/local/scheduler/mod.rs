@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod outcomes;
+mod placement;
 mod record;
 mod units;
 
@@ -38,7 +39,8 @@ const TICK: Duration = Duration::from_millis(20);
 const HOOK_RETRIES: u32 = 10;
 
 pub struct Options {
-    /// Most tasks run at once (`--jobs`, default: the CPUs).
+    /// Most tasks run at once (`--jobs`, default: the CPUs); as many start, preparation and
+    /// release tasks may run beside them.
     pub jobs: u32,
     /// The docker-compatible CLI, when the plan has container tasks.
     pub container_cli: Option<PathBuf>,
@@ -152,6 +154,14 @@ struct Sched<'a> {
     run: RunDir,
     record: RunState,
     nodes: Vec<NodeRun>,
+    /// The nodes of each pool, in order.
+    pool_nodes: Vec<Vec<usize>>,
+    /// Each task's home node, an index into its pool's nodes.
+    homes: Vec<usize>,
+    /// Nodes whose start task waits for its turn.
+    start_due: VecDeque<usize>,
+    /// Start, preparation and release tasks running now.
+    side_running: u32,
     tasks: Vec<TaskRun>,
     jobs: Vec<JobRun>,
     dependents: Vec<Vec<usize>>,
@@ -185,11 +195,22 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
     let (tx, rx) = channel();
+    let nodes = nodes(model, &run_dir.path);
+    let mut pool_nodes = vec![Vec::new(); model.pools.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(v) = pool_nodes.get_mut(n.node.pool) {
+            v.push(i);
+        }
+    }
     let mut s = Sched {
         model,
         hooks,
         opts,
-        nodes: nodes(model, opts, &run_dir.path),
+        nodes,
+        homes: placement::homes(model, &pool_nodes),
+        pool_nodes,
+        start_due: VecDeque::new(),
+        side_running: 0,
         run: run_dir,
         record,
         tasks: Vec::with_capacity(model.tasks.len()),
@@ -232,11 +253,12 @@ pub fn run(
     Ok((outcome, reports))
 }
 
-/// The simulated nodes of every pool.
-fn nodes(model: &Model, opts: &Options, run_dir: &std::path::Path) -> Vec<NodeRun> {
+/// The simulated nodes of every pool: as many as the pool has (see [`layout::simulated`]),
+/// each with the pool's task slots.
+fn nodes(model: &Model, run_dir: &std::path::Path) -> Vec<NodeRun> {
     let mut out = Vec::new();
     for (p, pool) in model.pools.iter().enumerate() {
-        for (n, slots) in layout::slots_per_node(pool.nodes, pool.task_slots, opts.jobs)
+        for (n, dedicated) in layout::simulated(pool.dedicated, pool.low_priority)
             .into_iter()
             .enumerate()
         {
@@ -247,9 +269,10 @@ fn nodes(model: &Model, opts: &Options, run_dir: &std::path::Path) -> Vec<NodeRu
                     id,
                     pool: p,
                     pool_id: pool.id.clone(),
-                    slots,
+                    slots: pool.task_slots,
+                    dedicated,
                 },
-                free: slots,
+                free: pool.task_slots,
                 start: if pool.start_task.is_some() {
                     Gate::Running
                 } else {
@@ -311,11 +334,10 @@ impl Sched<'_> {
         if let Some(r) = resume {
             self.restore(r);
         }
-        for i in 0..self.nodes.len() {
-            if self.nodes[i].start == Gate::Running {
-                self.start_unit(Unit::Start, i);
-            }
-        }
+        // Start tasks go first, `--jobs` at a time (see `dispatch`).
+        self.start_due = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].start == Gate::Running)
+            .collect();
         // Jobs with nothing to wait for become eligible now (in plan order).
         for j in 0..self.jobs.len() {
             if self.jobs[j].waiting_on == 0 {
@@ -387,115 +409,6 @@ impl Sched<'_> {
         Ok(Outcome::Finished { all_succeeded: all })
     }
 
-    /// Starts what can start: start tasks are already running; release tasks, job
-    /// preparation tasks and ready tasks take free slots.
-    fn dispatch(&mut self) {
-        for n in 0..self.nodes.len() {
-            while let Some(job) = self.nodes[n].release_due.pop() {
-                self.start_unit(Unit::Release(job), n);
-            }
-        }
-        for pool in 0..self.ready.len() {
-            let mut skipped = VecDeque::new();
-            while let Some(t) = self.ready[pool].pop_front() {
-                if self.tasks[t].state != TaskState::Waiting {
-                    continue;
-                }
-                match self.place(t, pool) {
-                    Placement::Started => {}
-                    Placement::Later => skipped.push_back(t),
-                    Placement::Full => {
-                        skipped.push_back(t);
-                        break;
-                    }
-                }
-            }
-            skipped.append(&mut self.ready[pool]);
-            self.ready[pool] = skipped;
-        }
-    }
-
-    /// Finds a node for a ready task, starting its job's preparation task there first.
-    fn place(&mut self, t: usize, pool: usize) -> Placement {
-        let model = self.model;
-        let Some(task) = model.tasks.get(t) else {
-            return Placement::Later;
-        };
-        let job = task.job;
-        let need = task.body.required_slots.unwrap_or(1).max(1);
-        let has_prep = model.jobs.get(job).is_some_and(|j| j.prep().is_some());
-        let mut any_free = false;
-        let mut all_gates_failed = true;
-        for n in 0..self.nodes.len() {
-            let node = &self.nodes[n];
-            if node.node.pool != pool {
-                continue;
-            }
-            let start_blocks = match &node.start {
-                Gate::Open => false,
-                Gate::Running => self.start_waits(pool),
-                Gate::Failed(_) => self.start_waits(pool),
-            };
-            let prep_gate = if has_prep {
-                node.prep.get(&job).cloned()
-            } else {
-                Some(Gate::Open)
-            };
-            let failed_here =
-                matches!(node.start, Gate::Failed(_)) && start_blocks || matches!(prep_gate, Some(Gate::Failed(_)));
-            if !failed_here {
-                all_gates_failed = false;
-            }
-            if node.free == 0 {
-                continue;
-            }
-            any_free = true;
-            if start_blocks {
-                continue;
-            }
-            match prep_gate {
-                None => {
-                    self.nodes[n].prep.insert(job, Gate::Running);
-                    self.start_unit(Unit::Prep(job), n);
-                }
-                Some(Gate::Open) if node.free >= need.min(node.node.slots) => {
-                    let slots = need.min(self.nodes[n].node.slots);
-                    self.start_task(t, n, slots);
-                    return Placement::Started;
-                }
-                _ => {}
-            }
-        }
-        if all_gates_failed && self.nodes.iter().any(|n| n.node.pool == pool) {
-            let why = self.gate_failure(pool, job);
-            self.fail_for_good(t, TaskState::Blocked, Some(why));
-            return Placement::Later;
-        }
-        if any_free {
-            Placement::Later
-        } else {
-            Placement::Full
-        }
-    }
-
-    /// Whether tasks of the pool wait for start tasks (`waitForSuccess`, true by default).
-    fn start_waits(&self, pool: usize) -> bool {
-        self.model
-            .pools
-            .get(pool)
-            .and_then(|p| p.start_task.as_ref())
-            .is_some_and(|s| s.wait_for_success.unwrap_or(true))
-    }
-
-    fn gate_failure(&self, pool: usize, job: usize) -> String {
-        let node = self.nodes.iter().find(|n| n.node.pool == pool);
-        match node.map(|n| (&n.start, n.prep.get(&job))) {
-            Some((Gate::Failed(why), _)) => why.clone(),
-            Some((_, Some(Gate::Failed(why)))) => why.clone(),
-            _ => "no node of its pool can run tasks".into(),
-        }
-    }
-
     fn pool_of(&self, t: usize) -> usize {
         self.model
             .tasks
@@ -503,12 +416,4 @@ impl Sched<'_> {
             .and_then(|x| self.model.jobs.get(x.job))
             .map_or(0, |j| j.pool)
     }
-}
-
-enum Placement {
-    Started,
-    /// Not now (its node is busy preparing, or it was blocked): try the next task.
-    Later,
-    /// No node of the pool has a free slot: stop looking in this pool.
-    Full,
 }

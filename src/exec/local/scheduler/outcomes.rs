@@ -11,6 +11,9 @@ impl Sched<'_> {
     /// A unit ended: free its slots and move its task (or node, or job) on.
     pub(super) fn end_unit(&mut self, key: u64, code: Option<i32>, launch_error: Option<String>) {
         let Some(r) = self.running.remove(&key) else { return };
+        if !matches!(r.unit, Unit::Task(_)) {
+            self.side_running = self.side_running.saturating_sub(1);
+        }
         // A unit that was told to stop is stopped for good: processes of its group that
         // outlive its shell get the rest of the grace period, then SIGKILL.
         if let Some(sent) = r.term_sent {

@@ -2,7 +2,36 @@
 //! runs, with its environment and secrets; timeouts and stopping everything.
 
 use super::*;
+use crate::exec::local::program::{self, Refusal};
 use crate::plan::batch_api::{EnvironmentSetting, ResourceFile, TaskConstraints};
+
+/// Why a unit could not start, and the exit status to report for it (127 for a program that
+/// was not found, as a shell reports it).
+pub(super) struct Failure {
+    why: String,
+    exit_code: Option<i32>,
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure { why, exit_code: None }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(why: &str) -> Failure {
+        Failure::from(why.to_string())
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Failure {
+        Failure {
+            why: r.message,
+            exit_code: r.exit_code,
+        }
+    }
+}
 
 impl Sched<'_> {
     pub(super) fn start_task(&mut self, t: usize, n: usize, slots: u32) {
@@ -23,11 +52,15 @@ impl Sched<'_> {
 
     /// Builds and spawns the process of a unit; a launch failure ends the unit at once.
     pub(super) fn launch(&mut self, unit: Unit, n: usize, slots: u32) {
+        if !matches!(unit, Unit::Task(_)) {
+            self.side_running += 1;
+        }
         let key = self.next_key;
         self.next_key += 1;
         let built = self.build(unit, n);
         let started = built.and_then(|(launch, timeout)| {
-            let child = spawn::start(&launch).map_err(|e| format!("could not start `{}`: {e}", launch.program))?;
+            let child = spawn::start(&launch)
+                .map_err(|e| Failure::from(format!("could not start `{}`: {e}", launch.program)))?;
             Ok((child, timeout))
         });
         match started {
@@ -48,15 +81,17 @@ impl Sched<'_> {
                 let pgid = i32::try_from(pid).unwrap_or(0);
                 self.running.insert(key, Running::new(unit, n, slots, pgid, timeout));
             }
-            Err(why) => {
+            Err(f) => {
+                // Best effort: the reason is in the report either way.
+                let _ = spawn::refused(&self.unit_dir(unit, n), &f.why);
                 self.running.insert(key, Running::new(unit, n, slots, 0, None));
-                self.end_unit(key, None, Some(why));
+                self.end_unit(key, f.exit_code, Some(f.why));
             }
         }
     }
 
     /// The process of a unit and its timeout.
-    pub(super) fn build(&self, unit: Unit, n: usize) -> Result<(Launch, Option<Duration>), String> {
+    pub(super) fn build(&self, unit: Unit, n: usize) -> Result<(Launch, Option<Duration>), Failure> {
         let model = self.model;
         let node = &self.nodes[n].node;
         let secret = |s: &str| self.reveal(s);
@@ -65,18 +100,17 @@ impl Sched<'_> {
                 let task = &model.tasks[t];
                 let job = &model.jobs[task.job];
                 let b = &task.body;
-                let mut command = b.command_line.clone();
-                if let Some(mi) = &b.multi_instance_settings {
-                    // One local node plays every instance: coordination first, then the task.
-                    let coord = shlex::try_quote(&mi.coordination_command_line).map_err(|e| e.to_string())?;
-                    command = format!("/bin/sh -c {coord} && {command}");
-                }
                 let env = job_env(job, &b.environment_settings);
                 let timeout = wall_clock(b.constraints.as_ref());
                 Work {
                     job: Some(job.id.as_str()),
                     id: b.id.clone(),
-                    command,
+                    command: b.command_line.clone(),
+                    // One local node plays every instance: coordination first, then the task.
+                    coordination: b
+                        .multi_instance_settings
+                        .as_ref()
+                        .map(|m| m.coordination_command_line.clone()),
                     container: b.container_settings.as_ref(),
                     inputs: &b.resource_files,
                     env,
@@ -91,6 +125,7 @@ impl Sched<'_> {
                     job: None,
                     id: "starttask".into(),
                     command: st.command_line.clone(),
+                    coordination: None,
                     container: st.container_settings.as_ref(),
                     inputs: &st.resource_files,
                     env,
@@ -107,6 +142,7 @@ impl Sched<'_> {
                     job: Some(job.id.as_str()),
                     id: "jobpreparation".into(),
                     command: p.command_line.clone(),
+                    coordination: None,
                     container: p.container_settings.as_ref(),
                     inputs: &p.resource_files,
                     env,
@@ -123,6 +159,7 @@ impl Sched<'_> {
                     job: Some(job.id.as_str()),
                     id: "jobrelease".into(),
                     command: r.command_line.clone(),
+                    coordination: None,
                     container: r.container_settings.as_ref(),
                     inputs: &r.resource_files,
                     env,
@@ -139,6 +176,7 @@ impl Sched<'_> {
             job,
             id,
             command,
+            coordination,
             container,
             inputs,
             env,
@@ -152,27 +190,34 @@ impl Sched<'_> {
             full_env.push((k, secret(&v)?));
         }
         let command = secret(&command)?;
-        let launch = match container {
-            None => spawn::host(&command, full_env, &dir),
+        let coordination = coordination.as_deref().map(secret).transpose()?;
+        let (before, argv) = match container {
+            None => {
+                let wd = dir.join("wd");
+                let before = coordination.map(|c| program::resolve(&c, &full_env, &wd)).transpose()?;
+                (before, program::resolve(&command, &full_env, &wd)?)
+            }
             Some(c) => {
                 let cli = self.opts.container_cli.as_ref().ok_or("no container CLI")?;
+                let cli = cli.display().to_string();
                 let image = secret(&c.image_name)?;
                 let options = c.container_run_options.as_deref().map(secret).transpose()?;
                 let name = format!("batchflow-{}-{}-{}", self.opts.run_id, node.id, id);
-                spawn::container(
-                    &cli.display().to_string(),
-                    &ContainerTask {
+                let run = |command_line: &str, name: &str| {
+                    let c = ContainerTask {
                         image: &image,
                         run_options: options.as_deref(),
-                        command_line: &command,
-                    },
-                    full_env,
-                    &node.root,
-                    &dir,
-                    &name,
-                )?
+                        command_line,
+                    };
+                    spawn::container_argv(&cli, &c, &full_env, &node.root, &dir, name)
+                };
+                let before = coordination
+                    .map(|c| run(&c, &format!("{name}-coordination")))
+                    .transpose()?;
+                (before, run(&command, &name)?)
             }
         };
+        let launch = spawn::supervised(before.as_deref(), argv, full_env, &dir)?;
         Ok((launch, timeout))
     }
 
@@ -310,6 +355,8 @@ struct Work<'m> {
     job: Option<&'m str>,
     id: String,
     command: String,
+    /// A multi-instance task's coordination command line, run before `command`.
+    coordination: Option<String>,
     container: Option<&'m TaskContainerSettings>,
     /// `resourceFiles`, downloaded into the working directory first.
     inputs: &'m [ResourceFile],

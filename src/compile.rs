@@ -1,7 +1,8 @@
 //! The pipeline driver: reads a workflow and its hook script, then parses, lowers and
 //! checks. This and the CLI are the only places that touch the file system.
 
-use crate::check::{self, Auth, Context};
+use crate::auth_mode::AuthMode;
+use crate::check::{self, Context};
 use crate::diagnostics::{self, Code, Diagnostic, Severity};
 use crate::graph::Workflow;
 use crate::hooks::{Hooks, Limits};
@@ -22,7 +23,7 @@ pub struct Options {
     pub params: Vec<(String, String)>,
     /// The environment `env()` reads.
     pub env: BTreeMap<String, String>,
-    pub auth: Option<Auth>,
+    pub auth: Option<AuthMode>,
     pub today: Date,
     pub hook_limits: Limits,
 }

@@ -5,6 +5,7 @@
 //! [`compile`] is the one place that reads files.
 
 pub mod ast;
+pub mod auth_mode;
 pub mod check;
 pub mod compile;
 pub mod diagnostics;
@@ -20,5 +21,6 @@ pub mod state;
 pub mod stdlib;
 pub mod suggest;
 pub mod syntax;
+pub mod value;
 
 pub use compile::{compile, Compiled, Options};

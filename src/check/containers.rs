@@ -3,11 +3,11 @@
 //! (BF108, BF205), GPU images on CPU sizes (BF115), secrets (BF206) and registry auth (BF207).
 
 use super::docker_ref::{normalize_host, ImageRef};
-use super::facts::{is_windows_container_pool, size};
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{Elevation, Pool, Workflow};
-use crate::lower::value::has_secret;
+use crate::stdlib::facts::{is_windows_container_pool, size};
+use crate::value::has_secret;
 
 pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
     for reg in &wf.registries {

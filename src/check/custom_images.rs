@@ -6,10 +6,11 @@
 //! the gallery guidance of one replica per 300 nodes and 15 minutes of resize timeout per
 //! 1,000 nodes (batch-sig-images.md, "Considerations for large pools").
 
-use super::{Auth, Context};
+use super::Context;
+use crate::auth_mode::AuthMode;
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Image, Pool, Workflow};
-use crate::lower::value::{format_count, format_duration};
+use crate::value::{format_count, format_duration};
 use std::collections::BTreeMap;
 
 /// batch-quota-limit.md: "Dedicated nodes | 2000", "Spot nodes | 1000" for managed-image pools.
@@ -90,7 +91,7 @@ fn custom_image(pool: &Pool, ctx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     };
     let image_span = pool.attrs.or("image", pool.name.span);
-    if ctx.auth == Some(Auth::SharedKey) {
+    if ctx.auth == Some(AuthMode::SharedKey) {
         out.push(
             Diagnostic::new(Code::BF112, image_span, "a custom-image pool, but the target authenticates with a shared key")
                 .with_help("custom images need Microsoft Entra ID auth: unset `AZURE_BATCH_ACCESS_KEY` and sign in (`az login`, a managed identity or a service principal)"),

@@ -2,10 +2,10 @@
 //! (BF105), Windows containers on one core (BF106), unknown sizes (BF107), resource ids
 //! (BF109) and managed images (BF114).
 
-use super::facts::{self, image_info, is_rdma_image, is_windows_container_pool, pool_os, size};
 use super::Context;
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Image, Pool, Workflow};
+use crate::stdlib::facts::{self, image_info, is_rdma_image, is_windows_container_pool, pool_os, size};
 use crate::stdlib::{self, Date, Os};
 
 pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {

@@ -3,7 +3,7 @@
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{Job, Workflow};
-use crate::lower::value::format_duration;
+use crate::value::format_duration;
 
 /// `JobReleaseTask.maxWallClockTime`: "You may not specify a timeout longer than 15 minutes."
 const RELEASE_MAX_TIMEOUT: u64 = 15 * 60;

@@ -8,7 +8,6 @@ mod custom_images;
 mod cycles;
 mod docker_ref;
 pub mod docs;
-mod facts;
 mod images;
 mod jobs;
 mod pools;
@@ -17,25 +16,18 @@ mod runnables;
 mod structure;
 mod tasks;
 
+use crate::auth_mode::AuthMode;
 use crate::diagnostics::Diagnostic;
 use crate::graph::Workflow;
 use crate::stdlib::Date;
 
 pub use docker_ref::ImageRef;
-pub use facts::{effective_node_agent, pool_os};
-
-/// How the target authenticates (BF112: custom images need Microsoft Entra ID).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Auth {
-    SharedKey,
-    EntraId,
-}
 
 /// What the checker knows about the world.
 #[derive(Clone, Debug)]
 pub struct Context {
     /// `None` when no target is configured: BF112 cannot be decided and stays quiet.
-    pub auth: Option<Auth>,
+    pub auth: Option<AuthMode>,
     /// Retirement dates are compared with this day.
     pub today: Date,
 }

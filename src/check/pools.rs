@@ -2,11 +2,11 @@
 //! BF123), task slots (BF118), value ranges (BF119) and pools with no nodes (BF122).
 
 use super::autoscale::MAX_CHARS;
-use super::facts::size;
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Pool, Workflow};
-use crate::lower::value::{format_count, format_duration};
 use crate::source::Span;
+use crate::stdlib::facts::size;
+use crate::value::{format_count, format_duration};
 
 /// batch-quota-limit.md, "Pool size limits": compute nodes in an inter-node communication
 /// enabled pool, Batch service pool allocation mode (80 in user subscription mode).

@@ -2,10 +2,10 @@
 //! (BF116). Past the date it is an error when Batch no longer creates such pools; within
 //! [`RETIREMENT_NOTICE_DAYS`] before it, a warning.
 
-use super::facts::{image_info, size};
 use super::{Context, RETIREMENT_NOTICE_DAYS};
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::{Pool, Workflow};
+use crate::stdlib::facts::{image_info, size};
 use crate::stdlib::{self, Date, Effect, ImageInfo, Retirement};
 
 pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {

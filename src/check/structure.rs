@@ -1,10 +1,10 @@
 //! BF004 (Batch id rules after sweep expansion) and BF007 for `node_agent` when the stdlib
 //! cannot infer it.
 
-use super::facts;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::Workflow;
 use crate::source::Span;
+use crate::stdlib::facts;
 
 const MAX_ID: usize = 64;
 

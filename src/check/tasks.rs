@@ -4,7 +4,7 @@
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::graph::Workflow;
-use crate::lower::value::{format_count, format_duration};
+use crate::value::{format_count, format_duration};
 
 /// Batch's limit on the combined length of the task ids in one `dependsOn`.
 pub const DEPENDS_ON_LIMIT: usize = 64_000;

@@ -10,7 +10,7 @@ pub mod run;
 pub mod runs;
 pub mod status;
 
-use batchflow::check::Auth;
+use batchflow::auth_mode::AuthMode;
 use batchflow::diagnostics::{render, Code, Diagnostic, Severity};
 use batchflow::source::SourceMap;
 use batchflow::stdlib::Date;
@@ -44,7 +44,7 @@ pub fn options(params: &[String]) -> Result<batchflow::Options, String> {
     let auth = env
         .get("AZURE_BATCH_ACCESS_KEY")
         .filter(|k| !k.trim().is_empty())
-        .map(|_| Auth::SharedKey);
+        .map(|_| AuthMode::SharedKey);
     let today = match env.get("BATCHFLOW_TODAY") {
         Some(text) => {
             Date::parse(text).ok_or_else(|| format!("BATCHFLOW_TODAY=`{text}` is not a date like 2026-11-23"))?

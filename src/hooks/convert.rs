@@ -1,6 +1,6 @@
 //! batchflow values to Rhai values and back.
 
-use crate::lower::value::{format_duration, Value};
+use crate::value::{format_duration, Value};
 use rhai::{Array, Dynamic, Map};
 use std::sync::Arc;
 

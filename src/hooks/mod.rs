@@ -9,8 +9,8 @@ pub use convert::{from_dynamic, to_dynamic};
 pub use sandbox::Limits;
 
 use crate::diagnostics::{Code, Diagnostic};
-use crate::lower::value::Value;
 use crate::source::{offset_of, Span, SrcId};
+use crate::value::Value;
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope, AST};
 use std::sync::{Arc, Mutex};
 

@@ -4,12 +4,12 @@
 
 use super::eval_error::{wrong_type, EvalError, EvalResult};
 use super::names::Scopes;
-use super::value::{has_secret, secret_placeholder, Value};
 use crate::ast::Ident;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::Image;
 use crate::source::Span;
 use crate::suggest::did_you_mean;
+use crate::value::{has_secret, secret_placeholder, Value};
 use std::sync::Arc;
 
 pub const BUILTINS: &[&str] = &["marketplace", "managed_image", "gallery_image", "secret", "env", "rhai"];

@@ -67,7 +67,7 @@ pub(super) fn task_dependencies(lw: &mut Lowerer<'_>) {
                 Diagnostic::new(
                     Code::BF012,
                     span,
-                    format!("these dependencies make more than {} task-to-task edges", super::value::format_count(MAX_EDGES)),
+                    format!("these dependencies make more than {} task-to-task edges", crate::value::format_count(MAX_EDGES)),
                 )
                 .with_help("depend on one fan-in task instead of a whole sweep (e.g. `task gather after a` then `after gather`)"),
             );

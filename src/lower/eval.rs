@@ -4,11 +4,11 @@
 use super::builtins;
 use super::eval_error::{wrong_type, Bindings, EvalError, EvalResult};
 use super::names::Scopes;
-use super::value::Value;
 use crate::ast::{Arg, Expr, ExprKind, Ident, StrPart};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
+use crate::value::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 

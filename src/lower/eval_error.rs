@@ -1,8 +1,8 @@
 //! What evaluating an expression returns, shared by the evaluator and the built-in functions.
 
-use super::value::Value;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::Span;
+use crate::value::Value;
 
 /// A failed evaluation. `Reported` means the cause was already reported elsewhere (a broken
 /// `let` is reported once at its definition, not at every use).

@@ -4,13 +4,13 @@
 use super::eval_error::EvalError;
 use super::schema::{self, Fields};
 use super::spec::Pick;
-use super::value::{format_count, Value};
 use super::{typed, Lowerer};
 use crate::ast::{self, Item};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{AttrSpans, Edge, EnvVar, Job, JobId, Node, Task, TaskId, TaskSpec, TaskTemplate, TemplateId};
 use crate::source::{Span, Spanned};
 use crate::suggest::did_you_mean;
+use crate::value::{format_count, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

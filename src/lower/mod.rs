@@ -14,20 +14,19 @@ mod pools;
 mod schema;
 mod spec;
 mod typed;
-pub mod value;
 
 use crate::ast::{self, Expr, Item};
 use crate::diagnostics::{Code, Diagnostic, Sink};
 use crate::graph::{JobId, PoolId, RegistryId, TemplateId, Workflow};
 use crate::hooks::Hooks;
 use crate::source::{SourceMap, Span, SrcId};
+use crate::value::Value;
 use eval::Evaluator;
 use eval_error::{Bindings, EvalError};
 use index::NameIndex;
 use names::{Scopes, Unit};
 use schema::Fields;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use value::Value;
 
 pub use jobs::MAX_INSTANCES;
 

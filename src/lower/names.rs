@@ -2,10 +2,10 @@
 //! workflow, or a stdlib module it imports), its imported modules, the environment for
 //! `env()` and the hook script for `rhai()`. Evaluation lives in `eval.rs`.
 
-use super::value::Value;
 use crate::ast::{Expr, Ident};
 use crate::hooks::Hooks;
 use crate::source::Span;
+use crate::value::Value;
 use std::collections::{BTreeMap, HashMap};
 
 /// The global names of one file (the workflow, or a stdlib module).

@@ -1,11 +1,11 @@
 //! `param NAME: TYPE = default` and `--param NAME=VALUE` overrides (BF010).
 
-use super::value::Value;
 use super::Lowerer;
 use crate::ast::{self, Item, TypeExpr};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
+use crate::value::Value;
 use std::sync::Arc;
 
 /// Longest list a range may become when a `list<int>` param takes one.

@@ -1,11 +1,11 @@
 //! Converting evaluated values into the types attributes take; a mismatch is BF006 with a
 //! message that names the attribute and shows a correct example.
 
-use super::value::{format_float, Value};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{Elevation, Image, Scope};
 use crate::source::{Span, Spanned};
 use crate::suggest::did_you_mean;
+use crate::value::{format_float, Value};
 use std::sync::Arc;
 
 pub type Typed<T> = Result<T, Box<Diagnostic>>;

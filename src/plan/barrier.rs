@@ -2,12 +2,12 @@
 //! characters), no-op tasks each depend on a share, and the task depends on them.
 
 use super::batch_api::TaskDependencies;
-use super::collections::{Batcher, Who};
+use super::batcher::{Batcher, Who};
 use super::deps::{chunks, depends_on};
 use super::{bodies, raw};
-use crate::check::pool_os;
 use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, Pool, TaskId, TaskSpec, TaskTemplate, TemplateId, Workflow};
+use crate::stdlib::facts::pool_os;
 use crate::stdlib::Os;
 use std::collections::{HashMap, HashSet};
 

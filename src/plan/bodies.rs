@@ -1,9 +1,9 @@
 //! Workflow nodes to Batch request bodies.
 
 use super::batch_api::*;
-use crate::check::effective_node_agent;
 use crate::graph::{AuxTask, Elevation, EnvVar, FileMap, Image, Job, Pool, Registry, Scope, TaskSpec};
-use crate::lower::value::iso8601;
+use crate::stdlib::facts::effective_node_agent;
+use crate::value::iso8601;
 
 pub fn pool(pool: &Pool, registries: &[Registry]) -> PoolAddParameter {
     let image_reference = match &pool.image {

@@ -5,6 +5,7 @@
 pub mod api_version;
 mod barrier;
 pub mod batch_api;
+mod batcher;
 mod bodies;
 mod collections;
 pub mod deps;

@@ -6,8 +6,8 @@ use super::bodies;
 use super::limits::{ENVELOPE, MAX_COLLECTION_BYTES};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{TaskSpec, Workflow};
-use crate::lower::value::format_count;
 use crate::source::Span;
+use crate::value::format_count;
 
 /// BF119 when a task body of `size` bytes cannot fit in any request.
 pub fn too_large(size: usize, origin: Span) -> Option<Diagnostic> {

@@ -2,7 +2,7 @@
 
 use super::{Action, Plan, Wait};
 use crate::graph::{Image, Job, Pool, Workflow};
-use crate::lower::value::format_duration;
+use crate::value::format_duration;
 use std::fmt::Write;
 
 pub fn pool_summary(pool: &Pool) -> String {

@@ -3,6 +3,7 @@
 //! modules such as `std/images`.
 
 mod date;
+pub mod facts;
 mod images;
 mod retirement;
 mod vm_sizes;

@@ -217,16 +217,16 @@ impl Entra {
 
 /// How this run authenticates.
 #[derive(Debug)]
-pub enum Auth {
+pub enum Credentials {
     SharedKey(SharedKey),
     Entra(Entra),
 }
 
-impl Auth {
-    pub fn mode(&self) -> crate::check::Auth {
+impl Credentials {
+    pub fn mode(&self) -> crate::auth_mode::AuthMode {
         match self {
-            Auth::SharedKey(_) => crate::check::Auth::SharedKey,
-            Auth::Entra(_) => crate::check::Auth::EntraId,
+            Credentials::SharedKey(_) => crate::auth_mode::AuthMode::SharedKey,
+            Credentials::Entra(_) => crate::auth_mode::AuthMode::EntraId,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `client-request-id`, the same across the retries of one request, an `ocp-date`, the
 //! api-version, and its authorization; transient failures are retried by [`RetryPolicy`].
 
-use super::auth::{Auth, ToSign};
+use super::auth::{Credentials, ToSign};
 use super::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
 use reqwest::{Method, Url};
 use serde::Deserialize;
@@ -110,12 +110,12 @@ pub struct BatchClient {
     http: reqwest::Client,
     base: Url,
     api_version: String,
-    auth: std::sync::Arc<Auth>,
+    auth: std::sync::Arc<Credentials>,
     pub policy: RetryPolicy,
 }
 
 impl BatchClient {
-    pub fn new(endpoint: &str, api_version: &str, auth: Auth) -> Result<BatchClient, String> {
+    pub fn new(endpoint: &str, api_version: &str, auth: Credentials) -> Result<BatchClient, String> {
         let base = Url::parse(endpoint.trim_end_matches('/'))
             .map_err(|e| format!("the Batch endpoint `{endpoint}` is not a URL: {e}"))?;
         let http = reqwest::Client::builder()
@@ -133,7 +133,7 @@ impl BatchClient {
         })
     }
 
-    pub fn auth(&self) -> &Auth {
+    pub fn auth(&self) -> &Credentials {
         &self.auth
     }
 
@@ -262,7 +262,7 @@ impl BatchClient {
             req = req.header("Content-Length", "0");
         }
         let authorization = match self.auth.as_ref() {
-            Auth::SharedKey(key) => {
+            Credentials::SharedKey(key) => {
                 let query: Vec<(String, String)> = url
                     .query_pairs()
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -277,7 +277,7 @@ impl BatchClient {
                     ocp_headers: &[("ocp-date", &date)],
                 })
             }
-            Auth::Entra(entra) => entra.authorization().await.map_err(Error::Auth)?,
+            Credentials::Entra(entra) => entra.authorization().await.map_err(Error::Auth)?,
         };
         let response = req
             .header("Authorization", authorization)

@@ -2,7 +2,7 @@
 //! Azure CLI's environment variables `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCOUNT` and
 //! `AZURE_BATCH_ACCESS_KEY`, which override it.
 
-use super::auth::{Auth, Entra, EntraSource, SharedKey};
+use super::auth::{Credentials, Entra, EntraSource, SharedKey};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,7 +30,7 @@ pub struct TargetSection {
 pub struct Target {
     pub endpoint: String,
     pub account: String,
-    pub auth: Auth,
+    pub auth: Credentials,
 }
 
 /// Reads `batchflow.toml` in `root`, if there is one.
@@ -82,13 +82,13 @@ pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, Str
         .ok_or_else(|| "cannot tell the Batch account's name: set AZURE_BATCH_ACCOUNT".to_string())?;
     let wanted = file.target.auth.as_deref().map(str::to_ascii_lowercase);
     let auth = match (get("AZURE_BATCH_ACCESS_KEY"), wanted.as_deref()) {
-        (_, Some("managed-identity")) => Auth::Entra(Entra::from_env(env, EntraSource::ManagedIdentity)?),
-        (Some(_), Some("entra")) => Auth::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
-        (Some(key), Some("shared-key") | None) => Auth::SharedKey(SharedKey::new(&account, &key)?),
+        (_, Some("managed-identity")) => Credentials::Entra(Entra::from_env(env, EntraSource::ManagedIdentity)?),
+        (Some(_), Some("entra")) => Credentials::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
+        (Some(key), Some("shared-key") | None) => Credentials::SharedKey(SharedKey::new(&account, &key)?),
         (None, Some("shared-key")) => {
             return Err("batchflow.toml asks for shared-key auth, but AZURE_BATCH_ACCESS_KEY is not set".into())
         }
-        (None, Some("entra") | None) => Auth::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
+        (None, Some("entra") | None) => Credentials::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
         (_, Some(other)) => {
             return Err(format!(
                 "batchflow.toml: auth `{other}` is not `entra`, `managed-identity` or `shared-key`"
@@ -127,7 +127,7 @@ mod tests {
             (t.endpoint.as_str(), t.account.as_str()),
             ("http://127.0.0.1:9", "fake")
         );
-        assert!(matches!(t.auth, Auth::SharedKey(_)));
+        assert!(matches!(t.auth, Credentials::SharedKey(_)));
         let t = resolve(&file, &env(&[("AZURE_BATCH_ACCESS_KEY", "a2V5")])).expect("target");
         assert_eq!(t.account, "a");
     }
@@ -137,8 +137,8 @@ mod tests {
         let mut all = vec![("AZURE_BATCH_ENDPOINT", "https://a.westeurope.batch.azure.com")];
         all.extend_from_slice(pairs);
         match resolve(&file, &env(&all))?.auth {
-            Auth::Entra(e) => Ok(e.source),
-            Auth::SharedKey(_) => Ok("shared key"),
+            Credentials::Entra(e) => Ok(e.source),
+            Credentials::SharedKey(_) => Ok("shared key"),
         }
     }
 

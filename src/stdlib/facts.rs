@@ -1,8 +1,8 @@
 //! What the stdlib tables say about a pool: its size, its image, its OS and node agent.
 //! Where a table has no row, a name heuristic answers and the callers say so.
 
+use super::{self as stdlib, ImageInfo, Os, VmSize};
 use crate::graph::{Image, Pool};
-use crate::stdlib::{self, ImageInfo, Os, VmSize};
 
 pub fn size(pool: &Pool) -> Option<&'static VmSize> {
     pool.vm_size.as_deref().and_then(stdlib::vm_size)

@@ -234,12 +234,8 @@ struct Id {
 fn task_ids(plan: &Plan) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for step in &plan.steps {
-        let Action::Request { path, body, .. } = &step.action else {
-            continue;
-        };
-        let Some(job) = path
-            .strip_prefix("/jobs/")
-            .and_then(|p| p.strip_suffix("/addtaskcollection"))
+        let (batchflow::plan::StepKind::AddTasks { job, .. }, Action::Request { body, .. }) =
+            (&step.kind, &step.action)
         else {
             continue;
         };
@@ -358,7 +354,10 @@ fn execute(p: Prepared, args: &RunArgs) -> u8 {
     let (_, jobs) = control::created(&plan);
     let states = runtime.block_on(async {
         let mut all = HashMap::new();
-        for job in jobs.iter().filter(|j| done.contains(&format!("create-job-{j}"))) {
+        for job in jobs
+            .iter()
+            .filter(|j| done.contains(&batchflow::plan::StepKind::CreateJob { job: j.to_string() }.id()))
+        {
             match control::task_states(&client, job, true).await {
                 Ok(list) => {
                     all.insert(job.clone(), list);

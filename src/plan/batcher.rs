@@ -2,7 +2,7 @@
 //! and each collection `after` the earlier collections that hold its tasks' dependencies.
 
 use super::limits::{ENVELOPE, MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
-use super::{Action, Step};
+use super::{Action, Step, StepKind};
 use crate::diagnostics::Diagnostic;
 use crate::graph::TaskId;
 use crate::source::Span;
@@ -23,7 +23,8 @@ pub struct Batcher<'a> {
     create: &'a str,
     current: Vec<Box<RawValue>>,
     bytes: usize,
-    first_span: Span,
+    /// The declaration of each task of the open collection, as runs of (count, span).
+    origins: Vec<(u32, Span)>,
     /// Earlier collections the open one depends on.
     needs: BTreeSet<usize>,
     /// The collection each workflow task went into (`usize::MAX`: not yet added).
@@ -39,7 +40,7 @@ impl<'a> Batcher<'a> {
             create,
             current: Vec::new(),
             bytes: ENVELOPE,
-            first_span: Span::default(),
+            origins: Vec::new(),
             needs: BTreeSet::new(),
             task_home: vec![usize::MAX; tasks],
             barrier_home: HashMap::new(),
@@ -63,8 +64,9 @@ impl<'a> Batcher<'a> {
         if self.current.len() == MAX_COLLECTION_TASKS || self.bytes + size >= MAX_COLLECTION_BYTES {
             self.flush();
         }
-        if self.current.is_empty() {
-            self.first_span = origin;
+        match self.origins.last_mut() {
+            Some((n, span)) if *span == origin => *n += 1,
+            _ => self.origins.push((1, origin)),
         }
         let open = self.steps.len();
         for dep in deps {
@@ -87,7 +89,14 @@ impl<'a> Batcher<'a> {
     }
 
     fn step_id(&self, index: usize) -> String {
-        format!("add-tasks-{}-{}", self.job, index + 1)
+        self.kind(index).id()
+    }
+
+    fn kind(&self, index: usize) -> StepKind {
+        StepKind::AddTasks {
+            job: self.job.to_string(),
+            batch: index + 1,
+        }
     }
 
     fn flush(&mut self) {
@@ -108,18 +117,21 @@ impl<'a> Batcher<'a> {
         let body = RawValue::from_string(json).unwrap_or_else(|_| RawValue::NULL.to_owned());
         let mut after = vec![self.create.to_string()];
         after.extend(std::mem::take(&mut self.needs).into_iter().map(|h| self.step_id(h)));
-        self.steps.push(Step {
-            id: self.step_id(self.steps.len()),
-            summary: format!("{count} task{}", if count == 1 { "" } else { "s" }),
-            action: Action::Request {
+        let origins = std::mem::take(&mut self.origins);
+        let mut step = Step::new(
+            self.kind(self.steps.len()),
+            Action::Request {
                 method: "POST",
                 path: format!("/jobs/{}/addtaskcollection", self.job),
                 body,
             },
             after,
-            origin: self.first_span,
-            tasks: count,
-        });
+            origins.first().map(|(_, s)| *s).unwrap_or_default(),
+        )
+        .with_summary(format!("{count} task{}", if count == 1 { "" } else { "s" }));
+        step.tasks = count;
+        step.task_origins = origins;
+        self.steps.push(step);
     }
 
     pub fn finish(mut self) -> Vec<Step> {

@@ -4,7 +4,7 @@
 use super::barrier::Barriers;
 use super::batch_api::JobPatchParameter;
 use super::batcher::{Batcher, Who};
-use super::{bodies, deps, hook, raw, text, Action, Step, Wait};
+use super::{bodies, deps, hook, raw, text, Action, Step, StepKind, Wait};
 use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, TaskId, TemplateId, Workflow};
 use crate::hooks::Hooks;
@@ -22,27 +22,30 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
         .flat_map(|t| t.instances())
         .filter_map(|t| wf.task(t))
         .any(|t| wf.dependencies(t).next().is_some());
-    let create = format!("create-job-{name}");
-    let mut after = vec![format!("create-pool-{}", pool.name.value)];
-    after.extend(
-        job.after
-            .iter()
-            .filter_map(|a| wf.job(*a))
-            .map(|a| format!("wait-job-{}", a.name.value)),
-    );
-    let mut steps = vec![Step {
-        id: create.clone(),
-        summary: text::job_summary(wf, job),
-        action: Action::Request {
+    let mut after = vec![StepKind::CreatePool {
+        pool: pool.name.value.clone(),
+    }
+    .id()];
+    after.extend(job.after.iter().filter_map(|a| wf.job(*a)).map(|a| {
+        StepKind::WaitJob {
+            job: a.name.value.clone(),
+        }
+        .id()
+    }));
+    let create = Step::new(
+        StepKind::CreateJob { job: name.clone() },
+        Action::Request {
             method: "POST",
             path: "/jobs".into(),
             body: raw(&bodies::job(job, &pool.name.value, uses_dependencies)),
         },
         after,
-        origin: job.name.span,
-        tasks: 0,
-    }];
-    let mut batcher = Batcher::new(name, &create, wf.tasks.len());
+        job.name.span,
+    )
+    .with_summary(text::job_summary(wf, job));
+    let create_id = create.id.clone();
+    let mut steps = vec![create];
+    let mut batcher = Batcher::new(name, &create_id, wf.tasks.len());
     let mut barriers = Barriers::new(wf, id);
     let mut errors = Vec::new();
     for t in order {
@@ -77,32 +80,37 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
     let collection_steps = batcher.finish();
     let added: Vec<String> = collection_steps.iter().map(|s| s.id.clone()).collect();
     steps.extend(collection_steps);
-    let end = format!("end-job-{name}");
-    steps.push(Step {
-        id: end.clone(),
-        summary: "terminate the job when all its tasks are done".into(),
-        action: Action::Request {
+    let end = Step::new(
+        StepKind::EndJob { job: name.clone() },
+        Action::Request {
             method: "PATCH",
             path: format!("/jobs/{name}"),
             body: raw(&JobPatchParameter {
                 on_all_tasks_complete: super::batch_api::OnAllTasksComplete::TerminateJob,
             }),
         },
-        after: if added.is_empty() { vec![create] } else { added },
-        origin: job.name.span,
-        tasks: 0,
-    });
-    steps.push(Step {
-        id: format!("wait-job-{name}"),
-        summary: "all tasks finished".into(),
-        action: Action::Wait {
+        if added.is_empty() { vec![create_id] } else { added },
+        job.name.span,
+    )
+    .with_summary("terminate the job when all its tasks are done");
+    let wait = Step::new(
+        StepKind::WaitJob { job: name.clone() },
+        Action::Wait {
             wait: Wait::JobCompleted,
             path: format!("/jobs/{name}"),
         },
-        after: vec![end, format!("wait-pool-{}", pool.name.value)],
-        origin: job.name.span,
-        tasks: 0,
-    });
+        vec![
+            end.id.clone(),
+            StepKind::WaitPool {
+                pool: pool.name.value.clone(),
+            }
+            .id(),
+        ],
+        job.name.span,
+    )
+    .with_summary("all tasks finished");
+    steps.push(end);
+    steps.push(wait);
     Ok(steps)
 }
 

@@ -5,7 +5,7 @@ use super::client::{BatchClient, Error};
 use super::list;
 use super::models::{CloudJob, CloudPool, CloudTask, TaskCounts, TaskCountsResult};
 use crate::exec::TaskState;
-use crate::plan::Plan;
+use crate::plan::{Plan, StepKind};
 use reqwest::Method;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -14,11 +14,10 @@ use std::collections::HashSet;
 pub fn created(plan: &Plan) -> (Vec<String>, Vec<String>) {
     let (mut pools, mut jobs) = (Vec::new(), Vec::new());
     for step in &plan.steps {
-        if let Some(p) = step.id.strip_prefix("create-pool-") {
-            pools.push(p.to_string());
-        }
-        if let Some(j) = step.id.strip_prefix("create-job-") {
-            jobs.push(j.to_string());
+        match &step.kind {
+            StepKind::CreatePool { pool } => pools.push(pool.clone()),
+            StepKind::CreateJob { job } => jobs.push(job.clone()),
+            _ => {}
         }
     }
     (pools, jobs)
@@ -35,7 +34,10 @@ pub fn adopted_mark(pool: &str) -> String {
 pub async fn end_run(client: &BatchClient, plan: &Plan, done: &HashSet<String>, keep_pools: bool) -> Vec<String> {
     let (pools, jobs) = created(plan);
     let mut lines = Vec::new();
-    for job in jobs.iter().filter(|j| done.contains(&format!("create-job-{j}"))) {
+    for job in jobs
+        .iter()
+        .filter(|j| done.contains(&StepKind::CreateJob { job: j.to_string() }.id()))
+    {
         match terminate_job(client, job, "RunEnded").await {
             Ok(true) => lines.push(format!("job `{job}` terminated")),
             Ok(false) => {}
@@ -45,7 +47,10 @@ pub async fn end_run(client: &BatchClient, plan: &Plan, done: &HashSet<String>, 
     if keep_pools {
         return lines;
     }
-    for pool in pools.iter().filter(|p| done.contains(&format!("create-pool-{p}"))) {
+    for pool in pools
+        .iter()
+        .filter(|p| done.contains(&StepKind::CreatePool { pool: p.to_string() }.id()))
+    {
         if done.contains(&adopted_mark(pool)) {
             lines.push(format!(
                 "pool `{pool}` was there before this run: left as it was (`az batch pool delete --pool-id {pool}` deletes it)"

@@ -5,7 +5,7 @@ use crate::plan::batch_api::{
     JobAddParameter, JobPreparationTask, JobReleaseTask, PoolAddParameter, StartTask, TaskAddCollectionParameter,
     TaskAddParameter,
 };
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, StepKind};
 use crate::source::Span;
 use std::collections::HashMap;
 
@@ -85,16 +85,11 @@ impl Model {
         let mut task_index: HashMap<(usize, String), usize> = HashMap::new();
         let mut pending_deps: Vec<(usize, TaskAddParameter)> = Vec::new();
         for step in &plan.steps {
-            let Action::Request {
-                method,
-                path,
-                body: raw,
-            } = &step.action
-            else {
+            let Action::Request { body: raw, .. } = &step.action else {
                 continue;
             };
-            match (*method, path.as_str()) {
-                ("POST", "/pools") => {
+            match &step.kind {
+                StepKind::CreatePool { .. } => {
                     let p: PoolAddParameter = body(&step.id, raw)?;
                     let auto = p.enable_auto_scale == Some(true);
                     let agent = p.virtual_machine_configuration.node_agent_sku_id.to_ascii_lowercase();
@@ -113,7 +108,7 @@ impl Model {
                         id: p.id,
                     });
                 }
-                ("POST", "/jobs") => {
+                StepKind::CreateJob { .. } => {
                     let j: JobAddParameter = body(&step.id, raw)?;
                     let pool = model
                         .pools
@@ -125,11 +120,13 @@ impl Model {
                                 j.id, j.pool_info.pool_id
                             ))
                         })?;
-                    let after = step
-                        .after
+                    // A job after other jobs comes after their wait steps.
+                    let after = model
+                        .jobs
                         .iter()
-                        .filter_map(|a| a.strip_prefix("wait-job-"))
-                        .filter_map(|name| job_index.get(name).copied())
+                        .enumerate()
+                        .filter(|(_, j)| step.after.contains(&StepKind::WaitJob { job: j.id.clone() }.id()))
+                        .map(|(i, _)| i)
                         .collect();
                     job_index.insert(j.id.clone(), model.jobs.len());
                     model.jobs.push(Job {
@@ -140,19 +137,18 @@ impl Model {
                         origin: step.origin,
                     });
                 }
-                ("POST", p) if p.ends_with("/addtaskcollection") => {
-                    let job_id = p.trim_start_matches("/jobs/").trim_end_matches("/addtaskcollection");
+                StepKind::AddTasks { job: job_id, .. } => {
                     let job = *job_index.get(job_id).ok_or_else(|| {
                         ModelError(format!("step `{}` adds tasks to unknown job `{job_id}`", step.id))
                     })?;
                     let collection: TaskAddCollectionParameter = body(&step.id, raw)?;
-                    for task in collection.value {
+                    for (i, task) in collection.value.into_iter().enumerate() {
                         task_index.insert((job, task.id.to_ascii_lowercase()), model.tasks.len());
                         model.tasks.push(Task {
                             job,
                             body: task.clone(),
                             deps: Vec::new(),
-                            origin: step.origin,
+                            origin: step.task_origin(i),
                         });
                         pending_deps.push((model.tasks.len() - 1, task));
                     }

@@ -25,19 +25,15 @@ enum Existing {
     Replaced,
 }
 
-pub async fn create(ctx: &Ctx, body: String) -> Result<(), String> {
-    let id = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
-        .unwrap_or_default();
-    let step = format!("create-job-{id}");
+/// Step `step` creates job `id` with `body`.
+pub async fn create(ctx: &Ctx, step: &str, id: &str, body: String) -> Result<(), String> {
     let mut replaced = false;
     loop {
-        match ctx.create(&step, "/jobs", body.clone()).await {
+        match ctx.create(step, "/jobs", body.clone()).await {
             Ok(()) => return Ok(()),
-            Err((e, _)) if e.code() == Some("JobBeingDeleted") => wait_gone(ctx, &id).await?,
+            Err((e, _)) if e.code() == Some("JobBeingDeleted") => wait_gone(ctx, id).await?,
             Err((e, maybe_ours)) if e.code() == Some("JobExists") => {
-                match existing(ctx, &id, maybe_ours, !replaced).await? {
+                match existing(ctx, id, maybe_ours, !replaced).await? {
                     Existing::Ours => return Ok(()),
                     Existing::Replaced => replaced = true,
                 }

@@ -3,7 +3,7 @@
 
 use super::submit::{is_collection, Submit};
 use super::{jobs, monitor, pools, Ctx, Done, State};
-use crate::plan::{Action, Plan, Step, Wait};
+use crate::plan::{Action, Plan, Step, StepKind};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -49,17 +49,19 @@ enum Readiness {
 }
 
 fn readiness(step: &Step, states: &HashMap<&str, State>, failed_jobs: &HashSet<String>) -> Readiness {
+    // `after` names a job's wait step when the job comes after another job.
     let blocked = step.after.iter().find_map(|a| match states.get(a.as_str()) {
         Some(State::Failed(_)) | Some(State::Skipped(_)) => Some(format!("`{a}` did not finish")),
         _ => None,
     });
     // A job after a job with failures does not start (as in a local run).
-    let after_failed_job = step
-        .after
-        .iter()
-        .filter_map(|a| a.strip_prefix("wait-job-"))
-        .find(|j| failed_jobs.contains(*j))
-        .map(|j| format!("job `{j}`, which it comes after, did not fully succeed"));
+    let after_failed_job = match &step.kind {
+        StepKind::CreateJob { .. } => failed_jobs
+            .iter()
+            .find(|j| step.after.contains(&StepKind::WaitJob { job: (*j).clone() }.id()))
+            .map(|j| format!("job `{j}`, which it comes after, did not fully succeed")),
+        _ => None,
+    };
     if let Some(why) = blocked.or(after_failed_job) {
         return Readiness::Blocked(why);
     }
@@ -121,7 +123,7 @@ fn can_start<'p>(step: &'p Step, states: &mut HashMap<&'p str, State>, failed_jo
     }
 }
 
-/// Spawns the work of one step.
+/// Spawns the work of one step, by its kind.
 fn start<'p>(
     step: &'p Step,
     states: &mut HashMap<&'p str, State>,
@@ -131,47 +133,25 @@ fn start<'p>(
     states.insert(step.id.as_str(), State::Running);
     let id = step.id.clone();
     let ctx = Arc::clone(ctx);
-    match &step.action {
-        Action::Request { method, path, body } => {
-            let (method, path, body) = (*method, path.clone(), body.get().to_string());
-            set.spawn(async move {
-                let r = request(&ctx, &id, method, &path, body).await;
-                (id, r)
-            });
-        }
-        Action::Wait { wait, path } => {
-            let (wait, path) = (*wait, path.clone());
-            set.spawn(async move {
-                let r = match wait {
-                    Wait::PoolReady => pools::wait_ready(&ctx, path.trim_start_matches("/pools/"))
-                        .await
-                        .map(|()| Done::Plain),
-                    Wait::JobCompleted => monitor::wait_completed(&ctx, path.trim_start_matches("/jobs/")).await,
-                };
-                (id, r)
-            });
-        }
-    }
-}
-
-/// One request step, by what it is.
-async fn request(ctx: &Ctx, id: &str, method: &str, path: &str, body: String) -> Result<Done, String> {
-    if method == "POST" && path == "/pools" {
-        return pools::create(ctx, body).await;
-    }
-    if method == "POST" && path == "/jobs" {
-        return jobs::create(ctx, body).await.map(|()| Done::Plain);
-    }
-    if method == "POST" && path.ends_with("/addtaskcollection") {
-        let job = path
-            .trim_start_matches("/jobs/")
-            .trim_end_matches("/addtaskcollection")
-            .to_string();
-        return jobs::add_collection(ctx, &job, body).await;
-    }
-    if method == "PATCH" && path.starts_with("/jobs/") {
-        let job = path.trim_start_matches("/jobs/").to_string();
-        return jobs::end_when_done(ctx, &job, body).await.map(|()| Done::Plain);
-    }
-    Err(format!("step `{id}`: the azure backend does not send {method} {path}"))
+    let kind = step.kind.clone();
+    let body = match &step.action {
+        Action::Request { body, .. } => Some(body.get().to_string()),
+        Action::Wait { .. } => None,
+    };
+    set.spawn(async move {
+        let r = match (kind, body) {
+            (StepKind::CreatePool { .. }, Some(body)) => pools::create(&ctx, &id, body).await,
+            (StepKind::WaitPool { pool }, None) => pools::wait_ready(&ctx, &pool).await.map(|()| Done::Plain),
+            (StepKind::CreateJob { job }, Some(body)) => {
+                jobs::create(&ctx, &id, &job, body).await.map(|()| Done::Plain)
+            }
+            (StepKind::AddTasks { job, .. }, Some(body)) => jobs::add_collection(&ctx, &job, body).await,
+            (StepKind::EndJob { job }, Some(body)) => jobs::end_when_done(&ctx, &job, body).await.map(|()| Done::Plain),
+            (StepKind::WaitJob { job }, None) => monitor::wait_completed(&ctx, &job).await,
+            (kind, _) => Err(format!(
+                "step `{id}`: a {kind:?} step of another shape than the plan writes"
+            )),
+        };
+        (id, r)
+    });
 }

@@ -15,7 +15,7 @@ use crate::exec::hooks::{self as run_hooks, Decision};
 use crate::exec::{Counts, Observer};
 use crate::exec::{TaskReport, TaskState};
 use crate::hooks::Hooks;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, StepKind};
 use crate::source::Span;
 use crate::state::RunDir;
 use launch::{launch, Queue};
@@ -255,11 +255,12 @@ pub async fn run(
                     }
                     Err(why) => {
                         observer.note(&format!("step `{id}` failed: {why}"));
-                        if step.is_some_and(|s| s.id.starts_with("create-pool-")) {
-                            aborted = Some(why.clone());
-                        }
-                        if let Some(job) = id.strip_prefix("wait-job-").or_else(|| id.strip_prefix("end-job-")) {
-                            failed_jobs.insert(job.to_string());
+                        match step.map(|s| &s.kind) {
+                            Some(StepKind::CreatePool { .. }) => aborted = Some(why.clone()),
+                            Some(StepKind::WaitJob { job } | StepKind::EndJob { job }) => {
+                                failed_jobs.insert(job.clone());
+                            }
+                            _ => {}
                         }
                         states.insert(step.map_or("", |s| s.id.as_str()), State::Failed(why));
                     }

@@ -23,10 +23,11 @@ const SETTLING: &[&str] = &[
     "unknown",
 ];
 
-pub async fn create(ctx: &Ctx, body: String) -> Result<Done, String> {
+/// Step `step` creates the pool of `body`.
+pub async fn create(ctx: &Ctx, step: &str, body: String) -> Result<Done, String> {
     let wanted: PoolAddParameter =
         serde_json::from_str(&body).map_err(|e| format!("the pool body does not parse: {e}"))?;
-    match ctx.create(&format!("create-pool-{}", wanted.id), "/pools", body).await {
+    match ctx.create(step, "/pools", body).await {
         Ok(()) => {
             ctx.note(format!("pool `{}` created", wanted.id));
             Ok(Done::Plain)

@@ -1,7 +1,7 @@
 //! How fast each job's tasks went in: the note the submit benchmark reads.
 
 use super::State;
-use crate::plan::{Action, Plan, Step};
+use crate::plan::{Plan, Step, StepKind};
 use std::collections::HashMap;
 
 /// Whether a step adds task collections.
@@ -11,9 +11,9 @@ pub(super) fn is_collection(step: &Step) -> bool {
 
 /// The job a task collection step adds to.
 fn collection_job(step: &Step) -> Option<&str> {
-    match &step.action {
-        Action::Request { path, .. } => path.strip_prefix("/jobs/")?.strip_suffix("/addtaskcollection"),
-        Action::Wait { .. } => None,
+    match &step.kind {
+        StepKind::AddTasks { job, .. } => Some(job),
+        _ => None,
     }
 }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod autoscale;
+mod architecture;
 mod azure;
 mod azure_versions;
 mod cases;

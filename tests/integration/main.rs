@@ -2,8 +2,8 @@
 
 mod support;
 
-mod autoscale;
 mod architecture;
+mod autoscale;
 mod azure;
 mod azure_versions;
 mod cases;

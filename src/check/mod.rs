@@ -2,6 +2,8 @@
 //! lowered workflow and the stdlib tables and does no I/O: the auth mode and today's date
 //! come in through [`Context`].
 
+mod command_line;
+mod commands;
 mod containers;
 mod cycles;
 mod docker_ref;
@@ -48,5 +50,6 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     pools::check(wf, ctx, &mut out);
     containers::check(wf, &mut out);
     tasks::check(wf, &mut out);
+    commands::check(wf, &mut out);
     out
 }

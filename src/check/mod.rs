@@ -10,6 +10,7 @@ mod docker_ref;
 pub mod docs;
 mod facts;
 mod images;
+mod outputs;
 mod pools;
 mod runnables;
 mod structure;
@@ -51,5 +52,6 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     containers::check(wf, &mut out);
     tasks::check(wf, &mut out);
     commands::check(wf, &mut out);
+    outputs::check(wf, &mut out);
     out
 }

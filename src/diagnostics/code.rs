@@ -102,6 +102,8 @@ codes! {
     BF213 "insecure-url" Warning,
     BF214 "dependency-list-too-long" Info,
     BF215 "plain-task-on-container-pool" Error,
+    BF216 "output-not-writable" Error,
+    BF217 "output-not-blob" Warning,
     BF218 "env-var-without-shell" Warning,
     BF219 "shell-for-other-os" Error,
 }

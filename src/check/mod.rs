@@ -12,6 +12,7 @@ mod facts;
 mod images;
 mod outputs;
 mod pools;
+mod run_options;
 mod runnables;
 mod structure;
 mod tasks;
@@ -50,6 +51,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     images::check(wf, ctx, &mut out);
     pools::check(wf, ctx, &mut out);
     containers::check(wf, &mut out);
+    run_options::check(wf, &mut out);
     tasks::check(wf, &mut out);
     commands::check(wf, &mut out);
     outputs::check(wf, &mut out);

@@ -106,6 +106,7 @@ codes! {
     BF217 "output-not-blob" Warning,
     BF218 "env-var-without-shell" Warning,
     BF219 "shell-for-other-os" Error,
+    BF221 "container-name-in-run-options" Error,
 }
 
 impl Code {

@@ -2,7 +2,7 @@
 //! elevation (BF202), registry coverage (BF203), prefetching (BF204), run options
 //! (`run_options.rs`), GPU images on CPU sizes (BF115), secrets (BF206) and registry auth (BF207).
 
-use super::docker_ref::{normalize_host, ImageRef};
+use super::docker_ref::{normalize_host, validate, ImageRef};
 use super::facts::{is_windows_container_pool, size};
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic};
@@ -134,7 +134,8 @@ fn plain_task(r: &Runnable<'_>, pool: &Pool, out: &mut Vec<Diagnostic>) {
 /// BF203: an image on a private registry host needs a registry of the pool for that host.
 fn covered(wf: &Workflow, pool: &Pool, image: &str, span: crate::source::Span, what: &str, out: &mut Vec<Diagnostic>) {
     let reference = ImageRef::parse(image);
-    if reference.is_public() {
+    // An invalid reference is BF222's; its "host" would be a guess.
+    if reference.is_public() || validate(image).is_err() {
         return;
     }
     let hosts: Vec<String> = pool

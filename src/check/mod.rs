@@ -4,6 +4,7 @@
 
 mod command_line;
 mod commands;
+mod container_images;
 mod containers;
 mod cycles;
 mod docker_ref;
@@ -51,6 +52,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     images::check(wf, ctx, &mut out);
     pools::check(wf, ctx, &mut out);
     containers::check(wf, &mut out);
+    container_images::check(wf, &mut out);
     run_options::check(wf, &mut out);
     tasks::check(wf, &mut out);
     commands::check(wf, &mut out);

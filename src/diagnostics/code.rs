@@ -107,6 +107,8 @@ codes! {
     BF218 "env-var-without-shell" Warning,
     BF219 "shell-for-other-os" Error,
     BF221 "container-name-in-run-options" Error,
+    BF222 "invalid-image-reference" Error,
+    BF223 "windows-container-version-mismatch" Warning,
 }
 
 impl Code {

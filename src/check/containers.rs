@@ -67,7 +67,7 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
         }
         for image in &images {
             covered(wf, pool, image, image_span, "task image", out);
-            if r.kind == Kind::Task && !prefetched(pool, image) {
+            if r.kind == Kind::Task && validate(image).is_ok() && !prefetched(pool, image) {
                 out.push(
                     Diagnostic::new(Code::BF204, image_span, format!("image `{image}` is not prefetched by pool `{}`", pool.name.value))
                         .with_help(format!("add \"{image}\" to the pool's `containers {{ images = [...] }}` so nodes pull it once, when they start")),

@@ -1815,8 +1815,8 @@ fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
 }
 job j on cpu {
   task t {
-    command = "echo result > model.pt"
-    outputs { "*.pt" = "https://acct.blob.core.windows.net/models" }
+    command = "/bin/sh -c 'echo result > model.pt'"
+    outputs { "*.pt" = "https://acct.blob.core.windows.net/models?sv=2025-01-05&sp=cw&sig=test" }
   }
 }
 "#,

@@ -27,6 +27,10 @@ pub struct Feature {
     pub effect: Effect,
 }
 
+/// Characters that quote, escape or start a shell feature in either dialect: a line without
+/// them is its whitespace-separated words and has no feature.
+pub const SPECIAL: &[char] = &['$', '`', '|', '&', ';', '<', '>', '%', '\'', '"', '\\'];
+
 /// The words of a command line and its first shell feature.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Scan {

@@ -3,7 +3,7 @@
 //! release tasks, multi-instance coordination, in a container or not), so `$VAR`, pipes and
 //! redirections reach the program as text unless the line starts one.
 
-use super::command_line::{scan, Dialect, Effect, Scan};
+use super::command_line::{scan, Dialect, Effect, Scan, SPECIAL};
 use super::facts::pool_os;
 use super::runnables::{self, Runnable};
 use crate::diagnostics::{Code, Diagnostic};
@@ -21,13 +21,15 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
     for r in runnables::all(wf) {
         let Some(pool) = r.pool else { continue };
         let Some(os) = pool_os(pool) else { continue };
-        let commands = r.distinct(|s| s.command.as_ref());
-        let coordination = r.distinct(|s| s.multi_instance.as_ref().map(|m| &m.coordination));
-        for (attr, lines) in [("command", commands), ("coordination", coordination)] {
-            // A sweep's instances differ: quote a command in the help only when there is one.
-            let quote = lines.len() == 1;
-            check_lines(&r, pool, (os, quote), attr, lines.into_iter(), out);
-        }
+        // A sweep's instances differ: quote a command in the help only when there is one.
+        let quote = r.each(|s| s.command.as_ref()).nth(1).is_none();
+        check_lines(&r, pool, (os, quote), "command", r.each(|s| s.command.as_ref()), out);
+        let quote = r
+            .each(|s| s.multi_instance.as_ref().map(|m| &m.coordination))
+            .nth(1)
+            .is_none();
+        let coordination = r.each(|s| s.multi_instance.as_ref().map(|m| &m.coordination));
+        check_lines(&r, pool, (os, quote), "coordination", coordination, out);
     }
 }
 
@@ -46,10 +48,21 @@ fn check_lines<'a>(
     };
     let (mut other_os, mut no_shell) = (false, false);
     for line in lines {
-        let s = scan(&without_placeholders(line), dialect);
-        let Some((i, program)) = program(&s.words) else {
+        // Most lines (every instance of a large sweep) have nothing to quote or report.
+        if !line.contains(SPECIAL) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let program = program(&words).map(|i| words[i]);
+            if let (false, Some(program)) = (other_os, program) {
+                if let Some(d) = shell_for_other_os(r, pool, os, attr, program) {
+                    out.push(d);
+                    other_os = true;
+                }
+            }
             continue;
-        };
+        }
+        let s = scan(&without_placeholders(line), dialect);
+        let Some(i) = program(&s.words) else { continue };
+        let program = s.words[i].as_str();
         if !other_os {
             if let Some(d) = shell_for_other_os(r, pool, os, attr, program) {
                 out.push(d);
@@ -84,39 +97,47 @@ fn without_placeholders(line: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The program a command line runs (its index among the words), after `env` and the
+/// Where the program of a command line is among its words: after `env` and the
 /// `NAME=value` assignments and options `env` takes.
-fn program(words: &[String]) -> Option<(usize, &str)> {
-    let first = words.first()?;
-    if basename(first) != "env" {
-        return Some((0, first));
+fn program<S: AsRef<str>>(words: &[S]) -> Option<usize> {
+    let first = words.first()?.as_ref();
+    if !basename(first).eq_ignore_ascii_case("env") {
+        return Some(0);
     }
-    words
-        .iter()
-        .enumerate()
-        .skip(1)
-        .find(|(_, w)| !w.starts_with('-') && !w.contains('='))
-        .map(|(i, w)| (i, w.as_str()))
+    (1..words.len()).find(|&i| {
+        let w = words[i].as_ref();
+        !w.starts_with('-') && !w.contains('=')
+    })
 }
 
-/// The file name of a program path, lowercase: `/bin/bash` and `C:\x\CMD.EXE` give `bash`, `cmd.exe`.
-fn basename(program: &str) -> String {
-    program
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(program)
-        .to_ascii_lowercase()
+/// The file name of a program path: `/bin/bash` and `C:\x\CMD.EXE` give `bash`, `CMD.EXE`.
+fn basename(program: &str) -> &str {
+    program.rsplit(['/', '\\']).next().unwrap_or(program)
+}
+
+fn ends_with_ignore_case(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len()
+        && text
+            .get(text.len() - suffix.len()..)
+            .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
 }
 
 fn is_posix_shell(program: &str) -> bool {
-    POSIX_SHELLS.contains(&basename(program).as_str())
+    let name = basename(program);
+    POSIX_SHELLS.iter().any(|s| name.eq_ignore_ascii_case(s))
 }
 
 /// `cmd`, `powershell`, `pwsh`, with or without `.exe`.
-fn windows_shell(program: &str) -> Option<String> {
+fn windows_shell(program: &str) -> Option<&'static str> {
     let name = basename(program);
-    let name = name.strip_suffix(".exe").unwrap_or(&name);
-    matches!(name, "cmd" | "powershell" | "pwsh").then(|| name.to_string())
+    let name = if ends_with_ignore_case(name, ".exe") {
+        &name[..name.len() - 4]
+    } else {
+        name
+    };
+    ["cmd", "powershell", "pwsh"]
+        .into_iter()
+        .find(|s| name.eq_ignore_ascii_case(s))
 }
 
 /// Whether the line hands the rest of itself to a shell: `sh -c`, `bash -ec`, `cmd /c`,
@@ -131,15 +152,15 @@ fn starts_shell(words: &[String], dialect: Dialect) -> bool {
             .take_while(|a| a.starts_with('-'))
             .any(|a| !a.starts_with("--") && a.contains('c'));
     }
-    match windows_shell(program).as_deref() {
+    match windows_shell(program) {
         Some("cmd") => args.iter().any(|a| {
             let a = a.to_ascii_lowercase();
             a.starts_with("/c") || a.starts_with("/k")
         }),
         Some(_) => true,
         None => {
-            let name = basename(program);
-            dialect == Dialect::Windows && (name.ends_with(".bat") || name.ends_with(".cmd"))
+            dialect == Dialect::Windows
+                && (ends_with_ignore_case(program, ".bat") || ends_with_ignore_case(program, ".cmd"))
         }
     }
 }
@@ -148,7 +169,7 @@ fn starts_shell(words: &[String], dialect: Dialect) -> bool {
 fn shell_for_other_os(r: &Runnable<'_>, pool: &Pool, os: Os, attr: &str, program: &str) -> Option<Diagnostic> {
     let windows_program = program.contains('\\') || !program.contains('/');
     let (shell, help) = match os {
-        Os::Windows if is_posix_shell(program) && !program.to_ascii_lowercase().ends_with(".exe") => (
+        Os::Windows if is_posix_shell(program) && !ends_with_ignore_case(program, ".exe") => (
             program.to_string(),
             "Windows nodes run `cmd /c ...` (or `powershell -Command ...`); run POSIX shell scripts on a Linux pool",
         ),
@@ -248,7 +269,9 @@ mod tests {
     #[test]
     fn env_is_skipped() {
         let w = words("/usr/bin/env -i A=1 bash -c 'x'", Dialect::Posix);
-        assert_eq!(program(&w), Some((3, "bash")));
+        assert_eq!(program(&w), Some(3));
+        assert_eq!(windows_shell(r"C:\Windows\System32\CMD.EXE"), Some("cmd"));
+        assert!(is_posix_shell("/usr/bin/bash") && !is_posix_shell("./bashful"));
     }
 
     #[test]

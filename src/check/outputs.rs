@@ -3,38 +3,24 @@
 
 use super::runnables::{self, Runnable};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::{FileMap, Workflow};
+use crate::graph::Workflow;
 use crate::lower::value::has_secret;
 use crate::stdlib::blob_endpoint;
-use std::collections::BTreeSet;
-use std::sync::Arc;
 
 pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
     for r in runnables::all(wf) {
-        let urls = output_urls(&r);
+        let urls = || {
+            r.each(|s| Some(&s.outputs))
+                .flat_map(|files| files.iter().map(|f| &*f.url))
+        };
         // One diagnostic per rule and task: a sweep repeats the same mistake per instance.
-        if let Some(d) = urls.iter().find_map(|u| not_blob(&r, u)) {
+        if let Some(d) = urls().find_map(|u| not_blob(&r, u)) {
             out.push(d);
         }
-        if let Some(d) = urls.iter().find_map(|u| not_writable(&r, u)) {
+        if let Some(d) = urls().find_map(|u| not_writable(&r, u)) {
             out.push(d);
         }
     }
-}
-
-/// The distinct output URLs of every instance, in order.
-fn output_urls<'a>(r: &Runnable<'a>) -> Vec<&'a str> {
-    let (mut seen, mut urls) = (BTreeSet::new(), Vec::new());
-    let mut last: Option<&Arc<[FileMap]>> = None;
-    for spec in r.specs.iter().copied() {
-        // Instances share an `outputs` map that ignores their loop variables.
-        if last.is_some_and(|l| Arc::ptr_eq(l, &spec.outputs)) {
-            continue;
-        }
-        last = Some(&spec.outputs);
-        urls.extend(spec.outputs.iter().map(|f| &*f.url).filter(|u| seen.insert(*u)));
-    }
-    urls
 }
 
 /// The parts of a URL the rules look at.
@@ -71,7 +57,9 @@ fn parse(url: &str) -> Option<Url<'_>> {
 }
 
 fn is_loopback(host: &str) -> bool {
-    matches!(host.to_ascii_lowercase().as_str(), "localhost" | "127.0.0.1" | "[::1]")
+    ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .any(|h| host.eq_ignore_ascii_case(h))
 }
 
 /// BF217: a destination that is not an Azure Blob Storage container.

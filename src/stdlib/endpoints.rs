@@ -37,11 +37,16 @@ pub fn blob_endpoints() -> &'static [BlobEndpoint] {
 
 /// The blob service a host belongs to: `acct.blob.core.windows.net` (any case).
 pub fn blob_endpoint(host: &str) -> Option<&'static BlobEndpoint> {
-    let host = host.to_ascii_lowercase();
     table().iter().find(|e| {
-        host.strip_suffix(e.suffix.as_str())
-            .and_then(|account| account.strip_suffix('.'))
-            .is_some_and(|account| !account.is_empty())
+        // `ACCOUNT.` + suffix, compared ignoring case.
+        let Some(at) = host.len().checked_sub(e.suffix.len() + 1) else {
+            return false;
+        };
+        at > 0
+            && host.as_bytes().get(at) == Some(&b'.')
+            && host
+                .get(at + 1..)
+                .is_some_and(|end| end.eq_ignore_ascii_case(&e.suffix))
     })
 }
 

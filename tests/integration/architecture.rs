@@ -75,7 +75,10 @@ fn is_ident(c: char) -> bool {
 /// Expands one `use` tree (`a::{b, c::{d}}`) into its paths.
 fn expand(tree: &str, prefix: &[String], out: &mut Vec<Vec<String>>) {
     let tree = tree.trim();
-    if let Some(open) = tree.find('{') {
+    let group = tree
+        .find('{')
+        .and_then(|open| tree.rfind('}').filter(|close| *close > open).map(|close| (open, close)));
+    if let Some((open, close)) = group {
         let head: Vec<String> = tree[..open]
             .split("::")
             .map(str::trim)
@@ -84,7 +87,7 @@ fn expand(tree: &str, prefix: &[String], out: &mut Vec<Vec<String>>) {
             .collect();
         let mut base = prefix.to_vec();
         base.extend(head);
-        let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+        let inner = &tree[open + 1..close];
         let mut depth = 0;
         let mut start = 0;
         for (i, c) in inner.char_indices() {
@@ -185,9 +188,19 @@ fn resolve(
     best.map(|m| (bin, m))
 }
 
+/// The crate's source files, without its unit-test modules (`tests/` folders and `*_tests.rs`
+/// files, which their parents declare under `#[cfg(test)]`): tests may drive the compiler
+/// from anywhere.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src").flatten() {
         let p = entry.path();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == "tests" || name.ends_with("_tests.rs") {
+            continue;
+        }
         if p.is_dir() {
             rust_files(&p, out);
         } else if p.extension().is_some_and(|e| e == "rs") {

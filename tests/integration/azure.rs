@@ -53,6 +53,11 @@ impl Azure {
         })
     }
 
+    /// The temporary repository the runs run in.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub(crate) fn write(&self, name: &str, text: &str) -> String {
         std::fs::write(self.path.join(name), text).expect("write a workflow");
         name.to_string()

@@ -94,8 +94,8 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
         if let Some(s) = &stopped {
             config::default_endpoint(&mut env, &s.state.target);
         }
-        let file = config::read_file(&state::repo_root(&cwd)).map_err(RunError::Config)?;
-        Some(config::resolve(&file, &env).map_err(RunError::Config)?)
+        let file = config::read_file(&state::repo_root(&cwd))?;
+        Some(config::resolve(&file, &env)?)
     } else {
         None
     };

@@ -47,5 +47,9 @@ fn a_resumed_run_points_at_the_lines_it_was_planned_from() {
         out.stderr
     );
     // The excerpt is the planned text, not the changed file's.
-    assert!(out.stderr.contains(" 44 │   task greet[i in 0..greetings] {"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(" 44 │   task greet[i in 0..greetings] {"),
+        "{}",
+        out.stderr
+    );
 }

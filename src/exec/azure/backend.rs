@@ -48,7 +48,7 @@ impl AzureBackend {
     /// The backend for `plan` on `target`, or why it cannot run (refused before anything starts).
     pub fn new(plan: &Plan, target: Target, settings: AzureSettings) -> Result<AzureBackend, RunError> {
         crate::exec::preflight::secrets_set(plan, &settings.env)?;
-        let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(RunError::Config)?;
+        let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

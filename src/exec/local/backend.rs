@@ -41,8 +41,7 @@ impl LocalBackend {
                 settings.container_cli.as_deref(),
                 settings.env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
                 settings.env.get("PATH").map(String::as_str),
-            )
-            .map_err(RunError::Refused)?;
+            )?;
             Some(found.ok_or_else(|| RunError::Refused(no_runtime(&model)))?)
         } else {
             None

@@ -2,6 +2,7 @@
 //! runs, with its environment and secrets; timeouts and stopping everything.
 
 use super::*;
+use crate::exec::error::RunError;
 use crate::exec::local::program::{self, Refusal};
 use crate::plan::batch_api::{EnvironmentSetting, ResourceFile, TaskConstraints};
 
@@ -21,6 +22,12 @@ impl From<String> for Failure {
 impl From<&str> for Failure {
     fn from(why: &str) -> Failure {
         Failure::from(why.to_string())
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(e: RunError) -> Failure {
+        Failure::from(e.to_string())
     }
 }
 
@@ -222,8 +229,8 @@ impl Sched<'_, '_> {
     }
 
     /// Replaces `<secret:NAME>` with its value from the environment.
-    pub(super) fn reveal(&self, text: &str) -> Result<String, String> {
-        crate::secrets::reveal(text, &self.opts.secrets, crate::secrets::Escape::Plain)
+    pub(super) fn reveal(&self, text: &str) -> Result<String, RunError> {
+        crate::secrets::reveal(text, &self.opts.secrets, crate::secrets::Escape::Plain).map_err(RunError::Refused)
     }
 
     pub(super) fn unit_dir(&self, unit: Unit, n: usize) -> PathBuf {

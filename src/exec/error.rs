@@ -3,6 +3,7 @@
 //! span the diagnostics renderer points at.
 
 use crate::diagnostics::Problem;
+pub use crate::exec::storage_error::{StorageError, Via};
 use crate::exit;
 use crate::source::Span;
 use std::fmt;
@@ -18,6 +19,8 @@ pub enum RunError {
     Io { what: String, error: std::io::Error },
     /// A request to Batch failed; `doing` says what for ("create pool `cpu`").
     Batch { doing: String, error: BatchError },
+    /// Storage (blob upload, download, SAS) failed; `doing` says what for ("upload inputs").
+    Storage { doing: String, error: StorageError },
     /// A body the backend reads (a plan step's, or a reply) did not parse.
     Body { what: String, error: serde_json::Error },
     /// A pool or job of this run's id exists on Batch and is not this run's to use.
@@ -47,6 +50,13 @@ impl RunError {
         }
     }
 
+    pub fn storage(doing: impl Into<String>, error: StorageError) -> RunError {
+        RunError::Storage {
+            doing: doing.into(),
+            error,
+        }
+    }
+
     /// Batch's error code, when Batch answered with one.
     pub fn batch_code(&self) -> Option<&str> {
         match self {
@@ -59,8 +69,10 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Refused(_) | RunError::Config(_) | RunError::Io { .. } => exit::USAGE,
+            RunError::Storage { error, .. } if error.is_config() => exit::USAGE,
             RunError::Interrupted => exit::INTERRUPTED,
             RunError::Batch { .. }
+            | RunError::Storage { .. }
             | RunError::Body { .. }
             | RunError::Conflict(_)
             | RunError::Pool(_)
@@ -76,6 +88,7 @@ impl RunError {
                 "check the credentials (AZURE_BATCH_ACCESS_KEY, or `az login` for Entra ID) and the account's role assignments"
                     .into(),
             ),
+            RunError::Storage { error, .. } => error.help(),
             RunError::Io { .. } => Some("check that the run folder (.batchflow/runs) is writable and not full".into()),
             _ => None,
         }
@@ -98,6 +111,7 @@ impl fmt::Display for RunError {
             RunError::Pool(why) | RunError::Aborted(why) | RunError::Launch(why) => f.write_str(why),
             RunError::Io { what, error } => write!(f, "{what}: {error}"),
             RunError::Batch { doing, error } => write!(f, "cannot {doing}: {error}"),
+            RunError::Storage { doing, error } => write!(f, "cannot {doing}: {error}"),
             RunError::Body { what, error } => write!(f, "{what} does not parse: {error}"),
             RunError::Interrupted => f.write_str("interrupted"),
         }

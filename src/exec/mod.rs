@@ -13,6 +13,7 @@ pub mod policy;
 mod preflight;
 pub mod runs;
 pub mod state;
+pub mod storage_error;
 
 use std::time::Duration;
 

@@ -26,3 +26,4 @@ mod run_nodes;
 mod schema;
 mod schema_tests;
 mod stdlib;
+mod storage;

@@ -1,5 +1,6 @@
 //! How requests to Batch are authorized: Batch's SharedKey signature over the request, or a
-//! Microsoft Entra bearer token (scope `https://batch.core.windows.net/.default`) from
+//! Microsoft Entra bearer token (scope `https://batch.core.windows.net/.default`; the storage
+//! client asks the same chain for `https://storage.azure.com/.default`) from
 //! azure_identity: a client secret from `AZURE_CLIENT_ID`/`AZURE_TENANT_ID`/
 //! `AZURE_CLIENT_SECRET`, a managed identity inside Azure, else the developer tools (Azure CLI).
 
@@ -113,6 +114,8 @@ pub struct Entra {
     /// None with a token given as is (BATCHFLOW_ACCESS_TOKEN).
     credential: Option<Arc<dyn TokenCredential>>,
     cached: Mutex<Option<(Secret, OffsetDateTime)>>,
+    /// The audience asked for (a token given as is serves every audience).
+    scope: &'static str,
     /// Which credential, for messages.
     pub source: &'static str,
 }
@@ -140,6 +143,15 @@ impl Entra {
     /// token file), a managed identity (when App Service says one is there), else the developer
     /// tools (`az login`, `azd auth login`).
     pub fn from_env(env: &std::collections::HashMap<String, String>, wanted: EntraSource) -> Result<Entra, RunError> {
+        Entra::for_scope(env, wanted, SCOPE)
+    }
+
+    /// As [`Entra::from_env`], for tokens of another audience (`scope`).
+    pub fn for_scope(
+        env: &std::collections::HashMap<String, String>,
+        wanted: EntraSource,
+        scope: &'static str,
+    ) -> Result<Entra, RunError> {
         let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
         let fail = |what: &str, e: azure_core::Error| RunError::Config(format!("cannot set up {what}: {e}"));
         if let Some(token) = get("BATCHFLOW_ACCESS_TOKEN") {
@@ -148,6 +160,7 @@ impl Entra {
             return Ok(Entra {
                 credential: None,
                 cached: Mutex::new(Some((Secret::new(token.trim().to_string()), far))),
+                scope,
                 source: "BATCHFLOW_ACCESS_TOKEN",
             });
         }
@@ -193,6 +206,7 @@ impl Entra {
         Ok(Entra {
             credential: Some(credential),
             cached: Mutex::new(None),
+            scope,
             source,
         })
     }
@@ -205,7 +219,7 @@ impl Entra {
             .is_some_and(|(_, expires)| *expires - azure_core::time::Duration::minutes(5) > OffsetDateTime::now_utc());
         if let (false, Some(credential)) = (fresh, &self.credential) {
             let token = credential
-                .get_token(&[SCOPE], None)
+                .get_token(&[self.scope], None)
                 .await
                 .map_err(|e| BatchError::Auth(format!("cannot get a Microsoft Entra token ({}): {e}", self.source)))?;
             *cached = Some((token.token, token.expires_on));

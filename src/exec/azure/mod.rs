@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod backend;
+pub mod blob;
 pub mod client;
 pub mod config;
 pub mod control;

@@ -1,0 +1,34 @@
+//! Azure Blob Storage for data staging, on the official `azure_storage_blob` and
+//! `azure_storage_sas` crates; written here is only what they lack: SharedKey request signing
+//! (`shared_key.rs`) and service SAS (`sas.rs`).
+//!
+//! ```text
+//! let account = StorageAccount::from_env(&env)?          // Option: None when nothing is set
+//! let container = account.container("batchflow");
+//! container.ensure().await?;                             // created when missing
+//! container.put_file(&hash_file(path)?, "cas/…", &BlockOptions::default(), &|n| bar.inc(n)).await?;
+//! let signer = account.sas_signer(expiry).await?;        // key: service SAS; Entra: delegation
+//! let url = signer.blob_sas("batchflow", "cas/…", expiry)?.on(&container.blob_url("cas/…"));
+//! container.download_blob("runs/…/out.txt", dest, &|_| {}).await?;   // atomic
+//! ```
+//!
+//! Every request is retried on 408, 429, 5xx (`ServerBusy`), timeouts and dropped
+//! connections with the Batch client's [`RetryPolicy`](crate::exec::azure::retry::RetryPolicy);
+//! errors are [`StorageError`](crate::exec::error::StorageError) (a 403 names the missing role
+//! or credential); no key, token or SAS ever appears in a message or in `Debug` output.
+
+mod account;
+mod client;
+mod fault;
+mod get;
+mod hash;
+mod policy;
+mod put;
+mod sas;
+mod shared_key;
+
+pub use account::{StorageAccount, STORAGE_SCOPE};
+pub use client::{BlobInfo, Container, SHA256_METADATA};
+pub use hash::{hash_file, LocalFile};
+pub use put::BlockOptions;
+pub use sas::{Sas, SasSigner, MAX_DELEGATION};

@@ -1,0 +1,194 @@
+//! One local file to one blob: a single Put Blob for a small file; for a large one, Put Block
+//! in parallel then Put Block List. A block's id is its index and the SHA-256 of its bytes, so
+//! a retry after a crash asks Get Block List which blocks are already staged and sends only
+//! the others (a staged block of other content, from a file that changed, never matches).
+//! The file is hashed again as it is read: if it is not what [`LocalFile`] says, nothing is
+//! committed and the error names it.
+
+use super::client::Container;
+use super::hash::{hex, LocalFile};
+use crate::exec::error::StorageError;
+use azure_core::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// How files are cut into requests.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockOptions {
+    /// Files up to this size go in one Put Blob.
+    pub single_put_max: u64,
+    /// The block size of larger files (raised for files over 50,000 blocks, storage's limit).
+    pub block_size: u64,
+    /// Blocks of one file in flight at once.
+    pub parallel: usize,
+}
+
+impl Default for BlockOptions {
+    fn default() -> BlockOptions {
+        BlockOptions {
+            single_put_max: 4 << 20,
+            block_size: 8 << 20,
+            parallel: 8,
+        }
+    }
+}
+
+/// Storage's limits: 50,000 blocks per blob, 4000 MiB per block.
+const MAX_BLOCKS: u64 = 50_000;
+const MAX_BLOCK: u64 = 4000 << 20;
+
+impl Container {
+    /// Uploads `file` to blob `name` with its SHA-256 as the blob's `sha256` metadata, and
+    /// returns the bytes sent (less than the size when an interrupted upload of the same
+    /// content left blocks staged). `progress` is called with each part's size as it is sent
+    /// or found staged. Errors: [`StorageError::Changed`] when the file's size or content is no
+    /// longer `file`'s, [`StorageError::Io`] when it cannot be read, and the service's errors.
+    pub async fn put_file(
+        &self,
+        file: &LocalFile,
+        name: &str,
+        options: &BlockOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<u64, StorageError> {
+        if file.size <= options.single_put_max {
+            let path = file.path.clone();
+            let (data, seen) = blocking(move || read_whole(&path)).await?;
+            check(file, &seen)?;
+            self.put(name, data, Some(&file.sha256)).await?;
+            progress(file.size);
+            return Ok(file.size);
+        }
+        let block_size = options
+            .block_size
+            .max(file.size.div_ceil(MAX_BLOCKS).next_multiple_of(1 << 20))
+            .min(MAX_BLOCK);
+        let staged = self.uncommitted_blocks(name).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<(usize, Bytes)>(options.parallel.max(1));
+        let path = file.path.clone();
+        let reader = tokio::task::spawn_blocking(move || read_blocks(&path, block_size, &tx));
+        let chunks = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|c| (c, rx)) });
+        let sent: Result<Vec<(usize, Vec<u8>, u64)>, StorageError> = chunks
+            .map(|(index, data)| self.put_block(name, index, data, &staged, progress))
+            .buffer_unordered(options.parallel.max(1))
+            .try_collect()
+            .await;
+        // A failed block first: the reader then stopped early and saw only part of the file.
+        let mut blocks = sent?;
+        let seen = match reader.await {
+            Ok(r) => r?,
+            Err(e) => return Err(io_error(&file.path, std::io::Error::other(e.to_string()))),
+        };
+        check(file, &seen)?;
+        blocks.sort_by_key(|(index, _, _)| *index);
+        let bytes = blocks.iter().map(|(_, _, sent)| sent).sum();
+        let ids: Vec<Vec<u8>> = blocks.into_iter().map(|(_, id, _)| id).collect();
+        self.commit_blocks(name, &ids, Some(&file.sha256)).await?;
+        Ok(bytes)
+    }
+
+    /// Stages one block unless an earlier attempt did: (index, id, bytes sent).
+    async fn put_block(
+        &self,
+        name: &str,
+        index: usize,
+        data: Bytes,
+        staged: &HashMap<Vec<u8>, u64>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(usize, Vec<u8>, u64), StorageError> {
+        let (id, data) = blocking(move || Ok((block_id(index, &data), data))).await?;
+        let len = data.len() as u64;
+        if staged.get(&id) == Some(&len) {
+            progress(len);
+            return Ok((index, id, 0));
+        }
+        self.stage_block(name, &id, data).await?;
+        progress(len);
+        Ok((index, id, len))
+    }
+}
+
+/// What reading a file found: its size and SHA-256 (hex).
+struct Seen {
+    size: u64,
+    sha256: String,
+}
+
+fn check(file: &LocalFile, seen: &Seen) -> Result<(), StorageError> {
+    let detail = if seen.size != file.size {
+        format!("it had {} bytes when hashed and has {} now", file.size, seen.size)
+    } else if seen.sha256 != file.sha256 {
+        "its content differs from when it was hashed".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(StorageError::Changed {
+        path: file.path.clone(),
+        detail,
+    })
+}
+
+/// `{index:06}-{first 32 hex digits of the block's SHA-256}`: every id of a blob has the same
+/// length, as storage requires.
+fn block_id(index: usize, data: &[u8]) -> Vec<u8> {
+    let digest = hex(&Sha256::digest(data));
+    format!("{index:06}-{}", &digest[..32]).into_bytes()
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> StorageError {
+    StorageError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Runs `f` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(StorageError::Transport(format!("a worker thread failed: {e}"))))
+}
+
+fn read_whole(path: &PathBuf) -> Result<(Bytes, Seen), StorageError> {
+    let data = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let seen = Seen {
+        size: data.len() as u64,
+        sha256: hex(&Sha256::digest(&data)),
+    };
+    Ok((Bytes::from(data), seen))
+}
+
+/// Reads `path` in blocks of `block_size`, hashing it whole, and hands each block on; stops
+/// early when the receiver is gone (an upload failed).
+fn read_blocks(
+    path: &Path,
+    block_size: u64,
+    tx: &tokio::sync::mpsc::Sender<(usize, Bytes)>,
+) -> Result<Seen, StorageError> {
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    for index in 0.. {
+        let mut buf = Vec::with_capacity(block_size as usize);
+        let n = (&mut file)
+            .take(block_size)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_error(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf);
+        size += n as u64;
+        if tx.blocking_send((index, Bytes::from(buf))).is_err() {
+            break;
+        }
+    }
+    Ok(Seen {
+        size,
+        sha256: hex(&hasher.finalize()),
+    })
+}

@@ -2,6 +2,7 @@
 //! content-addressed upload and atomic download engines, and their faults (through `proxy`).
 
 mod client;
+mod engine;
 mod sas;
 mod transfer;
 

@@ -3,7 +3,7 @@
 
 use super::{account, noise, runtime, unique};
 use crate::azurite::Azurite;
-use batchflow::exec::azure::blob::{hash_file, BlockOptions};
+use batchflow::exec::azure::blob::{hash_file, BlockOptions, Progress};
 use batchflow::exec::error::StorageError;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,8 +30,10 @@ fn a_small_and_a_large_file_go_up_and_come_back_identical() {
             let file = hash_file(&path).expect("hashed");
             let progress = AtomicU64::new(0);
             let sent = c
-                .put_file(&file, &file.cas_name(), &small_blocks(), &|n| {
-                    progress.fetch_add(n, Ordering::Relaxed);
+                .put_file(&file, &file.cas_name(), &small_blocks(), &|p| {
+                    if let Progress::Sent(n) = p {
+                        progress.fetch_add(n, Ordering::Relaxed);
+                    }
                 })
                 .await
                 .expect("uploaded");

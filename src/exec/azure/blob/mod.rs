@@ -6,10 +6,13 @@
 //! let account = StorageAccount::from_env(&env)?          // Option: None when nothing is set
 //! let container = account.container("batchflow");
 //! container.ensure().await?;                             // created when missing
-//! container.put_file(&hash_file(path)?, "cas/…", &BlockOptions::default(), &|n| bar.inc(n)).await?;
+//! let files = paths.iter().map(|p| hash_file(p)).collect::<Result<Vec<_>, _>>()?;  // blocking
+//! let up = upload_files(&container, &files, &UploadOptions::default(), &|p| bar.inc(…)).await?;
+//! // up.blobs[i] == "cas/<sha256 of files[i]>"; unchanged files are never sent twice
 //! let signer = account.sas_signer(expiry).await?;        // key: service SAS; Entra: delegation
 //! let url = signer.blob_sas("batchflow", "cas/…", expiry)?.on(&container.blob_url("cas/…"));
 //! container.download_blob("runs/…/out.txt", dest, &|_| {}).await?;   // atomic
+//! container.download_prefix("runs/RUN/JOB/TASK/", dest_dir, &|_| {}).await?;
 //! ```
 //!
 //! Every request is retried on 408, 429, 5xx (`ServerBusy`), timeouts and dropped
@@ -19,6 +22,7 @@
 
 mod account;
 mod client;
+mod download;
 mod fault;
 mod get;
 mod hash;
@@ -26,9 +30,11 @@ mod policy;
 mod put;
 mod sas;
 mod shared_key;
+mod upload;
 
 pub use account::{StorageAccount, STORAGE_SCOPE};
 pub use client::{BlobInfo, Container, SHA256_METADATA};
 pub use hash::{hash_file, LocalFile};
-pub use put::BlockOptions;
+pub use put::{BlockOptions, Progress};
 pub use sas::{Sas, SasSigner, MAX_DELEGATION};
+pub use upload::{upload_files, UploadOptions, Uploaded};

@@ -15,6 +15,16 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// How an upload moves, for a byte progress bar: each part of each file is reported once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Bytes sent to storage.
+    Sent(u64),
+    /// Bytes storage already had (the same content under the same name, or blocks an
+    /// interrupted upload staged), counted without being sent.
+    Skipped(u64),
+}
+
 /// How files are cut into requests.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockOptions {
@@ -43,22 +53,21 @@ const MAX_BLOCK: u64 = 4000 << 20;
 impl Container {
     /// Uploads `file` to blob `name` with its SHA-256 as the blob's `sha256` metadata, and
     /// returns the bytes sent (less than the size when an interrupted upload of the same
-    /// content left blocks staged). `progress` is called with each part's size as it is sent
-    /// or found staged. Errors: [`StorageError::Changed`] when the file's size or content is no
+    /// content left blocks staged). `progress` gets each part as it is sent or found staged. Errors: [`StorageError::Changed`] when the file's size or content is no
     /// longer `file`'s, [`StorageError::Io`] when it cannot be read, and the service's errors.
     pub async fn put_file(
         &self,
         file: &LocalFile,
         name: &str,
         options: &BlockOptions,
-        progress: &(dyn Fn(u64) + Sync),
+        progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<u64, StorageError> {
         if file.size <= options.single_put_max {
             let path = file.path.clone();
             let (data, seen) = blocking(move || read_whole(&path)).await?;
             check(file, &seen)?;
             self.put(name, data, Some(&file.sha256)).await?;
-            progress(file.size);
+            progress(Progress::Sent(file.size));
             return Ok(file.size);
         }
         let block_size = options
@@ -96,16 +105,16 @@ impl Container {
         index: usize,
         data: Bytes,
         staged: &HashMap<Vec<u8>, u64>,
-        progress: &(dyn Fn(u64) + Sync),
+        progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(usize, Vec<u8>, u64), StorageError> {
         let (id, data) = blocking(move || Ok((block_id(index, &data), data))).await?;
         let len = data.len() as u64;
         if staged.get(&id) == Some(&len) {
-            progress(len);
+            progress(Progress::Skipped(len));
             return Ok((index, id, 0));
         }
         self.stage_block(name, &id, data).await?;
-        progress(len);
+        progress(Progress::Sent(len));
         Ok((index, id, len))
     }
 }

@@ -122,18 +122,22 @@ impl fmt::Display for StorageError {
 
 /// A 403 in words: which role or credential is missing.
 fn denied(account: &str, via: Via, code: &str) -> String {
+    let role = format!("`Storage Blob Data Contributor` on account `{account}`");
     match (via, code) {
-        (_, "AuthorizationFailure") => format!(
-            "storage account `{account}` refuses requests from this network ({code}): its firewall or private endpoints do not admit this machine"
+        (Via::Entra, "AuthorizationFailure") => format!(
+            "storage account `{account}` refused the request ({code}): its firewall or private endpoints do not admit this machine, or the Microsoft Entra identity lacks {role}"
         ),
         (Via::Entra, _) => format!(
-            "the Microsoft Entra identity lacks a data role on storage account `{account}` ({code}): it needs `Storage Blob Data Contributor` on account `{account}`"
+            "the Microsoft Entra identity lacks a data role on storage account `{account}` ({code}): it needs {role}"
         ),
         (Via::AccountKey, "KeyBasedAuthenticationNotPermitted") => format!(
             "storage account `{account}` does not allow shared key access ({code}): use Microsoft Entra ID instead of the account key"
         ),
+        (Via::AccountKey, "AuthorizationFailure") => format!(
+            "storage account `{account}` refused the request ({code}): the account key is wrong or was rotated, or the account's firewall does not admit this machine"
+        ),
         (Via::AccountKey, _) => format!(
-            "storage account `{account}` refused the account key ({code}): the key is wrong, rotated, or the SAS it signed lacks the permission"
+            "storage account `{account}` refused the account key ({code}): the key is wrong or was rotated"
         ),
     }
 }

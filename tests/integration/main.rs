@@ -27,3 +27,4 @@ mod schema;
 mod schema_tests;
 mod stdlib;
 mod storage;
+mod storage_proxy;

@@ -3,6 +3,7 @@
 
 mod client;
 mod engine;
+mod faults;
 mod sas;
 mod transfer;
 

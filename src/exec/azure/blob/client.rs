@@ -10,7 +10,8 @@ use azure_core::http::{ClientOptions, RequestContent, Response, RetryOptions, St
 use azure_core::Bytes;
 use azure_storage_blob::models::{
     BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, BlockBlobClientCommitBlockListOptions,
-    BlockBlobClientUploadOptions, BlockListType, BlockLookupList, ListBlobsIncludeItem,
+    BlockBlobClientStageBlockOptions, BlockBlobClientUploadOptions, BlockListType, BlockLookupList,
+    ListBlobsIncludeItem,
 };
 use azure_storage_blob::{BlobClient, BlobClientOptions, BlobContainerClient, BlobContainerClientOptions};
 use futures::StreamExt;
@@ -135,6 +136,11 @@ impl Container {
 
     /// Every blob whose name starts with `prefix`, in name order, with sizes and hashes.
     pub async fn list(&self, prefix: &str) -> Result<Vec<BlobInfo>, StorageError> {
+        Ok(self.list_up_to(prefix, usize::MAX).await?.unwrap_or_default())
+    }
+
+    /// As [`Container::list`], or `None` as soon as more than `limit` blobs are seen.
+    pub(super) async fn list_up_to(&self, prefix: &str, limit: usize) -> Result<Option<Vec<BlobInfo>>, StorageError> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -168,12 +174,15 @@ impl Container {
                         .and_then(|mut v| v.remove(SHA256_METADATA)),
                 });
             }
+            if out.len() > limit {
+                return Ok(None);
+            }
             marker = page.next_marker.filter(|m| !m.is_empty());
             if marker.is_none() {
                 break;
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Writes blob `name` in one request (Put Blob), replacing any blob of that name.
@@ -195,11 +204,16 @@ impl Container {
     }
 
     /// Put Block: stages `data` under `id` (uncommitted until [`Container::commit_blocks`]).
-    pub(super) async fn stage_block(&self, name: &str, id: &[u8], data: Bytes) -> Result<(), StorageError> {
+    /// `md5` is the block's MD5 (`Content-MD5`): storage checks the block arrived intact.
+    pub(super) async fn stage_block(&self, name: &str, id: &[u8], data: Bytes, md5: &[u8]) -> Result<(), StorageError> {
         with_retry(&self.account.retry, || async {
+            let options = BlockBlobClientStageBlockOptions {
+                transactional_content_md5: Some(md5.to_vec()),
+                ..Default::default()
+            };
             self.blob(name)?
                 .block_blob_client()
-                .stage_block(id, data.len() as u64, data.clone().into(), None)
+                .stage_block(id, data.len() as u64, data.clone().into(), Some(options))
                 .await
                 .map(drop)
                 .map_err(|e| self.fault(e))

@@ -1,9 +1,10 @@
 //! One local file to one blob: a single Put Blob for a small file; for a large one, Put Block
-//! in parallel then Put Block List. A block's id is its index and the SHA-256 of its bytes, so
-//! a retry after a crash asks Get Block List which blocks are already staged and sends only
-//! the others (a staged block of other content, from a file that changed, never matches).
-//! The file is hashed again as it is read: if it is not what [`LocalFile`] says, nothing is
-//! committed and the error names it.
+//! in parallel (each with its `Content-MD5`, which storage verifies) then Put Block List. A block's id is its index and a digest of the file's
+//! hash, size and modification time and the block size, so a retry after a crash asks Get
+//! Block List which blocks are already staged and sends only the others; blocks staged from
+//! another version of the file (it changed, even if it later changed back) carry another
+//! modification time and never match. The file is hashed again as it is read: if it is not
+//! what [`LocalFile`] says, nothing is committed and the error names it.
 
 use super::client::Container;
 use super::hash::{hex, LocalFile};
@@ -74,13 +75,17 @@ impl Container {
             .block_size
             .max(file.size.div_ceil(MAX_BLOCKS).next_multiple_of(1 << 20))
             .min(MAX_BLOCK);
+        let generation = generation(file, block_size);
         let staged = self.uncommitted_blocks(name).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<(usize, Bytes)>(options.parallel.max(1));
         let path = file.path.clone();
         let reader = tokio::task::spawn_blocking(move || read_blocks(&path, block_size, &tx));
         let chunks = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|c| (c, rx)) });
         let sent: Result<Vec<(usize, Vec<u8>, u64)>, StorageError> = chunks
-            .map(|(index, data)| self.put_block(name, index, data, &staged, progress))
+            .map(|(index, data)| {
+                let id = format!("{index:06}-{generation}").into_bytes();
+                self.put_block(name, id, index, data, &staged, progress)
+            })
             .buffer_unordered(options.parallel.max(1))
             .try_collect()
             .await;
@@ -102,18 +107,20 @@ impl Container {
     async fn put_block(
         &self,
         name: &str,
+        id: Vec<u8>,
         index: usize,
         data: Bytes,
         staged: &HashMap<Vec<u8>, u64>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(usize, Vec<u8>, u64), StorageError> {
-        let (id, data) = blocking(move || Ok((block_id(index, &data), data))).await?;
         let len = data.len() as u64;
         if staged.get(&id) == Some(&len) {
             progress(Progress::Skipped(len));
             return Ok((index, id, 0));
         }
-        self.stage_block(name, &id, data).await?;
+        // MD5 on a worker thread: storage checks each block against it (Content-MD5).
+        let (md5, data) = blocking(move || Ok((md5::Md5::digest(&data).to_vec(), data))).await?;
+        self.stage_block(name, &id, data, &md5).await?;
         progress(Progress::Sent(len));
         Ok((index, id, len))
     }
@@ -139,14 +146,20 @@ fn check(file: &LocalFile, seen: &Seen) -> Result<(), StorageError> {
     })
 }
 
-/// `{index:06}-{first 32 hex digits of the block's SHA-256}`: every id of a blob has the same
-/// length, as storage requires.
-fn block_id(index: usize, data: &[u8]) -> Vec<u8> {
-    let digest = hex(&Sha256::digest(data));
-    format!("{index:06}-{}", &digest[..32]).into_bytes()
+/// What this version of the file is, for block ids: 32 hex digits of the SHA-256 of its hash,
+/// size, modification time (ns) and the block size. Every id of a blob has the same length
+/// (`{index:06}-` and these), as storage requires.
+fn generation(file: &LocalFile, block_size: u64) -> String {
+    let modified = std::fs::metadata(&file.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |d| d.as_nanos().to_string());
+    let text = format!("{}:{}:{modified}:{block_size}", file.sha256, file.size);
+    hex(&Sha256::digest(text.as_bytes()))[..32].to_string()
 }
 
-fn io_error(path: &Path, error: std::io::Error) -> StorageError {
+pub(super) fn io_error(path: &Path, error: std::io::Error) -> StorageError {
     StorageError::Io {
         path: path.to_path_buf(),
         error,
@@ -154,7 +167,7 @@ fn io_error(path: &Path, error: std::io::Error) -> StorageError {
 }
 
 /// Runs `f` on a blocking thread.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, StorageError> {
     tokio::task::spawn_blocking(f)

@@ -1,16 +1,18 @@
 //! The content-addressed upload engine: each local file goes to `cas/<sha256>` unless a blob
 //! of that name and size is there already, so an unchanged file is sent once, whatever task,
-//! run or repository path it comes from. Files go in parallel, small ones many at a time and
+//! run or repository path it comes from. What is there is learnt from one listing of `cas/`
+//! when it is small next to the files (one request instead of one per file), else by
+//! probing each blob. Files go in parallel, small ones many at a time and
 //! large ones (which are parallel inside, block by block) a few at a time, so memory stays
 //! bounded: about `files_in_flight × single_put_max + large_files_in_flight × 2 × parallel
-//! blocks × block_size` (128 MiB + 128 MiB by default).
+//! blocks × block_size` (64 MiB + 128 MiB by default).
 
 use super::client::Container;
 use super::hash::LocalFile;
 use super::put::{BlockOptions, Progress};
 use crate::exec::error::StorageError;
 use futures::{StreamExt, TryStreamExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How many transfers run at once, and how files are cut.
 #[derive(Clone, Copy, Debug)]
@@ -25,14 +27,14 @@ pub struct UploadOptions {
 impl Default for UploadOptions {
     fn default() -> UploadOptions {
         UploadOptions {
-            files_in_flight: 32,
+            files_in_flight: 16,
             large_files_in_flight: 1,
             blocks: BlockOptions::default(),
         }
     }
 }
 
-/// What [`upload_files`] did.
+/// What [`upload_files`] or [`super::upload_paths`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Uploaded {
     /// The blob of each file given, in the same order (`cas/<sha256>`).
@@ -79,12 +81,21 @@ pub async fn upload_files(
             name: file.cas_name(),
         })
         .partition(|j| j.file.size <= options.blocks.single_put_max);
+    let known = known_blobs(container, small.len() + large.len()).await?;
     let (a, b) = futures::future::try_join(
-        run(container, small, options.files_in_flight, &options.blocks, progress),
+        run(
+            container,
+            small,
+            options.files_in_flight,
+            &known,
+            &options.blocks,
+            progress,
+        ),
         run(
             container,
             large,
             options.large_files_in_flight,
+            &known,
             &options.blocks,
             progress,
         ),
@@ -97,7 +108,7 @@ pub async fn upload_files(
 }
 
 impl Uploaded {
-    fn add(&mut self, other: &Uploaded) {
+    pub(super) fn add(&mut self, other: &Uploaded) {
         self.files_sent += other.files_sent;
         self.bytes_sent += other.bytes_sent;
         self.files_skipped += other.files_skipped;
@@ -105,16 +116,32 @@ impl Uploaded {
     }
 }
 
+/// The sizes of the blobs under `cas/`, when listing them is cheaper than a probe per file.
+pub(super) type Known = Option<HashMap<String, u64>>;
+
+/// One listing page holds 5,000 blobs: list when that is at most one page per 100 files.
+pub(super) async fn known_blobs(container: &Container, files: usize) -> Result<Known, StorageError> {
+    if files < 16 {
+        return Ok(None);
+    }
+    let limit = 5_000 * files.div_ceil(100);
+    Ok(container
+        .list_up_to("cas/", limit)
+        .await?
+        .map(|blobs| blobs.into_iter().map(|b| (b.name, b.size)).collect()))
+}
+
 /// `jobs`, `in_flight` at a time, summed.
 async fn run(
     container: &Container,
     jobs: Vec<Job<'_>>,
     in_flight: usize,
+    known: &Known,
     blocks: &BlockOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Uploaded, StorageError> {
     futures::stream::iter(jobs)
-        .map(|job| upload_one(container, job, blocks, progress))
+        .map(|job| upload_one(container, job, known, blocks, progress))
         .buffer_unordered(in_flight.max(1))
         .try_fold(Uploaded::default(), |mut total, one| async move {
             total.add(&one);
@@ -123,15 +150,20 @@ async fn run(
         .await
 }
 
-/// One content: probe, then send unless storage has it.
+/// One content: sent unless storage has it.
 async fn upload_one(
     container: &Container,
     job: Job<'_>,
+    known: &Known,
     blocks: &BlockOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Uploaded, StorageError> {
     let size = job.file.size;
-    if container.properties(&job.name).await?.is_some_and(|b| b.size == size) {
+    let there = match known {
+        Some(sizes) => sizes.get(&job.name).copied(),
+        None => container.properties(&job.name).await?.map(|b| b.size),
+    };
+    if there == Some(size) {
         progress(Progress::Skipped(size));
         return Ok(Uploaded {
             files_skipped: 1,

@@ -4,7 +4,7 @@ use super::transfer::small_blocks;
 use super::{account, noise, runtime, unique};
 use crate::azurite::Azurite;
 use azure_core::Bytes;
-use batchflow::exec::azure::blob::{hash_file, upload_files, LocalFile, Progress, UploadOptions};
+use batchflow::exec::azure::blob::{hash_file, upload_files, upload_paths, LocalFile, Progress, UploadOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn options() -> UploadOptions {
@@ -113,5 +113,44 @@ fn a_prefix_comes_down_with_its_relative_paths() {
             .await
             .expect("nothing");
         assert!(none.is_empty());
+    });
+}
+
+#[test]
+fn files_hashed_as_they_go_up_match_files_hashed_first() {
+    let az = Azurite::shared();
+    let c = account(az).container(&unique("paths"));
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut paths: Vec<std::path::PathBuf> = (0..30)
+        .map(|i| {
+            let path = dir.path().join(format!("f{i}.bin"));
+            std::fs::write(&path, noise(500 + i * 11, 1000 + i as u64)).expect("write");
+            path
+        })
+        .collect();
+    let twin = dir.path().join("twin.bin");
+    std::fs::copy(&paths[0], &twin).expect("copy");
+    paths.push(twin);
+    let large = dir.path().join("large.bin");
+    std::fs::write(&large, noise(1024 * 1024 + 3, 4)).expect("write");
+    paths.push(large);
+    let total: u64 = paths.iter().map(|p| std::fs::metadata(p).expect("size").len()).sum();
+    runtime().block_on(async {
+        c.ensure().await.expect("created");
+        let counted = AtomicU64::new(0);
+        let (files, up) = upload_paths(&c, &paths, &options(), &|p| {
+            let (Progress::Sent(n) | Progress::Skipped(n)) = p;
+            counted.fetch_add(n, Ordering::Relaxed);
+        })
+        .await
+        .expect("uploaded");
+        assert_eq!(counted.load(Ordering::Relaxed), total, "every byte of every file once");
+        for (file, path) in files.iter().zip(&paths) {
+            assert_eq!(file, &hash_file(path).expect("hashed"));
+        }
+        assert_eq!((up.files_sent, up.files_skipped), (31, 1), "the twin is not sent");
+        assert_eq!(up.blobs[0], up.blobs[30]);
+        let (_, again) = upload_paths(&c, &paths, &options(), &|_| {}).await.expect("again");
+        assert_eq!((again.bytes_sent, again.files_skipped), (0, 32));
     });
 }

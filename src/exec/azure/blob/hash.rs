@@ -47,6 +47,22 @@ pub fn hash_file(path: &Path) -> Result<LocalFile, StorageError> {
     })
 }
 
+/// Hashes `paths` on blocking threads, as many at once as there are cores, and returns them
+/// in the same order. The first file that cannot be read stops it.
+pub async fn hash_files(paths: &[PathBuf]) -> Result<Vec<LocalFile>, StorageError> {
+    use futures::{StreamExt, TryStreamExt};
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    futures::stream::iter(paths.iter().cloned())
+        .map(|path| async move {
+            tokio::task::spawn_blocking(move || hash_file(&path))
+                .await
+                .unwrap_or_else(|e| Err(StorageError::Transport(format!("a hashing thread failed: {e}"))))
+        })
+        .buffered(cores)
+        .try_collect()
+        .await
+}
+
 /// Lowercase hex of `bytes`.
 pub(super) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

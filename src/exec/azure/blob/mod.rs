@@ -6,9 +6,11 @@
 //! let account = StorageAccount::from_env(&env)?          // Option: None when nothing is set
 //! let container = account.container("batchflow");
 //! container.ensure().await?;                             // created when missing
-//! let files = paths.iter().map(|p| hash_file(p)).collect::<Result<Vec<_>, _>>()?;  // blocking
+//! let files = hash_files(&paths).await?;                 // size + SHA-256, on blocking threads
 //! let up = upload_files(&container, &files, &UploadOptions::default(), &|p| bar.inc(…)).await?;
 //! // up.blobs[i] == "cas/<sha256 of files[i]>"; unchanged files are never sent twice
+//! let (files, up) = upload_paths(&container, &paths, &UploadOptions::default(), &|p| …).await?;
+//! // the same, hashing as it goes (each small file read once)
 //! let signer = account.sas_signer(expiry).await?;        // key: service SAS; Entra: delegation
 //! let url = signer.blob_sas("batchflow", "cas/…", expiry)?.on(&container.blob_url("cas/…"));
 //! container.download_blob("runs/…/out.txt", dest, &|_| {}).await?;   // atomic
@@ -31,10 +33,12 @@ mod put;
 mod sas;
 mod shared_key;
 mod upload;
+mod upload_paths;
 
 pub use account::{StorageAccount, STORAGE_SCOPE};
 pub use client::{BlobInfo, Container, SHA256_METADATA};
-pub use hash::{hash_file, LocalFile};
+pub use hash::{hash_file, hash_files, LocalFile};
 pub use put::{BlockOptions, Progress};
 pub use sas::{Sas, SasSigner, MAX_DELEGATION};
 pub use upload::{upload_files, UploadOptions, Uploaded};
+pub use upload_paths::upload_paths;

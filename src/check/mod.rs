@@ -35,6 +35,10 @@ pub struct Context {
     pub auth: Option<AuthMode>,
     /// Retirement dates are compared with this day.
     pub today: Date,
+    /// What the workflow's repository inputs stand for on disk.
+    pub repo: std::sync::Arc<crate::repo::RepoFacts>,
+    /// The storage container, when a storage account is configured.
+    pub storage: Option<String>,
 }
 
 /// Sizes, images and agents retiring within this many days are reported too (BF116, BF120).

@@ -7,7 +7,7 @@
 //! scripts that never return, and `let` cycles.
 
 use crate::support::{root, Bf, Output};
-use batchflow::compile::{compile_text, CompileOptions, Compiled, HookSource};
+use batchflow::compile::{compile_text, CompileOptions, Compiled, HookSource, Surroundings};
 use batchflow::diagnostics::render;
 use batchflow::plan;
 use batchflow::source::SourceMap;
@@ -53,6 +53,7 @@ fn run_pipeline(text: &str, hook_script: Option<&str>) {
         "fuzz",
         text.to_string(),
         hooks,
+        |_| Surroundings::default(),
         &mut sources,
         &CompileOptions::default(),
     );

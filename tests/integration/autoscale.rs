@@ -2,7 +2,7 @@
 //! the string literal, through `\n` and `\"` escapes and raw strings, and at the `autoscale`
 //! attribute when the formula is computed.
 
-use crate::support::Bf;
+use crate::support::Test;
 
 const WORKFLOW: &str = r####"workflow "spans"
 
@@ -44,7 +44,7 @@ fn formula_problems_point_inside_the_literal_or_at_the_attribute() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("spans.batchflow");
     std::fs::write(&file, WORKFLOW).expect("write workflow");
-    let out = Bf::new().args(["check", "--format", "json"]).args([&file]).run();
+    let out = Test::project().args(["check", "--format", "json"]).args([&file]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     let pointed: Vec<(String, &str)> = out
         .diagnostics()

@@ -3,7 +3,7 @@
 //! across a kill and `--resume`, and `status` / `cancel`.
 
 use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
-use crate::support::{examples, root, Bf, Output};
+use crate::support::{examples, root, Output, Test};
 use base64::Engine;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,19 +58,19 @@ impl Azure {
         name.to_string()
     }
 
-    pub(crate) fn bf(&self) -> Bf {
-        let bf = Bf::new()
+    pub(crate) fn bf(&self) -> Test {
+        let bf = Test::project()
             .current_dir(&self.path)
-            .env("AZURE_BATCH_ENDPOINT", &self.fake.url())
-            .env("AZURE_BATCH_ACCOUNT", &self.fake.account())
+            .env("AZURE_BATCH_ENDPOINT", self.fake.url())
+            .env("AZURE_BATCH_ACCOUNT", self.fake.account())
             .env("BATCHFLOW_POLL_MS", "20");
         let bf = secret_names()
             .iter()
-            .fold(bf, |bf, name| bf.env(name, &format!("value-of-{name}")));
+            .fold(bf, |bf, name| bf.env(name, format!("value-of-{name}")));
         if self.shared_key {
             bf.env(
                 "AZURE_BATCH_ACCESS_KEY",
-                &base64::engine::general_purpose::STANDARD.encode(KEY),
+                base64::engine::general_purpose::STANDARD.encode(KEY),
             )
         } else {
             bf.env("BATCHFLOW_ACCESS_TOKEN", "a-test-token")
@@ -342,7 +342,7 @@ fn a_wrong_key_is_refused_with_the_services_message() {
         .bf()
         .env(
             "AZURE_BATCH_ACCESS_KEY",
-            &base64::engine::general_purpose::STANDARD.encode(b"another key"),
+            base64::engine::general_purpose::STANDARD.encode(b"another key"),
         )
         .args(["run", "--target", "azure", "--quiet", "examples/hello.batchflow"])
         .run();
@@ -833,7 +833,7 @@ fn status_shows_batch_and_cancel_ends_the_run() {
 
 #[test]
 fn without_an_account_the_run_says_what_to_set() {
-    let out = Bf::new()
+    let out = Test::project()
         .current_dir(Path::new(&root()))
         .env("AZURE_BATCH_ENDPOINT", "")
         .args(["run", "--target", "azure", "examples/hello.batchflow"])

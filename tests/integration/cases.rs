@@ -13,7 +13,7 @@
 //! no other: a case is also a test against false alarms. `# expect: nothing` = a clean check.
 //! `# env:` lines set environment variables, e.g. another day for the retirement rules.
 
-use crate::support::{root, Bf};
+use crate::support::{root, Test};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -84,7 +84,7 @@ fn every_case_reports_exactly_what_it_expects() {
             failures.push(format!("{}: needs `# case:` and `# expect:` lines", rel.display()));
             continue;
         }
-        let mut bf = Bf::new()
+        let mut bf = Test::project()
             .args(["check", "--format", "json"])
             .args([&rel])
             .args(&case.args);
@@ -143,7 +143,7 @@ fn a_task_body_over_one_megabyte_fails_check() {
             "workflow \"{name}\"\npool cpu {{\n  vm_size    = \"Standard_D4s_v5\"\n  image      = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  node_agent = \"batch.node.ubuntu 24.04\"\n  dedicated  = 1\n}}\njob j on cpu {{\n  task t {{\n    command = \"python3 work.py {arg}\"\n  }}\n}}\n"
         );
         std::fs::write(&file, text).expect("write workflow");
-        let out = Bf::new()
+        let out = Test::project()
             .current_dir(dir.path())
             .args(["check", "--format", "json"])
             .args([&file])

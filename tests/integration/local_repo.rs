@@ -4,7 +4,7 @@
 //! `.batchflow/runs/`. Tasks record what they saw in files of the repository; concurrency is
 //! measured from start and end times the tasks write themselves.
 
-use crate::support::{Bf, Output};
+use crate::support::{Output, Test};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -73,8 +73,8 @@ impl Repo {
         p
     }
 
-    pub fn bf(&self) -> Bf {
-        Bf::new().current_dir(&self.path)
+    pub fn bf(&self) -> Test {
+        Test::project().current_dir(&self.path)
     }
 
     /// `batchflow run ARGS`.
@@ -135,11 +135,11 @@ impl Repo {
 }
 
 pub trait ArgList {
-    fn arg_list(self, first: &str, rest: &[&str]) -> Bf;
+    fn arg_list(self, first: &str, rest: &[&str]) -> Test;
 }
 
-impl ArgList for Bf {
-    fn arg_list(self, first: &str, rest: &[&str]) -> Bf {
+impl ArgList for Test {
+    fn arg_list(self, first: &str, rest: &[&str]) -> Test {
         self.args(std::iter::once(first).chain(rest.iter().copied()))
     }
 }

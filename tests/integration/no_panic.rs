@@ -6,7 +6,7 @@
 //! binary and non-UTF-8 files, a 10 MB file, pathological nesting, huge sweeps, hook
 //! scripts that never return, and `let` cycles.
 
-use crate::support::{root, Bf, Output};
+use crate::support::{root, Output, Test};
 use batchflow::compile::{compile_text, Compiled, HookSource, Options};
 use batchflow::diagnostics::render;
 use batchflow::plan;
@@ -310,7 +310,7 @@ fn check(files: &[(&str, &[u8])]) -> (Output, Duration) {
 
 fn run_check(path: &Path) -> (Output, Duration) {
     let start = Instant::now();
-    let out = Bf::new().args(["check", "--format", "json"]).args([path]).run();
+    let out = Test::project().args(["check", "--format", "json"]).args([path]).run();
     (out, start.elapsed())
 }
 

@@ -9,7 +9,7 @@
 //! reach a plan.
 
 use crate::schema::{iso8601_seconds, Body, Version};
-use crate::support::{root, Bf};
+use crate::support::{root, Test};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ fn plan_case(case: &Case, version: Version) -> Option<Planned> {
             values.push((k.clone(), v.clone()));
         }
     }
-    let mut bf = Bf::new()
+    let mut bf = Test::project()
         .args(["plan", "--format", "json"])
         .args([&case.file])
         .args(&case.args);
@@ -961,7 +961,7 @@ fn rules_beyond_the_schema_catch_broken_plans() {
 fn plan_generated(dir: &Path, name: &str, source: &str) -> Value {
     let file = dir.join(format!("{name}.batchflow"));
     std::fs::write(&file, source).expect("write workflow");
-    let out = Bf::new()
+    let out = Test::project()
         .current_dir(dir)
         .args(["plan", "--format", "json"])
         .args([&file])
@@ -1264,7 +1264,11 @@ pool box {
         if let Some(script) = hooks {
             std::fs::write(dir.path().join(format!("{name}.rhai")), script).expect("write hooks");
         }
-        let checked = Bf::new().current_dir(dir.path()).args(["check"]).args([&file]).run();
+        let checked = Test::project()
+            .current_dir(dir.path())
+            .args(["check"])
+            .args([&file])
+            .run();
         let control = what.starts_with("control");
         if checked.code != 0 {
             if control {
@@ -1272,7 +1276,7 @@ pool box {
             }
             continue; // the checker catches it: fine
         }
-        let out = Bf::new()
+        let out = Test::project()
             .current_dir(dir.path())
             .args(["plan", "--format", "json"])
             .args([&file])

@@ -2,7 +2,7 @@
 //! test date. Only the pages about the retirement itself (BF120's page and the rules'
 //! firing fixtures, which are not read here) may name one.
 
-use crate::support::{root, Bf, TODAY};
+use crate::support::{root, Test, TODAY};
 use batchflow::stdlib::{vm_sizes, Date};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -172,7 +172,7 @@ fn unknown_size_suggestions_skip_retired_sizes() {
         .map(|(i, s)| pool(&format!("p{i}"), s))
         .collect::<String>();
     std::fs::write(&file, text).expect("write");
-    let out = Bf::new().args(["check", "--format", "json"]).args([&file]).run();
+    let out = Test::project().args(["check", "--format", "json"]).args([&file]).run();
     let helps: Vec<String> = out
         .diagnostics()
         .iter()

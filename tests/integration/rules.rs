@@ -1,7 +1,7 @@
 //! Every rule has a folder `tests/fixtures/rules/CODE/` with a workflow where it fires and
 //! the same workflow fixed. The human output of each firing fixture is snapshotted.
 
-use crate::support::{root, Bf, Output};
+use crate::support::{root, Output, Test};
 use batchflow::diagnostics::{Code, Severity};
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use std::path::Path;
 fn check(dir: &Path, which: &str, json: bool) -> Output {
     let file = dir.join(format!("{which}.batchflow"));
     let rel = file.strip_prefix(root()).unwrap_or(&file).to_path_buf();
-    let mut bf = Bf::new().args(["check"]).args([rel]);
+    let mut bf = Test::project().args(["check"]).args([rel]);
     if json {
         bf = bf.args(["--format", "json"]);
     }
@@ -78,7 +78,7 @@ fn every_fixture_folder_is_a_rule() {
 #[test]
 fn explain_prints_every_rule_page_with_its_examples() {
     for code in Code::ALL {
-        let out = Bf::new().args(["explain", code.as_str()]).run();
+        let out = Test::project().args(["explain", code.as_str()]).run();
         assert_eq!(out.code, 0, "{code}");
         assert!(
             out.stdout.starts_with(&format!("# {} {}", code.as_str(), code.name())),

@@ -658,7 +658,7 @@ fn the_container_cli_is_the_flag_then_the_variable_then_docker_then_podman() {
         }
         let out = repo
             .bf()
-            .env("PATH", &path(dir))
+            .env("PATH", path(dir))
             .env("BATCHFLOW_CONTAINER_CLI", var)
             .arg_list("run", &args)
             .run();
@@ -678,7 +678,7 @@ fn container_tasks_without_a_runtime_fail_before_anything_starts() {
     let file = repo.write("boxes.batchflow", CONTAINER_WORKFLOW);
     let out = repo
         .bf()
-        .env("PATH", &repo.path.join("empty-bin").display().to_string())
+        .env("PATH", repo.path.join("empty-bin").display().to_string())
         .env("BATCHFLOW_CONTAINER_CLI", "")
         .arg_list("run", &[file.to_str().expect("utf-8")])
         .run();

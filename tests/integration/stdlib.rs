@@ -1,6 +1,6 @@
 //! Every value of every stdlib module is a current image the checker knows.
 
-use crate::support::Bf;
+use crate::support::Test;
 use batchflow::stdlib::MODULES;
 
 /// `let NAME = ...` names of a module's text.
@@ -34,7 +34,7 @@ fn every_std_images_value_makes_a_clean_pool() {
     }
     let file = dir.path().join("all-images.batchflow");
     std::fs::write(&file, &text).expect("write");
-    let out = Bf::new()
+    let out = Test::project()
         .args(["check", "--format", "json", "--deny-warnings"])
         .args([&file])
         .run();
@@ -51,7 +51,7 @@ fn a_misspelled_member_suggests_the_closest() {
         "import \"std/images\"\npool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = images.ubuntu_hpc_240\n}\n",
     )
     .expect("write");
-    let out = Bf::new().args(["check", "--format", "json"]).args([&file]).run();
+    let out = Test::project().args(["check", "--format", "json"]).args([&file]).run();
     let d = out.diagnostics();
     assert_eq!(d[0]["code"], "BF002", "{d:?}");
     assert!(d[0]["help"].as_str().unwrap_or("").contains("ubuntu_hpc_2404"), "{d:?}");

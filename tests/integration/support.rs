@@ -82,11 +82,24 @@ impl Repo {
         path
     }
 
+    /// Writes an executable file (a script the workflow runs, a stand-in CLI).
+    pub fn executable(&self, rel: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.write(rel, contents);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
     pub fn mkdir(&self, rel: impl AsRef<Path>) -> PathBuf {
         assert!(self.0.temp.is_some(), "tests write into temporary repositories only");
         let path = self.path().join(rel);
         std::fs::create_dir_all(&path).expect("mkdir");
         path
+    }
+
+    pub fn read(&self, rel: impl AsRef<Path>) -> String {
+        let path = self.path().join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     pub fn exists(&self, rel: impl AsRef<Path>) -> bool {
@@ -100,8 +113,7 @@ pub struct Test {
     repo: Repo,
     current_dir: PathBuf,
     args: Vec<OsString>,
-    /// `None` removes the variable.
-    env: Vec<(String, Option<OsString>)>,
+    env: Vec<(String, OsString)>,
     /// A program (and its arguments) that runs the binary, as `/usr/bin/time`.
     wrapper: Vec<OsString>,
     stdout: Option<String>,
@@ -141,6 +153,11 @@ impl Test {
         self
     }
 
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Test {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
     pub fn args<I, S>(mut self, args: I) -> Test
     where
         I: IntoIterator<Item = S>,
@@ -151,13 +168,23 @@ impl Test {
     }
 
     pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Test {
-        self.env.push((key.to_string(), Some(value.as_ref().to_os_string())));
+        self.env.push((key.to_string(), value.as_ref().to_os_string()));
         self
     }
 
     /// Where the binary runs: a folder of the repository, or an absolute path.
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Test {
         self.current_dir = self.repo.path().join(dir);
+        self
+    }
+
+    /// Runs the binary through `program ARGS... batchflow ...`.
+    pub fn wrapper<I, S>(mut self, program: I) -> Test
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.wrapper = program.into_iter().map(|a| a.as_ref().to_os_string()).collect();
         self
     }
 
@@ -199,13 +226,8 @@ impl Test {
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
             .env_remove("AZURE_BATCH_ACCESS_KEY")
-            .args(&self.args);
-        for (key, value) in &self.env {
-            match value {
-                Some(v) => cmd.env(key, v),
-                None => cmd.env_remove(key),
-            };
-        }
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -344,6 +366,14 @@ impl Output {
             .map(|d| d["code"].as_str().unwrap_or("").to_string())
             .collect()
     }
+}
+
+/// An output in full, for assert messages.
+pub fn show(out: &Output) -> String {
+    format!(
+        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.code, out.stdout, out.stderr
+    )
 }
 
 /// Every workflow in `examples/`, as `examples/NAME.batchflow`, sorted.

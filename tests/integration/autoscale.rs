@@ -41,11 +41,10 @@ job etl on escaped {
 
 #[test]
 fn formula_problems_point_inside_the_literal_or_at_the_attribute() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("spans.batchflow");
-    std::fs::write(&file, WORKFLOW).expect("write workflow");
-    let out = Test::project().args(["check", "--format", "json"]).args([&file]).run();
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = Test::new()
+        .write("spans.batchflow", WORKFLOW)
+        .args(["check", "--format", "json", "spans.batchflow"])
+        .failure();
     let pointed: Vec<(String, &str)> = out
         .diagnostics()
         .iter()

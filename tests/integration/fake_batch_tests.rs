@@ -1209,8 +1209,7 @@ fn the_plans_of_the_examples_run_on_the_fake() {
     let examples = crate::support::examples();
     assert!(examples.len() >= 5);
     for file in examples {
-        let out = Test::project().args(["plan", "--format", "json", &file]).run();
-        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let out = Test::project().args(["plan", "--format", "json", &file]).success();
         let plan: Value = serde_json::from_str(&out.stdout).expect("a JSON plan");
         let fake = FakeBatch::start(Config {
             task_duration: Duration::from_millis(1),

@@ -1,25 +1,20 @@
 //! What the subcommands share: options from the environment, printing diagnostics, exit codes.
 
-pub mod azure;
-mod azure_report;
 pub mod check;
 pub mod plan;
-mod preflight;
 pub mod progress;
 pub mod run;
 pub mod runs;
 pub mod status;
 
 use batchflow::auth_mode::AuthMode;
-use batchflow::diagnostics::{render, Code, Diagnostic, Severity};
+use batchflow::diagnostics::{render, Code, Diagnostic, Problem, Severity};
 use batchflow::source::SourceMap;
 use batchflow::stdlib::Date;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
-pub const OK: u8 = 0;
-pub const FOUND_ERRORS: u8 = 1;
-pub const USAGE: u8 = 2;
+pub use batchflow::exit::{FOUND_ERRORS, OK, USAGE};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -76,12 +71,27 @@ pub fn eprint_human(diags: &[Diagnostic], sources: &SourceMap) {
     let stderr = std::io::stderr();
     // no-color.org: any non-empty NO_COLOR turns colour off.
     let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let width = std::env::var("COLUMNS")
+    let text = render::human(diags, sources, color, width());
+    let _ = stderr.lock().write_all(text.as_bytes());
+}
+
+/// Run-time problems on stderr, in the same form as diagnostics.
+pub fn eprint_problems(problems: &[Problem], sources: &SourceMap) {
+    if problems.is_empty() {
+        return;
+    }
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = render::problems(problems, sources, color, width());
+    let _ = stderr.lock().write_all(text.as_bytes());
+}
+
+/// The terminal width diagnostics are laid out for (`COLUMNS`, else 100).
+fn width() -> usize {
+    std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
-    let text = render::human(diags, sources, color, width);
-    let _ = stderr.lock().write_all(text.as_bytes());
+        .unwrap_or(100)
 }
 
 /// What a hook script printed (`print`, `log`, `debug`), on stderr.

@@ -1,23 +1,24 @@
-//! `batchflow run`, `batchflow runs`, `batchflow logs`: the local backend on the command line.
+//! `batchflow run`: the workflow compiled and planned (or a stopped run opened again), the
+//! backend of its target, and the run driver; then the summary, the problems at their lines,
+//! and the exit code.
 
-use super::preflight::{no_runtime, node_notes, preflight};
 use super::progress::{relative, summary_json, summary_table, Progress};
-use super::runs::{create_run, open_stopped, Stopped};
-use super::{eprint_human, eprint_line, options, print_out, usage_error, FOUND_ERRORS, OK};
-use batchflow::exec::local::{self, container_cli, Model, Outcome, Resume};
-use batchflow::exec::Observer;
-use batchflow::graph::Workflow;
-use batchflow::hooks::Hooks;
+use super::{eprint_human, eprint_line, eprint_problems, options, print_out};
+use batchflow::exec::azure::{self, config, AzureBackend};
+use batchflow::exec::backend::Backend;
+use batchflow::exec::driver::{Driver, Finished, Start};
+use batchflow::exec::error::RunError;
+use batchflow::exec::local::{self, LocalBackend};
+use batchflow::exec::runs::{self, Stopped};
+use batchflow::exec::state::{self, RunStatus};
+use batchflow::exit;
+use batchflow::hooks::{Hooks, Limits};
 use batchflow::plan::{self, Plan};
 use batchflow::source::SourceMap;
-use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// Exit code after Ctrl-C, as shells report SIGINT.
-pub const INTERRUPTED: u8 = 130;
 
 #[derive(Clone)]
 pub struct RunArgs {
@@ -42,73 +43,104 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// A workflow ready to run: its plan, hooks and sources, and how its run starts.
+struct Prepared {
+    plan: Plan,
+    hooks: Option<Hooks>,
+    sources: SourceMap,
+    /// The workflow file and the texts a new run keeps a copy of; `None` when resuming.
+    fresh: Option<(PathBuf, String, Option<String>)>,
+    /// The stopped run's folder and record, when resuming.
+    stopped: Option<(state::RunDir, state::RunState)>,
+}
+
 pub fn run(args: RunArgs) -> u8 {
-    let cwd = match std::env::current_dir() {
-        Ok(d) => d,
-        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
-    };
+    match go(&args) {
+        Ok(code) => code,
+        Err(Stop::Printed(code)) => code,
+        Err(Stop::Error(e, sources)) => {
+            eprint_problems(&[e.problem(None)], &sources);
+            e.exit_code()
+        }
+    }
+}
+
+/// Why `run` stopped before a summary: an exit code whose reason is already printed, or an
+/// error to print.
+enum Stop {
+    Printed(u8),
+    Error(RunError, SourceMap),
+}
+
+impl From<RunError> for Stop {
+    fn from(e: RunError) -> Stop {
+        Stop::Error(e, SourceMap::new())
+    }
+}
+
+fn go(args: &RunArgs) -> Result<u8, Stop> {
+    let cwd = std::env::current_dir().map_err(|e| RunError::io("cannot read the current directory", e))?;
     let root = state::runs_root(&cwd);
     let stopped = match &args.resume {
-        Some(which) => match open_stopped(&root, which) {
-            Ok(s) => Some(s),
-            Err(code) => return code,
-        },
+        Some(which) => Some(runs::open_stopped(&root, which)?),
         None => None,
     };
     // A resumed run goes where it ran.
     let azure = stopped.as_ref().map_or(args.azure, |s| s.state.target != "local");
-    if let Err(why) = options_fit(&args, azure) {
-        return usage_error(&why);
-    }
-    if azure {
-        return super::azure::run(&args, stopped);
-    }
-    let prepared = match stopped {
-        Some(stopped) => resume(stopped, &args),
-        None => match &args.file {
-            Some(file) => fresh(&root, file, &args),
-            None => Err(usage_error("give a workflow file, or `--resume` to continue a run")),
-        },
+    options_fit(args, azure).map_err(RunError::Refused)?;
+    let mut env = environment();
+    let target = if azure {
+        // A resumed run goes back to its own account unless told otherwise.
+        if let Some(s) = &stopped {
+            config::default_endpoint(&mut env, &s.state.target);
+        }
+        let file = config::read_file(&state::repo_root(&cwd)).map_err(RunError::Config)?;
+        Some(config::resolve(&file, &env).map_err(RunError::Config)?)
+    } else {
+        None
     };
-    let p = match prepared {
-        Ok(p) => p,
-        Err(code) => return code,
+    let auth = target.as_ref().map(|t| t.auth.mode());
+    let p = match stopped {
+        Some(stopped) => resume(stopped, args)?,
+        None => {
+            let file = args
+                .file
+                .as_deref()
+                .ok_or_else(|| RunError::Refused("give a workflow file, or `--resume` to continue a run".into()))?;
+            fresh(file, args, auth)?
+        }
     };
-    execute(p, &args)
+    let backend: Box<dyn Backend> = match target {
+        Some(target) => Box::new(AzureBackend::new(
+            &p.plan,
+            target,
+            azure::Settings {
+                max_in_flight: args.max_in_flight,
+                keep_pools: args.keep_pools,
+                replace_jobs: args.replace_jobs,
+                env,
+            },
+        )?),
+        None => Box::new(LocalBackend::new(
+            &p.plan,
+            local::Settings {
+                jobs: args.jobs.unwrap_or_else(cpus),
+                container_cli: args.container_cli.clone(),
+                env,
+            },
+        )?),
+    };
+    execute(p, backend, &root, args)
 }
 
-/// Everything a run needs, fresh or resumed.
-struct Prepared {
-    model: Model,
-    hooks: Option<batchflow::hooks::Hooks>,
-    run_dir: RunDir,
-    record: RunState,
-    resume: Option<Resume>,
-    env: HashMap<String, String>,
-    /// The docker-compatible CLI, when the plan has container tasks.
-    cli: Option<PathBuf>,
+fn environment() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }
 
-/// Refuses what cannot run here, before a run folder exists; finds the container CLI.
-fn runnable(model: &Model, plan: &Plan, env: &HashMap<String, String>, args: &RunArgs) -> Result<Option<PathBuf>, u8> {
-    preflight(model, plan, env).map_err(|why| usage_error(&why))?;
-    let containers = model.tasks.iter().any(|t| t.body.container_settings.is_some())
-        || model
-            .pools
-            .iter()
-            .any(|p| p.start_task.as_ref().is_some_and(|s| s.container_settings.is_some()));
-    if !containers {
-        return Ok(None);
-    }
-    match container_cli::resolve(
-        args.container_cli.as_deref(),
-        env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
-        env.get("PATH").map(String::as_str),
-    ) {
-        Ok(Some(cli)) => Ok(Some(cli)),
-        Ok(None) => Err(usage_error(&no_runtime(model))),
-        Err(e) => Err(usage_error(&e)),
-    }
+fn cpus() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
 }
 
 /// Options of one target given for the other are refused rather than ignored.
@@ -139,189 +171,185 @@ fn options_fit(args: &RunArgs, azure: bool) -> Result<(), String> {
     }
 }
 
-/// A workflow compiled and planned, as a run executes it.
-pub(super) struct Planned {
-    pub workflow: Workflow,
-    pub plan: Plan,
-    pub hooks: Option<Hooks>,
-}
-
-/// Compiles `file` (diagnostics and hook output on stderr) and plans it; a workflow with
-/// errors is refused.
-pub(super) fn compile_and_plan(
-    file: &Path,
-    opts: &batchflow::Options,
-    plan_options: &plan::Options,
-    sources: &mut SourceMap,
-) -> Result<Planned, u8> {
-    let mut compiled = batchflow::compile(file, sources, opts)
-        .map_err(|e| usage_error(&format!("cannot read `{}`: {e}", file.display())))?;
+/// Compiles `file` (with the target's auth mode, so BF112 sees it) and plans it for
+/// `--api-version`; diagnostics and hook output go to stderr, and a workflow with errors is
+/// refused.
+fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMode>) -> Result<Prepared, Stop> {
+    let mut opts = options(&args.params).map_err(RunError::Refused)?;
+    if auth.is_some() {
+        opts.auth = auth;
+    }
+    let api_version = args
+        .api_version
+        .clone()
+        .unwrap_or_else(|| plan::DEFAULT_API_VERSION.to_string());
+    let mut sources = SourceMap::new();
+    let mut compiled = batchflow::compile(file, &mut sources, &opts)
+        .map_err(|e| RunError::io(format!("cannot read `{}`", file.display()), e))?;
     super::eprint_hook_log(&compiled);
-    eprint_human(&compiled.diagnostics, sources);
+    eprint_human(&compiled.diagnostics, &sources);
     if compiled.has_errors() {
         eprint_line(&format!(
             "{}: {}; fix them first",
             file.display(),
             super::summary(&compiled.diagnostics)
         ));
-        return Err(FOUND_ERRORS);
+        return Err(Stop::Printed(exit::FOUND_ERRORS));
     }
-    let workflow = compiled.workflow.take().ok_or(FOUND_ERRORS)?;
-    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), plan_options).map_err(|d| {
-        eprint_human(&d, sources);
-        FOUND_ERRORS
+    let workflow = compiled.workflow.take().ok_or(Stop::Printed(exit::FOUND_ERRORS))?;
+    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &plan::Options { api_version }).map_err(|d| {
+        eprint_human(&d, &sources);
+        Stop::Printed(exit::FOUND_ERRORS)
     })?;
-    Ok(Planned {
-        workflow,
+    if let Some(note) = plan::api_version::untested(&plan.api_version) {
+        eprint_line(&note);
+    }
+    let text = sources.text(compiled.src).to_string();
+    let hooks_text = compiled.hooks.as_ref().map(|h| h.text().to_string());
+    Ok(Prepared {
         plan,
         hooks: compiled.hooks,
+        sources,
+        fresh: Some((file.to_path_buf(), text, hooks_text)),
+        stopped: None,
     })
 }
 
-fn fresh(root: &Path, file: &Path, args: &RunArgs) -> Result<Prepared, u8> {
-    let opts = options(&args.params).map_err(|e| usage_error(&e))?;
-    let mut sources = SourceMap::new();
-    let Planned { plan, hooks, .. } = compile_and_plan(file, &opts, &plan::Options::default(), &mut sources)?;
-    let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
-    let env: HashMap<String, String> = opts.env.into_iter().collect();
-    let cli = runnable(&model, &plan, &env, args)?;
-    let tasks = model
-        .tasks
-        .iter()
-        .map(|t| {
-            let job = model.jobs.get(t.job).map_or_else(String::new, |j| j.id.clone());
-            TaskRecord::waiting(job, t.body.id.clone())
-        })
-        .collect();
-    let (run_dir, record) = create_run(root, file, &args.params, &plan, "local".into(), tasks)?;
-    Ok(Prepared {
-        model,
-        hooks,
-        run_dir,
-        record,
-        resume: None,
-        env,
-        cli,
-    })
-}
-
-fn resume(stopped: Stopped, args: &RunArgs) -> Result<Prepared, u8> {
+/// A stopped run: its saved plan, pointed at the copy of the workflow it was planned from,
+/// and the hook script it ran with.
+fn resume(stopped: Stopped, args: &RunArgs) -> Result<Prepared, Stop> {
     let Stopped {
         run_dir,
         state: old,
-        plan,
+        mut plan,
+        text,
+        hooks: hooks_text,
     } = stopped;
-    let model = Model::from_plan(&plan).map_err(|e| usage_error(&e.to_string()))?;
-    let opts = options(&args.params).map_err(|e| usage_error(&e))?;
-    let env: HashMap<String, String> = opts.env.clone().into_iter().collect();
-    let cli = runnable(&model, &plan, &env, args)?;
-    // The hook script is read again from the workflow file, for the run-time hooks.
+    if let Some(v) = args.api_version.as_deref().filter(|v| *v != plan.api_version) {
+        return Err(RunError::Refused(format!(
+            "run `{}` was planned for api-version {}, which a resumed run keeps: drop `--api-version {v}`, or start a new run",
+            old.run_id, plan.api_version
+        ))
+        .into());
+    }
     let mut sources = SourceMap::new();
-    let hooks = batchflow::compile(Path::new(&old.file), &mut sources, &opts)
-        .ok()
-        .and_then(|c| c.hooks);
-    let mut record = old.clone();
-    record.status = RunStatus::Running;
-    record.owner_pid = std::process::id();
-    eprint_line(&format!("resuming run `{}` of `{}`", old.run_id, old.workflow));
+    let hooks = match (&text, &hooks_text) {
+        (Some(text), hooks_text) => {
+            let src = sources.add(old.file.clone(), text.as_str());
+            for step in &mut plan.steps {
+                step.set_source(src);
+            }
+            hooks_text.as_ref().and_then(|h| {
+                let name = run_dir.path.join(runs::HOOKS_COPY).display().to_string();
+                let hsrc = sources.add(name.clone(), h.as_str());
+                Hooks::compile(hsrc, &name, h.as_str().into(), Limits::default()).ok()
+            })
+        }
+        // A run from before runs kept a copy: its hooks come from the file as it is now.
+        (None, _) => {
+            let opts = options(&old.params).map_err(RunError::Refused)?;
+            let compiled = batchflow::compile(Path::new(&old.file), &mut sources, &opts).ok();
+            let hooks = compiled.and_then(|c| c.hooks);
+            if hooks.is_none() && old.target != "local" {
+                eprint_line(&format!(
+                    "note: `{}` no longer compiles; resuming without its hooks",
+                    old.file
+                ));
+            }
+            hooks
+        }
+    };
+    let on = if old.target == "local" {
+        String::new()
+    } else {
+        format!(" on {}", old.target)
+    };
+    eprint_line(&format!("resuming run `{}` of `{}`{on}", old.run_id, old.workflow));
     Ok(Prepared {
-        model,
+        plan,
         hooks,
-        run_dir,
-        record,
-        resume: Some(Resume { state: old }),
-        env,
-        cli,
+        sources,
+        fresh: None,
+        stopped: Some((run_dir, old)),
     })
 }
 
-fn execute(p: Prepared, args: &RunArgs) -> u8 {
+fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunArgs) -> Result<u8, Stop> {
     let Prepared {
-        model,
+        plan,
         hooks,
-        run_dir,
-        record,
-        resume,
-        env,
-        cli,
+        sources,
+        fresh,
+        stopped,
     } = p;
+    let start = match (&fresh, stopped) {
+        (Some((file, text, hooks_text)), _) => Start::Fresh {
+            root,
+            file,
+            text,
+            hooks: hooks_text.as_deref(),
+            params: &args.params,
+        },
+        (None, Some((run_dir, state))) => Start::Resume { run_dir, state },
+        (None, None) => return Err(RunError::Refused("nothing to run".into()).into()),
+    };
+    let driver = Driver::start(&plan, start, backend.as_ref()).map_err(|e| Stop::Error(e, SourceMap::new()))?;
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
     // Only one handler per process; a second run in the same process reuses the first.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1)));
-    let run_id = record.run_id.clone();
-    let run_path = run_dir.path.clone();
-    let opts = local::Options {
-        jobs: jobs.max(1),
-        container_cli: cli,
-        run_id: run_id.clone(),
-        secrets: env,
-        interrupt,
-    };
-    let mut progress = Progress::new(model.tasks.len(), args.quiet, &run_path);
+    let run_id = driver.record().run_id.clone();
+    let mut progress = Progress::new(driver.record().tasks.len(), args.quiet, driver.path());
     if !args.quiet {
-        let (nodes, slots) = model.pools.iter().fold((0u32, 0u32), |(n, s), p| {
-            let here = u32::try_from(local::layout::simulated(p.dedicated, p.low_priority).len()).unwrap_or(0);
-            (n + here, s + here * p.task_slots)
-        });
         eprint_line(&format!(
-            "run `{run_id}`: {} tasks on {nodes} simulated node{} with {slots} slots, at most {} at once; state in {}",
-            model.tasks.len(),
-            if nodes == 1 { "" } else { "s" },
-            opts.jobs,
-            relative(&run_path).display()
+            "run `{run_id}`: {} tasks on {}; state in {}",
+            driver.record().tasks.len(),
+            backend.describe(),
+            relative(driver.path()).display()
         ));
-        for note in node_notes(&model) {
-            progress.note(&note);
-        }
-        let uploading = model.tasks.iter().filter(|t| !t.body.output_files.is_empty()).count();
-        if uploading > 0 {
-            let who = if uploading == 1 {
-                "1 task names".to_string()
-            } else {
-                format!("{uploading} tasks name")
-            };
-            progress.note(&format!(
-                "{who} outputs: a local run does not upload them; they stay in each task's wd/"
-            ));
-        }
     }
-    let result = local::run(&model, hooks.as_ref(), &opts, run_dir, record, resume, &mut progress);
+    let result = driver.run(backend.as_mut(), hooks.as_ref(), &mut progress, interrupt);
     progress.finish();
     if let Some(h) = &hooks {
         for line in h.take_log() {
             eprint_line(&format!("hook: {line}"));
         }
     }
-    let (outcome, reports) = match result {
-        Ok(r) => r,
-        Err(e) => return usage_error(&format!("the run folder failed: {e}")),
+    match result {
+        Ok(finished) => summarize(&finished, &sources, args),
+        Err(e) => {
+            eprint_problems(&[e.problem(None)], &sources);
+            Err(Stop::Printed(e.exit_code()))
+        }
+    }
+}
+
+/// The summary on stdout, the problems at their lines, and what to do next.
+fn summarize(f: &Finished, sources: &SourceMap, args: &RunArgs) -> Result<u8, Stop> {
+    let status = match f.status {
+        RunStatus::Interrupted => "interrupted",
+        RunStatus::Succeeded => "succeeded",
+        _ => "failed",
     };
     let summary = if args.json {
-        let status = match outcome {
-            Outcome::Interrupted => "interrupted",
-            Outcome::Finished { all_succeeded: true } => "succeeded",
-            Outcome::Finished { all_succeeded: false } => "failed",
-        };
-        summary_json(&run_id, "local", status, &reports)
+        summary_json(&f.run_id, &f.target, status, &f.reports)
     } else {
-        summary_table(&reports)
+        summary_table(&f.reports)
     };
-    if let Err(code) = print_out(&summary) {
-        return code;
+    print_out(&summary).map_err(Stop::Printed)?;
+    eprint_problems(&f.problems, sources);
+    let local = f.target == "local";
+    let id = &f.run_id;
+    match (&f.status, local) {
+        (RunStatus::Interrupted, true) => eprint_line(&format!("interrupted; resume with `batchflow run --resume {id}`")),
+        (RunStatus::Interrupted, false) => eprint_line(&format!(
+            "interrupted; its pools and jobs stay on Batch: resume with `batchflow run --resume {id}`, or end them with `batchflow cancel {id}`"
+        )),
+        (RunStatus::Succeeded, _) => {}
+        (_, true) => eprint_line(&format!(
+            "see a task's output with `batchflow logs {id} TASK`; re-run what failed with `batchflow run --resume {id}`"
+        )),
+        (_, false) => eprint_line(&format!("see a task's output with `batchflow logs {id} TASK`")),
     }
-    match outcome {
-        Outcome::Interrupted => {
-            eprint_line(&format!("interrupted; resume with `batchflow run --resume {run_id}`"));
-            INTERRUPTED
-        }
-        Outcome::Finished { all_succeeded: true } => OK,
-        Outcome::Finished { all_succeeded: false } => {
-            eprint_line(&format!("see a task's output with `batchflow logs {run_id} TASK`; re-run what failed with `batchflow run --resume {run_id}`"));
-            FOUND_ERRORS
-        }
-    }
+    Ok(f.exit_code())
 }

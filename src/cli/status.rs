@@ -1,16 +1,15 @@
 //! `batchflow status RUN` and `batchflow cancel RUN`: how a run stands (asking Batch for an
 //! azure run), and stopping one (its process, and on Batch its jobs and pools).
 
-use super::runs::find_run;
 use super::{eprint_line, print_out, usage_error, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config;
 use batchflow::exec::azure::control;
+use batchflow::exec::runs;
+use batchflow::exec::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use batchflow::exec::TaskState;
 use batchflow::plan::Plan;
-use batchflow::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// How long `cancel` waits for the run's process to stop after SIGINT.
@@ -18,12 +17,7 @@ const STOP_WAIT: Duration = Duration::from_secs(60);
 
 fn open(which: &str) -> Result<(RunDir, RunState), u8> {
     let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
-    let dir: PathBuf = find_run(&state::runs_root(&cwd), which).map_err(|e| usage_error(&e))?;
-    let run_dir = RunDir::open(dir.clone());
-    let (st, _) = run_dir
-        .load()
-        .map_err(|e| usage_error(&format!("cannot read the state of `{}`: {e}", dir.display())))?;
-    Ok((run_dir, st))
+    runs::open(&state::runs_root(&cwd), which).map_err(|e| usage_error(&e.to_string()))
 }
 
 /// The account an azure run used: a client, the run's saved plan, a runtime to send with.

@@ -2,9 +2,11 @@
 //! people (miette), GitHub workflow annotations, or JSON for machines.
 
 mod code;
+mod problem;
 pub mod render;
 
 pub use code::Code;
+pub use problem::Problem;
 
 use crate::source::Span;
 use serde::Serialize;

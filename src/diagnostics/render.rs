@@ -1,6 +1,6 @@
 //! Diagnostics as text for people (miette), as GitHub workflow annotations, and as JSON.
 
-use super::{Diagnostic, Severity};
+use super::{Diagnostic, Problem, Severity};
 use crate::source::{SourceMap, Span};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
@@ -9,6 +9,37 @@ use std::sync::Arc;
 
 /// The human form: a miette report per diagnostic, source excerpt and all.
 pub fn human(diags: &[Diagnostic], sources: &SourceMap, color: bool, width: usize) -> String {
+    render_all(diags.iter().map(|d| Report::new(d, sources)), color, width, true)
+}
+
+/// Run-time problems: one pointing into the workflow is shown like a diagnostic, with its
+/// lines (not wrapped, so a long error stays one line to search for); one that points nowhere
+/// is an `error:` line, as usage errors are, with its help and notes below.
+pub fn problems(problems: &[Problem], sources: &SourceMap, color: bool, width: usize) -> String {
+    let mut out = String::new();
+    for p in problems {
+        let located = p.span.is_some_and(|s| sources.get(s.src).is_some());
+        if located {
+            out.push_str(&render_all(
+                std::iter::once(Report::problem(p, sources)),
+                color,
+                width,
+                false,
+            ));
+            continue;
+        }
+        out.push_str(&format!("{}: {}\n", p.severity.as_str(), p.message));
+        if let Some(h) = &p.help {
+            out.push_str(&format!("  help: {h}\n"));
+        }
+        for note in &p.notes {
+            out.push_str(&format!("  {note}\n"));
+        }
+    }
+    out
+}
+
+fn render_all(reports: impl Iterator<Item = Report>, color: bool, width: usize, wrap: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -16,12 +47,16 @@ pub fn human(diags: &[Diagnostic], sources: &SourceMap, color: bool, width: usiz
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
+        .with_wrap_lines(wrap)
         .with_links(false);
     let mut out = String::new();
-    for diag in diags {
-        let report = Report::new(diag, sources);
+    for report in reports {
         if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{}: {}\n", diag.code, diag.message));
+            out.push_str(&format!(
+                "{}: {}\n",
+                report.code.as_deref().unwrap_or("error"),
+                report.message
+            ));
         }
         out.push('\n');
     }
@@ -36,7 +71,7 @@ pub fn location(sources: &SourceMap, span: Span) -> String {
 
 struct Report {
     message: String,
-    code: String,
+    code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
     source: NamedSource<Arc<str>>,
@@ -75,13 +110,42 @@ impl Report {
         };
         Report {
             message: diag.message.clone(),
-            code: format!("{}({})", diag.code.as_str(), diag.code.name()),
+            code: Some(format!("{}({})", diag.code.as_str(), diag.code.name())),
             severity: match diag.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
                 Severity::Info => miette::Severity::Advice,
             },
             help,
+            source: NamedSource::new(name, text),
+            labels,
+        }
+    }
+}
+
+impl Report {
+    fn problem(p: &Problem, sources: &SourceMap) -> Report {
+        let file = p.span.and_then(|s| sources.get(s.src));
+        let text: Arc<str> = file.map_or_else(|| Arc::from(""), |f| Arc::clone(&f.text));
+        let name = p.span.map_or_else(String::new, |s| sources.name(s.src).to_string());
+        let labels = match (p.span, file) {
+            (Some(span), Some(_)) => vec![LabeledSpan::new_primary_with_span(
+                Some("declared here".to_string()),
+                clamp(span, text.len()),
+            )],
+            _ => Vec::new(),
+        };
+        let mut help: Vec<String> = p.help.iter().cloned().collect();
+        help.extend(p.notes.iter().cloned());
+        Report {
+            message: p.message.clone(),
+            code: None,
+            severity: match p.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+                Severity::Info => miette::Severity::Advice,
+            },
+            help: (!help.is_empty()).then(|| help.join("\n")),
             source: NamedSource::new(name, text),
             labels,
         }
@@ -110,7 +174,7 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.code))
+        self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {

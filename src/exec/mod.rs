@@ -2,8 +2,15 @@
 //! on Batch. They never re-interpret the language: what they run is what `plan` printed.
 
 pub mod azure;
-pub mod hooks;
+pub mod backend;
+pub mod driver;
+pub mod error;
 pub mod local;
+pub mod plan_tasks;
+pub mod policy;
+mod preflight;
+pub mod runs;
+pub mod state;
 
 use std::time::Duration;
 

@@ -60,6 +60,11 @@ impl Hooks {
         }
     }
 
+    /// The script's text, as compiled (a run keeps a copy to resume with).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn has_fn(&self, name: &str) -> bool {
         self.ast.iter_functions().any(|f| f.name == name)
     }

@@ -44,7 +44,7 @@ impl<'w> Barriers<'w> {
         if let Some(made) = self.made.get(&id) {
             return Ok(made.clone());
         }
-        let (template_name, origin) = (template.name.value.as_str(), template.span);
+        let (template_name, origin) = (template.name.value.as_str(), template.name.span);
         let mut errors = Vec::new();
         let wf = self.wf;
         let mut level: Vec<(String, Who)> = deps

@@ -71,7 +71,13 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
                 }
             };
             body.depends_on = depends_on;
-            batcher.push(raw(&body), template.span, Who::Task(task_id), &through, &mut errors);
+            batcher.push(
+                raw(&body),
+                template.name.span,
+                Who::Task(task_id),
+                &through,
+                &mut errors,
+            );
         }
     }
     if !errors.is_empty() {

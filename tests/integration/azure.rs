@@ -670,18 +670,26 @@ fn a_failed_task_is_reported_at_its_line_and_blocks_its_dependents() {
     });
     let out = az.run(&["examples/hello.batchflow"]);
     assert_eq!(out.code, 1, "{}", show(&out));
-    assert!(
-        out.stderr
-            .contains("examples/hello.batchflow:44:3: task `greet-1` of job `hello` failed: exit code 3"),
-        "{}",
-        out.stderr
+    // Each failure is shown as the diagnostics are, at the declaration of its task.
+    let failure = |message: &str, at: &str| {
+        let from = out
+            .stderr
+            .find(message)
+            .unwrap_or_else(|| panic!("no `{message}` in:\n{}", out.stderr));
+        let next = out.stderr[from..].lines().nth(1).unwrap_or("");
+        assert!(
+            next.contains(&format!("╭─[{at}]")),
+            "`{message}` is not shown at {at}:\n{}",
+            out.stderr
+        );
+    };
+    failure(
+        "× task `greet-1` of job `hello` failed: exit code 3",
+        "examples/hello.batchflow:44:8",
     );
-    assert!(
-        out.stderr.contains(
-            "examples/hello.batchflow:50:3: task `gather` of job `hello` failed: blocked: `greet-1` did not succeed"
-        ),
-        "{}",
-        out.stderr
+    failure(
+        "× task `gather` of job `hello` failed: blocked: `greet-1` did not succeed",
+        "examples/hello.batchflow:50:8",
     );
     assert!(out.stdout.contains("hello/greet-1"), "{}", out.stdout);
     let snap = az.fake.snapshot();
@@ -703,7 +711,7 @@ fn a_failed_task_is_reported_at_its_line_and_blocks_its_dependents() {
     // The stderr tail of the failed task, fetched from its node, is in the report.
     assert!(
         out.stderr
-            .contains("  stderr.txt (last lines):\n    task failed with exit code 3\n"),
+            .contains("  help: stderr.txt (last lines):\n          task failed with exit code 3\n"),
         "{}",
         out.stderr
     );

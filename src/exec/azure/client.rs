@@ -4,6 +4,7 @@
 
 use super::auth::{Credentials, ToSign};
 use super::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
+pub use crate::exec::error::BatchError as Error;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use std::time::{Duration, Instant, SystemTime};
@@ -17,35 +18,6 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// How many attempts it took.
     pub attempts: u32,
-}
-
-/// A request that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    /// Batch answered with an error: its HTTP status and `code` (`PoolExists`, ...).
-    Service { status: u16, code: String, message: String },
-    /// No answer: connection refused or dropped, timeouts (after all retries).
-    Transport(String),
-    /// Could not authorize the request.
-    Auth(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Service { status, code, message } => write!(f, "{code} ({status}): {message}"),
-            Error::Transport(m) | Error::Auth(m) => f.write_str(m),
-        }
-    }
-}
-
-impl Error {
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            Error::Service { code, .. } => Some(code),
-            _ => None,
-        }
-    }
 }
 
 /// Batch's error body.

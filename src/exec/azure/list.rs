@@ -1,8 +1,9 @@
 //! Reads: single resources, and list calls with `$select` and `$filter`, following
 //! `odata.nextLink` to the end.
 
-use super::client::{BatchClient, Error};
+use super::client::BatchClient;
 use super::models::Page;
+use crate::exec::error::{BatchError as Error, RunError};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 
@@ -36,9 +37,9 @@ pub async fn get_raw<T: DeserializeOwned>(
     serde_json::from_slice(&reply.body).map_err(|e| Error::Transport(format!("{path} does not parse: {e}")))
 }
 
-/// One resource, parsed; errors as text for the report.
-pub async fn get<T: DeserializeOwned>(client: &BatchClient, path: &str, query: &[(&str, &str)]) -> Result<T, String> {
+/// One resource, parsed; the error says what was read.
+pub async fn get<T: DeserializeOwned>(client: &BatchClient, path: &str, query: &[(&str, &str)]) -> Result<T, RunError> {
     get_raw(client, path, query)
         .await
-        .map_err(|e| format!("cannot read {path}: {e}"))
+        .map_err(|e| RunError::batch(format!("read {path}"), e))
 }

@@ -1,6 +1,7 @@
 //! The azure backend: executes a plan against the Azure Batch data-plane REST API.
 
 pub mod auth;
+mod backend;
 pub mod client;
 pub mod config;
 pub mod control;
@@ -8,3 +9,5 @@ pub mod list;
 pub mod models;
 pub mod retry;
 pub mod runner;
+
+pub use backend::{AzureBackend, Settings};

@@ -4,16 +4,18 @@
 //! docker-compatible CLI, input files downloaded — and keeps its state on disk so a stopped
 //! run resumes.
 
+mod backend;
 mod clock;
 pub mod container_cli;
 pub mod inputs;
 pub mod layout;
 pub mod model;
+mod preflight;
 pub mod program;
 mod scheduler;
 pub mod spawn;
 pub mod words;
 
+pub use backend::{LocalBackend, Settings};
 pub use clock::{human, parse_iso};
 pub use model::{Model, ModelError};
-pub use scheduler::{run, Options, Outcome, Resume};

@@ -73,6 +73,15 @@ fn body<T: serde::de::DeserializeOwned>(step: &str, raw: &serde_json::value::Raw
 }
 
 impl Model {
+    /// Whether a task or a start task runs in a container (a container CLI is needed).
+    pub fn has_containers(&self) -> bool {
+        self.tasks.iter().any(|t| t.body.container_settings.is_some())
+            || self
+                .pools
+                .iter()
+                .any(|p| p.start_task.as_ref().is_some_and(|s| s.container_settings.is_some()))
+    }
+
     pub fn from_plan(plan: &Plan) -> Result<Model, ModelError> {
         let mut model = Model {
             workflow: plan.workflow.clone(),

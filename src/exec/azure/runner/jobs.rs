@@ -6,6 +6,7 @@ use super::pools::stop_if_interrupted;
 use super::{Ctx, Done};
 use crate::exec::azure::list;
 use crate::exec::azure::models::{CloudJob, TaskAddCollectionResult};
+use crate::exec::error::RunError;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -26,7 +27,7 @@ enum Existing {
 }
 
 /// Step `step` creates job `id` with `body`.
-pub async fn create(ctx: &Ctx, step: &str, id: &str, body: String) -> Result<(), String> {
+pub async fn create(ctx: &Ctx, step: &str, id: &str, body: String) -> Result<(), RunError> {
     let mut replaced = false;
     loop {
         match ctx.create(step, "/jobs", body.clone()).await {
@@ -38,21 +39,21 @@ pub async fn create(ctx: &Ctx, step: &str, id: &str, body: String) -> Result<(),
                     Existing::Replaced => replaced = true,
                 }
             }
-            Err((e, _)) => return Err(format!("cannot create job `{id}`: {e}")),
+            Err((e, _)) => return Err(RunError::batch(format!("create job `{id}`"), e)),
         }
     }
 }
 
 /// A job of the run's id exists: this run's own, an earlier run's (replaced when asked, and
 /// only once), or another's (an error that says what to do).
-async fn existing(ctx: &Ctx, id: &str, maybe_ours: bool, may_replace: bool) -> Result<Existing, String> {
-    let job: CloudJob = list::get(
+async fn existing(ctx: &Ctx, id: &str, maybe_ours: bool, may_replace: bool) -> Result<Existing, RunError> {
+    let job: CloudJob = list::get_raw(
         &ctx.client,
         &format!("/jobs/{id}"),
         &[("$select", "id,state,creationTime")],
     )
     .await
-    .map_err(|e| format!("job `{id}` exists, and {e}"))?;
+    .map_err(|e| RunError::batch(format!("read job `{id}`, which exists already"), e))?;
     let created = job.creation_time.as_deref().unwrap_or("an unknown time");
     if job.state == "active" && maybe_ours && ctx.created_by_this_run(job.creation_time.as_deref()) {
         ctx.note(format!(
@@ -61,15 +62,15 @@ async fn existing(ctx: &Ctx, id: &str, maybe_ours: bool, may_replace: bool) -> R
         return Ok(Existing::Ours);
     }
     if job.state != "completed" {
-        return Err(format!(
+        return Err(RunError::Conflict(format!(
             "job `{id}` already exists, {}, created at {created} by another run: let that run finish or cancel it (`batchflow cancel RUN`, `az batch job terminate --job-id {id}`), or rename the job",
             job.state
-        ));
+        )));
     }
     if !(ctx.opts.replace_jobs && may_replace) {
-        return Err(format!(
+        return Err(RunError::Conflict(format!(
             "job `{id}` already exists and is completed (created at {created} by an earlier run): run with --replace-jobs to delete it first, delete it yourself (`az batch job delete --job-id {id}`), or rename the job"
-        ));
+        )));
     }
     ctx.note(format!(
         "job `{id}` of an earlier run (created at {created}) is being deleted (--replace-jobs)"
@@ -77,14 +78,14 @@ async fn existing(ctx: &Ctx, id: &str, maybe_ours: bool, may_replace: bool) -> R
     match ctx.client.send(Method::DELETE, &format!("/jobs/{id}"), &[], None).await {
         Ok(_) => {}
         Err(e) if matches!(e.code(), Some("JobNotFound") | Some("JobBeingDeleted")) => {}
-        Err(e) => return Err(format!("cannot delete job `{id}` of an earlier run: {e}")),
+        Err(e) => return Err(RunError::batch(format!("delete job `{id}` of an earlier run"), e)),
     }
     wait_gone(ctx, id).await?;
     Ok(Existing::Replaced)
 }
 
 /// Until Batch no longer has the job (a deleted job takes a while to go).
-async fn wait_gone(ctx: &Ctx, id: &str) -> Result<(), String> {
+async fn wait_gone(ctx: &Ctx, id: &str) -> Result<(), RunError> {
     let started = std::time::Instant::now();
     let key = format!("job {id}");
     loop {
@@ -94,15 +95,15 @@ async fn wait_gone(ctx: &Ctx, id: &str) -> Result<(), String> {
                 ctx.waiting(&key, None);
                 return Ok(());
             }
-            Err(e) => return Err(format!("cannot tell whether job `{id}` is gone: {e}")),
+            Err(e) => return Err(RunError::batch(format!("tell whether job `{id}` is gone"), e)),
             Ok(job) => ctx.waiting(&key, Some(format!("job `{id}`: {}, waiting for it to go", job.state))),
         }
         if started.elapsed() > DELETE_WAIT {
             ctx.waiting(&key, None);
-            return Err(format!(
+            return Err(RunError::Conflict(format!(
                 "job `{id}` is still being deleted after {} minutes",
                 DELETE_WAIT.as_secs() / 60
-            ));
+            )));
         }
         tokio::time::sleep(ctx.opts.poll).await;
     }
@@ -120,9 +121,11 @@ struct JustId {
 }
 
 /// Adds one collection; returns the tasks added and those Batch refused (with why).
-pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, String> {
-    let parsed: Collection<'_> =
-        serde_json::from_str(&body).map_err(|e| format!("a collection of job `{job}` does not parse: {e}"))?;
+pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, RunError> {
+    let parsed: Collection<'_> = serde_json::from_str(&body).map_err(|e| RunError::Body {
+        what: format!("a collection of job `{job}`"),
+        error: e,
+    })?;
     let path = format!("/jobs/{job}/addtaskcollection");
     let mut queue: Vec<Vec<&RawValue>> = vec![parsed.value];
     let (mut added, mut rejected) = (0u64, Vec::new());
@@ -135,8 +138,11 @@ pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, 
         let body = collection_body(&chunk);
         match ctx.client.send(Method::POST, &path, &[], Some(body.into_bytes())).await {
             Ok(reply) => {
-                let result: TaskAddCollectionResult = serde_json::from_slice(&reply.body)
-                    .map_err(|e| format!("the reply to a collection of `{job}` does not parse: {e}"))?;
+                let result: TaskAddCollectionResult =
+                    serde_json::from_slice(&reply.body).map_err(|e| RunError::Body {
+                        what: format!("the reply to a collection of `{job}`"),
+                        error: e,
+                    })?;
                 let mut again = Vec::new();
                 let by_id: HashMap<String, &RawValue> = chunk
                     .iter()
@@ -165,10 +171,10 @@ pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, 
                 if !again.is_empty() {
                     rounds += 1;
                     if rounds > SERVER_ERROR_ROUNDS {
-                        return Err(format!(
+                        return Err(RunError::Launch(format!(
                             "{} tasks of `{job}` still get server errors after {SERVER_ERROR_ROUNDS} rounds",
                             again.len()
-                        ));
+                        )));
                     }
                     tokio::time::sleep(Duration::from_millis(200 * u64::from(rounds))).await;
                     queue.push(again);
@@ -179,7 +185,7 @@ pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, 
                 queue.push(chunk[half..].to_vec());
                 queue.push(chunk[..half].to_vec());
             }
-            Err(e) => return Err(format!("cannot add tasks to job `{job}`: {e}")),
+            Err(e) => return Err(RunError::batch(format!("add tasks to job `{job}`"), e)),
         }
     }
     Ok(Done::Collection {
@@ -203,7 +209,7 @@ fn collection_body(tasks: &[&RawValue]) -> String {
 
 /// The PATCH that ends the job when all its tasks are complete; held back when
 /// `on_task_failed` may reactivate tasks (the monitor ends the job then).
-pub async fn end_when_done(ctx: &Ctx, job: &str, body: String) -> Result<(), String> {
+pub async fn end_when_done(ctx: &Ctx, job: &str, body: String) -> Result<(), RunError> {
     if ctx.hooks_on_failure {
         return Ok(());
     }
@@ -211,5 +217,5 @@ pub async fn end_when_done(ctx: &Ctx, job: &str, body: String) -> Result<(), Str
         .send(Method::PATCH, &format!("/jobs/{job}"), &[], Some(body.into_bytes()))
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot set job `{job}` to end when its tasks are done: {e}"))
+        .map_err(|e| RunError::batch(format!("set job `{job}` to end when its tasks are done"), e))
 }

@@ -3,6 +3,7 @@
 
 use super::submit::{is_collection, Submit};
 use super::{jobs, monitor, pools, Ctx, Done, State};
+use crate::exec::error::RunError;
 use crate::plan::{Action, Plan, Step, StepKind};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -78,7 +79,7 @@ pub(super) fn launch<'p>(
     plan: &'p Plan,
     queue: &mut Queue,
     states: &mut HashMap<&'p str, State>,
-    set: &mut JoinSet<(String, Result<Done, String>)>,
+    set: &mut JoinSet<(String, Result<Done, RunError>)>,
     ctx: &Arc<Ctx>,
     failed_jobs: &HashSet<String>,
     submit: &mut Submit,
@@ -127,7 +128,7 @@ fn can_start<'p>(step: &'p Step, states: &mut HashMap<&'p str, State>, failed_jo
 fn start<'p>(
     step: &'p Step,
     states: &mut HashMap<&'p str, State>,
-    set: &mut JoinSet<(String, Result<Done, String>)>,
+    set: &mut JoinSet<(String, Result<Done, RunError>)>,
     ctx: &Arc<Ctx>,
 ) {
     states.insert(step.id.as_str(), State::Running);
@@ -135,8 +136,16 @@ fn start<'p>(
     let ctx = Arc::clone(ctx);
     let kind = step.kind.clone();
     let body = match &step.action {
-        Action::Request { body, .. } => Some(body.get().to_string()),
+        Action::Request { body, .. } => Some(body.get()),
         Action::Wait { .. } => None,
+    };
+    // Secrets are filled in only here, just before the body is sent: never in the plan.
+    let body = match body.map(|b| ctx.reveal(b)).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            set.spawn(async move { (id, Err(e)) });
+            return;
+        }
     };
     set.spawn(async move {
         let r = match (kind, body) {
@@ -148,9 +157,9 @@ fn start<'p>(
             (StepKind::AddTasks { job, .. }, Some(body)) => jobs::add_collection(&ctx, &job, body).await,
             (StepKind::EndJob { job }, Some(body)) => jobs::end_when_done(&ctx, &job, body).await.map(|()| Done::Plain),
             (StepKind::WaitJob { job }, None) => monitor::wait_completed(&ctx, &job).await,
-            (kind, _) => Err(format!(
+            (kind, _) => Err(RunError::Launch(format!(
                 "step `{id}`: a {kind:?} step of another shape than the plan writes"
-            )),
+            ))),
         };
         (id, r)
     });

@@ -11,13 +11,14 @@ mod submit;
 use super::client::{BatchClient, Error};
 use super::control;
 use super::models::TaskCounts;
-use crate::exec::hooks::{self as run_hooks, Decision};
+use crate::exec::error::RunError;
+use crate::exec::plan_tasks::Origins;
+use crate::exec::policy::{Decision, HookPolicy};
+use crate::exec::state::RunDir;
 use crate::exec::{Counts, Observer};
 use crate::exec::{TaskReport, TaskState};
-use crate::hooks::Hooks;
 use crate::plan::{Plan, Step, StepKind};
-use crate::source::Span;
-use crate::state::RunDir;
+use crate::secrets::{self, Escape};
 use launch::{launch, Queue};
 use reqwest::Method;
 use std::collections::{HashMap, HashSet};
@@ -44,6 +45,8 @@ pub struct Options {
     /// Resizes re-issued when a pool stops short of its target.
     pub resize_retries: u32,
     pub interrupt: Arc<AtomicBool>,
+    /// Values for `<secret:NAME>` placeholders, filled in as each body is sent.
+    pub secrets: HashMap<String, String>,
     /// Delete a completed job of an earlier run that has a job id of this one
     /// (`--replace-jobs`).
     pub replace_jobs: bool,
@@ -52,14 +55,12 @@ pub struct Options {
     pub run_started_ms: u64,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
-    Finished {
-        all_succeeded: bool,
-    },
+    Finished,
     Interrupted,
     /// Something that stops the whole run (a pool that exists with another configuration).
-    Aborted(String),
+    Aborted(RunError),
 }
 
 /// What a run found, for the summary.
@@ -68,6 +69,8 @@ pub struct Report {
     pub failed_tasks: Vec<FailedTask>,
     /// Tasks Batch refused to add: (job, task, error).
     pub rejected: Vec<(String, String, String)>,
+    /// Steps that failed, with their errors.
+    pub failed_steps: Vec<(String, RunError)>,
     /// Steps that could not run, and why.
     pub skipped: Vec<(String, String)>,
     pub succeeded: u64,
@@ -158,6 +161,14 @@ impl Ctx {
     }
 
     /// How the wait for `key` stands; `None` when it is over.
+    /// A body with its secrets filled in, for sending only.
+    pub fn reveal(&self, body: &str) -> Result<String, RunError> {
+        if !body.contains("<secret:") {
+            return Ok(body.to_string());
+        }
+        secrets::reveal(body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)
+    }
+
     pub fn waiting(&self, key: &str, line: Option<String>) {
         let _ = self.tx.send(Msg::Waiting {
             key: key.to_string(),
@@ -175,21 +186,27 @@ enum State {
     Failed(String),
 }
 
-pub async fn run(
-    plan: &Plan,
-    client: BatchClient,
-    hooks: Option<&Hooks>,
-    opts: Options,
-    run_dir: &RunDir,
-    observer: &mut dyn Observer,
-    origin_of: &dyn Fn(&str, &str) -> Span,
-) -> (Outcome, Report) {
+/// What the run loop is given by the run driver.
+pub struct Env<'a, 'h> {
+    pub run_dir: &'a RunDir,
+    pub policy: &'a mut HookPolicy<'h>,
+    pub observer: &'a mut dyn Observer,
+    pub origins: &'a Origins,
+}
+
+pub async fn run(plan: &Plan, client: BatchClient, opts: Options, env: Env<'_, '_>) -> (Outcome, Report) {
+    let Env {
+        run_dir,
+        policy,
+        observer,
+        origins,
+    } = env;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let ctx = Arc::new(Ctx {
         client,
         opts: opts.clone(),
         tx,
-        hooks_on_failure: hooks.is_some_and(|h| h.has_fn("on_task_failed")),
+        hooks_on_failure: policy.decides_failures(),
         steps: RunDir::open(run_dir.path.clone()),
         sent_before: run_dir.steps_sent(),
     });
@@ -207,10 +224,10 @@ pub async fn run(
         })
         .collect();
     let mut report = Report::default();
-    let mut set: JoinSet<(String, Result<Done, String>)> = JoinSet::new();
+    let mut set: JoinSet<(String, Result<Done, RunError>)> = JoinSet::new();
     let mut counts: HashMap<String, TaskCounts> = HashMap::new();
     let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
-    let mut aborted: Option<String> = None;
+    let mut aborted: Option<RunError> = None;
     let mut failed_jobs: HashSet<String> = HashSet::new();
     let index: HashMap<&str, &Step> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut submit = Submit::new(plan, &states);
@@ -253,24 +270,27 @@ pub async fn run(
                         states.insert(step.map_or("", |s| s.id.as_str()), State::Done);
                         absorb(done, &mut report, &mut failed_jobs);
                     }
-                    Err(why) => {
+                    Err(RunError::Interrupted) => {}
+                    Err(error) => {
+                        let why = error.to_string();
                         observer.note(&format!("step `{id}` failed: {why}"));
+                        states.insert(step.map_or("", |s| s.id.as_str()), State::Failed(why));
                         match step.map(|s| &s.kind) {
-                            Some(StepKind::CreatePool { .. }) => aborted = Some(why.clone()),
+                            Some(StepKind::CreatePool { .. }) => aborted = aborted.or(Some(error)),
                             Some(StepKind::WaitJob { job } | StepKind::EndJob { job }) => {
                                 failed_jobs.insert(job.clone());
+                                report.failed_steps.push((id, error));
                             }
-                            _ => {}
+                            _ => report.failed_steps.push((id, error)),
                         }
-                        states.insert(step.map_or("", |s| s.id.as_str()), State::Failed(why));
                     }
                 }
             }
-            Some(msg) = rx.recv() => handle(msg, &mut counts, hooks, observer, origin_of, &mut aborted),
+            Some(msg) = rx.recv() => handle(msg, &mut counts, policy, observer, origins, &mut aborted),
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
         while let Ok(msg) = rx.try_recv() {
-            handle(msg, &mut counts, hooks, observer, origin_of, &mut aborted);
+            handle(msg, &mut counts, policy, observer, origins, &mut aborted);
         }
         if aborted.is_some() && !set.is_empty() {
             // Nothing more is sent; the cleanup after the run ends the jobs.
@@ -279,7 +299,7 @@ pub async fn run(
     }
     for (id, st) in &states {
         match st {
-            State::Skipped(why) | State::Failed(why) => report.skipped.push((id.to_string(), why.clone())),
+            State::Skipped(why) => report.skipped.push((id.to_string(), why.clone())),
             State::Pending => report
                 .skipped
                 .push((id.to_string(), "a step it comes after did not finish".into())),
@@ -287,11 +307,9 @@ pub async fn run(
         }
     }
     report.skipped.sort();
-    let all_succeeded =
-        aborted.is_none() && report.failed_tasks.is_empty() && report.rejected.is_empty() && report.skipped.is_empty();
     let outcome = match aborted {
-        Some(why) => Outcome::Aborted(why),
-        None => Outcome::Finished { all_succeeded },
+        Some(error) => Outcome::Aborted(error),
+        None => Outcome::Finished,
     };
     (outcome, report)
 }
@@ -300,10 +318,10 @@ pub async fn run(
 fn handle(
     msg: Msg,
     counts: &mut HashMap<String, TaskCounts>,
-    hooks: Option<&Hooks>,
+    policy: &mut HookPolicy<'_>,
     observer: &mut dyn Observer,
-    origin_of: &dyn Fn(&str, &str) -> Span,
-    aborted: &mut Option<String>,
+    origins: &Origins,
+    aborted: &mut Option<RunError>,
 ) {
     match msg {
         Msg::Note(line) => observer.note(&line),
@@ -324,15 +342,17 @@ fn handle(
                     output: None,
                     reason: Some(t.reason.clone()),
                 };
-                let decision =
-                    run_hooks::on_task_failed(hooks, &report, origin_of(&t.job, &t.task)).unwrap_or_else(|e| {
-                        observer.note(&format!("on_task_failed failed: {e}"));
-                        Decision::Default
-                    });
-                if decision == Decision::Abort && aborted.is_none() {
-                    *aborted = Some(format!("`{}` failed and on_task_failed says abort", t.task));
+                let verdict = policy.task_failed(&report, origins.get(&t.job, &t.task));
+                if let Some(note) = &verdict.note {
+                    observer.note(note);
                 }
-                decisions.push(decision);
+                if verdict.decision == Decision::Abort && aborted.is_none() {
+                    *aborted = Some(RunError::Aborted(format!(
+                        "`{}` failed and on_task_failed says abort",
+                        t.task
+                    )));
+                }
+                decisions.push(verdict.decision);
             }
             let _ = reply.send(decisions);
         }

@@ -6,15 +6,14 @@ use super::pools::{file_tail, stop_if_interrupted};
 use super::{Ctx, Done, Msg};
 use crate::exec::azure::models::{CloudJob, CloudTask, TaskCountsResult};
 use crate::exec::azure::{control, list};
-use crate::exec::hooks::Decision;
+use crate::exec::error::RunError;
+use crate::exec::policy::Decision;
 use reqwest::Method;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 
 /// Failed tasks whose stderr is fetched for the report.
 const TAILS: usize = 10;
-/// How many times `on_task_failed` may answer "retry" for one task.
-pub const HOOK_RETRIES: u32 = 10;
 
 /// A task that ended in failure (or never ran because of one).
 #[derive(Debug, Clone)]
@@ -33,9 +32,8 @@ pub struct FailedTask {
 /// Waits for the job to end. Batch ends it by itself once the plan's PATCH set
 /// `terminatejob`; with an `on_task_failed` hook that PATCH is held back (a completed job
 /// cannot reactivate a task), and the job is terminated here once it is quiet.
-pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, String> {
+pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
     let path = format!("/jobs/{job}");
-    let mut asked: HashMap<String, u32> = HashMap::new();
     let mut settled: HashSet<String> = HashSet::new();
     loop {
         stop_if_interrupted(ctx)?;
@@ -55,7 +53,7 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, String> {
             if let Some(quiet) = quiet(ctx, job).await? {
                 if ctx.hooks_on_failure && !quiet.failed.is_empty() {
                     let fresh: Vec<String> = quiet.failed.iter().filter(|t| !settled.contains(*t)).cloned().collect();
-                    if !fresh.is_empty() && retry_some(ctx, job, &fresh, &mut asked, &mut settled).await? {
+                    if !fresh.is_empty() && retry_some(ctx, job, &fresh, &mut settled).await? {
                         continue;
                     }
                 }
@@ -96,7 +94,7 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, String> {
     }
 }
 
-async fn finished(ctx: &Ctx, job: &str, succeeded: u64, blocked: Vec<FailedTask>) -> Result<Done, String> {
+async fn finished(ctx: &Ctx, job: &str, succeeded: u64, blocked: Vec<FailedTask>) -> Result<Done, RunError> {
     let mut failed = failures(ctx, job).await?;
     failed.extend(blocked);
     Ok(Done::Job {
@@ -106,22 +104,16 @@ async fn finished(ctx: &Ctx, job: &str, succeeded: u64, blocked: Vec<FailedTask>
     })
 }
 
-async fn terminate(ctx: &Ctx, job: &str, reason: &str) -> Result<(), String> {
+async fn terminate(ctx: &Ctx, job: &str, reason: &str) -> Result<(), RunError> {
     control::terminate_job(&ctx.client, job, reason)
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot terminate job `{job}`: {e}"))
+        .map_err(|e| RunError::batch(format!("terminate job `{job}`"), e))
 }
 
 /// Asks `on_task_failed` about the failed tasks not asked before (through the run's loop,
 /// which holds the hooks) and reactivates those it retries. True if any was reactivated.
-async fn retry_some(
-    ctx: &Ctx,
-    job: &str,
-    fresh: &[String],
-    asked: &mut HashMap<String, u32>,
-    settled: &mut HashSet<String>,
-) -> Result<bool, String> {
+async fn retry_some(ctx: &Ctx, job: &str, fresh: &[String], settled: &mut HashSet<String>) -> Result<bool, RunError> {
     let details = failures(ctx, job).await?;
     let tasks: Vec<FailedTask> = details.into_iter().filter(|t| fresh.contains(&t.task)).collect();
     let (reply, answer) = oneshot::channel();
@@ -131,30 +123,21 @@ async fn retry_some(
     });
     let decisions = answer
         .await
-        .map_err(|_| "the run stopped while asking on_task_failed".to_string())?;
+        .map_err(|_| RunError::Aborted("the run stopped while asking on_task_failed".into()))?;
     let mut any = false;
     for (t, decision) in tasks.iter().zip(decisions) {
-        let n = asked.entry(t.task.clone()).or_insert(0);
         match decision {
-            Decision::Retry if *n < HOOK_RETRIES => {
-                *n += 1;
+            Decision::Retry => {
                 let path = format!("/jobs/{job}/tasks/{}/reactivate", t.task);
                 ctx.client
                     .send(Method::POST, &path, &[], None)
                     .await
-                    .map_err(|e| format!("cannot reactivate `{}`: {e}", t.task))?;
+                    .map_err(|e| RunError::batch(format!("reactivate `{}`", t.task), e))?;
                 ctx.note(format!(
                     "`{}` failed ({}); on_task_failed says retry: reactivated",
                     t.task, t.reason
                 ));
                 any = true;
-            }
-            Decision::Retry => {
-                ctx.note(format!(
-                    "`{}` failed; on_task_failed said retry {HOOK_RETRIES} times: leaving it failed",
-                    t.task
-                ));
-                settled.insert(t.task.clone());
             }
             Decision::Continue => {
                 ctx.note(format!(
@@ -163,8 +146,13 @@ async fn retry_some(
                 ));
                 settled.insert(t.task.clone());
             }
-            Decision::Abort => return Err(format!("`{}` failed and on_task_failed says abort", t.task)),
-            Decision::Default => {
+            Decision::Abort => {
+                return Err(RunError::Aborted(format!(
+                    "`{}` failed and on_task_failed says abort",
+                    t.task
+                )))
+            }
+            Decision::Fail => {
                 settled.insert(t.task.clone());
             }
         }
@@ -179,7 +167,7 @@ struct Quiet {
     blocked: Vec<(String, String)>,
 }
 
-async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, String> {
+async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, RunError> {
     let path = format!("/jobs/{job}/tasks");
     let open: Vec<CloudTask> = list::all(
         &ctx.client,
@@ -187,7 +175,7 @@ async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, String> {
         &[("$filter", "state ne 'completed'"), ("$select", "id,state,dependsOn")],
     )
     .await
-    .map_err(|e| format!("cannot list the open tasks of `{job}`: {e}"))?;
+    .map_err(|e| RunError::batch(format!("list the open tasks of `{job}`"), e))?;
     if open.iter().any(|t| t.state != "active") {
         return Ok(None);
     }
@@ -197,7 +185,7 @@ async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, String> {
         &[("$filter", "executionInfo/result eq 'failure'"), ("$select", "id")],
     )
     .await
-    .map_err(|e| format!("cannot list the failed tasks of `{job}`: {e}"))?;
+    .map_err(|e| RunError::batch(format!("list the failed tasks of `{job}`"), e))?;
     let mut culprit: HashMap<String, String> = failed.iter().map(|t| (t.id.clone(), t.id.clone())).collect();
     let deps: Vec<(String, Vec<String>)> = open.iter().map(|t| (t.id.clone(), t.dependency_ids())).collect();
     // Propagate until nothing changes: a chain of waiting tasks is blocked all along.
@@ -229,7 +217,7 @@ async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, String> {
 }
 
 /// Completed tasks with result `failure`, the first ones with the end of their stderr.
-async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, String> {
+async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, RunError> {
     let tasks: Vec<CloudTask> = list::all(
         &ctx.client,
         &format!("/jobs/{job}/tasks"),
@@ -239,7 +227,7 @@ async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, String> {
         ],
     )
     .await
-    .map_err(|e| format!("cannot list the failed tasks of `{job}`: {e}"))?;
+    .map_err(|e| RunError::batch(format!("list the failed tasks of `{job}`"), e))?;
     let mut out = Vec::with_capacity(tasks.len());
     for (i, t) in tasks.into_iter().enumerate() {
         let info = t.execution_info.unwrap_or_default();

@@ -4,6 +4,7 @@
 use super::{Ctx, Done};
 use crate::exec::azure::list;
 use crate::exec::azure::models::{CloudPool, ComputeNode};
+use crate::exec::error::RunError;
 use crate::plan::batch_api::PoolAddParameter;
 use reqwest::Method;
 use std::sync::atomic::Ordering;
@@ -24,30 +25,32 @@ const SETTLING: &[&str] = &[
 ];
 
 /// Step `step` creates the pool of `body`.
-pub async fn create(ctx: &Ctx, step: &str, body: String) -> Result<Done, String> {
-    let wanted: PoolAddParameter =
-        serde_json::from_str(&body).map_err(|e| format!("the pool body does not parse: {e}"))?;
+pub async fn create(ctx: &Ctx, step: &str, body: String) -> Result<Done, RunError> {
+    let wanted: PoolAddParameter = serde_json::from_str(&body).map_err(|e| RunError::Body {
+        what: format!("the body of step `{step}`"),
+        error: e,
+    })?;
     match ctx.create(step, "/pools", body).await {
         Ok(()) => {
             ctx.note(format!("pool `{}` created", wanted.id));
             Ok(Done::Plain)
         }
         Err((e, maybe_ours)) if e.code() == Some("PoolExists") => same_pool(ctx, &wanted, maybe_ours).await,
-        Err((e, _)) => Err(format!("cannot create pool `{}`: {e}", wanted.id)),
+        Err((e, _)) => Err(RunError::batch(format!("create pool `{}`", wanted.id), e)),
     }
 }
 
 /// A pool of the same name exists: fine if it is the pool the workflow describes (an earlier
 /// run's), a hard error if it is another.
-async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Result<Done, String> {
+async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Result<Done, RunError> {
     let path = format!("/pools/{}", wanted.id);
-    let have: CloudPool = list::get(
+    let have: CloudPool = list::get_raw(
         &ctx.client,
         &path,
         &[("$select", "id,vmSize,virtualMachineConfiguration,state,creationTime")],
     )
     .await
-    .map_err(|e| format!("pool `{}` exists, and {e}", wanted.id))?;
+    .map_err(|e| RunError::batch(format!("read pool `{}`, which exists already", wanted.id), e))?;
     let mut differences = Vec::new();
     let same = |a: Option<&str>, b: Option<&str>| a.unwrap_or("").eq_ignore_ascii_case(b.unwrap_or(""));
     if !same(have.vm_size.as_deref(), Some(&wanted.vm_size)) {
@@ -78,10 +81,10 @@ async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Re
         ));
     }
     if have.state.as_deref() == Some("deleting") {
-        return Err(format!(
+        return Err(RunError::Conflict(format!(
             "pool `{}` is being deleted; run again once it is gone",
             wanted.id
-        ));
+        )));
     }
     let ours = maybe_ours && ctx.created_by_this_run(have.creation_time.as_deref());
     if differences.is_empty() && ours {
@@ -94,17 +97,17 @@ async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Re
         ));
         Ok(Done::PoolAdopted(wanted.id.clone()))
     } else {
-        Err(format!(
+        Err(RunError::Conflict(format!(
             "pool `{}` already exists with {}: delete it (`az batch pool delete --pool-id {}`) or give the workflow's pool another name",
             wanted.id,
             differences.join(", "),
             wanted.id
-        ))
+        )))
     }
 }
 
 /// Waits for a steady allocation (re-issuing short resizes) and for start tasks.
-pub async fn wait_ready(ctx: &Ctx, pool: &str) -> Result<(), String> {
+pub async fn wait_ready(ctx: &Ctx, pool: &str) -> Result<(), RunError> {
     let started = Instant::now();
     let key = format!("pool {pool}");
     let result = allocate(ctx, pool, &key).await;
@@ -118,7 +121,7 @@ pub async fn wait_ready(ctx: &Ctx, pool: &str) -> Result<(), String> {
     result
 }
 
-async fn allocate(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String> {
+async fn allocate(ctx: &Ctx, pool: &str, key: &str) -> Result<(), RunError> {
     let path = format!("/pools/{pool}");
     let mut resizes = 0;
     loop {
@@ -166,12 +169,14 @@ async fn allocate(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String> {
                         Some(body.to_string().into_bytes()),
                     )
                     .await
-                    .map_err(|e| format!("cannot resize pool `{pool}`: {e}"))?;
+                    .map_err(|e| RunError::batch(format!("resize pool `{pool}`"), e))?;
                 tokio::time::sleep(ctx.opts.poll).await;
                 continue;
             }
             if have == 0 {
-                return Err(format!("pool `{pool}` has no nodes after {resizes} resizes ({why})"));
+                return Err(RunError::Pool(format!(
+                    "pool `{pool}` has no nodes after {resizes} resizes ({why})"
+                )));
             }
             ctx.note(format!("pool `{pool}` goes on with {have} of {want} nodes ({why})"));
         }
@@ -181,13 +186,13 @@ async fn allocate(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String> {
 
 /// Until no node is settling; start-task failures are reported with the node, the error code
 /// and the end of the start task's stderr. A pool where every node failed is an error.
-async fn wait_start_tasks(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String> {
+async fn wait_start_tasks(ctx: &Ctx, pool: &str, key: &str) -> Result<(), RunError> {
     let path = format!("/pools/{pool}/nodes");
     loop {
         stop_if_interrupted(ctx)?;
         let nodes: Vec<ComputeNode> = list::all(&ctx.client, &path, &[("$select", "id,state,startTaskInfo")])
             .await
-            .map_err(|e| format!("cannot list the nodes of pool `{pool}`: {e}"))?;
+            .map_err(|e| RunError::batch(format!("list the nodes of pool `{pool}`"), e))?;
         ctx.waiting(key, Some(format!("pool `{pool}`: nodes {}", node_states(&nodes))));
         if nodes.iter().any(|n| SETTLING.contains(&n.state.as_str())) {
             tokio::time::sleep(ctx.opts.poll).await;
@@ -204,7 +209,7 @@ async fn wait_start_tasks(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String
             let exit = info.exit_code.map_or_else(String::new, |c| format!(", exit code {c}"));
             let tail = file_tail(ctx, &format!("{path}/{}/files/startup/stderr.txt", node.id))
                 .await
-                .unwrap_or_else(|why| why);
+                .unwrap_or_else(|why| format!("({why})"));
             ctx.note(format!(
                 "the start task failed on node `{}` of pool `{pool}` ({code}{exit}); the end of its stderr:\n{tail}",
                 node.id
@@ -218,7 +223,9 @@ async fn wait_start_tasks(ctx: &Ctx, pool: &str, key: &str) -> Result<(), String
             .filter(|n| matches!(n.state.as_str(), "idle" | "running"))
             .count();
         if usable == 0 && !failed.is_empty() {
-            return Err(format!("every node of pool `{pool}` failed its start task"));
+            return Err(RunError::Pool(format!(
+                "every node of pool `{pool}` failed its start task"
+            )));
         }
         return Ok(());
     }
@@ -242,21 +249,21 @@ fn node_states(nodes: &[ComputeNode]) -> String {
     }
 }
 
-/// The last lines of a node or task file; when it cannot be read, a note that says so.
-pub async fn file_tail(ctx: &Ctx, path: &str) -> Result<String, String> {
+/// The last lines of a node or task file.
+pub async fn file_tail(ctx: &Ctx, path: &str) -> Result<String, RunError> {
     let r = ctx
         .client
         .send(Method::GET, path, &[], None)
         .await
-        .map_err(|e| format!("(cannot read {path}: {e})"))?;
+        .map_err(|e| RunError::batch(format!("read {path}"), e))?;
     let text = String::from_utf8_lossy(&r.body);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     Ok(lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n"))
 }
 
-pub fn stop_if_interrupted(ctx: &Ctx) -> Result<(), String> {
+pub fn stop_if_interrupted(ctx: &Ctx) -> Result<(), RunError> {
     if ctx.opts.interrupt.load(Ordering::SeqCst) {
-        Err("interrupted".into())
+        Err(RunError::Interrupted)
     } else {
         Ok(())
     }

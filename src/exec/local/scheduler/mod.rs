@@ -7,18 +7,16 @@ use super::clock::{human, parse_iso};
 use super::layout::{self, Node};
 use super::model::Model;
 use super::spawn::{self, ContainerTask, Launch};
-use crate::exec::hooks::{self, Decision};
+use crate::exec::policy::{Decision, HookPolicy};
+use crate::exec::state::{Event, RunDir, RunState, TaskRecord};
 use crate::exec::{Counts, Observer, TaskReport, TaskState};
-use crate::hooks::Hooks;
 use crate::plan::batch_api::TaskContainerSettings;
-use crate::state::{Event, RunDir, RunState, RunStatus, TaskRecord};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod outcomes;
@@ -35,8 +33,6 @@ const SETTLE: Duration = Duration::from_millis(100);
 /// Longest wait for a message: how soon Ctrl-C is noticed, so tasks are stopped before they
 /// finish rather than as they finish.
 const TICK: Duration = Duration::from_millis(20);
-/// How many times `on_task_failed` may answer "retry" for one task.
-const HOOK_RETRIES: u32 = 10;
 
 pub struct Options {
     /// Most tasks run at once (`--jobs`, default: the CPUs); as many start, preparation and
@@ -47,13 +43,6 @@ pub struct Options {
     pub run_id: String,
     /// Values for `<secret:NAME>` placeholders.
     pub secrets: HashMap<String, String>,
-    /// Set by Ctrl-C (or SIGTERM): stop children, save, return.
-    pub interrupt: Arc<AtomicBool>,
-}
-
-/// Where a resumed run left off.
-pub struct Resume {
-    pub state: RunState,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -122,7 +111,6 @@ struct NodeRun {
 struct TaskRun {
     state: TaskState,
     attempts: u32,
-    hook_retries: u32,
     exit_code: Option<i32>,
     node: Option<usize>,
     duration: Option<Duration>,
@@ -147,12 +135,14 @@ enum Msg {
     Exit { key: u64, code: Option<i32> },
 }
 
-struct Sched<'a> {
+struct Sched<'a, 'h> {
     model: &'a Model,
-    hooks: Option<&'a Hooks>,
+    policy: &'a mut HookPolicy<'h>,
     opts: &'a Options,
-    run: RunDir,
-    record: RunState,
+    /// Set by Ctrl-C (or SIGTERM): stop children, save, return.
+    interrupt: &'a AtomicBool,
+    run: &'a mut RunDir,
+    record: &'a mut RunState,
     nodes: Vec<NodeRun>,
     /// The nodes of each pool, in order.
     pool_nodes: Vec<Vec<usize>>,
@@ -183,19 +173,22 @@ struct Sched<'a> {
     observer: &'a mut dyn Observer,
 }
 
+/// What the scheduler is given by the run driver.
+pub struct Ctx<'a, 'h> {
+    pub run: &'a mut RunDir,
+    pub record: &'a mut RunState,
+    /// The stopped run's record, when this one continues it.
+    pub resumed: Option<RunState>,
+    pub policy: &'a mut HookPolicy<'h>,
+    pub observer: &'a mut dyn Observer,
+    pub interrupt: &'a AtomicBool,
+}
+
 /// Runs the model; `run_dir` already holds `plan.json`. Errors are I/O errors of the run
 /// folder itself; everything a task does is in its report.
-pub fn run(
-    model: &Model,
-    hooks: Option<&Hooks>,
-    opts: &Options,
-    run_dir: RunDir,
-    record: RunState,
-    resume: Option<Resume>,
-    observer: &mut dyn Observer,
-) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
+pub fn run(model: &Model, opts: &Options, ctx: Ctx<'_, '_>) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
     let (tx, rx) = channel();
-    let nodes = nodes(model, &run_dir.path);
+    let nodes = nodes(model, &ctx.run.path);
     let mut pool_nodes = vec![Vec::new(); model.pools.len()];
     for (i, n) in nodes.iter().enumerate() {
         if let Some(v) = pool_nodes.get_mut(n.node.pool) {
@@ -204,15 +197,16 @@ pub fn run(
     }
     let mut s = Sched {
         model,
-        hooks,
+        policy: ctx.policy,
         opts,
+        interrupt: ctx.interrupt,
         nodes,
         homes: placement::homes(model, &pool_nodes),
         pool_nodes,
         start_due: VecDeque::new(),
         side_running: 0,
-        run: run_dir,
-        record,
+        run: ctx.run,
+        record: ctx.record,
         tasks: Vec::with_capacity(model.tasks.len()),
         jobs: Vec::new(),
         dependents: vec![Vec::new(); model.tasks.len()],
@@ -227,28 +221,13 @@ pub fn run(
         last_save: Instant::now(),
         abort: None,
         lingering: Vec::new(),
-        observer,
+        observer: ctx.observer,
     };
-    s.init(resume)?;
+    s.init(ctx.resumed)?;
     // A state file from the first moment: a run killed at once can still be resumed.
     s.save()?;
     let outcome = s.main_loop()?;
     let reports = s.reports();
-    if outcome != Outcome::Interrupted {
-        if let Err(e) = hooks::on_complete(
-            hooks,
-            &model.workflow,
-            &reports,
-            model.jobs.first().map(|j| j.origin).unwrap_or_default(),
-        ) {
-            s.observer.note(&format!("on_complete failed: {e}"));
-        }
-    }
-    s.record.status = match outcome {
-        Outcome::Interrupted => RunStatus::Interrupted,
-        Outcome::Finished { all_succeeded: true } => RunStatus::Succeeded,
-        Outcome::Finished { all_succeeded: false } => RunStatus::Failed,
-    };
     s.save()?;
     Ok((outcome, reports))
 }
@@ -287,8 +266,8 @@ fn nodes(model: &Model, run_dir: &std::path::Path) -> Vec<NodeRun> {
     out
 }
 
-impl Sched<'_> {
-    fn init(&mut self, resume: Option<Resume>) -> std::io::Result<()> {
+impl Sched<'_, '_> {
+    fn init(&mut self, resumed: Option<RunState>) -> std::io::Result<()> {
         let model = self.model;
         for (i, t) in model.tasks.iter().enumerate() {
             if let Some(v) = self.job_tasks.get_mut(t.job) {
@@ -313,7 +292,6 @@ impl Sched<'_> {
             self.tasks.push(TaskRun {
                 state: TaskState::Waiting,
                 attempts: 0,
-                hook_retries: 0,
                 exit_code: None,
                 node: None,
                 duration: None,
@@ -331,8 +309,8 @@ impl Sched<'_> {
                 std::fs::create_dir_all(dir.join(sub))?;
             }
         }
-        if let Some(r) = resume {
-            self.restore(r);
+        if let Some(old) = resumed {
+            self.restore(&old);
         }
         // Start tasks go first, `--jobs` at a time (see `dispatch`).
         self.start_due = (0..self.nodes.len())
@@ -361,7 +339,7 @@ impl Sched<'_> {
 
     fn main_loop(&mut self) -> std::io::Result<Outcome> {
         loop {
-            if self.opts.interrupt.load(Ordering::SeqCst) {
+            if self.interrupt.load(Ordering::SeqCst) {
                 self.stop_everything();
                 return Ok(Outcome::Interrupted);
             }

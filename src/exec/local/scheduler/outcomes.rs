@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Sched<'_> {
+impl Sched<'_, '_> {
     pub(super) fn on_exit(&mut self, key: u64, code: Option<i32>) {
         self.end_unit(key, code, None);
     }
@@ -130,16 +130,19 @@ impl Sched<'_> {
         }
         let report = self.report(t, Some(why.clone()), TaskState::Failed);
         let origin = self.model.tasks[t].origin;
-        match hooks::on_task_failed(self.hooks, &report, origin) {
-            Ok(Decision::Retry) if self.tasks[t].hook_retries < HOOK_RETRIES => {
-                self.tasks[t].hook_retries += 1;
+        let verdict = self.policy.task_failed(&report, origin);
+        if let Some(note) = &verdict.note {
+            self.observer.note(note);
+        }
+        match verdict.decision {
+            Decision::Retry => {
                 self.observer.note(&format!(
                     "`{}` failed ({why}); on_task_failed says retry",
                     self.task_id(t)
                 ));
                 self.requeue(t);
             }
-            Ok(Decision::Continue) => {
+            Decision::Continue => {
                 self.tasks[t].satisfies = true;
                 self.observer.note(&format!(
                     "`{}` failed ({why}); on_task_failed says continue",
@@ -147,19 +150,17 @@ impl Sched<'_> {
                 ));
                 self.finish_task(t, TaskState::Failed, Some(why));
             }
-            Ok(Decision::Abort) => {
+            Decision::Abort => {
                 self.finish_task(t, TaskState::Failed, Some(why));
                 self.abort = Some(format!(
                     "`{}` failed and on_task_failed says abort: stopping the run",
                     self.task_id(t)
                 ));
             }
-            Ok(_) => {
-                self.observer.note(&format!("`{}` failed: {why}", self.task_id(t)));
-                self.finish_task(t, TaskState::Failed, Some(why));
-            }
-            Err(e) => {
-                self.observer.note(&format!("on_task_failed failed: {e}"));
+            Decision::Fail => {
+                if verdict.note.is_none() {
+                    self.observer.note(&format!("`{}` failed: {why}", self.task_id(t)));
+                }
                 self.finish_task(t, TaskState::Failed, Some(why));
             }
         }

@@ -34,7 +34,7 @@ pub(super) fn homes(model: &Model, pool_nodes: &[Vec<usize>]) -> Vec<usize> {
         .collect()
 }
 
-impl Sched<'_> {
+impl Sched<'_, '_> {
     /// Starts what can start: queued start tasks and due release tasks while `--jobs` allows
     /// them, then ready tasks while fewer than `--jobs` tasks run.
     pub(super) fn dispatch(&mut self) {

@@ -3,11 +3,11 @@
 
 use super::*;
 
-impl Sched<'_> {
+impl Sched<'_, '_> {
     /// Tasks that succeeded in the earlier run stay succeeded. A stopped run's tasks may have
     /// gone on without it: wait for every process it left in this run's node directories,
     /// then count a task as succeeded when its last attempt's shell recorded exit status 0.
-    pub(super) fn restore(&mut self, r: Resume) {
+    pub(super) fn restore(&mut self, old: &RunState) {
         let left = processes_under(&self.run.path.join("nodes"));
         if !left.is_empty() {
             self.observer.note(&format!(
@@ -18,12 +18,8 @@ impl Sched<'_> {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
-        let by_key: HashMap<(String, String), &TaskRecord> = r
-            .state
-            .tasks
-            .iter()
-            .map(|t| ((t.job.clone(), t.task.clone()), t))
-            .collect();
+        let by_key: HashMap<(String, String), &TaskRecord> =
+            old.tasks.iter().map(|t| ((t.job.clone(), t.task.clone()), t)).collect();
         let exits: Vec<HashMap<PathBuf, i32>> =
             self.nodes.iter().map(|n| spawn::recorded_exits(&n.node.root)).collect();
         for i in 0..self.model.tasks.len() {
@@ -100,7 +96,7 @@ impl Sched<'_> {
     }
 
     pub(super) fn save(&mut self) -> std::io::Result<()> {
-        self.run.save(&self.record)?;
+        self.run.save(self.record)?;
         self.dirty = false;
         self.last_save = Instant::now();
         Ok(())

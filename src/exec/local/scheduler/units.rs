@@ -33,7 +33,7 @@ impl From<Refusal> for Failure {
     }
 }
 
-impl Sched<'_> {
+impl Sched<'_, '_> {
     pub(super) fn start_task(&mut self, t: usize, n: usize, slots: u32) {
         let run = &mut self.tasks[t];
         run.attempts += 1;

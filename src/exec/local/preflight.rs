@@ -2,12 +2,13 @@
 //! whole-container inputs, unset secrets, container tasks without a container CLI; and the
 //! notes on how it simulates the pools.
 
-use batchflow::exec::local::Model;
-use batchflow::plan::Plan;
+use super::Model;
+use crate::exec::error::RunError;
+use crate::plan::Plan;
 use std::collections::HashMap;
 
 /// Refuses what cannot run here before anything starts.
-pub(super) fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Result<(), String> {
+pub fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Result<(), RunError> {
     let windows: Vec<&str> = model
         .pools
         .iter()
@@ -15,22 +16,22 @@ pub(super) fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String
         .map(|p| p.id.as_str())
         .collect();
     if !windows.is_empty() {
-        return Err(format!(
+        return Err(RunError::Refused(format!(
             "pool(s) {} run Windows: the local runner runs Linux commands only; check the workflow with `batchflow check` and run it on Azure Batch",
             windows.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
-        ));
+        )));
     }
     if let Some(why) = pool_without_nodes(model) {
-        return Err(why);
+        return Err(RunError::Refused(why));
     }
     let whole = container_input_users(model);
     if !whole.is_empty() {
-        return Err(format!(
+        return Err(RunError::Refused(format!(
             "{} take a whole blob container as input (`storageContainerUrl`), which a local run cannot list: name the files one by one in `inputs`, or run on Azure Batch",
             whole.join(", ")
-        ));
+        )));
     }
-    secrets_set(plan, env)
+    crate::exec::preflight::secrets_set(plan, env)
 }
 
 /// A fixed-size pool with no nodes that a job runs on: on Batch its tasks would wait forever.
@@ -48,8 +49,8 @@ fn pool_without_nodes(model: &Model) -> Option<String> {
 
 /// Notes on how a run simulates its pools: a pool larger than the local runner simulates, an
 /// autoscale pool.
-pub(super) fn node_notes(model: &Model) -> Vec<String> {
-    use batchflow::exec::local::layout::MAX_NODES;
+pub fn node_notes(model: &Model) -> Vec<String> {
+    use super::layout::MAX_NODES;
     let mut out = Vec::new();
     for p in &model.pools {
         let nodes = u64::from(p.dedicated) + u64::from(p.low_priority);
@@ -70,7 +71,7 @@ pub(super) fn node_notes(model: &Model) -> Vec<String> {
 
 /// The units whose inputs name a whole container.
 fn container_input_users(model: &Model) -> Vec<String> {
-    use batchflow::exec::local::inputs::container_inputs;
+    use super::inputs::container_inputs;
     let mut out: Vec<String> = Vec::new();
     for p in &model.pools {
         if p.start_task
@@ -105,23 +106,7 @@ fn container_input_users(model: &Model) -> Vec<String> {
     out
 }
 
-/// Refuses a plan whose secrets are not all in the environment.
-pub(super) fn secrets_set(plan: &Plan, env: &HashMap<String, String>) -> Result<(), String> {
-    let json = serde_json::to_string(plan).unwrap_or_default();
-    let missing: Vec<&str> = batchflow::secrets::names(&json)
-        .into_iter()
-        .filter(|n| !env.contains_key(*n))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "the workflow reads secrets that are not set: {}; set them as environment variables before `batchflow run`",
-        missing.join(", ")
-    ))
-}
-
-pub(super) fn no_runtime(model: &Model) -> String {
+pub fn no_runtime(model: &Model) -> String {
     let mut names: Vec<String> = model
         .tasks
         .iter()

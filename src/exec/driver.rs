@@ -1,0 +1,207 @@
+//! The one run loop both backends share: the run folder (a new one, or a stopped run opened
+//! again), the hook policy (`on_task_failed` through the backend, `on_complete` once), the
+//! run record's final state and the summary. The CLI only chooses the backend and prints.
+//!
+//! Data staging and the task cache plug in here, above both backends: staging uploads a
+//! run's inputs before `execute` and brings outputs back after `finish`; the cache marks the
+//! tasks it can reuse as succeeded in the record before `execute`, so neither backend runs them.
+
+use super::backend::{Backend, Outcome, Run};
+use super::error::RunError;
+use super::plan_tasks;
+use super::policy::HookPolicy;
+use super::runs::{self, NewRun};
+use super::state::{RunDir, RunState, RunStatus, TaskRecord};
+use super::{Observer, TaskReport};
+use crate::diagnostics::Problem;
+use crate::exit;
+use crate::hooks::Hooks;
+use crate::plan::Plan;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// How a run starts.
+pub enum Start<'a> {
+    /// A new run of a workflow that compiled and planned.
+    Fresh {
+        root: &'a Path,
+        file: &'a Path,
+        /// The workflow's text as compiled, and its hook script's.
+        text: &'a str,
+        hooks: Option<&'a str>,
+        params: &'a [String],
+    },
+    /// A stopped run (its folder and its record), continued where it stopped.
+    Resume { run_dir: RunDir, state: RunState },
+}
+
+/// A run whose folder exists, about to execute.
+pub struct Driver<'p> {
+    plan: &'p Plan,
+    dir: RunDir,
+    record: RunState,
+    resumed: Option<RunState>,
+}
+
+/// How a run ended, for the summary and the exit code.
+#[derive(Debug)]
+pub struct Finished {
+    pub run_id: String,
+    pub target: String,
+    pub run_path: PathBuf,
+    pub status: RunStatus,
+    pub reports: Vec<TaskReport>,
+    /// Failed tasks, refused steps, a hook's error: at the lines that declare them.
+    pub problems: Vec<Problem>,
+    /// What stopped the whole run, if something did.
+    pub aborted: Option<RunError>,
+}
+
+impl Finished {
+    pub fn exit_code(&self) -> u8 {
+        match (&self.status, &self.aborted) {
+            (RunStatus::Interrupted, _) => exit::INTERRUPTED,
+            (RunStatus::Succeeded, None) => exit::OK,
+            _ => exit::FOUND_ERRORS,
+        }
+    }
+}
+
+impl<'p> Driver<'p> {
+    /// Creates the run's folder (a new run) or takes over a stopped run's: from here on the
+    /// run can be resumed whatever happens.
+    pub fn start(plan: &'p Plan, start: Start<'_>, backend: &dyn Backend) -> Result<Driver<'p>, RunError> {
+        match start {
+            Start::Fresh {
+                root,
+                file,
+                text,
+                hooks,
+                params,
+            } => {
+                let tasks = plan_tasks::tasks(plan)
+                    .into_iter()
+                    .map(|(job, task, _)| TaskRecord::waiting(job, task))
+                    .collect();
+                let (dir, record) = runs::create(NewRun {
+                    root,
+                    file,
+                    text,
+                    hooks,
+                    params,
+                    plan,
+                    target: backend.target(),
+                    tasks,
+                })?;
+                Ok(Driver {
+                    plan,
+                    dir,
+                    record,
+                    resumed: None,
+                })
+            }
+            Start::Resume { run_dir, state } => {
+                backend.resumable(&state)?;
+                let mut record = state.clone();
+                record.status = RunStatus::Running;
+                record.owner_pid = std::process::id();
+                Ok(Driver {
+                    plan,
+                    dir: run_dir,
+                    record,
+                    resumed: Some(state),
+                })
+            }
+        }
+    }
+
+    pub fn record(&self) -> &RunState {
+        &self.record
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir.path
+    }
+
+    /// Executes the plan on `backend`, then ends the run there, runs `on_complete` once and
+    /// writes the record's final state.
+    pub fn run(
+        mut self,
+        backend: &mut dyn Backend,
+        hooks: Option<&Hooks>,
+        observer: &mut dyn Observer,
+        interrupt: Arc<AtomicBool>,
+    ) -> Result<Finished, RunError> {
+        let mut policy = HookPolicy::new(hooks);
+        let mut run = Run {
+            plan: self.plan,
+            dir: &mut self.dir,
+            record: &mut self.record,
+            resumed: self.resumed.take(),
+            policy: &mut policy,
+            observer,
+            interrupt,
+        };
+        let outcome = match backend.execute(&mut run) {
+            Ok(o) => o,
+            Err(e) => {
+                // The folder says the run failed rather than that it still runs.
+                run.record.status = RunStatus::Failed;
+                let _ = run.dir.save(run.record);
+                return Err(e);
+            }
+        };
+        let results = backend.finish(&mut run, &outcome)?;
+        let mut problems = results.problems;
+        let clean = problems.is_empty();
+        merge(run.record, &results.reports);
+        let interrupted = matches!(outcome, Outcome::Interrupted);
+        if !interrupted {
+            let origin = self.plan.steps.first().map(|s| s.origin).unwrap_or_default();
+            if let Err(e) = run.policy.complete(&run.record.workflow, &results.reports, origin) {
+                problems.push(Problem::error(format!("on_complete failed: {e}")));
+            }
+        }
+        let all_succeeded = results.reports.iter().all(|r| r.state == super::TaskState::Succeeded);
+        let aborted = match outcome {
+            Outcome::Aborted(e) => Some(e),
+            _ => None,
+        };
+        run.record.status = if interrupted {
+            RunStatus::Interrupted
+        } else if all_succeeded && aborted.is_none() && clean {
+            RunStatus::Succeeded
+        } else {
+            RunStatus::Failed
+        };
+        run.dir
+            .save(run.record)
+            .map_err(|e| RunError::io("cannot write the run state", e))?;
+        Ok(Finished {
+            run_id: self.record.run_id.clone(),
+            target: self.record.target.clone(),
+            run_path: self.dir.path.clone(),
+            status: self.record.status.clone(),
+            reports: results.reports,
+            problems,
+            aborted,
+        })
+    }
+}
+
+/// The record's tasks as the backend last reported them.
+fn merge(record: &mut RunState, reports: &[TaskReport]) {
+    let by_id: HashMap<(&str, &str), &TaskReport> =
+        reports.iter().map(|r| ((r.job.as_str(), r.task.as_str()), r)).collect();
+    for rec in &mut record.tasks {
+        if let Some(r) = by_id.get(&(rec.job.as_str(), rec.task.as_str())) {
+            rec.state = r.state;
+            rec.exit_code = r.exit_code;
+            rec.attempts = r.attempts;
+            rec.duration_ms = r.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            rec.reason.clone_from(&r.reason);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The local backend behind the run driver: the plan's model, checked for what cannot run on
+//! this machine before any run folder exists, then executed by the scheduler.
+
+use super::container_cli;
+use super::layout;
+use super::model::Model;
+use super::preflight::{no_runtime, node_notes, preflight};
+use super::scheduler::{self, Ctx, Options};
+use crate::exec::backend::{Backend, Outcome, Results, Run};
+use crate::exec::error::RunError;
+use crate::exec::TaskReport;
+use crate::plan::Plan;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// What `run` takes for this target.
+pub struct Settings {
+    /// Most tasks at once (`--jobs`, default: the CPUs).
+    pub jobs: u32,
+    /// `--container-cli`.
+    pub container_cli: Option<String>,
+    /// The environment: secrets, `BATCHFLOW_CONTAINER_CLI`, `PATH`.
+    pub env: HashMap<String, String>,
+}
+
+pub struct LocalBackend {
+    model: Model,
+    jobs: u32,
+    container_cli: Option<PathBuf>,
+    secrets: HashMap<String, String>,
+    reports: Vec<TaskReport>,
+}
+
+impl LocalBackend {
+    /// The backend for `plan`, or why it cannot run here (refused before anything starts).
+    pub fn new(plan: &Plan, settings: Settings) -> Result<LocalBackend, RunError> {
+        let model = Model::from_plan(plan).map_err(|e| RunError::Refused(e.to_string()))?;
+        preflight(&model, plan, &settings.env)?;
+        let container_cli = if model.has_containers() {
+            let found = container_cli::resolve(
+                settings.container_cli.as_deref(),
+                settings.env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
+                settings.env.get("PATH").map(String::as_str),
+            )
+            .map_err(RunError::Refused)?;
+            Some(found.ok_or_else(|| RunError::Refused(no_runtime(&model)))?)
+        } else {
+            None
+        };
+        Ok(LocalBackend {
+            model,
+            jobs: settings.jobs.max(1),
+            container_cli,
+            secrets: settings.env,
+            reports: Vec::new(),
+        })
+    }
+
+    /// `4 simulated nodes with 8 slots, at most 2 at once`.
+    fn describe_nodes(&self) -> String {
+        let (nodes, slots) = self.model.pools.iter().fold((0u32, 0u32), |(n, s), p| {
+            let here = u32::try_from(layout::simulated(p.dedicated, p.low_priority).len()).unwrap_or(0);
+            (n + here, s + here * p.task_slots)
+        });
+        format!(
+            "{nodes} simulated node{} with {slots} slots, at most {} at once",
+            if nodes == 1 { "" } else { "s" },
+            self.jobs
+        )
+    }
+
+    /// Notes for the start of a run: how the pools are simulated, outputs left in place.
+    fn notes(&self) -> Vec<String> {
+        let mut out = node_notes(&self.model);
+        let uploading = self
+            .model
+            .tasks
+            .iter()
+            .filter(|t| !t.body.output_files.is_empty())
+            .count();
+        if uploading > 0 {
+            let who = if uploading == 1 {
+                "1 task names".to_string()
+            } else {
+                format!("{uploading} tasks name")
+            };
+            out.push(format!(
+                "{who} outputs: a local run does not upload them; they stay in each task's wd/"
+            ));
+        }
+        out
+    }
+}
+
+impl Backend for LocalBackend {
+    fn target(&self) -> String {
+        "local".into()
+    }
+
+    fn describe(&self) -> String {
+        self.describe_nodes()
+    }
+
+    fn execute(&mut self, run: &mut Run<'_, '_>) -> Result<Outcome, RunError> {
+        for note in self.notes() {
+            run.observer.note(&note);
+        }
+        let opts = Options {
+            jobs: self.jobs,
+            container_cli: self.container_cli.clone(),
+            run_id: run.record.run_id.clone(),
+            secrets: self.secrets.clone(),
+        };
+        let ctx = Ctx {
+            run: run.dir,
+            record: run.record,
+            resumed: run.resumed.take(),
+            policy: run.policy,
+            observer: run.observer,
+            interrupt: &run.interrupt,
+        };
+        let (outcome, reports) =
+            scheduler::run(&self.model, &opts, ctx).map_err(|e| RunError::io("the run folder failed", e))?;
+        self.reports = reports;
+        Ok(match outcome {
+            scheduler::Outcome::Interrupted => Outcome::Interrupted,
+            scheduler::Outcome::Finished { .. } => Outcome::Finished,
+        })
+    }
+
+    fn finish(&mut self, _run: &mut Run<'_, '_>, _outcome: &Outcome) -> Result<Results, RunError> {
+        Ok(Results {
+            reports: std::mem::take(&mut self.reports),
+            problems: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! The tasks a plan adds, read from its `add-tasks` steps: (job, task) in plan order, and
+//! where the workflow declares each.
+
+use crate::plan::{Action, Plan, StepKind};
+use crate::source::Span;
+use std::collections::HashMap;
+
+#[derive(serde::Deserialize)]
+struct Ids {
+    value: Vec<Id>,
+}
+
+#[derive(serde::Deserialize)]
+struct Id {
+    id: String,
+}
+
+/// Every task the plan adds, as (job, task, declaration), in plan order.
+pub fn tasks(plan: &Plan) -> Vec<(String, String, Span)> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let (StepKind::AddTasks { job, .. }, Action::Request { body, .. }) = (&step.kind, &step.action) else {
+            continue;
+        };
+        if let Ok(ids) = serde_json::from_str::<Ids>(body.get()) {
+            out.extend(
+                ids.value
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, t)| (job.clone(), t.id, step.task_origin(i))),
+            );
+        }
+    }
+    out
+}
+
+/// Where each (job, task) is declared.
+#[derive(Default)]
+pub struct Origins {
+    by_task: HashMap<(String, String), Span>,
+}
+
+impl Origins {
+    pub fn of(plan: &Plan) -> Origins {
+        Origins {
+            by_task: tasks(plan).into_iter().map(|(j, t, s)| ((j, t), s)).collect(),
+        }
+    }
+
+    /// The declaration of task `task` of job `job` (the default span when unknown).
+    pub fn get(&self, job: &str, task: &str) -> Span {
+        self.by_task
+            .get(&(job.to_string(), task.to_string()))
+            .copied()
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,198 @@
+//! The run folders of a repository: a new run's folder (its state, its plan and the workflow
+//! text it was planned from, written before anything runs), and finding a run by id, unique
+//! prefix or `latest`.
+
+use super::error::RunError;
+use super::state::{self, RunDir, RunState, RunStatus, TaskRecord};
+use crate::plan::Plan;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The copy of the workflow file a run was planned from, in its folder: a resumed run points
+/// at these lines even after the file changed.
+pub const WORKFLOW_COPY: &str = "workflow.batchflow";
+/// The copy of the hook script, when the workflow has one.
+pub const HOOKS_COPY: &str = "hooks.rhai";
+
+/// What a new run is made from.
+pub struct NewRun<'a> {
+    pub root: &'a Path,
+    /// The workflow file as given on the command line, and its text as compiled.
+    pub file: &'a Path,
+    pub text: &'a str,
+    /// The hook script's text, when the workflow has one.
+    pub hooks: Option<&'a str>,
+    pub params: &'a [String],
+    pub plan: &'a Plan,
+    /// `local`, or the Batch endpoint.
+    pub target: String,
+    pub tasks: Vec<TaskRecord>,
+}
+
+/// A stopped run, opened to continue it: its folder, its state, the plan it runs and the
+/// workflow (and hook script) text that plan came from.
+pub struct Stopped {
+    pub run_dir: RunDir,
+    pub state: RunState,
+    pub plan: Plan,
+    /// `None` for a run made before runs kept a copy.
+    pub text: Option<String>,
+    pub hooks: Option<String>,
+}
+
+/// Creates the folder of a new run and writes its state, its plan (secrets as placeholders)
+/// and the workflow's text before anything runs: a run killed at any point after this can be
+/// resumed.
+pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
+    let run_id = new_run_id(new.root, &new.plan.workflow);
+    let mut run_dir =
+        RunDir::create(new.root.join(&run_id)).map_err(|e| RunError::io("cannot create the run folder", e))?;
+    let started_ms = now_ms();
+    let record = RunState {
+        run_id,
+        workflow: new.plan.workflow.clone(),
+        file: new.file.display().to_string(),
+        params: new.params.to_vec(),
+        started: started_ms / 1000,
+        started_ms,
+        status: RunStatus::Running,
+        owner_pid: std::process::id(),
+        target: new.target,
+        tasks: new.tasks,
+    };
+    run_dir
+        .save(&record)
+        .map_err(|e| RunError::io("cannot write the run state", e))?;
+    let plan_json = serde_json::to_string(new.plan).map_err(std::io::Error::from);
+    plan_json
+        .and_then(|json| std::fs::write(run_dir.plan_path(), json))
+        .map_err(|e| RunError::io("cannot write the plan into the run folder", e))?;
+    std::fs::write(run_dir.path.join(WORKFLOW_COPY), new.text)
+        .map_err(|e| RunError::io("cannot copy the workflow into the run folder", e))?;
+    if let Some(hooks) = new.hooks {
+        std::fs::write(run_dir.path.join(HOOKS_COPY), hooks)
+            .map_err(|e| RunError::io("cannot copy the hook script into the run folder", e))?;
+    }
+    Ok((run_dir, record))
+}
+
+/// Opens run `which` (an id, a unique prefix, or `latest`) to continue it, reading its state,
+/// plan and workflow copy once; a run whose process still runs is refused.
+pub fn open_stopped(root: &Path, which: &str) -> Result<Stopped, RunError> {
+    let dir = find(root, which)?;
+    let run_dir = RunDir::open(dir.clone());
+    let (state, _) = run_dir
+        .load()
+        .map_err(|e| RunError::io(format!("cannot read the state of `{}`", dir.display()), e))?;
+    if state.status_text() == "running" {
+        return Err(RunError::Refused(format!(
+            "run `{}` is still running (process {})",
+            state.run_id, state.owner_pid
+        )));
+    }
+    let plan_text = std::fs::read_to_string(run_dir.plan_path())
+        .map_err(|e| RunError::io(format!("cannot read the plan of `{}`", dir.display()), e))?;
+    let plan: Plan = serde_json::from_str(&plan_text).map_err(|e| RunError::Body {
+        what: format!("the plan of `{}`", dir.display()),
+        error: e,
+    })?;
+    let text = std::fs::read_to_string(dir.join(WORKFLOW_COPY)).ok();
+    let hooks = std::fs::read_to_string(dir.join(HOOKS_COPY)).ok();
+    Ok(Stopped {
+        run_dir,
+        state,
+        plan,
+        text,
+        hooks,
+    })
+}
+
+/// A run by id, by a unique prefix of it, or the newest one (`""` or `latest`).
+pub fn find(root: &Path, which: &str) -> Result<PathBuf, RunError> {
+    let runs = state::list_runs(root);
+    if runs.is_empty() {
+        return Err(RunError::Refused(format!("there are no runs in {}", root.display())));
+    }
+    if which.is_empty() || which == "latest" {
+        return runs
+            .first()
+            .map(|(p, _)| p.clone())
+            .ok_or_else(|| RunError::Refused("no runs".into()));
+    }
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if let Some((p, _)) = runs.iter().find(|(p, _)| name(p) == which) {
+        return Ok(p.clone());
+    }
+    let matches: Vec<&PathBuf> = runs
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| name(p).starts_with(which))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(RunError::Refused(format!(
+            "no run `{which}`; `batchflow runs` lists them"
+        ))),
+        many => Err(RunError::Refused(format!(
+            "`{which}` matches {} runs; give more of the id",
+            many.len()
+        ))),
+    }
+}
+
+/// Opens run `which` to read it (`status`, `logs`, `cancel`).
+pub fn open(root: &Path, which: &str) -> Result<(RunDir, RunState), RunError> {
+    let dir = find(root, which)?;
+    let run_dir = RunDir::open(dir.clone());
+    let (st, _) = run_dir
+        .load()
+        .map_err(|e| RunError::io(format!("cannot read the state of `{}`", dir.display()), e))?;
+    Ok((run_dir, st))
+}
+
+fn new_run_id(root: &Path, workflow: &str) -> String {
+    let stamp = stamp(now_ms() / 1000);
+    let base: String = workflow
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let mut id = format!("{base}-{stamp}");
+    let mut n = 1;
+    while root.join(&id).exists() {
+        n += 1;
+        id = format!("{base}-{stamp}-{n}");
+    }
+    id
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `20261123-141502` in UTC.
+fn stamp(secs: u64) -> String {
+    let date = crate::stdlib::Date::from_unix(secs);
+    let t = secs % 86_400;
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        date.year,
+        date.month,
+        date.day,
+        t / 3600,
+        (t % 3600) / 60,
+        t % 60
+    )
+}

@@ -17,12 +17,12 @@ use crate::support::{root, Test};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-struct Case {
-    file: PathBuf,
+pub(crate) struct Case {
+    pub(crate) file: PathBuf,
     /// (code, severity if the case names one)
     expect: BTreeSet<(String, Option<String>)>,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 fn header(text: &str, key: &str) -> Vec<String> {
@@ -33,7 +33,8 @@ fn header(text: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-fn cases() -> Vec<Case> {
+/// Every case of `tests/fixtures/cases/`, by file name.
+pub(crate) fn cases() -> Vec<Case> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/cases"))
         .expect("tests/fixtures/cases")
         .flatten()
@@ -73,25 +74,34 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
+impl Case {
+    /// The file relative to the crate root, as the diagnostics name it.
+    pub(crate) fn rel(&self) -> PathBuf {
+        self.file.strip_prefix(root()).unwrap_or(&self.file).to_path_buf()
+    }
+
+    /// `batchflow check --format json` on the case, with its `# args:` and `# env:`.
+    pub(crate) fn check(&self) -> Test {
+        let test = Test::project()
+            .args(["check", "--format", "json"])
+            .args([self.rel()])
+            .args(&self.args);
+        self.env.iter().fold(test, |test, (k, v)| test.env(k, v))
+    }
+}
+
 #[test]
 fn every_case_reports_exactly_what_it_expects() {
     let cases = cases();
     let mut failures = Vec::new();
     for case in &cases {
-        let rel = case.file.strip_prefix(root()).unwrap_or(&case.file).to_path_buf();
+        let rel = case.rel();
         let text = std::fs::read_to_string(&case.file).expect("case file");
         if header(&text, "expect").is_empty() || header(&text, "case").is_empty() {
             failures.push(format!("{}: needs `# case:` and `# expect:` lines", rel.display()));
             continue;
         }
-        let mut bf = Test::project()
-            .args(["check", "--format", "json"])
-            .args([&rel])
-            .args(&case.args);
-        for (k, v) in &case.env {
-            bf = bf.env(k, v);
-        }
-        let out = bf.run();
+        let out = case.check().run();
         let got: BTreeSet<(String, String)> = out
             .diagnostics()
             .iter()

@@ -158,21 +158,14 @@ fn cases() -> Vec<Case> {
         let label = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
         out.push(Case { label, file, args, env });
     }
-    // The checker's cases (`cases.rs`): those that check clean must plan valid requests.
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/cases"))
-        .expect("tests/fixtures/cases")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "batchflow"))
-        .collect();
-    files.sort();
-    for file in files {
-        let label = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
+    // The checker's cases (`cases.rs`), with their `# args:` and `# env:`: those that check
+    // clean must plan valid requests.
+    for case in crate::cases::cases() {
         out.push(Case {
-            label,
-            file,
-            args: Vec::new(),
-            env: Vec::new(),
+            label: case.rel().display().to_string(),
+            file: case.file.clone(),
+            args: case.args.clone(),
+            env: case.env.clone(),
         });
     }
     out

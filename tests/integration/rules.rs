@@ -1,8 +1,8 @@
 //! Every rule has a folder `tests/fixtures/rules/CODE/` with a workflow where it fires and
 //! the same workflow fixed. The human output of each firing fixture is snapshotted. The tests
-//! are generated from the rule table (`batchflow::for_each_rule!`), four per rule
-//! (`rules::BF101::fires`, `::passes`, `::snapshot`, `::explain`), so one rule's failure
-//! never hides another's.
+//! are generated from the rule table (`batchflow::for_each_rule!`), five per rule
+//! (`rules::BF101::fires`, `::passes`, `::snapshot`, `::explain` and `::messages`, the last
+//! in `rule_messages.rs`), so one rule's failure never hides another's.
 
 use crate::support::{root, Output, Test};
 use batchflow::diagnostics::{Code, Severity};
@@ -120,6 +120,11 @@ macro_rules! rule_tests {
                 #[test]
                 fn explain() {
                     super::explain(Code::$code);
+                }
+
+                #[test]
+                fn messages() {
+                    crate::rule_messages::check_messages(Code::$code);
                 }
             }
         )*

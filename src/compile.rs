@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
-pub struct Options {
+pub struct CompileOptions {
     /// `--param name=value`, in order.
     pub params: Vec<(String, String)>,
     /// The environment `env()` reads.
@@ -28,9 +28,9 @@ pub struct Options {
     pub hook_limits: Limits,
 }
 
-impl Default for Options {
+impl Default for CompileOptions {
     fn default() -> Self {
-        Options {
+        CompileOptions {
             params: Vec::new(),
             env: BTreeMap::new(),
             auth: None,
@@ -63,7 +63,7 @@ impl Compiled {
 }
 
 /// Reads and compiles one file. `Err` only for I/O errors (a missing file, a directory).
-pub fn compile(path: &Path, sources: &mut SourceMap, options: &Options) -> std::io::Result<Compiled> {
+pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -> std::io::Result<Compiled> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"));
@@ -142,7 +142,7 @@ pub fn compile_text(
     text: String,
     hooks: impl FnOnce(&crate::ast::File) -> HookSource,
     sources: &mut SourceMap,
-    options: &Options,
+    options: &CompileOptions,
 ) -> Compiled {
     let text: Arc<str> = text.into();
     let src = sources.add(name, Arc::clone(&text));

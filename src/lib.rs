@@ -23,4 +23,4 @@ pub mod suggest;
 pub mod syntax;
 pub mod value;
 
-pub use compile::{compile, Compiled, Options};
+pub use compile::{compile, CompileOptions, Compiled};

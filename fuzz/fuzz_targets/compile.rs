@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use batchflow::compile::{compile_text, HookSource, Options};
+use batchflow::compile::{compile_text, CompileOptions, HookSource};
 use batchflow::diagnostics::render;
 use batchflow::plan;
 use batchflow::render_graph;
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         text.to_string(),
         |_| HookSource::None,
         &mut sources,
-        &Options::default(),
+        &CompileOptions::default(),
     );
     let _ = render::human(&compiled.diagnostics, &sources, false, 100);
     let _ = render::json(&compiled.diagnostics, &sources);
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     if wf.tasks.len() > PLAN_AT_MOST {
         return;
     }
-    match plan::plan(wf, compiled.hooks.as_ref(), &plan::Options::default()) {
+    match plan::plan(wf, compiled.hooks.as_ref(), &plan::PlanOptions::default()) {
         Ok(p) => {
             let _ = plan::text::render(&p);
             let _ = serde_json::to_string(&p);

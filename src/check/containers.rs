@@ -1,8 +1,8 @@
 //! Containers and registries: container tasks on plain pools (BF201, BF208), Windows
 //! elevation (BF202), registry coverage (BF203), prefetching (BF204), run options
-//! (BF108, BF205), GPU images on CPU sizes (BF115), secrets (BF206) and registry auth (BF207).
+//! (`run_options.rs`), GPU images on CPU sizes (BF115), secrets (BF206) and registry auth (BF207).
 
-use super::docker_ref::{normalize_host, ImageRef};
+use super::docker_ref::{normalize_host, validate, ImageRef};
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{Elevation, Pool, Workflow};
@@ -67,7 +67,7 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
         }
         for image in &images {
             covered(wf, pool, image, image_span, "task image", out);
-            if r.kind == Kind::Task && !prefetched(pool, image) {
+            if r.kind == Kind::Task && validate(image).is_ok() && !prefetched(pool, image) {
                 out.push(
                     Diagnostic::new(Code::BF204, image_span, format!("image `{image}` is not prefetched by pool `{}`", pool.name.value))
                         .with_help(format!("add \"{image}\" to the pool's `containers {{ images = [...] }}` so nodes pull it once, when they start")),
@@ -75,7 +75,6 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
             }
             gpu_image(r.span_of("container"), pool, image, out);
         }
-        run_options(&r, pool, out);
     }
     for r in runnables::all(wf) {
         literal_secrets(&r, out);
@@ -135,7 +134,8 @@ fn plain_task(r: &Runnable<'_>, pool: &Pool, out: &mut Vec<Diagnostic>) {
 /// BF203: an image on a private registry host needs a registry of the pool for that host.
 fn covered(wf: &Workflow, pool: &Pool, image: &str, span: crate::source::Span, what: &str, out: &mut Vec<Diagnostic>) {
     let reference = ImageRef::parse(image);
-    if reference.is_public() {
+    // An invalid reference is BF222's; its "host" would be a guess.
+    if reference.is_public() || validate(image).is_err() {
         return;
     }
     let hosts: Vec<String> = pool
@@ -199,32 +199,6 @@ fn gpu_image(span: crate::source::Span, pool: &Pool, image: &str, out: &mut Vec<
             .with_label(pool.attrs.or("vm_size", pool.name.span), "a size without GPUs")
             .with_help("use a GPU size (e.g. `Standard_NC4as_T4_v3`) or the image's CPU variant"),
         );
-    }
-}
-
-/// BF108 (`--gpus`) and BF205 (`--runtime`) in `run_options`.
-fn run_options(r: &Runnable<'_>, pool: &Pool, out: &mut Vec<Diagnostic>) {
-    let span = r.span_of("run_options");
-    for opts in r.distinct(|s| s.run_options.as_ref()) {
-        let words: Vec<&str> = opts.split_whitespace().collect();
-        let has = |flag: &str| words.iter().any(|w| *w == flag || w.starts_with(&format!("{flag}=")));
-        if has("--gpus") {
-            let gpu = size(pool).map(|s| s.has_gpu());
-            let message = match gpu {
-                Some(false) => format!("`--gpus` in `run_options`, and pool `{}` has no GPU", pool.name.value),
-                _ => "`--gpus` in `run_options`".to_string(),
-            };
-            out.push(
-                Diagnostic::new(Code::BF108, span, message)
-                    .with_help("remove `--gpus`: Batch gives containers the GPUs of GPU pools by itself"),
-            );
-        }
-        if has("--runtime") {
-            out.push(
-                Diagnostic::new(Code::BF205, span, "`--runtime` in `run_options`")
-                    .with_help("remove it: Batch picks the container runtime (`--rm` and `--workdir` are fine)"),
-            );
-        }
     }
 }
 

@@ -3,6 +3,9 @@
 //! come in through [`Context`].
 
 pub mod autoscale;
+mod command_line;
+mod commands;
+mod container_images;
 mod containers;
 mod custom_images;
 mod cycles;
@@ -10,8 +13,10 @@ mod docker_ref;
 pub mod docs;
 mod images;
 mod jobs;
+mod outputs;
 mod pools;
 mod retirement;
+mod run_options;
 mod runnables;
 mod structure;
 mod tasks;
@@ -47,6 +52,10 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     autoscale::check(wf, &mut out);
     containers::check(wf, &mut out);
     jobs::check(wf, &mut out);
+    container_images::check(wf, &mut out);
+    run_options::check(wf, &mut out);
     tasks::check(wf, &mut out);
+    commands::check(wf, &mut out);
+    outputs::check(wf, &mut out);
     out
 }

@@ -59,6 +59,24 @@ impl<'a> Runnable<'a> {
         out
     }
 
+    /// One field's values over all instances, skipping repeats of a value the previous
+    /// instance shares: cheaper than [`Runnable::distinct`] when every instance differs.
+    pub fn each<'s, T, F>(&'s self, field: F) -> impl Iterator<Item = &'a T> + 's
+    where
+        T: ?Sized + 'a,
+        F: Fn(&'a TaskSpec) -> Option<&'a Arc<T>> + 's,
+    {
+        let mut last: Option<&'a Arc<T>> = None;
+        self.specs.iter().filter_map(move |spec| {
+            let v = field(spec)?;
+            if last.is_some_and(|l| Arc::ptr_eq(l, v)) {
+                return None;
+            }
+            last = Some(v);
+            Some(&**v)
+        })
+    }
+
     /// A representative spec (the first instance).
     pub fn first(&self) -> Option<&'a TaskSpec> {
         self.specs.first().copied()

@@ -24,7 +24,7 @@ pub enum Output {
 }
 
 /// Compile options from the command line and the environment.
-pub fn options(params: &[String]) -> Result<batchflow::Options, String> {
+pub fn options(params: &[String]) -> Result<batchflow::CompileOptions, String> {
     let mut parsed = Vec::new();
     for p in params {
         let (k, v) = p
@@ -46,12 +46,12 @@ pub fn options(params: &[String]) -> Result<batchflow::Options, String> {
         }
         None => today(),
     };
-    Ok(batchflow::Options {
+    Ok(batchflow::CompileOptions {
         params: parsed,
         env,
         auth,
         today,
-        ..batchflow::Options::default()
+        ..batchflow::CompileOptions::default()
     })
 }
 

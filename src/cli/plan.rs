@@ -1,7 +1,7 @@
 //! `batchflow plan FILE` and `batchflow graph FILE`.
 
 use super::{eprint_human, options, usage_error, FOUND_ERRORS, OK};
-use batchflow::plan::{self, Options as PlanOptions};
+use batchflow::plan::{self, PlanOptions};
 use batchflow::render_graph;
 use batchflow::source::SourceMap;
 use std::io::Write;

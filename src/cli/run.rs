@@ -94,8 +94,8 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
         if let Some(s) = &stopped {
             config::default_endpoint(&mut env, &s.state.target);
         }
-        let file = config::read_file(&state::repo_root(&cwd)).map_err(RunError::Config)?;
-        Some(config::resolve(&file, &env).map_err(RunError::Config)?)
+        let file = config::read_file(&state::repo_root(&cwd))?;
+        Some(config::resolve(&file, &env)?)
     } else {
         None
     };
@@ -114,7 +114,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
         Some(target) => Box::new(AzureBackend::new(
             &p.plan,
             target,
-            azure::Settings {
+            azure::AzureSettings {
                 max_in_flight: args.max_in_flight,
                 keep_pools: args.keep_pools,
                 replace_jobs: args.replace_jobs,
@@ -123,7 +123,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
         )?),
         None => Box::new(LocalBackend::new(
             &p.plan,
-            local::Settings {
+            local::LocalSettings {
                 jobs: args.jobs.unwrap_or_else(cpus),
                 container_cli: args.container_cli.clone(),
                 env,
@@ -197,7 +197,7 @@ fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMod
         return Err(Stop::Printed(exit::FOUND_ERRORS));
     }
     let workflow = compiled.workflow.take().ok_or(Stop::Printed(exit::FOUND_ERRORS))?;
-    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &plan::Options { api_version }).map_err(|d| {
+    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &plan::PlanOptions { api_version }).map_err(|d| {
         eprint_human(&d, &sources);
         Stop::Printed(exit::FOUND_ERRORS)
     })?;

@@ -33,8 +33,8 @@ fn connect(run_dir: &RunDir, st: &RunState) -> Result<Remote, u8> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     config::default_endpoint(&mut env, &st.target);
-    let file = config::read_file(&state::repo_root(&cwd)).map_err(|e| usage_error(&e))?;
-    let target = config::resolve(&file, &env).map_err(|e| usage_error(&e))?;
+    let file = config::read_file(&state::repo_root(&cwd)).map_err(|e| usage_error(&e.to_string()))?;
+    let target = config::resolve(&file, &env).map_err(|e| usage_error(&e.to_string()))?;
     if target.endpoint != st.target {
         return Err(usage_error(&format!(
             "run `{}` ran on {}, and the target now is {}; set AZURE_BATCH_ENDPOINT to reach it",
@@ -45,7 +45,8 @@ fn connect(run_dir: &RunDir, st: &RunState) -> Result<Remote, u8> {
         .map_err(|e| usage_error(&format!("cannot read the plan of `{}`: {e}", st.run_id)))?;
     let plan: Plan = serde_json::from_str(&text)
         .map_err(|e| usage_error(&format!("the plan of `{}` is damaged: {e}", st.run_id)))?;
-    let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e))?;
+    let client =
+        BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(|e| usage_error(&e.to_string()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -118,7 +118,14 @@ codes! {
     BF213 "insecure-url" Warning,
     BF214 "dependency-list-too-long" Info,
     BF215 "plain-task-on-container-pool" Error,
+    BF216 "output-not-writable" Error,
+    BF217 "output-not-blob" Warning,
+    BF218 "env-var-without-shell" Warning,
+    BF219 "shell-for-other-os" Error,
     BF220 "release-task-without-prep" Error,
+    BF221 "container-name-in-run-options" Error,
+    BF222 "invalid-image-reference" Error,
+    BF223 "windows-container-version-mismatch" Warning,
     BF224 "autoscale-formula-syntax" Error,
 }
 

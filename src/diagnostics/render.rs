@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// The human form: a miette report per diagnostic, source excerpt and all.
 pub fn human(diags: &[Diagnostic], sources: &SourceMap, color: bool, width: usize) -> String {
-    render_all(diags.iter().map(|d| Report::new(d, sources)), color, width, true)
+    render_all(diags.iter().map(|d| MietteReport::new(d, sources)), color, width, true)
 }
 
 /// Run-time problems: one pointing into the workflow is shown like a diagnostic, with its
@@ -21,7 +21,7 @@ pub fn problems(problems: &[Problem], sources: &SourceMap, color: bool, width: u
         let located = p.span.is_some_and(|s| sources.get(s.src).is_some());
         if located {
             out.push_str(&render_all(
-                std::iter::once(Report::problem(p, sources)),
+                std::iter::once(MietteReport::problem(p, sources)),
                 color,
                 width,
                 false,
@@ -39,7 +39,7 @@ pub fn problems(problems: &[Problem], sources: &SourceMap, color: bool, width: u
     out
 }
 
-fn render_all(reports: impl Iterator<Item = Report>, color: bool, width: usize, wrap: bool) -> String {
+fn render_all(reports: impl Iterator<Item = MietteReport>, color: bool, width: usize, wrap: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -69,7 +69,7 @@ pub fn location(sources: &SourceMap, span: Span) -> String {
     format!("{}:{line}:{col}", sources.name(span.src))
 }
 
-struct Report {
+struct MietteReport {
     message: String,
     code: Option<String>,
     severity: miette::Severity,
@@ -78,8 +78,8 @@ struct Report {
     labels: Vec<LabeledSpan>,
 }
 
-impl Report {
-    fn new(diag: &Diagnostic, sources: &SourceMap) -> Report {
+impl MietteReport {
+    fn new(diag: &Diagnostic, sources: &SourceMap) -> MietteReport {
         let file = sources.get(diag.span.src);
         let text: Arc<str> = file.map_or_else(|| Arc::from(""), |f| Arc::clone(&f.text));
         let name = sources.name(diag.span.src).to_string();
@@ -108,7 +108,7 @@ impl Report {
             (None, false) => Some(notes.join("\n")),
             (None, true) => None,
         };
-        Report {
+        MietteReport {
             message: diag.message.clone(),
             code: Some(format!("{}({})", diag.code.as_str(), diag.code.name())),
             severity: match diag.severity {
@@ -123,8 +123,8 @@ impl Report {
     }
 }
 
-impl Report {
-    fn problem(p: &Problem, sources: &SourceMap) -> Report {
+impl MietteReport {
+    fn problem(p: &Problem, sources: &SourceMap) -> MietteReport {
         let file = p.span.and_then(|s| sources.get(s.src));
         let text: Arc<str> = file.map_or_else(|| Arc::from(""), |f| Arc::clone(&f.text));
         let name = p.span.map_or_else(String::new, |s| sources.name(s.src).to_string());
@@ -137,7 +137,7 @@ impl Report {
         };
         let mut help: Vec<String> = p.help.iter().cloned().collect();
         help.extend(p.notes.iter().cloned());
-        Report {
+        MietteReport {
             message: p.message.clone(),
             code: None,
             severity: match p.severity {
@@ -158,21 +158,21 @@ fn clamp(span: Span, len: usize) -> (usize, usize) {
     (start, end - start)
 }
 
-impl fmt::Debug for Report {
+impl fmt::Debug for MietteReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for MietteReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Report {}
+impl std::error::Error for MietteReport {}
 
-impl miette::Diagnostic for Report {
+impl miette::Diagnostic for MietteReport {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.code.as_ref().map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }

@@ -160,8 +160,12 @@ impl<'p> Driver<'p> {
         let interrupted = matches!(outcome, Outcome::Interrupted);
         if !interrupted {
             let origin = self.plan.steps.first().map(|s| s.origin).unwrap_or_default();
-            if let Err(e) = run.policy.complete(&run.record.workflow, &results.reports, origin) {
-                problems.push(Problem::error(format!("on_complete failed: {e}")));
+            if let Err(d) = run.policy.complete(&run.record.workflow, &results.reports, origin) {
+                let mut p = Problem::error(format!("on_complete failed: {}", d.message)).at(Some(d.span));
+                if let Some(h) = d.help {
+                    p = p.with_help(h);
+                }
+                problems.push(p);
             }
         }
         let all_succeeded = results.reports.iter().all(|r| r.state == super::TaskState::Succeeded);

@@ -4,6 +4,8 @@
 pub mod azure;
 pub mod backend;
 pub mod driver;
+#[cfg(test)]
+mod driver_tests;
 pub mod error;
 pub mod local;
 pub mod plan_tasks;

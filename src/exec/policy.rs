@@ -3,6 +3,7 @@
 //! retries per task), and `on_complete(summary)` runs once when the run ends. Same sandbox
 //! as at compile time.
 
+use crate::diagnostics::{Code, Diagnostic};
 use crate::exec::{TaskReport, TaskState};
 use crate::hooks::Hooks;
 use crate::source::Span;
@@ -70,7 +71,7 @@ impl<'h> HookPolicy<'h> {
             Err(e) => {
                 return Verdict {
                     decision: Decision::Fail,
-                    note: Some(format!("on_task_failed failed: {e}")),
+                    note: Some(format!("on_task_failed failed: {}", e.message)),
                 }
             }
         };
@@ -92,8 +93,8 @@ impl<'h> HookPolicy<'h> {
     }
 
     /// Runs `on_complete` with the run's summary, once per run: a second call does nothing.
-    /// Returns the hook's error, if it failed.
-    pub fn complete(&mut self, workflow: &str, reports: &[TaskReport], origin: Span) -> Result<(), String> {
+    /// Returns the hook's error (BF011, in the script), if it failed.
+    pub fn complete(&mut self, workflow: &str, reports: &[TaskReport], origin: Span) -> Result<(), Box<Diagnostic>> {
         if std::mem::replace(&mut self.completed, true) {
             return Ok(());
         }
@@ -114,12 +115,12 @@ impl<'h> HookPolicy<'h> {
         summary.insert("failed_tasks".into(), Dynamic::from_array(failed));
         h.call("on_complete", vec![Dynamic::from_map(summary)], origin)
             .map(|_| ())
-            .map_err(|d| d.message)
+            .map_err(Box::new)
     }
 }
 
 /// Calls `on_task_failed(task, result)` and reads its answer.
-fn ask(h: &Hooks, task: &TaskReport, origin: Span) -> Result<Decision, String> {
+fn ask(h: &Hooks, task: &TaskReport, origin: Span) -> Result<Decision, Diagnostic> {
     let mut t = Map::new();
     t.insert("id".into(), Dynamic::from(task.task.clone()));
     t.insert("job".into(), Dynamic::from(task.job.clone()));
@@ -134,25 +135,23 @@ fn ask(h: &Hooks, task: &TaskReport, origin: Span) -> Result<Decision, String> {
         "reason".into(),
         task.reason.clone().map_or(Dynamic::UNIT, Dynamic::from),
     );
-    let out = h
-        .call(
-            "on_task_failed",
-            vec![Dynamic::from_map(t), Dynamic::from_map(r)],
-            origin,
-        )
-        .map_err(|d| d.message)?;
+    let out = h.call(
+        "on_task_failed",
+        vec![Dynamic::from_map(t), Dynamic::from_map(r)],
+        origin,
+    )?;
     if out.is_unit() {
         return Ok(Decision::Fail);
     }
+    let wrong = |what: String| {
+        Diagnostic::new(Code::BF011, origin, format!("on_task_failed returned {what}"))
+            .with_help("return \"retry\", \"continue\" or \"abort\", or nothing for the default")
+    };
     match out.into_string().as_deref() {
         Ok("retry") => Ok(Decision::Retry),
         Ok("continue") => Ok(Decision::Continue),
         Ok("abort") => Ok(Decision::Abort),
-        Ok(other) => Err(format!(
-            "on_task_failed returned \"{other}\"; it may return \"retry\", \"continue\" or \"abort\""
-        )),
-        Err(t) => Err(format!(
-            "on_task_failed returned a {t}; it may return \"retry\", \"continue\" or \"abort\""
-        )),
+        Ok(other) => Err(wrong(format!("\"{other}\""))),
+        Err(t) => Err(wrong(format!("a {t}"))),
     }
 }

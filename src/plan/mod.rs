@@ -27,13 +27,13 @@ pub use step::{Action, Step, StepKind, Wait};
 pub use task_size::oversized_tasks;
 
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct PlanOptions {
     pub api_version: String,
 }
 
-impl Default for Options {
+impl Default for PlanOptions {
     fn default() -> Self {
-        Options {
+        PlanOptions {
             api_version: DEFAULT_API_VERSION.to_string(),
         }
     }
@@ -52,7 +52,7 @@ fn raw<T: Serialize>(body: &T) -> Box<RawValue> {
 }
 
 /// Builds the plan of a workflow that checked without errors.
-pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &Options) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Result<Plan, Vec<Diagnostic>> {
     let mut steps = Vec::new();
     for pool in &wf.pools {
         let body = bodies::pool(pool, &wf.registries);

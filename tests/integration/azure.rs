@@ -50,6 +50,11 @@ impl Azure {
         })
     }
 
+    /// The temporary repository the runs run in.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.repo.path()
+    }
+
     pub(crate) fn write(&self, name: &str, text: &str) -> String {
         self.repo.write(name, text);
         name.to_string()

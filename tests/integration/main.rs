@@ -2,8 +2,10 @@
 
 mod support;
 
+mod architecture;
 mod autoscale;
 mod azure;
+mod azure_resume;
 mod azure_versions;
 mod cases;
 mod cli;

@@ -7,7 +7,7 @@
 //! scripts that never return, and `let` cycles.
 
 use crate::support::{root, Output, Repo};
-use batchflow::compile::{compile_text, Compiled, HookSource, Options};
+use batchflow::compile::{compile_text, CompileOptions, Compiled, HookSource};
 use batchflow::diagnostics::render;
 use batchflow::plan;
 use batchflow::source::SourceMap;
@@ -54,7 +54,7 @@ fn run_pipeline(text: &str, hook_script: Option<&str>) {
         text.to_string(),
         hooks,
         &mut sources,
-        &Options::default(),
+        &CompileOptions::default(),
     );
     assert!(
         compiled.workflow.is_some() || compiled.has_errors(),
@@ -73,7 +73,7 @@ fn run_pipeline(text: &str, hook_script: Option<&str>) {
     if wf.tasks.len() > PLAN_AT_MOST {
         return;
     }
-    match plan::plan(wf, compiled.hooks.as_ref(), &plan::Options::default()) {
+    match plan::plan(wf, compiled.hooks.as_ref(), &plan::PlanOptions::default()) {
         Ok(p) => {
             let _ = plan::text::render(&p);
             serde_json::to_string(&p).expect("a plan serializes");

@@ -1399,7 +1399,7 @@ fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
 job j on cpu {
   task t {
     command = "/bin/sh -c 'echo result > model.pt'"
-    outputs { "*.pt" = "https://acct.blob.core.windows.net/models" }
+    outputs { "*.pt" = "https://acct.blob.core.windows.net/models?sv=2025-01-05&sp=cw&sig=test" }
   }
 }
 "#,

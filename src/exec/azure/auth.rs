@@ -3,6 +3,7 @@
 //! azure_identity: a client secret from `AZURE_CLIENT_ID`/`AZURE_TENANT_ID`/
 //! `AZURE_CLIENT_SECRET`, a managed identity inside Azure, else the developer tools (Azure CLI).
 
+use crate::exec::error::{BatchError, RunError};
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::time::OffsetDateTime;
 use base64::Engine;
@@ -44,10 +45,10 @@ pub struct ToSign<'a> {
 
 impl SharedKey {
     /// `key` is the account key as the portal shows it (base64).
-    pub fn new(account: &str, key: &str) -> Result<SharedKey, String> {
+    pub fn new(account: &str, key: &str) -> Result<SharedKey, RunError> {
         let key = base64::engine::general_purpose::STANDARD
             .decode(key.trim())
-            .map_err(|_| "AZURE_BATCH_ACCESS_KEY is not a base64 account key".to_string())?;
+            .map_err(|_| RunError::Config("AZURE_BATCH_ACCESS_KEY is not a base64 account key".into()))?;
         Ok(SharedKey {
             account: account.to_string(),
             key,
@@ -138,9 +139,9 @@ impl Entra {
     /// environment points at: a service principal's secret, workload identity (a federated
     /// token file), a managed identity (when App Service says one is there), else the developer
     /// tools (`az login`, `azd auth login`).
-    pub fn from_env(env: &std::collections::HashMap<String, String>, wanted: EntraSource) -> Result<Entra, String> {
+    pub fn from_env(env: &std::collections::HashMap<String, String>, wanted: EntraSource) -> Result<Entra, RunError> {
         let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
-        let fail = |what: &str, e: azure_core::Error| format!("cannot set up {what}: {e}");
+        let fail = |what: &str, e: azure_core::Error| RunError::Config(format!("cannot set up {what}: {e}"));
         if let Some(token) = get("BATCHFLOW_ACCESS_TOKEN") {
             // Used until the run ends: `az account get-access-token` gives about an hour.
             let far = OffsetDateTime::now_utc() + azure_core::time::Duration::days(3650);
@@ -197,7 +198,7 @@ impl Entra {
     }
 
     /// `Bearer TOKEN`.
-    pub async fn authorization(&self) -> Result<String, String> {
+    pub async fn authorization(&self) -> Result<String, BatchError> {
         let mut cached = self.cached.lock().await;
         let fresh = cached
             .as_ref()
@@ -206,7 +207,7 @@ impl Entra {
             let token = credential
                 .get_token(&[SCOPE], None)
                 .await
-                .map_err(|e| format!("cannot get a Microsoft Entra token ({}): {e}", self.source))?;
+                .map_err(|e| BatchError::Auth(format!("cannot get a Microsoft Entra token ({}): {e}", self.source)))?;
             *cached = Some((token.token, token.expires_on));
         }
         Ok(cached

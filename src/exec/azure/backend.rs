@@ -5,7 +5,7 @@
 use super::client::BatchClient;
 use super::config::Target;
 use super::control::{self, TaskStatus};
-use super::runner::{self, Env, FailedTask, Report};
+use super::runner::{self, Env, FailedTask, Findings};
 use crate::diagnostics::Problem;
 use crate::exec::backend::{Backend, Outcome, Results, Run};
 use crate::exec::error::RunError;
@@ -26,7 +26,7 @@ const RESIZE_RETRIES: u32 = 3;
 const SHOWN: usize = 20;
 
 /// What `run --target azure` takes.
-pub struct Settings {
+pub struct AzureSettings {
     /// `--max-in-flight` (default 16).
     pub max_in_flight: Option<usize>,
     pub keep_pools: bool,
@@ -39,16 +39,16 @@ pub struct AzureBackend {
     endpoint: String,
     client: BatchClient,
     runtime: tokio::runtime::Runtime,
-    settings: Settings,
+    settings: AzureSettings,
     origins: Origins,
-    report: Report,
+    report: Findings,
 }
 
 impl AzureBackend {
     /// The backend for `plan` on `target`, or why it cannot run (refused before anything starts).
-    pub fn new(plan: &Plan, target: Target, settings: Settings) -> Result<AzureBackend, RunError> {
+    pub fn new(plan: &Plan, target: Target, settings: AzureSettings) -> Result<AzureBackend, RunError> {
         crate::exec::preflight::secrets_set(plan, &settings.env)?;
-        let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth).map_err(RunError::Config)?;
+        let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -59,18 +59,18 @@ impl AzureBackend {
             runtime,
             settings,
             origins: Origins::of(plan),
-            report: Report::default(),
+            report: Findings::default(),
         })
     }
 
-    fn options(&self, started_ms: u64, interrupt: Arc<AtomicBool>) -> runner::Options {
+    fn options(&self, started_ms: u64, interrupt: Arc<AtomicBool>) -> runner::RunnerOptions {
         let poll = self
             .settings
             .env
             .get("BATCHFLOW_POLL_MS")
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(POLL, Duration::from_millis);
-        runner::Options {
+        runner::RunnerOptions {
             max_in_flight: self.settings.max_in_flight.unwrap_or(16).max(1),
             keep_pools: self.settings.keep_pools,
             poll,
@@ -185,11 +185,7 @@ impl Backend for AzureBackend {
         let client = self.client.clone();
         let (outcome, report) = self.runtime.block_on(runner::run(plan, client, opts, env));
         self.report = report;
-        Ok(match outcome {
-            runner::Outcome::Finished => Outcome::Finished,
-            runner::Outcome::Interrupted => Outcome::Interrupted,
-            runner::Outcome::Aborted(e) => Outcome::Aborted(e),
-        })
+        Ok(outcome)
     }
 
     fn finish(&mut self, run: &mut Run<'_, '_>, outcome: &Outcome) -> Result<Results, RunError> {
@@ -220,7 +216,7 @@ impl Backend for AzureBackend {
 }
 
 /// Each task of the record as Batch last reported it, with the runner's reasons.
-fn reports(record: &RunState, states: &HashMap<String, Vec<TaskStatus>>, report: &Report) -> Vec<TaskReport> {
+fn reports(record: &RunState, states: &HashMap<String, Vec<TaskStatus>>, report: &Findings) -> Vec<TaskReport> {
     let mut reasons: HashMap<(&str, &str), &str> = HashMap::new();
     for f in &report.failed_tasks {
         reasons.insert((f.job.as_str(), f.task.as_str()), f.reason.as_str());

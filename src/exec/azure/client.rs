@@ -5,6 +5,7 @@
 use super::auth::{Credentials, ToSign};
 use super::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
 pub use crate::exec::error::BatchError as Error;
+use crate::exec::error::RunError;
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use std::time::{Duration, Instant, SystemTime};
@@ -87,15 +88,15 @@ pub struct BatchClient {
 }
 
 impl BatchClient {
-    pub fn new(endpoint: &str, api_version: &str, auth: Credentials) -> Result<BatchClient, String> {
+    pub fn new(endpoint: &str, api_version: &str, auth: Credentials) -> Result<BatchClient, RunError> {
         let base = Url::parse(endpoint.trim_end_matches('/'))
-            .map_err(|e| format!("the Batch endpoint `{endpoint}` is not a URL: {e}"))?;
+            .map_err(|e| RunError::Config(format!("the Batch endpoint `{endpoint}` is not a URL: {e}")))?;
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
             .timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
             .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+            .map_err(|e| RunError::Config(format!("cannot set up the HTTP client: {e}")))?;
         Ok(BatchClient {
             http,
             base,
@@ -249,7 +250,7 @@ impl BatchClient {
                     ocp_headers: &[("ocp-date", &date)],
                 })
             }
-            Credentials::Entra(entra) => entra.authorization().await.map_err(Error::Auth)?,
+            Credentials::Entra(entra) => entra.authorization().await?,
         };
         let response = req
             .header("Authorization", authorization)

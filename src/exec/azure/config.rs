@@ -3,6 +3,7 @@
 //! `AZURE_BATCH_ACCESS_KEY`, which override it.
 
 use super::auth::{Credentials, Entra, EntraSource, SharedKey};
+use crate::exec::error::RunError;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,12 +35,12 @@ pub struct Target {
 }
 
 /// Reads `batchflow.toml` in `root`, if there is one.
-pub fn read_file(root: &Path) -> Result<File, String> {
+pub fn read_file(root: &Path) -> Result<File, RunError> {
     let path = root.join("batchflow.toml");
     match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Ok(text) => toml::from_str(&text).map_err(|e| RunError::Config(format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => Err(RunError::io(format!("cannot read {}", path.display()), e)),
     }
 }
 
@@ -59,40 +60,44 @@ pub fn default_endpoint(env: &mut HashMap<String, String>, recorded: &str) {
     }
 }
 
-pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, String> {
+pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, RunError> {
     let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let endpoint = get("AZURE_BATCH_ENDPOINT").or_else(|| file.target.endpoint.clone()).ok_or_else(|| {
-        "no Batch account: set AZURE_BATCH_ENDPOINT (https://ACCOUNT.REGION.batch.azure.com), or `endpoint` under [target] in batchflow.toml".to_string()
+        RunError::Config("no Batch account: set AZURE_BATCH_ENDPOINT (https://ACCOUNT.REGION.batch.azure.com), or `endpoint` under [target] in batchflow.toml".into())
     })?;
     let endpoint = if endpoint.contains("://") {
         endpoint
     } else {
         format!("https://{endpoint}")
     };
-    let url =
-        reqwest::Url::parse(&endpoint).map_err(|e| format!("the Batch endpoint `{endpoint}` is not a URL: {e}"))?;
+    let url = reqwest::Url::parse(&endpoint)
+        .map_err(|e| RunError::Config(format!("the Batch endpoint `{endpoint}` is not a URL: {e}")))?;
     // Keys and tokens travel only over TLS; plain http is for a service on this machine.
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-        return Err(format!("the Batch endpoint `{endpoint}` must be https://"));
+        return Err(RunError::Config(format!(
+            "the Batch endpoint `{endpoint}` must be https://"
+        )));
     }
     let account = get("AZURE_BATCH_ACCOUNT")
         .or_else(|| file.target.account.clone())
         .or_else(|| account_from(&endpoint))
-        .ok_or_else(|| "cannot tell the Batch account's name: set AZURE_BATCH_ACCOUNT".to_string())?;
+        .ok_or_else(|| RunError::Config("cannot tell the Batch account's name: set AZURE_BATCH_ACCOUNT".into()))?;
     let wanted = file.target.auth.as_deref().map(str::to_ascii_lowercase);
     let auth = match (get("AZURE_BATCH_ACCESS_KEY"), wanted.as_deref()) {
         (_, Some("managed-identity")) => Credentials::Entra(Entra::from_env(env, EntraSource::ManagedIdentity)?),
         (Some(_), Some("entra")) => Credentials::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
         (Some(key), Some("shared-key") | None) => Credentials::SharedKey(SharedKey::new(&account, &key)?),
         (None, Some("shared-key")) => {
-            return Err("batchflow.toml asks for shared-key auth, but AZURE_BATCH_ACCESS_KEY is not set".into())
+            return Err(RunError::Config(
+                "batchflow.toml asks for shared-key auth, but AZURE_BATCH_ACCESS_KEY is not set".into(),
+            ))
         }
         (None, Some("entra") | None) => Credentials::Entra(Entra::from_env(env, EntraSource::FromEnvironment)?),
         (_, Some(other)) => {
-            return Err(format!(
+            return Err(RunError::Config(format!(
                 "batchflow.toml: auth `{other}` is not `entra`, `managed-identity` or `shared-key`"
-            ))
+            )))
         }
     };
     Ok(Target {
@@ -136,7 +141,7 @@ mod tests {
         let file: File = toml::from_str(file).map_err(|e| e.to_string())?;
         let mut all = vec![("AZURE_BATCH_ENDPOINT", "https://a.westeurope.batch.azure.com")];
         all.extend_from_slice(pairs);
-        match resolve(&file, &env(&all))?.auth {
+        match resolve(&file, &env(&all)).map_err(|e| e.to_string())?.auth {
             Credentials::Entra(e) => Ok(e.source),
             Credentials::SharedKey(_) => Ok("shared key"),
         }
@@ -194,17 +199,21 @@ mod tests {
     #[test]
     fn missing_settings_say_what_to_set() {
         let err = resolve(&File::default(), &env(&[])).expect_err("no endpoint");
-        assert!(err.contains("AZURE_BATCH_ENDPOINT"), "{err}");
+        assert!(err.to_string().contains("AZURE_BATCH_ENDPOINT"), "{err}");
         let file: File =
             toml::from_str("[target]\nendpoint = \"a.b.batch.azure.com\"\nauth = \"shared-key\"\n").expect("toml");
         assert!(resolve(&file, &env(&[]))
             .expect_err("no key")
+            .to_string()
             .contains("AZURE_BATCH_ACCESS_KEY"));
         assert!(toml::from_str::<File>("[target]\nendpont = \"x\"\n").is_err());
         let plain = env(&[
             ("AZURE_BATCH_ENDPOINT", "http://a.b.batch.azure.com"),
             ("AZURE_BATCH_ACCESS_KEY", "a2V5"),
         ]);
-        assert!(resolve(&File::default(), &plain).expect_err("http").contains("https"));
+        assert!(resolve(&File::default(), &plain)
+            .expect_err("http")
+            .to_string()
+            .contains("https"));
     }
 }

@@ -10,4 +10,4 @@ pub mod models;
 pub mod retry;
 pub mod runner;
 
-pub use backend::{AzureBackend, Settings};
+pub use backend::{AzureBackend, AzureSettings};

@@ -1,6 +1,7 @@
 //! The parts of Batch's replies the backend reads (serde, wire names). Fields it does not
 //! need are left out; serde ignores them.
 
+use crate::plan::batch_api::ImageReference;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -27,15 +28,6 @@ pub struct VmConfiguration {
     pub image_reference: ImageReference,
     #[serde(rename = "nodeAgentSKUId")]
     pub node_agent_sku_id: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ImageReference {
-    pub publisher: Option<String>,
-    pub offer: Option<String>,
-    pub sku: Option<String>,
-    pub virtual_machine_image_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -5,7 +5,7 @@ use super::container_cli;
 use super::layout;
 use super::model::Model;
 use super::preflight::{no_runtime, node_notes, preflight};
-use super::scheduler::{self, Ctx, Options};
+use super::scheduler::{self, Ctx, SchedulerOptions};
 use crate::exec::backend::{Backend, Outcome, Results, Run};
 use crate::exec::error::RunError;
 use crate::exec::TaskReport;
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// What `run` takes for this target.
-pub struct Settings {
+pub struct LocalSettings {
     /// Most tasks at once (`--jobs`, default: the CPUs).
     pub jobs: u32,
     /// `--container-cli`.
@@ -33,7 +33,7 @@ pub struct LocalBackend {
 
 impl LocalBackend {
     /// The backend for `plan`, or why it cannot run here (refused before anything starts).
-    pub fn new(plan: &Plan, settings: Settings) -> Result<LocalBackend, RunError> {
+    pub fn new(plan: &Plan, settings: LocalSettings) -> Result<LocalBackend, RunError> {
         let model = Model::from_plan(plan).map_err(|e| RunError::Refused(e.to_string()))?;
         preflight(&model, plan, &settings.env)?;
         let container_cli = if model.has_containers() {
@@ -41,8 +41,7 @@ impl LocalBackend {
                 settings.container_cli.as_deref(),
                 settings.env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
                 settings.env.get("PATH").map(String::as_str),
-            )
-            .map_err(RunError::Refused)?;
+            )?;
             Some(found.ok_or_else(|| RunError::Refused(no_runtime(&model)))?)
         } else {
             None
@@ -105,7 +104,7 @@ impl Backend for LocalBackend {
         for note in self.notes() {
             run.observer.note(&note);
         }
-        let opts = Options {
+        let opts = SchedulerOptions {
             jobs: self.jobs,
             container_cli: self.container_cli.clone(),
             run_id: run.record.run_id.clone(),
@@ -122,10 +121,7 @@ impl Backend for LocalBackend {
         let (outcome, reports) =
             scheduler::run(&self.model, &opts, ctx).map_err(|e| RunError::io("the run folder failed", e))?;
         self.reports = reports;
-        Ok(match outcome {
-            scheduler::Outcome::Interrupted => Outcome::Interrupted,
-            scheduler::Outcome::Finished { .. } => Outcome::Finished,
-        })
+        Ok(outcome)
     }
 
     fn finish(&mut self, _run: &mut Run<'_, '_>, _outcome: &Outcome) -> Result<Results, RunError> {

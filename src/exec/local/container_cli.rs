@@ -1,6 +1,7 @@
 //! Which docker-compatible CLI runs container tasks: `--container-cli`, then
 //! `BATCHFLOW_CONTAINER_CLI`, then `docker`, then `podman` on the `PATH`.
 
+use crate::exec::error::RunError;
 use std::path::{Path, PathBuf};
 
 /// Finds a program on the `PATH` (or takes a path as given).
@@ -31,11 +32,11 @@ pub fn resolve(
     explicit: Option<&str>,
     env_choice: Option<&str>,
     path_var: Option<&str>,
-) -> Result<Option<PathBuf>, String> {
+) -> Result<Option<PathBuf>, RunError> {
     if let Some(choice) = explicit.or(env_choice).filter(|c| !c.trim().is_empty()) {
         return which(choice, path_var)
             .map(Some)
-            .ok_or_else(|| format!("container CLI `{choice}` was not found or is not executable"));
+            .ok_or_else(|| RunError::Refused(format!("container CLI `{choice}` was not found or is not executable")));
     }
     Ok(["docker", "podman"].iter().find_map(|p| which(p, path_var)))
 }
@@ -47,7 +48,7 @@ mod tests {
     #[test]
     fn explicit_choices_must_exist() {
         assert!(resolve(Some("/no/such/cli"), None, Some("/usr/bin")).is_err());
-        assert_eq!(resolve(None, None, Some("/nonexistent")), Ok(None));
+        assert!(matches!(resolve(None, None, Some("/nonexistent")), Ok(None)));
         assert!(resolve(None, Some("sh"), Some("/bin:/usr/bin")).is_ok_and(|p| p.is_some()));
     }
 }

@@ -4,13 +4,18 @@
 //! A whole container (`storageContainerUrl`) is refused before a local run starts (see
 //! [`container_inputs`]): listing a container needs the Blob service's API.
 
+use crate::exec::error::RunError;
 use crate::plan::batch_api::ResourceFile;
 use std::io::Write;
 use std::path::Path;
 
 /// Downloads `files` into `wd`; `reveal` fills in secrets (a SAS token in a URL). Errors name
 /// the file and the URL without its query, which may hold a secret.
-pub fn fetch(files: &[ResourceFile], wd: &Path, reveal: impl Fn(&str) -> Result<String, String>) -> Result<(), String> {
+pub fn fetch(
+    files: &[ResourceFile],
+    wd: &Path,
+    reveal: impl Fn(&str) -> Result<String, RunError>,
+) -> Result<(), RunError> {
     let wanted: Vec<(&ResourceFile, &str)> = files
         .iter()
         .filter_map(|f| f.http_url.as_deref().map(|u| (f, u)))
@@ -21,40 +26,52 @@ pub fn fetch(files: &[ResourceFile], wd: &Path, reveal: impl Fn(&str) -> Result<
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the downloads: {e}"))?;
+        .map_err(|e| RunError::io("cannot start the downloads", e))?;
     let client = reqwest::Client::builder()
         .build()
-        .map_err(|e| format!("cannot start the downloads: {e}"))?;
+        .map_err(|e| RunError::Launch(format!("cannot start the downloads: {e}")))?;
     for (file, url) in wanted {
         let shown = without_query(url);
         let what = format!("input `{}` from {shown}", file.file_path);
         let url = reveal(url)?;
         let target = wd.join(&file.file_path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{what}: cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| RunError::io(format!("{what}: cannot create {}", parent.display()), e))?;
         }
         rt.block_on(download(&client, &url, &target))
-            .map_err(|e| format!("cannot download {what}: {e}"))?;
+            .map_err(|e| RunError::Launch(format!("cannot download {what}: {e}")))?;
     }
     Ok(())
 }
 
-async fn download(client: &reqwest::Client, url: &str, target: &Path) -> Result<(), String> {
+/// The reason a download failed, without the URL's query (a SAS token).
+async fn download(client: &reqwest::Client, url: &str, target: &Path) -> Result<(), Failed> {
     let mut reply = client
         .get(url)
         .send()
         .await
-        .map_err(|e| without_query(&e.to_string()))?;
+        .map_err(|e| Failed(without_query(&e.to_string())))?;
     let status = reply.status();
     if !status.is_success() {
-        return Err(format!("HTTP {}", status.as_u16()));
+        return Err(Failed(format!("HTTP {}", status.as_u16())));
     }
-    let mut out = std::fs::File::create(target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
-    while let Some(chunk) = reply.chunk().await.map_err(|e| without_query(&e.to_string()))? {
+    let mut out =
+        std::fs::File::create(target).map_err(|e| Failed(format!("cannot create {}: {e}", target.display())))?;
+    while let Some(chunk) = reply.chunk().await.map_err(|e| Failed(without_query(&e.to_string())))? {
         out.write_all(&chunk)
-            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            .map_err(|e| Failed(format!("cannot write {}: {e}", target.display())))?;
     }
     Ok(())
+}
+
+/// Why a download failed, with no secret in it.
+struct Failed(String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The URL up to its `?`: a SAS token is a secret.
@@ -103,7 +120,7 @@ mod tests {
             storage_container_url: Some("https://a.blob.core.windows.net/c".into()),
             file_path: "data".into(),
         }];
-        assert_eq!(fetch(&files, dir.path(), |s| Ok(s.to_string())), Ok(()));
+        assert!(fetch(&files, dir.path(), |s| Ok(s.to_string())).is_ok());
         assert_eq!(container_inputs(&files).count(), 1);
     }
 }

@@ -16,6 +16,6 @@ mod scheduler;
 pub mod spawn;
 pub mod words;
 
-pub use backend::{LocalBackend, Settings};
+pub use backend::{LocalBackend, LocalSettings};
 pub use clock::{human, parse_iso};
 pub use model::{Model, ModelError};

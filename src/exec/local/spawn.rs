@@ -8,6 +8,7 @@
 //! argument to the program unchanged (nothing is split, expanded or globbed again), and records
 //! the exit status when the program ends. The command line itself never meets that shell.
 
+use crate::exec::error::RunError;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -43,10 +44,11 @@ pub fn supervised(
     argv: Vec<String>,
     env: Vec<(String, String)>,
     task_dir: &Path,
-) -> Result<Launch, String> {
+) -> Result<Launch, RunError> {
     let first = match before {
         Some(words) => {
-            let quoted = shlex::try_join(words.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+            let quoted =
+                shlex::try_join(words.iter().map(String::as_str)).map_err(|e| RunError::Launch(e.to_string()))?;
             format!("{quoted} && ")
         }
         None => String::new(),
@@ -82,13 +84,14 @@ pub fn container_argv(
     node_root: &Path,
     task_dir: &Path,
     name: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, RunError> {
     let options = match c.run_options {
-        Some(o) => super::words::split(o).map_err(|e| format!("cannot split run_options `{o}` into arguments: {e}"))?,
+        Some(o) => super::words::split(o)
+            .map_err(|e| RunError::Launch(format!("cannot split run_options `{o}` into arguments: {e}")))?,
         None => Vec::new(),
     };
     let command = super::words::split(c.command_line)
-        .map_err(|e| format!("cannot split command `{}` into arguments: {e}", c.command_line))?;
+        .map_err(|e| RunError::Launch(format!("cannot split command `{}` into arguments: {e}", c.command_line)))?;
     let wd = task_dir.join("wd");
     let mut args = vec![
         cli.to_string(),

@@ -11,6 +11,7 @@ mod submit;
 use super::client::{BatchClient, Error};
 use super::control;
 use super::models::TaskCounts;
+use crate::exec::backend::Outcome;
 use crate::exec::error::RunError;
 use crate::exec::plan_tasks::Origins;
 use crate::exec::policy::{Decision, HookPolicy};
@@ -35,7 +36,7 @@ use submit::{is_collection, Submit};
 const CLOCK_SKEW_MS: u64 = 60_000;
 
 #[derive(Clone, Debug)]
-pub struct Options {
+pub struct RunnerOptions {
     /// Task collections in flight at once (`--max-in-flight`).
     pub max_in_flight: usize,
     /// Leave the pools when the run ends (`--keep-pools`).
@@ -55,17 +56,9 @@ pub struct Options {
     pub run_started_ms: u64,
 }
 
-#[derive(Debug)]
-pub enum Outcome {
-    Finished,
-    Interrupted,
-    /// Something that stops the whole run (a pool that exists with another configuration).
-    Aborted(RunError),
-}
-
 /// What a run found, for the summary.
 #[derive(Debug, Default)]
-pub struct Report {
+pub struct Findings {
     pub failed_tasks: Vec<FailedTask>,
     /// Tasks Batch refused to add: (job, task, error).
     pub rejected: Vec<(String, String, String)>,
@@ -78,7 +71,7 @@ pub struct Report {
 }
 
 /// What a step handler sends while it works.
-pub(crate) enum Msg {
+pub(crate) enum StepMsg {
     Note(String),
     /// How a wait stands (see [`Observer::waiting`]).
     Waiting {
@@ -116,8 +109,8 @@ pub(crate) enum Done {
 /// What step handlers share.
 pub(crate) struct Ctx {
     pub client: BatchClient,
-    pub opts: Options,
-    pub tx: mpsc::UnboundedSender<Msg>,
+    pub opts: RunnerOptions,
+    pub tx: mpsc::UnboundedSender<StepMsg>,
     pub hooks_on_failure: bool,
     /// The run folder's step log, to mark creations before they are sent.
     steps: RunDir,
@@ -127,7 +120,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub fn note(&self, line: impl Into<String>) {
-        let _ = self.tx.send(Msg::Note(line.into()));
+        let _ = self.tx.send(StepMsg::Note(line.into()));
     }
 
     /// Sends a request that creates a pool or job (`step`), first marking it in the run folder.
@@ -170,7 +163,7 @@ impl Ctx {
     }
 
     pub fn waiting(&self, key: &str, line: Option<String>) {
-        let _ = self.tx.send(Msg::Waiting {
+        let _ = self.tx.send(StepMsg::Waiting {
             key: key.to_string(),
             line,
         });
@@ -194,7 +187,7 @@ pub struct Env<'a, 'h> {
     pub origins: &'a Origins,
 }
 
-pub async fn run(plan: &Plan, client: BatchClient, opts: Options, env: Env<'_, '_>) -> (Outcome, Report) {
+pub async fn run(plan: &Plan, client: BatchClient, opts: RunnerOptions, env: Env<'_, '_>) -> (Outcome, Findings) {
     let Env {
         run_dir,
         policy,
@@ -223,7 +216,7 @@ pub async fn run(plan: &Plan, client: BatchClient, opts: Options, env: Env<'_, '
             (s.id.as_str(), st)
         })
         .collect();
-    let mut report = Report::default();
+    let mut report = Findings::default();
     let mut set: JoinSet<(String, Result<Done, RunError>)> = JoinSet::new();
     let mut counts: HashMap<String, TaskCounts> = HashMap::new();
     let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
@@ -316,7 +309,7 @@ pub async fn run(plan: &Plan, client: BatchClient, opts: Options, env: Env<'_, '
 
 /// A message from a step handler.
 fn handle(
-    msg: Msg,
+    msg: StepMsg,
     counts: &mut HashMap<String, TaskCounts>,
     policy: &mut HookPolicy<'_>,
     observer: &mut dyn Observer,
@@ -324,12 +317,12 @@ fn handle(
     aborted: &mut Option<RunError>,
 ) {
     match msg {
-        Msg::Note(line) => observer.note(&line),
-        Msg::Waiting { key, line } => observer.waiting(&key, line.as_deref()),
-        Msg::Counts { job, counts: c } => {
+        StepMsg::Note(line) => observer.note(&line),
+        StepMsg::Waiting { key, line } => observer.waiting(&key, line.as_deref()),
+        StepMsg::Counts { job, counts: c } => {
             counts.insert(job, c);
         }
-        Msg::Ask { tasks, reply } => {
+        StepMsg::Ask { tasks, reply } => {
             let mut decisions = Vec::with_capacity(tasks.len());
             for t in &tasks {
                 let report = TaskReport {
@@ -359,7 +352,7 @@ fn handle(
     }
 }
 
-fn absorb(done: Done, report: &mut Report, failed_jobs: &mut HashSet<String>) {
+fn absorb(done: Done, report: &mut Findings, failed_jobs: &mut HashSet<String>) {
     match done {
         Done::Plain | Done::PoolAdopted(_) => {}
         Done::Collection { job, added, rejected } => {

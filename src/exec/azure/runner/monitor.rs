@@ -3,7 +3,7 @@
 //! task), and the end of a job whose remaining tasks wait on failures and can never run.
 
 use super::pools::{file_tail, stop_if_interrupted};
-use super::{Ctx, Done, Msg};
+use super::{Ctx, Done, StepMsg};
 use crate::exec::azure::models::{CloudJob, CloudTask, TaskCountsResult};
 use crate::exec::azure::{control, list};
 use crate::exec::error::RunError;
@@ -39,7 +39,7 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
         stop_if_interrupted(ctx)?;
         let counts: TaskCountsResult = list::get(&ctx.client, &format!("{path}/taskcounts"), &[]).await?;
         let c = counts.task_counts;
-        let _ = ctx.tx.send(Msg::Counts {
+        let _ = ctx.tx.send(StepMsg::Counts {
             job: job.to_string(),
             counts: c,
         });
@@ -117,7 +117,7 @@ async fn retry_some(ctx: &Ctx, job: &str, fresh: &[String], settled: &mut HashSe
     let details = failures(ctx, job).await?;
     let tasks: Vec<FailedTask> = details.into_iter().filter(|t| fresh.contains(&t.task)).collect();
     let (reply, answer) = oneshot::channel();
-    let _ = ctx.tx.send(Msg::Ask {
+    let _ = ctx.tx.send(StepMsg::Ask {
         tasks: tasks.clone(),
         reply,
     });

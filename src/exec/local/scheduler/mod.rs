@@ -7,6 +7,7 @@ use super::clock::{human, parse_iso};
 use super::layout::{self, Node};
 use super::model::Model;
 use super::spawn::{self, ContainerTask, Launch};
+use crate::exec::backend::Outcome;
 use crate::exec::policy::{Decision, HookPolicy};
 use crate::exec::state::{Event, RunDir, RunState, TaskRecord};
 use crate::exec::{Counts, Observer, TaskReport, TaskState};
@@ -34,7 +35,7 @@ const SETTLE: Duration = Duration::from_millis(100);
 /// finish rather than as they finish.
 const TICK: Duration = Duration::from_millis(20);
 
-pub struct Options {
+pub struct SchedulerOptions {
     /// Most tasks run at once (`--jobs`, default: the CPUs); as many start, preparation and
     /// release tasks may run beside them.
     pub jobs: u32,
@@ -43,12 +44,6 @@ pub struct Options {
     pub run_id: String,
     /// Values for `<secret:NAME>` placeholders.
     pub secrets: HashMap<String, String>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Finished { all_succeeded: bool },
-    Interrupted,
 }
 
 /// One piece of work on a node.
@@ -131,14 +126,16 @@ struct JobRun {
     done: bool,
 }
 
-enum Msg {
-    Exit { key: u64, code: Option<i32> },
+/// A process of a unit ended.
+struct ProcessExit {
+    key: u64,
+    code: Option<i32>,
 }
 
 struct Sched<'a, 'h> {
     model: &'a Model,
     policy: &'a mut HookPolicy<'h>,
-    opts: &'a Options,
+    opts: &'a SchedulerOptions,
     /// Set by Ctrl-C (or SIGTERM): stop children, save, return.
     interrupt: &'a AtomicBool,
     run: &'a mut RunDir,
@@ -161,8 +158,8 @@ struct Sched<'a, 'h> {
     ready: Vec<VecDeque<usize>>,
     running: HashMap<u64, Running>,
     next_key: u64,
-    tx: Sender<Msg>,
-    rx: Receiver<Msg>,
+    tx: Sender<ProcessExit>,
+    rx: Receiver<ProcessExit>,
     counts: Counts,
     dirty: bool,
     last_save: Instant,
@@ -186,7 +183,7 @@ pub struct Ctx<'a, 'h> {
 
 /// Runs the model; `run_dir` already holds `plan.json`. Errors are I/O errors of the run
 /// folder itself; everything a task does is in its report.
-pub fn run(model: &Model, opts: &Options, ctx: Ctx<'_, '_>) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
+pub fn run(model: &Model, opts: &SchedulerOptions, ctx: Ctx<'_, '_>) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
     let (tx, rx) = channel();
     let nodes = nodes(model, &ctx.run.path);
     let mut pool_nodes = vec![Vec::new(); model.pools.len()];
@@ -361,12 +358,12 @@ impl Sched<'_, '_> {
                 .map_or(TICK, |d| d.saturating_duration_since(Instant::now()))
                 .min(TICK);
             match self.rx.recv_timeout(wait) {
-                Ok(Msg::Exit { key, code }) => self.on_exit(key, code),
+                Ok(ProcessExit { key, code }) => self.on_exit(key, code),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             // Take every exit already waiting before deciding what to start next.
-            while let Ok(Msg::Exit { key, code }) = self.rx.try_recv() {
+            while let Ok(ProcessExit { key, code }) = self.rx.try_recv() {
                 self.on_exit(key, code);
             }
             self.enforce_deadlines();
@@ -383,8 +380,7 @@ impl Sched<'_, '_> {
         // dependency that never ran) ends blocked rather than waiting forever.
         self.block_all_waiting("it could not be scheduled: nothing it waits for can finish");
         self.observer.progress(&self.counts);
-        let all = self.tasks.iter().all(|t| t.state == TaskState::Succeeded);
-        Ok(Outcome::Finished { all_succeeded: all })
+        Ok(Outcome::Finished)
     }
 
     fn pool_of(&self, t: usize) -> usize {

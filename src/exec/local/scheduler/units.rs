@@ -2,6 +2,7 @@
 //! runs, with its environment and secrets; timeouts and stopping everything.
 
 use super::*;
+use crate::exec::error::RunError;
 use crate::exec::local::program::{self, Refusal};
 use crate::plan::batch_api::{EnvironmentSetting, ResourceFile, TaskConstraints};
 
@@ -21,6 +22,12 @@ impl From<String> for Failure {
 impl From<&str> for Failure {
     fn from(why: &str) -> Failure {
         Failure::from(why.to_string())
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(e: RunError) -> Failure {
+        Failure::from(e.to_string())
     }
 }
 
@@ -76,7 +83,7 @@ impl Sched<'_, '_> {
                         use std::os::unix::process::ExitStatusExt;
                         s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
                     });
-                    let _ = tx.send(Msg::Exit { key, code });
+                    let _ = tx.send(ProcessExit { key, code });
                 });
                 let pgid = i32::try_from(pid).unwrap_or(0);
                 self.running.insert(key, Running::new(unit, n, slots, pgid, timeout));
@@ -222,8 +229,8 @@ impl Sched<'_, '_> {
     }
 
     /// Replaces `<secret:NAME>` with its value from the environment.
-    pub(super) fn reveal(&self, text: &str) -> Result<String, String> {
-        crate::secrets::reveal(text, &self.opts.secrets, crate::secrets::Escape::Plain)
+    pub(super) fn reveal(&self, text: &str) -> Result<String, RunError> {
+        crate::secrets::reveal(text, &self.opts.secrets, crate::secrets::Escape::Plain).map_err(RunError::Refused)
     }
 
     pub(super) fn unit_dir(&self, unit: Unit, n: usize) -> PathBuf {
@@ -273,7 +280,8 @@ impl Sched<'_, '_> {
         // work is usually a few microseconds from exiting, and killing it then would run it
         // again on resume. Record them before stopping the rest.
         let settle = Instant::now() + SETTLE;
-        while let Ok(Msg::Exit { key, code }) = self.rx.recv_timeout(settle.saturating_duration_since(Instant::now())) {
+        while let Ok(ProcessExit { key, code }) = self.rx.recv_timeout(settle.saturating_duration_since(Instant::now()))
+        {
             self.end_unit(key, code, None);
             if self.running.is_empty() {
                 break;
@@ -288,7 +296,7 @@ impl Sched<'_, '_> {
         let until = Instant::now() + GRACE;
         while !self.running.is_empty() {
             match self.rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Msg::Exit { key, code }) => {
+                Ok(ProcessExit { key, code }) => {
                     // A task that ended with 0 before the signal reached it did succeed.
                     if code == Some(0) {
                         self.end_unit(key, code, None);

@@ -1,5 +1,10 @@
 //! Container image references as `docker pull` reads them: `ubuntu`,
-//! `myregistry.azurecr.io/tf/tf:latest-gpu`, `host:5000/app@sha256:...`.
+//! `myregistry.azurecr.io/tf/tf:latest-gpu`, `host:5000/app@sha256:...`. [`grammar`] says
+//! whether one is valid at all (BF222).
+
+mod grammar;
+
+pub use grammar::validate;
 
 /// A parsed, normalized image reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,11 +33,7 @@ const PUBLIC_HOSTS: &[&str] = &[
 
 impl ImageRef {
     pub fn parse(reference: &str) -> ImageRef {
-        let reference = reference.trim();
-        let (first, rest) = match reference.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), rest),
-            _ => (None, reference),
-        };
+        let (first, rest) = split_domain(reference.trim());
         let host = first.map_or_else(|| DOCKER_HUB.to_string(), normalize_host);
         let (name, tag) = match rest.split_once('@') {
             Some((name, digest)) => (name, digest.to_string()),
@@ -60,6 +61,20 @@ impl ImageRef {
 
     pub fn same_image(&self, other: &ImageRef) -> bool {
         self == other
+    }
+}
+
+/// The registry part of a reference and the rest, as distribution's `splitDockerDomain`
+/// decides: the first `/`-separated part is a registry when it is `localhost`, contains `.`
+/// or `:`, or has upper-case letters (repository names cannot).
+pub fn split_domain(reference: &str) -> (Option<&str>, &str) {
+    match reference.split_once('/') {
+        Some((first, rest))
+            if first == "localhost" || first.contains(['.', ':']) || first.chars().any(|c| c.is_ascii_uppercase()) =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, reference),
     }
 }
 

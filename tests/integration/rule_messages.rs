@@ -189,14 +189,11 @@ pub fn normalise(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        let quoted = (c == '`' || c == '"')
-            .then(|| rest.get(1..).and_then(|r| r.find(c)))
-            .flatten();
-        if let Some(end) = quoted {
+        if let Some(len) = quoted_len(rest) {
             out.push(c);
             out.push('…');
             out.push(c);
-            rest = rest.get(end + 2..).unwrap_or_default();
+            rest = rest.get(len..).unwrap_or_default();
         } else if c.is_ascii_digit() {
             let len = number_len(rest);
             out.push('N');
@@ -207,6 +204,18 @@ pub fn normalise(text: &str) -> String {
         }
     }
     out
+}
+
+/// Length of the backticked or double-quoted part at the start of `text`, quotes included: an
+/// empty part (`` `` ``), or a part that holds at least one character, so that `` ` `` (a
+/// backquote in backquotes) is one part.
+fn quoted_len(text: &str) -> Option<usize> {
+    let q = text.chars().next().filter(|c| *c == '`' || *c == '"')?;
+    let mut after = text.chars().skip(1);
+    if after.next() == Some(q) && after.next() != Some(q) {
+        return Some(2);
+    }
+    text.get(2..)?.find(q).map(|end| end + 3)
 }
 
 /// Length of the number at the start of `text`: digits, with `,` or `.` between digits.
@@ -282,6 +291,11 @@ fn normalising_hides_names_values_and_numbers() {
         "task `…` expands to N instances; found string \"…\" (vN)"
     );
     assert_eq!(normalise("an unclosed `quote"), "an unclosed `quote");
+    assert_eq!(normalise("``` runs nothing: `command`"), "`…` runs nothing: `…`");
+    assert_eq!(
+        normalise("image `` is empty, `a` is not"),
+        "image `…` is empty, `…` is not"
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@ mod autoscale;
 mod azure;
 mod azure_resume;
 mod azure_versions;
+mod azurite;
+mod azurite_tests;
 mod cases;
 mod cli;
 mod examples;

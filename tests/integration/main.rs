@@ -19,6 +19,7 @@ mod no_panic;
 mod plan_schema;
 mod resume;
 mod retired_sizes;
+mod rule_messages;
 mod rules;
 mod run;
 mod run_commands;

@@ -8,6 +8,11 @@ use azure_core::Bytes;
 fn creates_a_container_puts_lists_and_probes_blobs() {
     let az = Azurite::shared();
     let c = account(az).container(&unique("client"));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains(crate::azurite::KEY),
+        "Debug never shows the key: {shown}"
+    );
     runtime().block_on(async {
         c.ensure().await.expect("created");
         c.ensure().await.expect("a second ensure is fine");

@@ -36,10 +36,11 @@ enum Route<'a> {
     TaskCounts(&'a str),
     GetTask(&'a str, &'a str),
     Reactivate(&'a str, &'a str),
-    TaskFile(&'a str, &'a str, &'a str),
+    /// The file's path under the task folder: one or more segments.
+    TaskFile(&'a str, &'a str, &'a [&'a str]),
 }
 
-fn route<'a>(method: &str, segs: &[&'a str]) -> Option<Route<'a>> {
+fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
     Some(match (method, segs) {
         ("POST", ["pools"]) => Route::AddPool,
         ("GET", ["pools", p]) => Route::GetPool(p),
@@ -60,7 +61,7 @@ fn route<'a>(method: &str, segs: &[&'a str]) -> Option<Route<'a>> {
         ("GET", ["jobs", j, "taskcounts"]) => Route::TaskCounts(j),
         ("GET", ["jobs", j, "tasks", t]) => Route::GetTask(j, t),
         ("POST", ["jobs", j, "tasks", t, "reactivate"]) => Route::Reactivate(j, t),
-        ("GET", ["jobs", j, "tasks", t, "files", f]) => Route::TaskFile(j, t, f),
+        ("GET", ["jobs", j, "tasks", t, "files", f @ ..]) if !f.is_empty() => Route::TaskFile(j, t, f),
         _ => return None,
     })
 }
@@ -328,7 +329,7 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
                 .header("ETag", etag)
                 .header("Last-Modified", modified))
         }),
-        Route::TaskFile(j, t, f) => task_file(shared, faults, j, t, f),
+        Route::TaskFile(j, t, f) => task_file(shared, faults, j, t, &f.join("/")),
     };
     match result {
         Ok(reply) => reply,
@@ -714,8 +715,10 @@ fn list_tasks(shared: &Shared, req: &Req, faults: &Faults, job: &str) -> Result<
     Ok(Reply::json(200, &body))
 }
 
-fn file_reply(url: String, text: String, modified: String) -> Reply {
-    Reply::text(text)
+fn file_reply(url: String, body: Vec<u8>, modified: String) -> Reply {
+    let mut reply = Reply::text(String::new());
+    reply.body = body;
+    reply
         .header("ocp-batch-file-isdirectory", "false".into())
         .header("ocp-batch-file-url", url)
         .header("ocp-creation-time", modified.clone())
@@ -743,11 +746,14 @@ fn node_file(shared: &Shared, faults: &Faults, p: &str, n: &str, f: &str) -> Res
             "{}/pools/{}/nodes/{}/files/startup/{f}",
             shared.base, sim.pools[i].id, node.id
         );
-        Ok(file_reply(url, text, sim.http_time(started)))
+        Ok(file_reply(url, text.into_bytes(), sim.http_time(started)))
     })
 }
 
 fn task_file(shared: &Shared, faults: &Faults, job: &str, task: &str, f: &str) -> Result<Reply> {
+    if shared.nodes.is_some() {
+        return node_task_file(shared, faults, job, task, f);
+    }
     shared.with_sim(faults, |sim, now| -> Result<Reply> {
         let j = sim.job(job)?;
         let t = sim.task(j, task)?;
@@ -765,6 +771,30 @@ fn task_file(shared: &Shared, faults: &Faults, job: &str, task: &str, f: &str) -
             _ => return Err(missing().into()),
         };
         let url = format!("{}/jobs/{}/tasks/{}/files/{f}", shared.base, sim.jobs[j].id, tk.id);
-        Ok(file_reply(url, text, sim.http_time(now)))
+        Ok(file_reply(url, text.into_bytes(), sim.http_time(now)))
     })
+}
+
+/// A file of a task's folder on its node (with `run_tasks`), `f` relative to the task folder
+/// (`stdout.txt`, `wd/out.csv`).
+fn node_task_file(shared: &Shared, faults: &Faults, job: &str, task: &str, f: &str) -> Result<Reply> {
+    let missing = || fail(404, "FileNotFound", "The specified file does not exist.");
+    let (dir, url) = shared.with_sim(faults, |sim, _| -> Result<(std::path::PathBuf, String)> {
+        let j = sim.job(job)?;
+        let t = sim.task(j, task)?;
+        let dir = shared.task_dir(sim, job, task).ok_or_else(missing)?;
+        let url = format!(
+            "{}/jobs/{}/tasks/{}/files/{f}",
+            shared.base, sim.jobs[j].id, sim.jobs[j].tasks[t].id
+        );
+        Ok((dir, url))
+    })?;
+    let path = super::node::inside(&dir, f)
+        .filter(|p| p.is_file())
+        .ok_or_else(missing)?;
+    let body = std::fs::read(&path).map_err(|_| missing())?;
+    let modified = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .map_or_else(|_| String::new(), httpdate::fmt_http_date);
+    Ok(file_reply(url, body, modified))
 }

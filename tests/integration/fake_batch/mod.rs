@@ -15,6 +15,7 @@
 
 mod api;
 mod auth;
+mod files;
 mod node;
 mod odata;
 mod state;

@@ -16,14 +16,14 @@ use std::time::{Duration, Instant, SystemTime};
 // A small client
 // ---------------------------------------------------------------------------------------------
 
-struct Resp {
-    status: u16,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
     headers: reqwest::header::HeaderMap,
-    text: String,
+    pub(crate) text: String,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 
@@ -37,7 +37,7 @@ impl Resp {
     }
 }
 
-struct Client {
+pub(crate) struct Client {
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
     base: String,
@@ -48,7 +48,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(fake: &FakeBatch) -> Client {
+    pub(crate) fn new(fake: &FakeBatch) -> Client {
         Client::at(&fake.url())
     }
 
@@ -134,16 +134,16 @@ impl Client {
         self.send_url(method, &self.url(path), body)
     }
 
-    fn get(&self, path: &str) -> Resp {
+    pub(crate) fn get(&self, path: &str) -> Resp {
         self.send("GET", path, None)
     }
 
-    fn post(&self, path: &str, body: &Value) -> Resp {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Resp {
         self.send("POST", path, Some(body))
     }
 
     /// Polls `GET path` until `done` holds; the last body.
-    fn wait_for(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let r = self.get(path);
@@ -202,7 +202,7 @@ fn hmac_b64(key: &[u8], text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn fast() -> Config {
+pub(crate) fn fast() -> Config {
     Config {
         allocation_delay: Duration::from_millis(20),
         task_duration: Duration::from_millis(2),
@@ -212,7 +212,7 @@ fn fast() -> Config {
     }
 }
 
-fn pool_body(id: &str, dedicated: u32, slots: u32) -> Value {
+pub(crate) fn pool_body(id: &str, dedicated: u32, slots: u32) -> Value {
     json!({
         "id": id,
         "vmSize": "Standard_D2s_v5",
@@ -234,7 +234,7 @@ fn task(id: &str, deps: &[&str]) -> Value {
 }
 
 /// Creates a pool and a job on it; waits for the pool's nodes to be idle.
-fn pool_and_job(c: &Client, pool: &str, nodes: u32, slots: u32, job: &str, deps: bool) {
+pub(crate) fn pool_and_job(c: &Client, pool: &str, nodes: u32, slots: u32, job: &str, deps: bool) {
     assert_eq!(c.post("/pools", &pool_body(pool, nodes, slots)).status, 201);
     let r = c.post(
         "/jobs",
@@ -248,7 +248,7 @@ fn pool_and_job(c: &Client, pool: &str, nodes: u32, slots: u32, job: &str, deps:
     });
 }
 
-fn add(c: &Client, job: &str, tasks: &[Value]) -> Vec<Value> {
+pub(crate) fn add(c: &Client, job: &str, tasks: &[Value]) -> Vec<Value> {
     let r = c.post(&format!("/jobs/{job}/addtaskcollection"), &json!({"value": tasks}));
     assert_eq!(r.status, 200, "{}", r.text);
     let v = r.json();
@@ -271,7 +271,7 @@ fn statuses(results: &[Value]) -> HashMap<String, String> {
 /// A response body must be what the swagger says the operation returns (`odata.*` aside).
 /// Replies have the same shape in 2025-06-01 (the SDK 15.1.0 response models have the same
 /// wire names); only the swagger describes them as a schema.
-fn assert_no_schema_problem(definition: &str, v: &Value) {
+pub(crate) fn assert_no_schema_problem(definition: &str, v: &Value) {
     let mut v = v.clone();
     if let Value::Object(m) = &mut v {
         m.remove("odata.metadata");
@@ -283,7 +283,7 @@ fn assert_no_schema_problem(definition: &str, v: &Value) {
     );
 }
 
-fn assert_clean(s: &Snapshot) {
+pub(crate) fn assert_clean(s: &Snapshot) {
     assert_eq!(s.schema_errors, Vec::<String>::new());
     assert_eq!(s.unexpected_requests, Vec::<String>::new());
     assert_eq!(s.requests_without_client_request_id, 0);

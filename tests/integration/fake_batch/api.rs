@@ -3,7 +3,7 @@
 
 use super::odata::{self, Filter};
 use super::state::{fail, Added, Failure, Sim};
-use super::{auth, Faults, Reply, Req, Shared};
+use super::{auth, files, Faults, Reply, Req, Shared};
 use crate::schema::{Body, Version};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -36,10 +36,11 @@ enum Route<'a> {
     TaskCounts(&'a str),
     GetTask(&'a str, &'a str),
     Reactivate(&'a str, &'a str),
-    TaskFile(&'a str, &'a str, &'a str),
+    /// The file's path under the task folder: one or more segments.
+    TaskFile(&'a str, &'a str, &'a [&'a str]),
 }
 
-fn route<'a>(method: &str, segs: &[&'a str]) -> Option<Route<'a>> {
+fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
     Some(match (method, segs) {
         ("POST", ["pools"]) => Route::AddPool,
         ("GET", ["pools", p]) => Route::GetPool(p),
@@ -60,7 +61,7 @@ fn route<'a>(method: &str, segs: &[&'a str]) -> Option<Route<'a>> {
         ("GET", ["jobs", j, "taskcounts"]) => Route::TaskCounts(j),
         ("GET", ["jobs", j, "tasks", t]) => Route::GetTask(j, t),
         ("POST", ["jobs", j, "tasks", t, "reactivate"]) => Route::Reactivate(j, t),
-        ("GET", ["jobs", j, "tasks", t, "files", f]) => Route::TaskFile(j, t, f),
+        ("GET", ["jobs", j, "tasks", t, "files", f @ ..]) if !f.is_empty() => Route::TaskFile(j, t, f),
         _ => return None,
     })
 }
@@ -252,7 +253,7 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
             v["odata.metadata"] = json!(format!("{}/$metadata#nodes/@Element", shared.base));
             Ok(Reply::json(200, &odata::select(v, select(req).as_deref())))
         }),
-        Route::NodeFile(p, n, f) => node_file(shared, faults, p, n, f),
+        Route::NodeFile(p, n, f) => files::node_file(shared, faults, p, n, f).map_err(Handled::from),
         Route::AddJob => add_job(shared, req, faults),
         Route::GetJob(j) => shared.with_sim(faults, |sim, _| -> Result<Reply> {
             let j = sim.job(j)?;
@@ -328,7 +329,7 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
                 .header("ETag", etag)
                 .header("Last-Modified", modified))
         }),
-        Route::TaskFile(j, t, f) => task_file(shared, faults, j, t, f),
+        Route::TaskFile(j, t, f) => files::task_file(shared, faults, j, t, &f.join("/")).map_err(Handled::from),
     };
     match result {
         Ok(reply) => reply,
@@ -712,59 +713,4 @@ fn list_tasks(shared: &Shared, req: &Req, faults: &Faults, job: &str) -> Result<
         body["odata.nextLink"] = json!(next_link(shared, req, next));
     }
     Ok(Reply::json(200, &body))
-}
-
-fn file_reply(url: String, text: String, modified: String) -> Reply {
-    Reply::text(text)
-        .header("ocp-batch-file-isdirectory", "false".into())
-        .header("ocp-batch-file-url", url)
-        .header("ocp-creation-time", modified.clone())
-        .header("Last-Modified", modified)
-}
-
-fn node_file(shared: &Shared, faults: &Faults, p: &str, n: &str, f: &str) -> Result<Reply> {
-    shared.with_sim(faults, |sim, _| -> Result<Reply> {
-        let i = sim.pool(p)?;
-        let k = sim.find_node(i, n)?;
-        let node = &sim.pools[i].nodes[k];
-        let missing = || fail(404, "FileNotFound", "The specified file does not exist.");
-        let Some(started) = node.start_started else {
-            return Err(missing().into());
-        };
-        let text = match f.to_ascii_lowercase().as_str() {
-            "stderr.txt" if node.start_fails && node.start_ended.is_some() => {
-                "start task failed: disk not mounted\n".to_string()
-            }
-            "stderr.txt" => String::new(),
-            "stdout.txt" => format!("start task on {}\n", node.id),
-            _ => return Err(missing().into()),
-        };
-        let url = format!(
-            "{}/pools/{}/nodes/{}/files/startup/{f}",
-            shared.base, sim.pools[i].id, node.id
-        );
-        Ok(file_reply(url, text, sim.http_time(started)))
-    })
-}
-
-fn task_file(shared: &Shared, faults: &Faults, job: &str, task: &str, f: &str) -> Result<Reply> {
-    shared.with_sim(faults, |sim, now| -> Result<Reply> {
-        let j = sim.job(job)?;
-        let t = sim.task(j, task)?;
-        let missing = || fail(404, "FileNotFound", "The specified file does not exist.");
-        if !sim.task_ran(j, t) {
-            return Err(missing().into());
-        }
-        let tk = &sim.jobs[j].tasks[t];
-        let text = match f.to_ascii_lowercase().as_str() {
-            "stdout.txt" => format!("output of {}\n", tk.id),
-            "stderr.txt" => match tk.exit_code {
-                Some(c) if c != 0 => format!("task failed with exit code {c}\n"),
-                _ => String::new(),
-            },
-            _ => return Err(missing().into()),
-        };
-        let url = format!("{}/jobs/{}/tasks/{}/files/{f}", shared.base, sim.jobs[j].id, tk.id);
-        Ok(file_reply(url, text, sim.http_time(now)))
-    })
 }

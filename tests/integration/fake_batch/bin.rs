@@ -5,6 +5,7 @@
 //! ```
 //!
 //! prints `listening on http://127.0.0.1:PORT` (first line, flushed) and serves until killed.
+//! `--run-tasks`: its nodes really run the tasks (`Config::run_tasks`).
 
 // The tests use all of the fake; this program only part of it.
 #[allow(dead_code)]
@@ -21,7 +22,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: fake-batch [--account NAME] [--shared-key BASE64] [--port N] [--latency-ms N]
                   [--task-duration-ms N] [--allocation-delay-ms N] [--threads N] [--seed N]
                   [--throttle P] [--server-error P] [--drop-connection P] [--task-server-error P]
-                  [--retry-after-secs N]";
+                  [--retry-after-secs N] [--run-tasks]";
 
 fn main() {
     if let Err(e) = run() {
@@ -39,6 +40,10 @@ fn run() -> Result<(), String> {
         if flag == "--help" || flag == "-h" {
             println!("{USAGE}");
             return Ok(());
+        }
+        if flag == "--run-tasks" {
+            config.run_tasks = true;
+            continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: `{v}` is not a number"));

@@ -6,13 +6,17 @@
 //! against the strict schema of the api-version the request names (`crate::schema`; another
 //! api-version is refused as Batch refuses it), moves pools, nodes and tasks through Batch's
 //! states (`state.rs`), honours task dependencies, and injects faults on demand ([`Faults`]).
-//! [`FakeBatch::snapshot`] tells a test what the service saw.
+//! [`FakeBatch::snapshot`] tells a test what the service saw. With [`Config::run_tasks`] its
+//! nodes really run the tasks (`node/`): resource files fetched, the command run in a working
+//! directory, output files uploaded.
 //!
 //! Shared by the integration tests (`mod fake_batch;` in `main.rs`) and the `fake-batch`
 //! example (`bin.rs`, which uses only part of it).
 
 mod api;
 mod auth;
+mod files;
+mod node;
 mod odata;
 mod state;
 
@@ -24,6 +28,7 @@ use serde_json::Value;
 use state::Sim;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,6 +54,14 @@ pub struct Config {
     /// A request body of this many bytes or more is answered 413 `RequestBodyTooLarge`;
     /// Batch's limit is "less than 1MB".
     pub max_body_bytes: usize,
+    /// Nodes really run their tasks (`node/`): every resource file is fetched with its URL,
+    /// the command line runs in a working directory under a temporary node folder, output
+    /// files are uploaded through their container URL and SAS, and `GET …/files/…` reads the
+    /// real files. A task then takes as long as it takes (`task_duration` is not used) and
+    /// exits as its command does (`Faults::failing_tasks` is not used). Off by default.
+    pub run_tasks: bool,
+    /// A PEM certificate the nodes trust besides the system's (an HTTPS Azurite's).
+    pub node_ca_pem: Option<String>,
 }
 
 impl Default for Config {
@@ -62,6 +75,8 @@ impl Default for Config {
             threads: 0,
             seed: 0,
             max_body_bytes: api::MAX_BODY_BYTES,
+            run_tasks: false,
+            node_ca_pem: None,
         }
     }
 }
@@ -195,8 +210,19 @@ impl FakeBatch {
                 .map_or(0x5EED, |d| d.as_nanos() as u64 ^ u64::from(addr.port())),
             s => s,
         };
+        let (launch, launches) = tokio::sync::mpsc::unbounded_channel();
+        let nodes = config.run_tasks.then(|| {
+            let nodes = node::Nodes::new(&config.account, &url, config.node_ca_pem.as_deref());
+            (Arc::new(nodes), launch)
+        });
         let shared = Arc::new(Shared {
-            sim: Mutex::new(Sim::new(url.clone(), config.allocation_delay, config.task_duration)),
+            sim: Mutex::new(Sim::new(
+                url.clone(),
+                config.allocation_delay,
+                config.task_duration,
+                config.run_tasks,
+            )),
+            nodes,
             log: Mutex::new(Log::default()),
             faults: Mutex::new(Arc::new(Faults::default())),
             rng: AtomicU64::new(seed),
@@ -220,6 +246,7 @@ impl FakeBatch {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
                     tokio::spawn(ticker(serving.clone()));
+                    tokio::spawn(run_tasks(serving.clone(), launches));
                     tokio::select! {
                         () = accept(listener, serving) => {}
                         _ = stopped => {}
@@ -243,6 +270,14 @@ impl FakeBatch {
 
     pub fn account(&self) -> String {
         self.shared.config.account.clone()
+    }
+
+    /// `AZ_BATCH_TASK_DIR` of the task's last run on a node (with `run_tasks`): `stdout.txt`,
+    /// `stderr.txt`, `fileuploadout.txt`, `wd/`.
+    pub fn task_dir(&self, job: &str, task: &str) -> Option<PathBuf> {
+        let faults = self.shared.faults();
+        self.shared
+            .with_sim(&faults, |sim, _| self.shared.task_dir(sim, job, task))
     }
 
     pub fn set_faults(&self, faults: Faults) {
@@ -307,6 +342,10 @@ impl FakeBatch {
 
 impl Drop for FakeBatch {
     fn drop(&mut self) {
+        if self.shared.nodes.is_some() {
+            let faults = self.shared.faults();
+            self.shared.with_sim(&faults, |sim, _| sim.cancel_all_runs());
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -325,6 +364,8 @@ pub struct Shared {
     config: Config,
     base: String,
     sim: Mutex<Sim>,
+    /// With `run_tasks`: the nodes, and where the simulation's launches go.
+    nodes: Option<(Arc<node::Nodes>, tokio::sync::mpsc::UnboundedSender<node::Launch>)>,
     log: Mutex<Log>,
     faults: Mutex<Arc<Faults>>,
     rng: AtomicU64,
@@ -359,12 +400,34 @@ impl Shared {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the simulation, brought up to now first.
+    /// Runs `f` on the simulation, brought up to now first; then hands the tasks that started
+    /// to the nodes (with `run_tasks`).
     fn with_sim<R>(&self, faults: &Faults, f: impl FnOnce(&mut Sim, Instant) -> R) -> R {
         let mut sim = self.sim.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         sim.advance(now, faults);
-        f(&mut sim, now)
+        let r = f(&mut sim, now);
+        if let Some((_, launch)) = &self.nodes {
+            for l in sim.launches.drain(..) {
+                let _ = launch.send(l);
+            }
+        }
+        r
+    }
+
+    /// `AZ_BATCH_TASK_DIR` of the task's last run on a node; None without `run_tasks`.
+    fn task_dir(&self, sim: &Sim, job: &str, task: &str) -> Option<PathBuf> {
+        let (nodes, _) = self.nodes.as_ref()?;
+        let j = sim.job(job).ok()?;
+        let t = sim.task(j, task).ok()?;
+        let (pool, node) = sim.task_ran_on(j, t)?;
+        Some(node::task_dir(
+            nodes.root(),
+            &pool,
+            &node,
+            &sim.jobs[j].id,
+            &sim.jobs[j].tasks[t].id,
+        ))
     }
 
     /// splitmix64 over an atomic counter: lock-free dice shared by all connections.
@@ -473,6 +536,22 @@ async fn ticker(shared: Arc<Shared>) {
         every.tick().await;
         let faults = shared.faults();
         shared.with_sim(&faults, |_, _| ());
+    }
+}
+
+/// Runs each launched task on its node, then tells the simulation how it ended.
+async fn run_tasks(shared: Arc<Shared>, mut launches: tokio::sync::mpsc::UnboundedReceiver<node::Launch>) {
+    let Some((nodes, _)) = &shared.nodes else {
+        return;
+    };
+    let nodes = nodes.clone();
+    while let Some(l) = launches.recv().await {
+        let (shared, nodes) = (shared.clone(), nodes.clone());
+        tokio::spawn(async move {
+            let outcome = node::run(&nodes, &l).await;
+            let faults = shared.faults();
+            shared.with_sim(&faults, |sim, now| sim.run_finished(l.job, l.task, l.run, outcome, now));
+        });
     }
 }
 

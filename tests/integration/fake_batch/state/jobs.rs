@@ -155,6 +155,7 @@ impl Sim {
         self.free_node(j, t, false);
         let job = &mut self.jobs[j];
         job.running -= 1;
+        job.tasks[t].cancel_run();
         job.change(t, now, |task| {
             task.state = TaskState::Completed;
             task.end = Some(now);
@@ -359,6 +360,7 @@ impl Sim {
             node: None,
             ran_on: None,
             run: 0,
+            cancel: None,
             queued: pending == 0,
             etag: 0,
             modified: now,
@@ -446,6 +448,7 @@ impl Sim {
         Some(pi)
     }
 
+    /// A simulated run ends: exit code 0, or the one `failing_tasks` gives the task.
     pub(super) fn task_done(&mut self, j: usize, t: usize, run: u32, at: Instant, faults: &Faults) {
         let Some(task) = self.jobs.get(j).and_then(|job| job.tasks.get(t)) else {
             return;
@@ -458,50 +461,15 @@ impl Sim {
             .iter()
             .find(|(prefix, _)| task.id.starts_with(prefix.as_str()))
             .map_or(0, |(_, code)| *code);
-        let retry = exit != 0 && (task.max_retries < 0 || i64::from(task.retry_count) < task.max_retries);
-        let pool = self.free_node(j, t, exit == 0);
-        let etag = self.next_etag();
-        let job = &mut self.jobs[j];
-        job.running -= 1;
-        if retry {
-            job.change(t, at, |task| {
-                task.state = TaskState::Active;
-                task.retry_count += 1;
-                task.last_retry = Some(at);
-                task.queued = true;
-                task.etag = etag;
-            });
-            job.ready.push_front(t as u32);
-        } else {
-            job.change(t, at, |task| {
-                task.state = TaskState::Completed;
-                task.end = Some(at);
-                task.exit_code = Some(exit);
-                task.result = Some(exit == 0);
-                task.failure = (exit != 0).then(|| {
-                    (
-                        "FailureExitCode",
-                        "The task exited with an exit code representing a failure".to_string(),
-                    )
-                });
-                task.etag = etag;
-            });
-            if exit == 0 {
-                let key = job.tasks[t].id.to_ascii_lowercase();
-                for w in job.waiters.remove(&key).unwrap_or_default() {
-                    let waiting = &mut job.tasks[w as usize];
-                    waiting.pending = waiting.pending.saturating_sub(1);
-                    if waiting.pending == 0 && waiting.state == TaskState::Active && !waiting.queued {
-                        waiting.queued = true;
-                        job.ready.push_back(w);
-                    }
-                }
-            }
-            self.check_job_done(j, at);
-        }
-        if let Some(pi) = pool {
-            self.dispatch(pi, at);
-        }
+        self.end_attempt(
+            j,
+            t,
+            at,
+            Outcome {
+                exit_code: Some(exit),
+                failure: None,
+            },
+        );
     }
 
     pub(super) fn check_job_done(&mut self, j: usize, at: Instant) {
@@ -593,7 +561,11 @@ impl Sim {
         }
         let done = at + self.task_duration;
         for (job, task, run) in started {
-            self.at(done, Event::TaskDone { job, task, run });
+            if self.run_tasks {
+                self.launch(job, task as usize, run);
+            } else {
+                self.at(done, Event::TaskDone { job, task, run });
+            }
         }
     }
 }

@@ -12,16 +12,22 @@
 //!
 //! A task is `active` until its dependencies completed with success and a node has free slots,
 //! then `running` for `task_duration`, then `completed` (or back to running for a retry).
+//! With `run_tasks`, a running task is instead handed to a node (`runs.rs`, `../node/`) and
+//! completes when the node reports how its run ended.
 
 mod jobs;
 mod pools;
+mod runs;
 mod views;
 
+use super::node::{Launch, Outcome};
 use super::odata::{lookup, rfc3339};
 use super::Faults;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Batch's rendering of "no limit" for durations.
@@ -237,6 +243,8 @@ pub struct Task {
     ran_on: Option<(String, String)>,
     /// Bumped at each start, so a stale completion event is ignored.
     run: u32,
+    /// Set to end the node's run of the task (`run_tasks` only).
+    cancel: Option<Arc<AtomicBool>>,
     queued: bool,
     etag: u64,
     modified: Instant,
@@ -364,6 +372,10 @@ pub struct Sim {
     t0: (Instant, SystemTime),
     allocation_delay: Duration,
     task_duration: Duration,
+    /// Nodes really run tasks: a started task goes to `launches` instead of ending by itself.
+    run_tasks: bool,
+    /// Tasks started since the last look, for the nodes to run (`run_tasks` only).
+    pub launches: Vec<Launch>,
     pub pools: Vec<Pool>,
     pool_index: HashMap<String, usize>,
     pub jobs: Vec<Job>,
@@ -398,12 +410,14 @@ fn formula_target(formula: &str, name: &str) -> Option<u32> {
 }
 
 impl Sim {
-    pub fn new(base: String, allocation_delay: Duration, task_duration: Duration) -> Sim {
+    pub fn new(base: String, allocation_delay: Duration, task_duration: Duration, run_tasks: bool) -> Sim {
         Sim {
             base,
             t0: (Instant::now(), SystemTime::now()),
             allocation_delay,
             task_duration: task_duration.max(Duration::from_micros(1)),
+            run_tasks,
+            launches: Vec::new(),
             pools: Vec::new(),
             pool_index: HashMap::new(),
             jobs: Vec::new(),

@@ -187,6 +187,7 @@ impl Sim {
         for (j, t) in requeue {
             let job = &mut self.jobs[j];
             job.running -= 1;
+            job.tasks[t].cancel_run();
             job.change(t, now, |task| {
                 task.state = TaskState::Active;
                 task.node = None;

@@ -77,7 +77,7 @@ enum Command {
         after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see docs/azure.md.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
     )]
     Run {
-        /// The workflow to run (not needed with --resume)
+        /// The workflow to run; with --resume, the workflow whose newest stopped run to continue
         file: Option<PathBuf>,
         /// Where to run: `local`, this machine; `azure`, the Batch account of batchflow.toml or AZURE_BATCH_ENDPOINT
         #[arg(long, value_enum, default_value_t = Target::Local)]
@@ -103,7 +103,7 @@ enum Command {
         /// No progress display or notes; only the summary
         #[arg(long)]
         quiet: bool,
-        /// Continue an interrupted run (the latest, or RUN) without repeating what is done; locally a failed one too, re-running what did not succeed
+        /// Continue a stopped run without repeating what is done: RUN, else the newest stopped run of FILE, else the latest run; locally a failed one too, re-running what did not succeed. It keeps its parameters
         #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
         resume: Option<String>,
         /// The summary on stdout: a table, or one JSON object with every task

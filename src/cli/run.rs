@@ -81,8 +81,13 @@ impl From<RunError> for Stop {
 fn go(args: &RunArgs) -> Result<u8, Stop> {
     let cwd = std::env::current_dir().map_err(|e| RunError::io("cannot read the current directory", e))?;
     let root = state::runs_root(&cwd);
+    if args.resume.is_some() && !args.params.is_empty() {
+        return Err(
+            RunError::Refused("a resumed run keeps its parameters; start a new run to change them".into()).into(),
+        );
+    }
     let stopped = match &args.resume {
-        Some(which) => Some(runs::open_stopped(&root, which)?),
+        Some(which) => Some(runs::open_stopped(&root, which, args.file.as_deref())?),
         None => None,
     };
     // A resumed run goes where it ran.
@@ -101,7 +106,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
     };
     let auth = target.as_ref().map(|t| t.auth.mode());
     let p = match stopped {
-        Some(stopped) => resume(stopped, args)?,
+        Some(stopped) => resume(stopped, &root, args)?,
         None => {
             let file = args
                 .file
@@ -217,7 +222,14 @@ fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMod
 
 /// A stopped run: its saved plan, pointed at the copy of the workflow it was planned from,
 /// and the hook script it ran with.
-fn resume(stopped: Stopped, args: &RunArgs) -> Result<Prepared, Stop> {
+fn resume(stopped: Stopped, root: &Path, args: &RunArgs) -> Result<Prepared, Stop> {
+    if let Some(file) = stopped.changed_file(root, args.file.as_deref()) {
+        eprint_line(&format!(
+            "warning: `{}` changed since run `{}` started; a resumed run runs the workflow as it was then: start a new run to run the changes",
+            file.display(),
+            stopped.state.run_id
+        ));
+    }
     let Stopped {
         run_dir,
         state: old,

@@ -80,6 +80,10 @@ pub struct RunState {
     pub workflow: String,
     /// The workflow file as given on the command line.
     pub file: String,
+    /// The workflow file relative to the repository root (absolute when outside it), to tell
+    /// which workflow a run is of; `None` for runs made before runs kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_file: Option<String>,
     /// `--param` values, to show what was run (the plan in `plan.json` is what runs).
     pub params: Vec<String>,
     /// Seconds since the Unix epoch.
@@ -337,6 +341,7 @@ mod tests {
             run_id: "r".into(),
             workflow: "w".into(),
             file: "w.batchflow".into(),
+            repo_file: None,
             params: Vec::new(),
             started: 1,
             started_ms: 1_000,

@@ -16,6 +16,7 @@ mod local_repo;
 mod no_panic;
 mod plan_schema;
 mod resume;
+mod resume_choice;
 mod retired_sizes;
 mod rule_messages;
 mod rules;

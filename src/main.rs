@@ -135,13 +135,14 @@ enum Command {
         #[arg(long)]
         keep_pools: bool,
     },
-    /// Print a task's output from a run
+    /// Print a task's output from a run (the latest run when no run is given)
     #[command(
-        after_help = "Examples:\n  batchflow logs latest gather\n  batchflow logs hello-20261123-141502 greet-2 --stderr"
+        allow_missing_positional = true,
+        after_help = "Examples:\n  batchflow logs gather\n  batchflow logs hello-20261123-141502 greet-2 --stderr\n\nA task that never started has no output: `logs` says why it did not start (exit 1)."
     )]
     Logs {
-        /// A run id, a unique prefix of one, or `latest`
-        run: String,
+        /// A run id, a unique prefix of one, or `latest` (the default)
+        run: Option<String>,
         /// The task id, or JOB/TASK when two jobs have it
         task: String,
         /// Print stderr.txt instead of stdout.txt
@@ -253,7 +254,7 @@ fn main() -> ExitCode {
         Command::Runs => cli::runs::runs(),
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
-        Command::Logs { run, task, stderr } => cli::runs::logs(&run, &task, stderr),
+        Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

@@ -1,9 +1,9 @@
 //! `batchflow runs` and `batchflow logs`: the runs of a repository, and a task's output.
 
-use super::{eprint_line, print_out, usage_error, OK};
-use batchflow::exec::runs;
-use batchflow::exec::state::{self, TaskRecord};
+use super::{eprint_line, print_out, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::state;
 use batchflow::exec::TaskState;
+use batchflow::exec::{inspect, runs};
 
 /// `batchflow runs`: every run, newest first.
 pub fn runs() -> u8 {
@@ -45,7 +45,8 @@ pub fn runs() -> u8 {
     print_out(&out).err().unwrap_or(OK)
 }
 
-/// `batchflow logs RUN TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`).
+/// `batchflow logs [RUN] TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`); for a
+/// task that never started, why it did not (exit 1).
 pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
     let root = match std::env::current_dir() {
         Ok(d) => state::runs_root(&d),
@@ -55,37 +56,34 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
         Ok(x) => x,
         Err(e) => return usage_error(&e.to_string()),
     };
-    let dir = run_dir.path.clone();
-    let (job, name) = match task.split_once('/') {
-        Some((j, t)) => (Some(j), t),
-        None => (None, task),
+    let rec = match inspect::find_task(&st, task) {
+        Ok(rec) => rec,
+        Err(e) => return usage_error(&e.to_string()),
     };
-    let found: Vec<&TaskRecord> = st
-        .tasks
-        .iter()
-        .filter(|t| t.task.eq_ignore_ascii_case(name) && job.is_none_or(|j| t.job == j))
-        .collect();
-    let rec = match found.as_slice() {
-        [one] => *one,
-        [] => {
-            let names = st.tasks.iter().map(|t| t.task.as_str());
-            let hint = batchflow::suggest::did_you_mean(name, names).unwrap_or_default();
-            return usage_error(&format!("run `{}` has no task `{task}` {hint}", st.run_id));
-        }
-        _ => return usage_error(&format!("`{task}` is in several jobs; write it as JOB/{task}")),
-    };
+    if inspect::never_started(rec) {
+        let plan = runs::read_plan(&run_dir).ok();
+        eprint_line(&format!(
+            "`{}/{}` never started in run `{}`: {}",
+            rec.job,
+            rec.task,
+            st.run_id,
+            inspect::why_not_started(&st, plan.as_ref(), rec)
+        ));
+        return FOUND_ERRORS;
+    }
     let file = if stderr { "stderr.txt" } else { "stdout.txt" };
     if st.target != "local" {
         return super::status::remote_log(&run_dir, &st, rec, file);
     }
     let Some(node) = &rec.node else {
         return usage_error(&format!(
-            "`{}` never ran in this run ({})",
+            "`{}` has no node recorded in this run ({})",
             rec.task,
             rec.state.as_str()
         ));
     };
-    let task_dir = dir
+    let task_dir = run_dir
+        .path
         .join("nodes")
         .join(node)
         .join("workitems")

@@ -107,12 +107,7 @@ pub fn open_stopped(root: &Path, which: &str, file: Option<&Path>) -> Result<Sto
             state.run_id, state.owner_pid
         )));
     }
-    let plan_text = std::fs::read_to_string(run_dir.plan_path())
-        .map_err(|e| RunError::io(format!("cannot read the plan of `{}`", dir.display()), e))?;
-    let plan: Plan = serde_json::from_str(&plan_text).map_err(|e| RunError::Body {
-        what: format!("the plan of `{}`", dir.display()),
-        error: e,
-    })?;
+    let plan = read_plan(&run_dir)?;
     let text = std::fs::read_to_string(dir.join(WORKFLOW_COPY)).ok();
     let hooks = std::fs::read_to_string(dir.join(HOOKS_COPY)).ok();
     Ok(Stopped {
@@ -122,6 +117,14 @@ pub fn open_stopped(root: &Path, which: &str, file: Option<&Path>) -> Result<Sto
         text,
         hooks,
     })
+}
+
+/// The plan a run runs, from its folder.
+pub fn read_plan(run_dir: &RunDir) -> Result<Plan, RunError> {
+    let what = || format!("the plan of `{}`", run_dir.path.display());
+    let text =
+        std::fs::read_to_string(run_dir.plan_path()).map_err(|e| RunError::io(format!("cannot read {}", what()), e))?;
+    serde_json::from_str(&text).map_err(|e| RunError::Body { what: what(), error: e })
 }
 
 /// The newest run of the workflow file `file` whose process is not running: what

@@ -12,6 +12,7 @@ mod cli;
 mod examples;
 mod fake_batch;
 mod fake_batch_tests;
+mod inspect;
 mod local_repo;
 mod no_panic;
 mod plan_schema;

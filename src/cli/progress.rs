@@ -73,14 +73,28 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
                 .saturating_sub(shown.iter().filter(|r| r.state == TaskState::Succeeded).count())
         ));
     }
-    out.push_str(&format!(
-        "{} tasks: {} succeeded, {} failed, {} blocked\n",
-        counts.total(),
-        counts.succeeded,
-        counts.failed,
-        counts.blocked
-    ));
+    out.push_str(&format!("{} tasks: {}\n", counts.total(), outcome_counts(&counts)));
     out
+}
+
+/// `1 succeeded, 0 failed, 0 blocked`, then the interrupted and waiting tasks when there are.
+fn outcome_counts(c: &Counts) -> String {
+    let mut parts = vec![
+        format!("{} succeeded", c.succeeded),
+        format!("{} failed", c.failed),
+        format!("{} blocked", c.blocked),
+    ];
+    for (n, what) in [(c.interrupted, "interrupted"), (c.waiting, "waiting")] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// The counts of a run's final reports.
+pub fn final_counts(reports: &[TaskReport]) -> Counts {
+    tally(reports)
 }
 
 /// The summary as one JSON object, for `run --format json`: every task, not only the first rows.
@@ -112,6 +126,7 @@ pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskRep
             "blocked": counts.blocked,
             "waiting": counts.waiting,
             "running": counts.running,
+            "interrupted": counts.interrupted,
         },
         "tasks": tasks,
     });
@@ -164,18 +179,20 @@ impl Progress {
         }
     }
 
-    pub fn finish(&mut self) {
+    /// Ends the display with the counts line: of the run's final reports when there are
+    /// (after an interrupt, the tasks it stopped), else as last shown.
+    pub fn finish(&mut self, last: Option<Counts>) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
         if !self.quiet {
-            eprint_line(&counts_line(&self.last));
+            eprint_line(&counts_line(&last.unwrap_or(self.last)));
         }
     }
 }
 
 fn counts_line(c: &Counts) -> String {
-    format!(
+    let mut line = format!(
         "{}/{} done: {} running, {} waiting, {} succeeded, {} failed, {} blocked",
         c.done(),
         c.total(),
@@ -184,7 +201,11 @@ fn counts_line(c: &Counts) -> String {
         c.succeeded,
         c.failed,
         c.blocked
-    )
+    );
+    if c.interrupted > 0 {
+        line.push_str(&format!(", {} interrupted", c.interrupted));
+    }
+    line
 }
 
 impl Observer for Progress {

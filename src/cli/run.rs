@@ -2,7 +2,7 @@
 //! backend of its target, and the run driver; then the summary, the problems at their lines,
 //! and the exit code.
 
-use super::progress::{relative, summary_json, summary_table, Progress};
+use super::progress::{final_counts, relative, summary_json, summary_table, Progress};
 use super::{eprint_human, eprint_line, eprint_problems, options, print_out};
 use batchflow::exec::azure::{self, config, AzureBackend};
 use batchflow::exec::backend::Backend;
@@ -321,7 +321,7 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
         ));
     }
     let result = driver.run(backend.as_mut(), hooks.as_ref(), &mut progress, interrupt);
-    progress.finish();
+    progress.finish(result.as_ref().ok().map(|f| final_counts(&f.reports)));
     if let Some(h) = &hooks {
         for line in h.take_log() {
             eprint_line(&format!("hook: {line}"));

@@ -17,7 +17,7 @@ pub fn runs() -> u8 {
         return OK;
     }
     let mut out = String::from(
-        "run                                          status       tasks  succeeded  failed  blocked  workflow              target\n",
+        "run                                          status       tasks  succeeded  failed  blocked  interrupted  workflow              target\n",
     );
     for (path, st) in runs {
         let id = path
@@ -31,11 +31,12 @@ pub fn runs() -> u8 {
                 // The account's host (and port) says which one; the scheme adds nothing.
                 let target = s.target.split("://").nth(1).unwrap_or(&s.target);
                 out.push_str(&format!(
-                    "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {:<20}  {target}\n",
+                    "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {:>11}  {:<20}  {target}\n",
                     s.tasks.len(),
                     n(TaskState::Succeeded),
                     n(TaskState::Failed),
                     n(TaskState::Blocked),
+                    n(TaskState::Interrupted),
                     s.workflow
                 ));
             }

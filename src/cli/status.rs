@@ -133,6 +133,7 @@ fn human(s: &Summary<'_>) -> String {
         TaskState::Succeeded,
         TaskState::Failed,
         TaskState::Blocked,
+        TaskState::Interrupted,
     ];
     let parts: Vec<String> = order
         .iter()

@@ -1,9 +1,9 @@
 //! The tasks a plan adds, read from its `add-tasks` steps: (job, task) in plan order, and
 //! where the workflow declares each.
 
-use crate::plan::{Action, Plan, StepKind};
+use crate::plan::{Action, Plan, Step, StepKind};
 use crate::source::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(serde::Deserialize)]
 struct Ids {
@@ -17,8 +17,20 @@ struct Id {
 
 /// Every task the plan adds, as (job, task, declaration), in plan order.
 pub fn tasks(plan: &Plan) -> Vec<(String, String, Span)> {
+    tasks_where(plan, |_| true)
+}
+
+/// The tasks of the `add-tasks` steps whose ids are in `steps`, as (job, task).
+pub fn tasks_of_steps(plan: &Plan, steps: &HashSet<String>) -> HashSet<(String, String)> {
+    tasks_where(plan, |s| steps.contains(&s.id))
+        .into_iter()
+        .map(|(job, task, _)| (job, task))
+        .collect()
+}
+
+fn tasks_where(plan: &Plan, wanted: impl Fn(&Step) -> bool) -> Vec<(String, String, Span)> {
     let mut out = Vec::new();
-    for step in &plan.steps {
+    for step in plan.steps.iter().filter(|s| wanted(s)) {
         let (StepKind::AddTasks { job, .. }, Action::Request { body, .. }) = (&step.kind, &step.action) else {
             continue;
         };

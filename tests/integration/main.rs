@@ -13,6 +13,7 @@ mod examples;
 mod fake_batch;
 mod fake_batch_tests;
 mod inspect;
+mod interrupted;
 mod local_repo;
 mod no_panic;
 mod plan_schema;

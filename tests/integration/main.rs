@@ -9,6 +9,7 @@ mod azure_resume;
 mod azure_versions;
 mod cases;
 mod cli;
+mod container_cli;
 mod examples;
 mod fake_batch;
 mod fake_batch_tests;

@@ -433,12 +433,14 @@ job j on cpu {
 // Containers
 // ---------------------------------------------------------------------------------------
 
-/// A stand-in for docker: records its tag and its arguments (one per line) under
-/// `@DIR@/used/<task>` and `@DIR@/argv/<task>`, then runs what follows the image on the host.
+/// A stand-in for docker: answers `info` (its daemon is up), records its tag and its arguments
+/// (one per line) under `@DIR@/used/<task>` and `@DIR@/argv/<task>`, then runs what follows
+/// the image on the host.
 fn fake_cli(repo: &Repo, name: &str, tag: &str) -> PathBuf {
     repo.script(
         name,
         &r#"#!/bin/sh
+if [ "$1" = info ]; then exit 0; fi
 echo TAG > "@DIR@/used/$AZ_BATCH_TASK_ID"
 out="@DIR@/argv/$AZ_BATCH_TASK_ID"
 : > "$out"

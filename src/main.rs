@@ -113,7 +113,12 @@ enum Command {
         compile: CompileArgs,
     },
     /// List the runs of this repository, newest first
-    Runs,
+    #[command(after_help = "Examples:\n  batchflow runs\n  batchflow runs --format json")]
+    Runs {
+        /// `text` for people, `json` for machines: [{"id", "workflow", "target", "state", "started", "params", "counts"}]
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// How a run stands; for a run on Azure Batch, its pools and jobs as Batch has them now
     #[command(after_help = "Examples:\n  batchflow status\n  batchflow status hello-20261123-141502 --format json")]
     Status {
@@ -251,7 +256,7 @@ fn main() -> ExitCode {
             resume,
             json: matches!(format, PlanFormat::Json),
         }),
-        Command::Runs => cli::runs::runs(),
+        Command::Runs { format } => cli::runs::runs(matches!(format, PlanFormat::Json)),
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
         Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),

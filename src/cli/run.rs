@@ -9,6 +9,7 @@ use batchflow::exec::backend::Backend;
 use batchflow::exec::driver::{Driver, Finished, Start};
 use batchflow::exec::error::RunError;
 use batchflow::exec::local::{self, LocalBackend};
+use batchflow::exec::plan_tasks::{self, Labels};
 use batchflow::exec::runs::{self, Stopped};
 use batchflow::exec::state::{self, RunStatus};
 use batchflow::exit;
@@ -328,7 +329,7 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
         }
     }
     match result {
-        Ok(finished) => summarize(&finished, &sources, args),
+        Ok(finished) => summarize(&finished, &sources, &plan_tasks::labels(&plan), args),
         Err(e) => {
             eprint_problems(&[e.problem(None)], &sources);
             Err(Stop::Printed(e.exit_code()))
@@ -337,16 +338,16 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
 }
 
 /// The summary on stdout, the problems at their lines, and what to do next.
-fn summarize(f: &Finished, sources: &SourceMap, args: &RunArgs) -> Result<u8, Stop> {
+fn summarize(f: &Finished, sources: &SourceMap, labels: &Labels, args: &RunArgs) -> Result<u8, Stop> {
     let status = match f.status {
         RunStatus::Interrupted => "interrupted",
         RunStatus::Succeeded => "succeeded",
         _ => "failed",
     };
     let summary = if args.json {
-        summary_json(&f.run_id, &f.target, status, &f.reports)
+        summary_json(&f.run_id, &f.target, status, &f.reports, labels)
     } else {
-        summary_table(&f.reports)
+        summary_table(&f.reports, labels)
     };
     print_out(&summary).map_err(Stop::Printed)?;
     eprint_problems(&f.problems, sources);

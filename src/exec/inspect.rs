@@ -145,3 +145,109 @@ fn dependencies(plan: &Plan, job: &str) -> HashMap<String, Vec<String>> {
     }
     out
 }
+
+/// A run as `runs --format json` lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub workflow: String,
+    /// `local`, or the Batch endpoint.
+    pub target: String,
+    /// `running`, `stopped` (its process died), `succeeded`, `failed`, `interrupted`, `cancelled`.
+    pub state: String,
+    /// When it started, UTC: `2026-11-23T14:15:02Z`.
+    pub started: String,
+    /// Its `--param NAME=VALUE`s.
+    pub params: Vec<String>,
+    pub counts: TaskCounts,
+}
+
+/// How many of a run's tasks are in each state.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct TaskCounts {
+    pub total: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub blocked: usize,
+    pub interrupted: usize,
+    pub waiting: usize,
+    pub running: usize,
+}
+
+impl TaskCounts {
+    pub fn of(state: &RunState) -> TaskCounts {
+        let mut c = TaskCounts {
+            total: state.tasks.len(),
+            ..TaskCounts::default()
+        };
+        for t in &state.tasks {
+            let slot = match t.state {
+                TaskState::Succeeded => &mut c.succeeded,
+                TaskState::Failed => &mut c.failed,
+                TaskState::Blocked => &mut c.blocked,
+                TaskState::Interrupted => &mut c.interrupted,
+                TaskState::Waiting => &mut c.waiting,
+                TaskState::Running => &mut c.running,
+            };
+            *slot += 1;
+        }
+        c
+    }
+}
+
+impl RunSummary {
+    pub fn of(state: &RunState) -> RunSummary {
+        RunSummary {
+            id: state.run_id.clone(),
+            workflow: state.workflow.clone(),
+            target: state.target.clone(),
+            state: state.status_text().to_string(),
+            started: utc(state.started),
+            params: state.params.clone(),
+            counts: TaskCounts::of(state),
+        }
+    }
+}
+
+/// A failed task as `status` lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct FailedTask {
+    pub job: String,
+    pub task: String,
+    /// What a sweep instance stands for: `train[s=3, lr=0.01]`.
+    pub instance: Option<String>,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+/// The run's failed tasks, in the record's order, with what each sweep instance stands for.
+pub fn failed_tasks(state: &RunState, plan: Option<&Plan>) -> Vec<FailedTask> {
+    let labels = plan.map(super::plan_tasks::labels).unwrap_or_default();
+    state
+        .tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Failed)
+        .map(|t| FailedTask {
+            job: t.job.clone(),
+            task: t.task.clone(),
+            instance: labels.get(&(t.job.clone(), t.task.clone())).cloned(),
+            exit_code: t.exit_code,
+            reason: t.reason.clone(),
+        })
+        .collect()
+}
+
+/// `2026-11-23T14:15:02Z` for seconds since the Unix epoch.
+pub fn utc(secs: u64) -> String {
+    let date = crate::stdlib::Date::from_unix(secs);
+    let t = secs % 86_400;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        date.year,
+        date.month,
+        date.day,
+        t / 3600,
+        (t % 3600) / 60,
+        t % 60
+    )
+}

@@ -1,5 +1,5 @@
-//! The tasks a plan adds, read from its `add-tasks` steps: (job, task) in plan order, and
-//! where the workflow declares each.
+//! The tasks a plan adds, read from its `add-tasks` steps: (job, task) in plan order, where
+//! the workflow declares each, and what each sweep instance stands for.
 
 use crate::plan::{Action, Plan, Step, StepKind};
 use crate::source::Span;
@@ -26,6 +26,28 @@ pub fn tasks_of_steps(plan: &Plan, steps: &HashSet<String>) -> HashSet<(String, 
         .into_iter()
         .map(|(job, task, _)| (job, task))
         .collect()
+}
+
+/// What each sweep instance stands for (`train[s=3, lr=0.01]`), by (job, task).
+pub type Labels = HashMap<(String, String), String>;
+
+/// The labels of the plan's sweep instances; plain tasks have none.
+pub fn labels(plan: &Plan) -> Labels {
+    let mut out = HashMap::new();
+    for step in plan.steps.iter().filter(|s| !s.task_labels.is_empty()) {
+        let (StepKind::AddTasks { job, .. }, Action::Request { body, .. }) = (&step.kind, &step.action) else {
+            continue;
+        };
+        let Ok(ids) = serde_json::from_str::<Ids>(body.get()) else {
+            continue;
+        };
+        for (t, label) in ids.value.into_iter().zip(&step.task_labels) {
+            if !label.is_empty() {
+                out.insert((job.clone(), t.id), label.clone());
+            }
+        }
+    }
+    out
 }
 
 fn tasks_where(plan: &Plan, wanted: impl Fn(&Step) -> bool) -> Vec<(String, String, Span)> {

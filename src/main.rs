@@ -74,7 +74,7 @@ enum Command {
     },
     /// Run a workflow: on this machine with Azure Batch's directories, variables and rules, or on Azure Batch
     #[command(
-        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see docs/azure.md.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
+        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see `batchflow explain azure`.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
     )]
     Run {
         /// The workflow to run; with --resume, the workflow whose newest stopped run to continue
@@ -154,9 +154,9 @@ enum Command {
         #[arg(long)]
         stderr: bool,
     },
-    /// Explain a rule (`batchflow explain BF101`), or list every rule
+    /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, or its name like dependency-cycle
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: language, cli, run, azure, plan
         code: Option<String>,
     },
 }

@@ -10,6 +10,7 @@ mod azure_versions;
 mod cases;
 mod cli;
 mod container_cli;
+mod docs;
 mod examples;
 mod fake_batch;
 mod fake_batch_tests;

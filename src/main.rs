@@ -154,6 +154,13 @@ enum Command {
         #[arg(long)]
         stderr: bool,
     },
+    /// Remove run folders (.batchflow/runs/RUN), keeping runs still running and azure runs that did not end
+    #[command(after_help = "Examples:\n  batchflow clean\n  batchflow clean --older-than 7d")]
+    Clean {
+        /// Only runs started longer ago than this: 7d, 12h, 30m
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+    },
     /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
         /// A rule code like BF101, its name like dependency-cycle, or a guide: language, cli, run, azure, plan
@@ -260,6 +267,7 @@ fn main() -> ExitCode {
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
         Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),
+        Command::Clean { older_than } => cli::clean::clean(older_than.as_deref()),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

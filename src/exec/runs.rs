@@ -1,7 +1,7 @@
 //! The run folders of a repository: a new run's folder (its state, its plan and the workflow
 //! text it was planned from, written before anything runs), finding a run by id, unique
-//! prefix or `latest`, and the run `run FILE --resume` continues: the newest stopped run of
-//! that file's workflow.
+//! prefix or `latest`, the run `run FILE --resume` continues (the newest stopped run of that
+//! file's workflow), and removing old ones (`batchflow clean`).
 
 use super::error::RunError;
 use super::state::{self, RunDir, RunState, RunStatus, TaskRecord};
@@ -14,6 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const WORKFLOW_COPY: &str = "workflow.batchflow";
 /// The copy of the hook script, when the workflow has one.
 pub const HOOKS_COPY: &str = "hooks.rhai";
+/// What `.batchflow/.gitignore` holds when batchflow writes it: nothing in `.batchflow/` (run
+/// folders, local state) is for version control, the ignore file included.
+const GITIGNORE: &str = "# Written by batchflow: run folders and local state, not for version control.\n*\n";
 
 /// What a new run is made from.
 pub struct NewRun<'a> {
@@ -45,6 +48,7 @@ pub struct Stopped {
 /// and the workflow's text before anything runs: a run killed at any point after this can be
 /// resumed.
 pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
+    ignore_state_folder(new.root);
     let run_id = new_run_id(new.root, &new.plan.workflow);
     let mut run_dir =
         RunDir::create(new.root.join(&run_id)).map_err(|e| RunError::io("cannot create the run folder", e))?;
@@ -117,6 +121,62 @@ pub fn open_stopped(root: &Path, which: &str, file: Option<&Path>) -> Result<Sto
         text,
         hooks,
     })
+}
+
+/// Gives `.batchflow/` (the parent of `root`) its own `.gitignore` when it has none, so a
+/// repository never commits run folders; one the user wrote is left alone.
+fn ignore_state_folder(root: &Path) {
+    let Some(folder) = root.parent() else { return };
+    let file = folder.join(".gitignore");
+    if !file.exists() && std::fs::create_dir_all(folder).is_ok() {
+        // Best effort: a run does not fail for want of an ignore file.
+        let _ = std::fs::write(file, GITIGNORE);
+    }
+}
+
+/// What `clean` did: the runs it removed, and those it kept with why.
+#[derive(Debug, Default)]
+pub struct Cleaned {
+    pub removed: Vec<String>,
+    pub kept: Vec<(String, String)>,
+}
+
+/// Removes the run folders under `root` that started more than `older_than` seconds before
+/// `now` (every one, without `older_than`), newest first, except a run whose process still
+/// runs and an azure run that did not end (its pools and jobs may still be on Batch).
+pub fn clean(root: &Path, older_than: Option<u64>, now: u64) -> Cleaned {
+    let mut out = Cleaned::default();
+    for (path, state) in state::list_runs(root) {
+        let id = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let started = state.as_ref().map(|s| s.started).or_else(|| modified(&path));
+        if older_than.is_some_and(|age| started.is_some_and(|t| now.saturating_sub(t) < age)) {
+            continue;
+        }
+        let keep = state.as_ref().and_then(|s| match s.status_text() {
+            "running" => Some(format!("it is still running (process {})", s.owner_pid)),
+            "stopped" | "interrupted" if s.target != "local" => Some(format!(
+                "its pools and jobs may still be on Azure Batch; end them with `batchflow cancel {id}`, then clean"
+            )),
+            _ => None,
+        });
+        match keep {
+            Some(why) => out.kept.push((id, why)),
+            None => match std::fs::remove_dir_all(&path) {
+                Ok(()) => out.removed.push(id),
+                Err(e) => out.kept.push((id, format!("cannot remove it: {e}"))),
+            },
+        }
+    }
+    out
+}
+
+/// When a folder was last modified, in seconds since the epoch.
+fn modified(path: &Path) -> Option<u64> {
+    let time = path.metadata().and_then(|m| m.modified()).ok()?;
+    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
 /// The plan a run runs, from its folder.

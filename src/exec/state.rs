@@ -80,8 +80,7 @@ pub struct RunState {
     pub workflow: String,
     /// The workflow file as given on the command line.
     pub file: String,
-    /// The workflow file relative to the repository root (absolute when outside it), to tell
-    /// which workflow a run is of; `None` for runs made before runs kept it.
+    /// The workflow file from the repository root (absolute outside it); `None` in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_file: Option<String>,
     /// `--param` values, to show what was run (the plan in `plan.json` is what runs).

@@ -8,6 +8,7 @@ mod azure;
 mod azure_resume;
 mod azure_versions;
 mod cases;
+mod clean;
 mod cli;
 mod container_cli;
 mod docs;

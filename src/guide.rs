@@ -3,7 +3,12 @@
 //! here (`batchflow explain TOPIC`), never at a path of the repository.
 
 /// (topic, what it is, the page).
-pub const TOPICS: [(&str, &str, &str); 5] = [
+pub const TOPICS: [(&str, &str, &str); 6] = [
+    (
+        "tutorial",
+        "from a laptop sweep to the same sweep on Azure Batch",
+        include_str!("../docs/tutorial.md"),
+    ),
     (
         "language",
         "the language reference",

@@ -163,7 +163,7 @@ enum Command {
     },
     /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, its name like dependency-cycle, or a guide: language, cli, run, azure, plan
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan
         code: Option<String>,
     },
 }

@@ -7,6 +7,7 @@ use crate::support::{root, Test};
 #[test]
 fn explain_prints_the_guides_the_binary_carries() {
     for (topic, file) in [
+        ("tutorial", "docs/tutorial.md"),
         ("language", "docs/language.md"),
         ("run", "docs/run.md"),
         ("azure", "docs/azure.md"),
@@ -119,10 +120,12 @@ fn help(args: &[&str]) -> Option<String> {
 
 #[test]
 fn the_docs_name_only_commands_and_flags_that_help_has() {
-    let every_flag: String = ["", "check", "plan", "graph", "run", "runs", "status", "cancel", "logs", "clean", "explain"]
-        .iter()
-        .filter_map(|c| if c.is_empty() { help(&[]) } else { help(&[*c]) })
-        .collect();
+    let every_flag: String = [
+        "", "check", "plan", "graph", "run", "runs", "status", "cancel", "logs", "clean", "explain",
+    ]
+    .iter()
+    .filter_map(|c| if c.is_empty() { help(&[]) } else { help(&[*c]) })
+    .collect();
     let mut helps: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
     let mut wrong = Vec::new();
     for doc in documents() {
@@ -130,10 +133,12 @@ fn the_docs_name_only_commands_and_flags_that_help_has() {
         let name = doc.strip_prefix(root()).unwrap_or(&doc).display().to_string();
         for (line, code) in code_of(&text) {
             let flags = |s: &str| -> Vec<String> {
-                s.split(|c: char| c.is_whitespace() || c == '`' || c == '=' || c == ',' || c == '|' || c == '[' || c == ']')
-                    .filter(|w| w.starts_with("--") && w.len() > 2 && w[2..].starts_with(|c: char| c.is_ascii_lowercase()))
-                    .map(str::to_string)
-                    .collect()
+                s.split(|c: char| {
+                    c.is_whitespace() || c == '`' || c == '=' || c == ',' || c == '|' || c == '[' || c == ']'
+                })
+                .filter(|w| w.starts_with("--") && w.len() > 2 && w[2..].starts_with(|c: char| c.is_ascii_lowercase()))
+                .map(str::to_string)
+                .collect()
             };
             // `batchflow SUB ...`: SUB exists and has every flag that follows it (up to a pipe).
             for (at, _) in code.match_indices("batchflow ") {
@@ -153,7 +158,9 @@ fn the_docs_name_only_commands_and_flags_that_help_has() {
                 };
                 for flag in flags(rest) {
                     if !sub_help.contains(&flag) {
-                        wrong.push(format!("{name}:{line}: `batchflow {sub} --help` has no `{flag}`: {code}"));
+                        wrong.push(format!(
+                            "{name}:{line}: `batchflow {sub} --help` has no `{flag}`: {code}"
+                        ));
                     }
                 }
             }
@@ -167,5 +174,9 @@ fn the_docs_name_only_commands_and_flags_that_help_has() {
             }
         }
     }
-    assert!(wrong.is_empty(), "the docs claim what --help does not have:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "the docs claim what --help does not have:\n{}",
+        wrong.join("\n")
+    );
 }

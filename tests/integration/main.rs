@@ -32,3 +32,4 @@ mod run_nodes;
 mod schema;
 mod schema_tests;
 mod stdlib;
+mod tutorial;

@@ -18,6 +18,7 @@ mod pools;
 mod retirement;
 mod run_options;
 mod runnables;
+mod staging;
 mod structure;
 mod tasks;
 
@@ -61,5 +62,6 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     tasks::check(wf, &mut out);
     commands::check(wf, &mut out);
     outputs::check(wf, &mut out);
+    staging::check(wf, ctx, &mut out);
     out
 }

@@ -127,6 +127,12 @@ codes! {
     BF222 "invalid-image-reference" Error,
     BF223 "windows-container-version-mismatch" Warning,
     BF224 "autoscale-formula-syntax" Error,
+    BF225 "input-not-found" Error,
+    BF226 "path-outside-repository" Error,
+    BF227 "output-collision" Error,
+    BF228 "storage-not-configured" Error,
+    BF229 "sas-expires-before-job" Warning,
+    BF230 "too-many-input-files" Warning,
 }
 
 impl Code {

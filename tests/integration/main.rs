@@ -8,6 +8,8 @@ mod azure;
 mod azure_rerun;
 mod azure_resume;
 mod azure_versions;
+mod azurite;
+mod azurite_tests;
 mod cases;
 mod clean;
 mod cli;

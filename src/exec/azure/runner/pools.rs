@@ -62,10 +62,12 @@ async fn wait_gone(ctx: &Ctx, pool: &str) -> Result<(), RunError> {
                     e,
                 ))
             }
-            Ok(_) if started.elapsed() > DELETE_WAIT => break Err(RunError::Conflict(format!(
+            Ok(_) if started.elapsed() > DELETE_WAIT => {
+                break Err(RunError::Conflict(format!(
                 "pool `{pool}` of an earlier run was still being deleted after {} minutes; run again once it is gone",
                 DELETE_WAIT.as_secs() / 60
-            ))),
+            )))
+            }
             Ok(_) => {
                 ctx.waiting(
                     &key,

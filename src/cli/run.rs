@@ -55,7 +55,11 @@ struct Prepared {
     stopped: Option<(state::RunDir, state::RunState)>,
 }
 
-pub fn run(args: RunArgs) -> u8 {
+pub fn run(mut args: RunArgs) -> u8 {
+    // `run --resume FILE`: `--resume` takes an optional RUN, so the workflow lands there.
+    if args.file.is_none() && args.resume.as_deref().is_some_and(|w| Path::new(w).is_file()) {
+        args.file = args.resume.replace(String::new()).map(PathBuf::from);
+    }
     match go(&args) {
         Ok(code) => code,
         Err(Stop::Printed(code)) => code,

@@ -125,3 +125,12 @@ fn resume_warns_when_the_workflow_file_changed_since_the_run() {
         .stderr_contains(&warning)
         .failure();
 }
+
+#[test]
+fn resume_before_the_file_takes_it_as_the_file() {
+    let (repo, a) = a_failed_then_b_succeeded();
+    // `--resume` takes an optional RUN: the workflow's path after it is still the workflow.
+    repo.run(&["--resume", "a.batchflow", "--quiet"])
+        .stderr_contains(format!("resuming run `{a}` of `a`"))
+        .failure();
+}

@@ -209,19 +209,18 @@ pub fn compile_text(
 ) -> Compiled {
     let text: Arc<str> = text.into();
     let src = sources.add(name, Arc::clone(&text));
-    let file = match syntax::parse(src, &text) {
-        Ok(f) => f,
-        Err(d) => {
-            return Compiled {
-                src,
-                workflow: None,
-                hooks: None,
-                diagnostics: vec![*d],
-                surroundings: Surroundings::default(),
-            }
-        }
+    // A syntax error stops only its own item: the rest is still checked.
+    let mut recovered = syntax::parse_recovering(src, &text);
+    let mut diags = std::mem::take(&mut recovered.errors);
+    let Some(file) = recovered.file.take() else {
+        return Compiled {
+            src,
+            workflow: None,
+            hooks: None,
+            diagnostics: diags,
+            surroundings: Surroundings::default(),
+        };
     };
-    let mut diags = Vec::new();
     let mut hooks_broken = false;
     let hooks = match hooks(&file) {
         HookSource::None => None,
@@ -269,6 +268,7 @@ pub fn compile_text(
     };
     diags.extend(check::check(&workflow, &ctx));
     diags.extend(crate::plan::oversized_tasks(&workflow));
+    diags.retain(|d| !recovered.hides(d));
     diagnostics::normalize(&mut diags);
     Compiled {
         src,

@@ -304,6 +304,18 @@ pub struct TaskTemplate {
     /// The instances, consecutive in `Workflow::tasks`.
     pub first: u32,
     pub count: u32,
+    /// A sweep's loop variables and what each ranges over, in declaration order (the last
+    /// moves fastest), to say what each instance stands for.
+    pub axes: Vec<(String, Axis)>,
+}
+
+/// The values of a loop variable, as an instance's label prints them.
+#[derive(Clone, Debug)]
+pub enum Axis {
+    /// `a..b`, kept lazy.
+    Range(i64, i64),
+    /// A list's items as text (`None` for an item with no text: a list or a map).
+    Items(Arc<[Option<Arc<str>>]>),
 }
 
 impl TaskTemplate {

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod exec;
 pub mod exit;
 pub mod graph;
+pub mod guide;
 pub mod hooks;
 pub mod lower;
 pub mod plan;

@@ -74,10 +74,10 @@ enum Command {
     },
     /// Run a workflow: on this machine with Azure Batch's directories, variables and rules, or on Azure Batch
     #[command(
-        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see docs/azure.md.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
+        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see `batchflow explain azure`.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
     )]
     Run {
-        /// The workflow to run (not needed with --resume)
+        /// The workflow to run; with --resume, the workflow whose newest stopped run to continue
         file: Option<PathBuf>,
         /// Where to run: `local`, this machine; `azure`, the Batch account of batchflow.toml or AZURE_BATCH_ENDPOINT
         #[arg(long, value_enum, default_value_t = Target::Local)]
@@ -103,7 +103,7 @@ enum Command {
         /// No progress display or notes; only the summary
         #[arg(long)]
         quiet: bool,
-        /// Continue an interrupted run (the latest, or RUN) without repeating what is done; locally a failed one too, re-running what did not succeed
+        /// Continue a stopped run without repeating what is done: RUN, else the newest stopped run of FILE, else the latest run; locally a failed one too, re-running what did not succeed. It keeps its parameters
         #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
         resume: Option<String>,
         /// The summary on stdout: a table, or one JSON object with every task
@@ -113,7 +113,12 @@ enum Command {
         compile: CompileArgs,
     },
     /// List the runs of this repository, newest first
-    Runs,
+    #[command(after_help = "Examples:\n  batchflow runs\n  batchflow runs --format json")]
+    Runs {
+        /// `text` for people, `json` for machines: [{"id", "workflow", "target", "state", "started", "params", "counts"}]
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// How a run stands; for a run on Azure Batch, its pools and jobs as Batch has them now
     #[command(after_help = "Examples:\n  batchflow status\n  batchflow status hello-20261123-141502 --format json")]
     Status {
@@ -135,22 +140,30 @@ enum Command {
         #[arg(long)]
         keep_pools: bool,
     },
-    /// Print a task's output from a run
+    /// Print a task's output from a run (the latest run when no run is given)
     #[command(
-        after_help = "Examples:\n  batchflow logs latest gather\n  batchflow logs hello-20261123-141502 greet-2 --stderr"
+        allow_missing_positional = true,
+        after_help = "Examples:\n  batchflow logs gather\n  batchflow logs hello-20261123-141502 greet-2 --stderr\n\nA task that never started has no output: `logs` says why it did not start (exit 1)."
     )]
     Logs {
-        /// A run id, a unique prefix of one, or `latest`
-        run: String,
+        /// A run id, a unique prefix of one, or `latest` (the default)
+        run: Option<String>,
         /// The task id, or JOB/TASK when two jobs have it
         task: String,
         /// Print stderr.txt instead of stdout.txt
         #[arg(long)]
         stderr: bool,
     },
-    /// Explain a rule (`batchflow explain BF101`), or list every rule
+    /// Remove run folders (.batchflow/runs/RUN), keeping runs still running and azure runs that did not end
+    #[command(after_help = "Examples:\n  batchflow clean\n  batchflow clean --older-than 7d")]
+    Clean {
+        /// Only runs started longer ago than this: 7d, 12h, 30m
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+    },
+    /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, or its name like dependency-cycle
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan
         code: Option<String>,
     },
 }
@@ -250,10 +263,11 @@ fn main() -> ExitCode {
             resume,
             json: matches!(format, PlanFormat::Json),
         }),
-        Command::Runs => cli::runs::runs(),
+        Command::Runs { format } => cli::runs::runs(matches!(format, PlanFormat::Json)),
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
-        Command::Logs { run, task, stderr } => cli::runs::logs(&run, &task, stderr),
+        Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),
+        Command::Clean { older_than } => cli::clean::clean(older_than.as_deref()),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

@@ -223,16 +223,26 @@ fn unknown_size(pool: &Pool, today: Date, out: &mut Vec<Diagnostic>) {
         .collect();
     close.sort();
     let names: Vec<String> = close.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
+    // `D2s_v5` for `Standard_D2s_v5`: Batch wants the size's full name.
+    let prefixed = format!("standard_{lower}");
+    let full = close
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(&prefixed))
+        .map(|(_, n)| *n);
+    let help = match full {
+        Some(full) => format!("write `{full}`: VM sizes are named with their `Standard_` prefix"),
+        None => format!(
+            "closest known sizes: {}; if the size is new, its GPU, RDMA and core checks are skipped",
+            names.join(", ")
+        ),
+    };
     out.push(
         Diagnostic::new(
             Code::BF107,
             pool.attrs.or("vm_size", pool.name.span),
             format!("VM size `{name}` is not in the stdlib table"),
         )
-        .with_help(format!(
-            "closest known sizes: {}; if the size is new, its GPU, RDMA and core checks are skipped",
-            names.join(", ")
-        )),
+        .with_help(help),
     );
 }
 

@@ -1,6 +1,7 @@
 //! What the subcommands share: options from the environment, printing diagnostics, exit codes.
 
 pub mod check;
+pub mod clean;
 pub mod plan;
 pub mod progress;
 pub mod run;
@@ -143,12 +144,17 @@ pub fn eprint_line(text: &str) {
 
 pub fn explain(code: Option<&str>) -> u8 {
     let Some(text) = code else {
-        return print_out(&batchflow::check::docs::index()).err().unwrap_or(OK);
+        let index = format!("{}\n{}", batchflow::check::docs::index(), batchflow::guide::index());
+        return print_out(&index).err().unwrap_or(OK);
     };
+    if let Some(page) = batchflow::guide::page(text) {
+        return print_out(page).err().unwrap_or(OK);
+    }
     match Code::parse(text) {
         Some(c) => print_out(&batchflow::check::docs::page(c)).err().unwrap_or(OK),
         None => {
-            let names = Code::ALL.iter().flat_map(|c| [c.as_str(), c.name()]);
+            let topics = batchflow::guide::TOPICS.iter().map(|(name, _, _)| *name);
+            let names = Code::ALL.iter().flat_map(|c| [c.as_str(), c.name()]).chain(topics);
             let hint = batchflow::suggest::did_you_mean(text, names)
                 .unwrap_or_else(|| "run `batchflow explain` to list the rules".into());
             usage_error(&format!("no rule `{text}`; {hint}"))

@@ -2,6 +2,7 @@
 //! every few seconds otherwise, notes as they happen, and the summary (a table, or JSON).
 
 use super::eprint_line;
+use batchflow::exec::plan_tasks::Labels;
 use batchflow::exec::{Counts, Observer, TaskReport, TaskState};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -11,8 +12,9 @@ use std::time::{Duration, Instant};
 /// At most this many rows in the summary table; beyond, only tasks that did not succeed.
 const TABLE_ROWS: usize = 40;
 
-/// The table printed when a run ends.
-pub fn summary_table(reports: &[TaskReport]) -> String {
+/// The table printed when a run ends; sweep instances get an `instance` column saying what
+/// each stands for.
+pub fn summary_table(reports: &[TaskReport], labels: &Labels) -> String {
     let counts = tally(reports);
     let shown: Vec<&TaskReport> = if reports.len() <= TABLE_ROWS {
         reports.iter().collect()
@@ -25,10 +27,15 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
     };
     let mut out = String::new();
     if !shown.is_empty() {
-        let rows: Vec<[String; 6]> = shown
+        let with_labels = shown.iter().any(|r| label(labels, r).is_some());
+        let mut head = vec!["task", "state", "exit", "time", "why", "output"];
+        if with_labels {
+            head.insert(1, "instance");
+        }
+        let rows: Vec<Vec<String>> = shown
             .iter()
             .map(|r| {
-                [
+                let mut row = vec![
                     format!("{}/{}", r.job, r.task),
                     r.state.as_str().to_string(),
                     r.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
@@ -37,33 +44,14 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
                     r.output
                         .as_ref()
                         .map_or_else(|| "-".into(), |p| relative(p).display().to_string()),
-                ]
+                ];
+                if with_labels {
+                    row.insert(1, label(labels, r).unwrap_or("-").to_string());
+                }
+                row
             })
             .collect();
-        let head = ["task", "state", "exit", "time", "why", "output"];
-        let width = |i: usize| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([head[i].len()])
-                .max()
-                .unwrap_or(0)
-        };
-        let widths: Vec<usize> = (0..6).map(width).collect();
-        let line = |cells: [&str; 6]| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i == 5 {
-                    l.push_str(c);
-                } else {
-                    l.push_str(&format!("{c:<w$}  ", w = widths[i]));
-                }
-            }
-            l.trim_end().to_string() + "\n"
-        };
-        out.push_str(&line(head));
-        for r in &rows {
-            out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
-        }
+        out.push_str(&columns(&head, &rows));
     }
     if reports.len() > TABLE_ROWS {
         out.push_str(&format!(
@@ -73,18 +61,66 @@ pub fn summary_table(reports: &[TaskReport]) -> String {
                 .saturating_sub(shown.iter().filter(|r| r.state == TaskState::Succeeded).count())
         ));
     }
-    out.push_str(&format!(
-        "{} tasks: {} succeeded, {} failed, {} blocked\n",
-        counts.total(),
-        counts.succeeded,
-        counts.failed,
-        counts.blocked
-    ));
+    out.push_str(&format!("{} tasks: {}\n", counts.total(), outcome_counts(&counts)));
     out
 }
 
+/// `1 succeeded, 0 failed, 0 blocked`, then the interrupted and waiting tasks when there are.
+fn outcome_counts(c: &Counts) -> String {
+    let mut parts = vec![
+        format!("{} succeeded", c.succeeded),
+        format!("{} failed", c.failed),
+        format!("{} blocked", c.blocked),
+    ];
+    for (n, what) in [(c.interrupted, "interrupted"), (c.waiting, "waiting")] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// The counts of a run's final reports.
+pub fn final_counts(reports: &[TaskReport]) -> Counts {
+    tally(reports)
+}
+
+/// Rows under a header, each column as wide as its widest cell, the last one unpadded.
+pub fn columns(head: &[&str], rows: &[Vec<String>]) -> String {
+    let width = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .map(|c| c.chars().count())
+            .chain([head.get(i).map_or(0, |h| h.len())])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..head.len()).map(width).collect();
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for (i, c) in cells.enumerate() {
+            if i + 1 == head.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<w$}  ", w = widths.get(i).copied().unwrap_or(0)));
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&mut head.iter().copied());
+    for r in rows {
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// What a task stands for, when it is a sweep instance.
+fn label<'a>(labels: &'a Labels, r: &TaskReport) -> Option<&'a str> {
+    labels.get(&(r.job.clone(), r.task.clone())).map(String::as_str)
+}
+
 /// The summary as one JSON object, for `run --format json`: every task, not only the first rows.
-pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskReport]) -> String {
+pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskReport], labels: &Labels) -> String {
     let counts = tally(reports);
     let tasks: Vec<serde_json::Value> = reports
         .iter()
@@ -92,6 +128,7 @@ pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskRep
             serde_json::json!({
                 "job": r.job,
                 "task": r.task,
+                "instance": label(labels, r),
                 "state": r.state.as_str(),
                 "exit_code": r.exit_code,
                 "attempts": r.attempts,
@@ -112,6 +149,7 @@ pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskRep
             "blocked": counts.blocked,
             "waiting": counts.waiting,
             "running": counts.running,
+            "interrupted": counts.interrupted,
         },
         "tasks": tasks,
     });
@@ -164,18 +202,20 @@ impl Progress {
         }
     }
 
-    pub fn finish(&mut self) {
+    /// Ends the display with the counts line: of the run's final reports when there are
+    /// (after an interrupt, the tasks it stopped), else as last shown.
+    pub fn finish(&mut self, last: Option<Counts>) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
         if !self.quiet {
-            eprint_line(&counts_line(&self.last));
+            eprint_line(&counts_line(&last.unwrap_or(self.last)));
         }
     }
 }
 
 fn counts_line(c: &Counts) -> String {
-    format!(
+    let mut line = format!(
         "{}/{} done: {} running, {} waiting, {} succeeded, {} failed, {} blocked",
         c.done(),
         c.total(),
@@ -184,7 +224,11 @@ fn counts_line(c: &Counts) -> String {
         c.succeeded,
         c.failed,
         c.blocked
-    )
+    );
+    if c.interrupted > 0 {
+        line.push_str(&format!(", {} interrupted", c.interrupted));
+    }
+    line
 }
 
 impl Observer for Progress {

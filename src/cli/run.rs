@@ -2,13 +2,14 @@
 //! backend of its target, and the run driver; then the summary, the problems at their lines,
 //! and the exit code.
 
-use super::progress::{relative, summary_json, summary_table, Progress};
+use super::progress::{final_counts, relative, summary_json, summary_table, Progress};
 use super::{eprint_human, eprint_line, eprint_problems, options, print_out};
 use batchflow::exec::azure::{self, config, AzureBackend};
 use batchflow::exec::backend::Backend;
 use batchflow::exec::driver::{Driver, Finished, Start};
 use batchflow::exec::error::RunError;
 use batchflow::exec::local::{self, LocalBackend};
+use batchflow::exec::plan_tasks::{self, Labels};
 use batchflow::exec::runs::{self, Stopped};
 use batchflow::exec::state::{self, RunStatus};
 use batchflow::exit;
@@ -54,7 +55,11 @@ struct Prepared {
     stopped: Option<(state::RunDir, state::RunState)>,
 }
 
-pub fn run(args: RunArgs) -> u8 {
+pub fn run(mut args: RunArgs) -> u8 {
+    // `run --resume FILE`: `--resume` takes an optional RUN, so the workflow lands there.
+    if args.file.is_none() && args.resume.as_deref().is_some_and(|w| Path::new(w).is_file()) {
+        args.file = args.resume.replace(String::new()).map(PathBuf::from);
+    }
     match go(&args) {
         Ok(code) => code,
         Err(Stop::Printed(code)) => code,
@@ -81,8 +86,13 @@ impl From<RunError> for Stop {
 fn go(args: &RunArgs) -> Result<u8, Stop> {
     let cwd = std::env::current_dir().map_err(|e| RunError::io("cannot read the current directory", e))?;
     let root = state::runs_root(&cwd);
+    if args.resume.is_some() && !args.params.is_empty() {
+        return Err(
+            RunError::Refused("a resumed run keeps its parameters; start a new run to change them".into()).into(),
+        );
+    }
     let stopped = match &args.resume {
-        Some(which) => Some(runs::open_stopped(&root, which)?),
+        Some(which) => Some(runs::open_stopped(&root, which, args.file.as_deref())?),
         None => None,
     };
     // A resumed run goes where it ran.
@@ -101,7 +111,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
     };
     let auth = target.as_ref().map(|t| t.auth.mode());
     let p = match stopped {
-        Some(stopped) => resume(stopped, args)?,
+        Some(stopped) => resume(stopped, &root, args)?,
         None => {
             let file = args
                 .file
@@ -217,7 +227,14 @@ fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMod
 
 /// A stopped run: its saved plan, pointed at the copy of the workflow it was planned from,
 /// and the hook script it ran with.
-fn resume(stopped: Stopped, args: &RunArgs) -> Result<Prepared, Stop> {
+fn resume(stopped: Stopped, root: &Path, args: &RunArgs) -> Result<Prepared, Stop> {
+    if let Some(file) = stopped.changed_file(root, args.file.as_deref()) {
+        eprint_line(&format!(
+            "warning: `{}` changed since run `{}` started; a resumed run runs the workflow as it was then: start a new run to run the changes",
+            file.display(),
+            stopped.state.run_id
+        ));
+    }
     let Stopped {
         run_dir,
         state: old,
@@ -309,14 +326,14 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
         ));
     }
     let result = driver.run(backend.as_mut(), hooks.as_ref(), &mut progress, interrupt);
-    progress.finish();
+    progress.finish(result.as_ref().ok().map(|f| final_counts(&f.reports)));
     if let Some(h) = &hooks {
         for line in h.take_log() {
             eprint_line(&format!("hook: {line}"));
         }
     }
     match result {
-        Ok(finished) => summarize(&finished, &sources, args),
+        Ok(finished) => summarize(&finished, &sources, &plan_tasks::labels(&plan), args),
         Err(e) => {
             eprint_problems(&[e.problem(None)], &sources);
             Err(Stop::Printed(e.exit_code()))
@@ -325,16 +342,16 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
 }
 
 /// The summary on stdout, the problems at their lines, and what to do next.
-fn summarize(f: &Finished, sources: &SourceMap, args: &RunArgs) -> Result<u8, Stop> {
+fn summarize(f: &Finished, sources: &SourceMap, labels: &Labels, args: &RunArgs) -> Result<u8, Stop> {
     let status = match f.status {
         RunStatus::Interrupted => "interrupted",
         RunStatus::Succeeded => "succeeded",
         _ => "failed",
     };
     let summary = if args.json {
-        summary_json(&f.run_id, &f.target, status, &f.reports)
+        summary_json(&f.run_id, &f.target, status, &f.reports, labels)
     } else {
-        summary_table(&f.reports)
+        summary_table(&f.reports, labels)
     };
     print_out(&summary).map_err(Stop::Printed)?;
     eprint_problems(&f.problems, sources);

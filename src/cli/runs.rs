@@ -1,51 +1,73 @@
 //! `batchflow runs` and `batchflow logs`: the runs of a repository, and a task's output.
 
-use super::{eprint_line, print_out, usage_error, OK};
-use batchflow::exec::runs;
-use batchflow::exec::state::{self, TaskRecord};
-use batchflow::exec::TaskState;
+use super::{eprint_line, print_out, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::state;
+use batchflow::exec::{inspect, runs};
 
-/// `batchflow runs`: every run, newest first.
-pub fn runs() -> u8 {
+/// `batchflow runs`: every run, newest first, as a table or JSON.
+pub fn runs(json: bool) -> u8 {
     let root = match std::env::current_dir() {
         Ok(d) => state::runs_root(&d),
         Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
     };
     let runs = state::list_runs(&root);
+    if json {
+        let all: Vec<inspect::RunSummary> = runs
+            .iter()
+            .filter_map(|(_, s)| s.as_ref())
+            .map(inspect::RunSummary::of)
+            .collect();
+        let text = serde_json::to_string_pretty(&all).map_or_else(|e| format!("{{\"error\": \"{e}\"}}"), |t| t + "\n");
+        return print_out(&text).err().unwrap_or(OK);
+    }
     if runs.is_empty() {
         eprint_line(&format!("no runs yet in {}", root.display()));
         return OK;
     }
-    let mut out = String::from(
-        "run                                          status       tasks  succeeded  failed  blocked  workflow              target\n",
-    );
-    for (path, st) in runs {
-        let id = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match st {
-            Some(s) => {
-                let n = |state: TaskState| s.tasks.iter().filter(|t| t.state == state).count();
-                let status = s.status_text();
-                // The account's host (and port) says which one; the scheme adds nothing.
-                let target = s.target.split("://").nth(1).unwrap_or(&s.target);
-                out.push_str(&format!(
-                    "{id:<44} {status:<12} {:>5}  {:>9}  {:>6}  {:>7}  {:<20}  {target}\n",
-                    s.tasks.len(),
-                    n(TaskState::Succeeded),
-                    n(TaskState::Failed),
-                    n(TaskState::Blocked),
-                    s.workflow
-                ));
-            }
-            None => out.push_str(&format!("{id:<44} (no readable state)\n")),
-        }
-    }
-    print_out(&out).err().unwrap_or(OK)
+    let head = [
+        "run",
+        "status",
+        "tasks",
+        "succeeded",
+        "failed",
+        "blocked",
+        "interrupted",
+        "workflow",
+        "target",
+        "params",
+    ];
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|(path, st)| {
+            let id = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let Some(s) = st else {
+                return vec![id, "(no readable state)".into()];
+            };
+            let c = inspect::TaskCounts::of(s);
+            // The account's host (and port) says which one; the scheme adds nothing.
+            let target = s.target.split("://").nth(1).unwrap_or(&s.target);
+            vec![
+                id,
+                s.status_text().to_string(),
+                c.total.to_string(),
+                c.succeeded.to_string(),
+                c.failed.to_string(),
+                c.blocked.to_string(),
+                c.interrupted.to_string(),
+                s.workflow.clone(),
+                target.to_string(),
+                s.params.join(" "),
+            ]
+        })
+        .collect();
+    print_out(&super::progress::columns(&head, &rows)).err().unwrap_or(OK)
 }
 
-/// `batchflow logs RUN TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`).
+/// `batchflow logs [RUN] TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`); for a
+/// task that never started, why it did not (exit 1).
 pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
     let root = match std::env::current_dir() {
         Ok(d) => state::runs_root(&d),
@@ -55,37 +77,34 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
         Ok(x) => x,
         Err(e) => return usage_error(&e.to_string()),
     };
-    let dir = run_dir.path.clone();
-    let (job, name) = match task.split_once('/') {
-        Some((j, t)) => (Some(j), t),
-        None => (None, task),
+    let rec = match inspect::find_task(&st, task) {
+        Ok(rec) => rec,
+        Err(e) => return usage_error(&e.to_string()),
     };
-    let found: Vec<&TaskRecord> = st
-        .tasks
-        .iter()
-        .filter(|t| t.task.eq_ignore_ascii_case(name) && job.is_none_or(|j| t.job == j))
-        .collect();
-    let rec = match found.as_slice() {
-        [one] => *one,
-        [] => {
-            let names = st.tasks.iter().map(|t| t.task.as_str());
-            let hint = batchflow::suggest::did_you_mean(name, names).unwrap_or_default();
-            return usage_error(&format!("run `{}` has no task `{task}` {hint}", st.run_id));
-        }
-        _ => return usage_error(&format!("`{task}` is in several jobs; write it as JOB/{task}")),
-    };
+    if inspect::never_started(rec) {
+        let plan = runs::read_plan(&run_dir).ok();
+        eprint_line(&format!(
+            "`{}/{}` never started in run `{}`: {}",
+            rec.job,
+            rec.task,
+            st.run_id,
+            inspect::why_not_started(&st, plan.as_ref(), rec)
+        ));
+        return FOUND_ERRORS;
+    }
     let file = if stderr { "stderr.txt" } else { "stdout.txt" };
     if st.target != "local" {
         return super::status::remote_log(&run_dir, &st, rec, file);
     }
     let Some(node) = &rec.node else {
         return usage_error(&format!(
-            "`{}` never ran in this run ({})",
+            "`{}` has no node recorded in this run ({})",
             rec.task,
             rec.state.as_str()
         ));
     };
-    let task_dir = dir
+    let task_dir = run_dir
+        .path
         .join("nodes")
         .join(node)
         .join("workitems")

@@ -5,9 +5,9 @@ use super::{eprint_line, print_out, usage_error, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config;
 use batchflow::exec::azure::control;
-use batchflow::exec::runs;
 use batchflow::exec::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use batchflow::exec::TaskState;
+use batchflow::exec::{inspect, runs};
 use batchflow::plan::Plan;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -83,6 +83,8 @@ struct Summary<'a> {
     status: &'a str,
     /// Task counts from the run folder, by state.
     tasks: HashMap<&'static str, usize>,
+    /// The failed tasks, with their exit codes and reasons.
+    failed: Vec<inspect::FailedTask>,
     /// For an azure run: pools and jobs as Batch has them now.
     #[serde(skip_serializing_if = "Option::is_none")]
     batch: Option<control::Status>,
@@ -115,6 +117,7 @@ pub fn status(which: &str, json: bool) -> u8 {
         target: &st.target,
         status: st.status_text(),
         tasks,
+        failed: inspect::failed_tasks(&st, runs::read_plan(&run_dir).ok().as_ref()),
         batch,
     };
     let text = if json {
@@ -133,12 +136,40 @@ fn human(s: &Summary<'_>) -> String {
         TaskState::Succeeded,
         TaskState::Failed,
         TaskState::Blocked,
+        TaskState::Interrupted,
     ];
     let parts: Vec<String> = order
         .iter()
         .filter_map(|st| s.tasks.get(st.as_str()).map(|n| format!("{n} {}", st.as_str())))
         .collect();
     out.push_str(&format!("tasks (as last recorded): {}\n", parts.join(", ")));
+    if !s.failed.is_empty() {
+        out.push_str("failed tasks:\n");
+        let sweeps = s.failed.iter().any(|f| f.instance.is_some());
+        let rows: Vec<Vec<String>> = s
+            .failed
+            .iter()
+            .map(|f| {
+                let mut row = vec![format!("  {}/{}", f.job, f.task)];
+                if sweeps {
+                    row.push(f.instance.clone().unwrap_or_else(|| "-".into()));
+                }
+                row.push(f.exit_code.map_or_else(|| "-".into(), |c| format!("exit {c}")));
+                row.push(
+                    f.reason
+                        .as_deref()
+                        .and_then(|r| r.lines().next())
+                        .unwrap_or("-")
+                        .to_string(),
+                );
+                row
+            })
+            .collect();
+        // Aligned like a table, without its header line.
+        let head = vec![""; rows.first().map_or(0, Vec::len)];
+        let text = super::progress::columns(&head, &rows);
+        out.push_str(text.split_once('\n').map_or("", |(_, rest)| rest));
+    }
     if let Some(b) = &s.batch {
         out.push_str("\non Batch now:\n");
         for p in &b.pools {

@@ -261,7 +261,7 @@ fn an_interrupted_run_resumes_without_repeating_what_succeeded() {
     );
     assert_eq!(state_of(&f).status, RunStatus::Interrupted);
 
-    let stopped = runs::open_stopped(root.path(), &f.run_id).expect("stopped");
+    let stopped = runs::open_stopped(root.path(), &f.run_id, None).expect("stopped");
     assert_eq!(stopped.text.as_deref(), Some(WORKFLOW));
     assert_eq!(stopped.hooks.as_deref(), Some(script));
     let mut again = Memory::default();

@@ -7,6 +7,7 @@ pub mod driver;
 #[cfg(test)]
 mod driver_tests;
 pub mod error;
+pub mod inspect;
 pub mod local;
 pub mod plan_tasks;
 pub mod policy;
@@ -28,6 +29,10 @@ pub enum TaskState {
     Failed,
     /// Never run because something it depends on failed.
     Blocked,
+    /// Under way when the run was interrupted (Ctrl-C, SIGTERM): locally its process was
+    /// stopped; on Azure Batch it had been sent, and Batch may still run it. A resumed run
+    /// runs it (or, on Batch, watches it) to its end.
+    Interrupted,
 }
 
 impl TaskState {
@@ -38,6 +43,7 @@ impl TaskState {
             TaskState::Succeeded => "succeeded",
             TaskState::Failed => "failed",
             TaskState::Blocked => "blocked",
+            TaskState::Interrupted => "interrupted",
         }
     }
 
@@ -54,11 +60,12 @@ pub struct Counts {
     pub succeeded: usize,
     pub failed: usize,
     pub blocked: usize,
+    pub interrupted: usize,
 }
 
 impl Counts {
     pub fn total(&self) -> usize {
-        self.waiting + self.running + self.succeeded + self.failed + self.blocked
+        self.waiting + self.running + self.succeeded + self.failed + self.blocked + self.interrupted
     }
 
     pub fn done(&self) -> usize {
@@ -72,6 +79,7 @@ impl Counts {
             TaskState::Succeeded => &mut self.succeeded,
             TaskState::Failed => &mut self.failed,
             TaskState::Blocked => &mut self.blocked,
+            TaskState::Interrupted => &mut self.interrupted,
         };
         *slot = slot.saturating_add_signed(n);
     }

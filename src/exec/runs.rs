@@ -1,6 +1,7 @@
 //! The run folders of a repository: a new run's folder (its state, its plan and the workflow
-//! text it was planned from, written before anything runs), and finding a run by id, unique
-//! prefix or `latest`.
+//! text it was planned from, written before anything runs), finding a run by id, unique
+//! prefix or `latest`, the run `run FILE --resume` continues (the newest stopped run of that
+//! file's workflow), and removing old ones (`batchflow clean`).
 
 use super::error::RunError;
 use super::state::{self, RunDir, RunState, RunStatus, TaskRecord};
@@ -13,6 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const WORKFLOW_COPY: &str = "workflow.batchflow";
 /// The copy of the hook script, when the workflow has one.
 pub const HOOKS_COPY: &str = "hooks.rhai";
+/// What `.batchflow/.gitignore` holds when batchflow writes it: nothing in `.batchflow/` (run
+/// folders, local state) is for version control, the ignore file included.
+const GITIGNORE: &str = "# Written by batchflow: run folders and local state, not for version control.\n*\n";
 
 /// What a new run is made from.
 pub struct NewRun<'a> {
@@ -44,6 +48,7 @@ pub struct Stopped {
 /// and the workflow's text before anything runs: a run killed at any point after this can be
 /// resumed.
 pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
+    ignore_state_folder(new.root);
     let run_id = new_run_id(new.root, &new.plan.workflow);
     let mut run_dir =
         RunDir::create(new.root.join(&run_id)).map_err(|e| RunError::io("cannot create the run folder", e))?;
@@ -52,6 +57,7 @@ pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
         run_id,
         workflow: new.plan.workflow.clone(),
         file: new.file.display().to_string(),
+        repo_file: repo_key(&repo_of(new.root), new.file),
         params: new.params.to_vec(),
         started: started_ms / 1000,
         started_ms,
@@ -76,26 +82,36 @@ pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
     Ok((run_dir, record))
 }
 
-/// Opens run `which` (an id, a unique prefix, or `latest`) to continue it, reading its state,
-/// plan and workflow copy once; a run whose process still runs is refused.
-pub fn open_stopped(root: &Path, which: &str) -> Result<Stopped, RunError> {
-    let dir = find(root, which)?;
+/// Opens a stopped run to continue it, reading its state, plan and workflow copy once: run
+/// `which` (an id, a unique prefix, or `latest`/`""`), or with `file` and no run named, the
+/// newest stopped run of that workflow file. A run whose process still runs is refused, and
+/// so is a named run of another file than `file`.
+pub fn open_stopped(root: &Path, which: &str, file: Option<&Path>) -> Result<Stopped, RunError> {
+    let latest = which.is_empty() || which == "latest";
+    let dir = match file {
+        Some(file) if latest => newest_stopped_of(root, file)?,
+        _ => find(root, which)?,
+    };
     let run_dir = RunDir::open(dir.clone());
     let (state, _) = run_dir
         .load()
         .map_err(|e| RunError::io(format!("cannot read the state of `{}`", dir.display()), e))?;
+    if let Some(file) = file.filter(|f| !is_run_of(&state, &repo_of(root), f)) {
+        return Err(RunError::Refused(format!(
+            "run `{}` is a run of `{}`, not of `{}`; give no run to resume the newest run of `{}`",
+            state.run_id,
+            state.file,
+            file.display(),
+            file.display()
+        )));
+    }
     if state.status_text() == "running" {
         return Err(RunError::Refused(format!(
             "run `{}` is still running (process {})",
             state.run_id, state.owner_pid
         )));
     }
-    let plan_text = std::fs::read_to_string(run_dir.plan_path())
-        .map_err(|e| RunError::io(format!("cannot read the plan of `{}`", dir.display()), e))?;
-    let plan: Plan = serde_json::from_str(&plan_text).map_err(|e| RunError::Body {
-        what: format!("the plan of `{}`", dir.display()),
-        error: e,
-    })?;
+    let plan = read_plan(&run_dir)?;
     let text = std::fs::read_to_string(dir.join(WORKFLOW_COPY)).ok();
     let hooks = std::fs::read_to_string(dir.join(HOOKS_COPY)).ok();
     Ok(Stopped {
@@ -105,6 +121,147 @@ pub fn open_stopped(root: &Path, which: &str) -> Result<Stopped, RunError> {
         text,
         hooks,
     })
+}
+
+/// Gives `.batchflow/` (the parent of `root`) its own `.gitignore` when it has none, so a
+/// repository never commits run folders; one the user wrote is left alone.
+fn ignore_state_folder(root: &Path) {
+    let Some(folder) = root.parent() else { return };
+    let file = folder.join(".gitignore");
+    if !file.exists() && std::fs::create_dir_all(folder).is_ok() {
+        // Best effort: a run does not fail for want of an ignore file.
+        let _ = std::fs::write(file, GITIGNORE);
+    }
+}
+
+/// What `clean` did: the runs it removed, and those it kept with why.
+#[derive(Debug, Default)]
+pub struct Cleaned {
+    pub removed: Vec<String>,
+    pub kept: Vec<(String, String)>,
+}
+
+/// Removes the run folders under `root` that started more than `older_than` seconds before
+/// `now` (every one, without `older_than`), newest first, except a run whose process still
+/// runs and an azure run that did not end (its pools and jobs may still be on Batch).
+pub fn clean(root: &Path, older_than: Option<u64>, now: u64) -> Cleaned {
+    let mut out = Cleaned::default();
+    for (path, state) in state::list_runs(root) {
+        let id = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let started = state.as_ref().map(|s| s.started).or_else(|| modified(&path));
+        if older_than.is_some_and(|age| started.is_some_and(|t| now.saturating_sub(t) < age)) {
+            continue;
+        }
+        let keep = state.as_ref().and_then(|s| match s.status_text() {
+            "running" => Some(format!("it is still running (process {})", s.owner_pid)),
+            "stopped" | "interrupted" if s.target != "local" => Some(format!(
+                "its pools and jobs may still be on Azure Batch; end them with `batchflow cancel {id}`, then clean"
+            )),
+            _ => None,
+        });
+        match keep {
+            Some(why) => out.kept.push((id, why)),
+            None => match std::fs::remove_dir_all(&path) {
+                Ok(()) => out.removed.push(id),
+                Err(e) => out.kept.push((id, format!("cannot remove it: {e}"))),
+            },
+        }
+    }
+    out
+}
+
+/// When a folder was last modified, in seconds since the epoch.
+fn modified(path: &Path) -> Option<u64> {
+    let time = path.metadata().and_then(|m| m.modified()).ok()?;
+    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
+/// The plan a run runs, from its folder.
+pub fn read_plan(run_dir: &RunDir) -> Result<Plan, RunError> {
+    let what = || format!("the plan of `{}`", run_dir.path.display());
+    let text =
+        std::fs::read_to_string(run_dir.plan_path()).map_err(|e| RunError::io(format!("cannot read {}", what()), e))?;
+    serde_json::from_str(&text).map_err(|e| RunError::Body { what: what(), error: e })
+}
+
+/// The newest run of the workflow file `file` whose process is not running: what
+/// `run FILE --resume` continues. Runs of other workflows, however new, are not candidates.
+pub fn newest_stopped_of(root: &Path, file: &Path) -> Result<PathBuf, RunError> {
+    let repo = repo_of(root);
+    let mine: Vec<(PathBuf, RunState)> = state::list_runs(root)
+        .into_iter()
+        .filter_map(|(p, s)| s.filter(|s| is_run_of(s, &repo, file)).map(|s| (p, s)))
+        .collect();
+    if let Some((path, _)) = mine.iter().find(|(_, s)| s.status_text() != "running") {
+        return Ok(path.clone());
+    }
+    Err(RunError::Refused(match mine.first() {
+        Some((_, s)) => format!(
+            "no stopped run of `{}` to resume: run `{}` is still running (process {})",
+            file.display(),
+            s.run_id,
+            s.owner_pid
+        ),
+        None => format!(
+            "no stopped run of `{}` to resume; start one with `batchflow run {}`",
+            file.display(),
+            file.display()
+        ),
+    }))
+}
+
+impl Stopped {
+    /// The workflow file, when its text is no longer the text this run was planned from:
+    /// `file` when given, else the file the run was started with.
+    pub fn changed_file(&self, root: &Path, file: Option<&Path>) -> Option<PathBuf> {
+        let planned = self.text.as_deref()?;
+        let path = match (file, &self.state.repo_file) {
+            (Some(f), _) => f.to_path_buf(),
+            (None, Some(rel)) => repo_of(root).join(rel),
+            (None, None) => PathBuf::from(&self.state.file),
+        };
+        let now = std::fs::read_to_string(&path).ok()?;
+        (now != planned).then(|| file.map_or_else(|| PathBuf::from(&self.state.file), Path::to_path_buf))
+    }
+}
+
+/// Whether `state` is a run of the workflow file `file`: the same file of the repository (for
+/// a run from before runs kept that, the file it was given as, seen from here).
+fn is_run_of(state: &RunState, repo: &Path, file: &Path) -> bool {
+    match &state.repo_file {
+        Some(key) => repo_key(repo, file).as_ref() == Some(key),
+        None => same_file(Path::new(&state.file), file),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// The repository whose runs are under `root` (`REPO/.batchflow/runs`).
+fn repo_of(root: &Path) -> PathBuf {
+    let depth = Path::new(state::RUNS_DIR).components().count();
+    root.ancestors().nth(depth).unwrap_or(root).to_path_buf()
+}
+
+/// `file` relative to the repository root, `/`-separated (absolute when outside it).
+fn repo_key(repo: &Path, file: &Path) -> Option<String> {
+    let file = file.canonicalize().ok()?;
+    let Some(inside) = repo
+        .canonicalize()
+        .ok()
+        .and_then(|r| file.strip_prefix(r).ok().map(Path::to_path_buf))
+    else {
+        return Some(file.display().to_string());
+    };
+    let parts: Vec<String> = inside
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
 }
 
 /// A run by id, by a unique prefix of it, or the newest one (`""` or `latest`).

@@ -80,6 +80,9 @@ pub struct RunState {
     pub workflow: String,
     /// The workflow file as given on the command line.
     pub file: String,
+    /// The workflow file from the repository root (absolute outside it); `None` in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_file: Option<String>,
     /// `--param` values, to show what was run (the plan in `plan.json` is what runs).
     pub params: Vec<String>,
     /// Seconds since the Unix epoch.
@@ -337,6 +340,7 @@ mod tests {
             run_id: "r".into(),
             workflow: "w".into(),
             file: "w.batchflow".into(),
+            repo_file: None,
             params: Vec::new(),
             started: 1,
             started_ms: 1_000,

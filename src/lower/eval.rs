@@ -225,6 +225,7 @@ impl<'a> Evaluator<'a> {
                 .chain(u.param_names())
                 .chain(u.module_names());
             let help = did_you_mean(name, candidates)
+                .or_else(|| environment_variable(name))
                 .unwrap_or_else(|| "declare it with `let` or `param`, or import a module".into());
             return Err(
                 Diagnostic::new(Code::BF002, first.span, format!("unknown name `{name}`"))
@@ -361,5 +362,20 @@ fn add(a: Value, b: Value, span: Span) -> EvalResult {
                 "`+` adds numbers or durations, joins strings, and concatenates lists",
             ))
         }
+    })
+}
+
+/// Help for a name shaped like an environment variable (`AZ_BATCH_TASK_DIR`, `HOME`): `${...}`
+/// is batchflow's own interpolation, filled in before anything is sent, so the task's variable
+/// must reach the node unexpanded.
+fn environment_variable(name: &str) -> Option<String> {
+    let shaped = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    shaped.then(|| {
+        format!(
+            "`${{...}}` is batchflow's interpolation, filled in before the command is sent; for the task's environment variable write `${name}` (expanded by a shell on the node, as in `/bin/sh -c '...'`), or `\\${{{name}}}` to send `${{{name}}}` as it is"
+        )
     })
 }

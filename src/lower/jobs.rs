@@ -7,7 +7,7 @@ use super::spec::Pick;
 use super::{typed, Lowerer};
 use crate::ast::{self, Item};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::{AttrSpans, Edge, EnvVar, Job, JobId, Node, Task, TaskId, TaskSpec, TaskTemplate, TemplateId};
+use crate::graph::{AttrSpans, Axis, Edge, EnvVar, Job, JobId, Node, Task, TaskId, TaskSpec, TaskTemplate, TemplateId};
 use crate::source::{Span, Spanned};
 use crate::suggest::did_you_mean;
 use crate::value::{format_count, Value};
@@ -233,9 +233,19 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
             .collect(),
         first,
         count,
+        axes: axes.iter().map(|(name, v)| (name.clone(), axis(v))).collect(),
     });
     if let Some(j) = lw.wf.jobs.get_mut(job.index()) {
         j.templates.push(id);
+    }
+}
+
+/// A loop source as instance labels show it.
+fn axis(v: &Value) -> Axis {
+    match v {
+        Value::Range(a, b) => Axis::Range(*a, *b),
+        Value::List(items) => Axis::Items(items.iter().map(|i| i.to_text().map(Arc::from)).collect()),
+        _ => Axis::Items(Arc::from(Vec::new())),
     }
 }
 

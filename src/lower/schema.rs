@@ -262,9 +262,17 @@ fn map_block(schema: &Schema, name: &str) -> Option<&'static str> {
         .copied()
 }
 
+/// What other tools call a task's dependencies; batchflow writes them in the task's header.
+const DEPENDENCY_WORDS: [&str; 6] = ["after", "depends_on", "dependsOn", "depends", "needs", "requires"];
+
 fn unknown(schema: &Schema, name: &str, span: Span, kind: &str) -> Diagnostic {
     let known = schema.attrs.iter().chain(schema.blocks.iter()).copied();
-    let help = did_you_mean(name, known).unwrap_or_else(|| {
+    let dependency = schema.what == "task" && DEPENDENCY_WORDS.contains(&name);
+    let hint = dependency.then(|| {
+        "a task's dependencies go in its header, not in an attribute: `task NAME after x { ... }` (several: `after x, y`)"
+            .to_string()
+    });
+    let help = hint.or_else(|| did_you_mean(name, known)).unwrap_or_else(|| {
         let mut all: Vec<&str> = schema.attrs.iter().chain(schema.blocks.iter()).copied().collect();
         all.sort_unstable();
         format!("a {} takes {}", schema.what, all.join(", "))

@@ -73,7 +73,14 @@ impl<'w> Barriers<'w> {
                 let mut body = bodies::task(&barrier, &barrier_spec(spec, pool), job, self.files);
                 body.display_name = Some(format!("barrier for {template_name} ({} dependencies)", group.len()));
                 body.depends_on = depends_on(&group);
-                batcher.push(raw(&body), origin, Who::Barrier(barrier.clone()), &members, &mut errors);
+                batcher.push(
+                    raw(&body),
+                    origin,
+                    None,
+                    Who::Barrier(barrier.clone()),
+                    &members,
+                    &mut errors,
+                );
                 next.push((barrier.clone(), Who::Barrier(barrier)));
             }
             level = next;

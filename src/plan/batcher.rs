@@ -25,6 +25,8 @@ pub struct Batcher<'a> {
     bytes: usize,
     /// The declaration of each task of the open collection, as runs of (count, span).
     origins: Vec<(u32, Span)>,
+    /// What each task of the open collection stands for (`""` for a plain task).
+    labels: Vec<String>,
     /// Earlier collections the open one depends on.
     needs: BTreeSet<usize>,
     /// The collection each workflow task went into (`usize::MAX`: not yet added).
@@ -41,6 +43,7 @@ impl<'a> Batcher<'a> {
             current: Vec::new(),
             bytes: ENVELOPE,
             origins: Vec::new(),
+            labels: Vec::new(),
             needs: BTreeSet::new(),
             task_home: vec![usize::MAX; tasks],
             barrier_home: HashMap::new(),
@@ -55,7 +58,17 @@ impl<'a> Batcher<'a> {
         }
     }
 
-    pub fn push(&mut self, body: Box<RawValue>, origin: Span, who: Who, deps: &[Who], errors: &mut Vec<Diagnostic>) {
+    /// Adds a task body to the open collection (flushing it when full); `label` says what a
+    /// sweep instance stands for.
+    pub fn push(
+        &mut self,
+        body: Box<RawValue>,
+        origin: Span,
+        label: Option<String>,
+        who: Who,
+        deps: &[Who],
+        errors: &mut Vec<Diagnostic>,
+    ) {
         let size = body.get().len() + 1;
         if let Some(d) = super::task_size::too_large(size, origin) {
             errors.push(d);
@@ -86,6 +99,7 @@ impl<'a> Batcher<'a> {
         }
         self.bytes += size;
         self.current.push(body);
+        self.labels.push(label.unwrap_or_default());
     }
 
     fn step_id(&self, index: usize) -> String {
@@ -131,6 +145,10 @@ impl<'a> Batcher<'a> {
         .with_summary(format!("{count} task{}", if count == 1 { "" } else { "s" }));
         step.tasks = count;
         step.task_origins = origins;
+        let labels = std::mem::take(&mut self.labels);
+        if labels.iter().any(|l| !l.is_empty()) {
+            step.task_labels = labels;
+        }
         self.steps.push(step);
     }
 

@@ -79,6 +79,7 @@ pub fn job_steps(
             batcher.push(
                 raw(&body),
                 template.name.span,
+                super::labels::instance_label(template, task_id),
                 Who::Task(task_id),
                 &through,
                 &mut errors,

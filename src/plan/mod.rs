@@ -10,6 +10,7 @@ mod bodies;
 mod collections;
 pub mod deps;
 mod hook;
+pub mod labels;
 mod limits;
 pub mod staging;
 mod step;

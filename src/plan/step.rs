@@ -115,6 +115,9 @@ pub struct Step {
     /// For a task collection: the declaration of each task of its body, in order, as runs of
     /// (count, span).
     pub task_origins: Vec<(u32, Span)>,
+    /// For a task collection with sweep instances: what each task of its body stands for
+    /// (`train[s=3, lr=0.01]`, `""` for a plain task), in order; empty otherwise.
+    pub task_labels: Vec<String>,
     /// One line for `plan --format text`.
     pub summary: String,
     /// Task ids in an `addtaskcollection` body, for progress and error reports.
@@ -131,6 +134,7 @@ impl Step {
             after,
             origin,
             task_origins: Vec::new(),
+            task_labels: Vec::new(),
             summary: String::new(),
             tasks: 0,
         }
@@ -178,7 +182,7 @@ fn from_offsets([start, end]: [u32; 2]) -> Span {
 
 impl Serialize for Step {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Step", 9)?;
+        let mut st = s.serialize_struct("Step", 10)?;
         st.serialize_field("step", &self.id)?;
         st.serialize_field("kind", self.kind.name())?;
         match &self.kind {
@@ -214,6 +218,9 @@ impl Serialize for Step {
                 .collect();
             st.serialize_field("task_origins", &runs)?;
         }
+        if !self.task_labels.is_empty() {
+            st.serialize_field("task_labels", &self.task_labels)?;
+        }
         st.end()
     }
 }
@@ -242,6 +249,8 @@ struct StepJson {
     origin: Option<[u32; 2]>,
     #[serde(default)]
     task_origins: Vec<[u32; 3]>,
+    #[serde(default)]
+    task_labels: Vec<String>,
 }
 
 fn kind_of(j: &StepJson) -> Option<StepKind> {
@@ -307,6 +316,7 @@ impl<'de> Deserialize<'de> for Step {
                 .into_iter()
                 .map(|[n, start, end]| (n, from_offsets([start, end])))
                 .collect(),
+            task_labels: j.task_labels,
             summary: String::new(),
             tasks,
         })
@@ -341,6 +351,7 @@ mod tests {
             span(10, 20),
         );
         step.task_origins = vec![(1, span(10, 20)), (1, span(30, 40))];
+        step.task_labels = vec!["a[i=1]".into(), String::new()];
         let text = serde_json::to_string(&step).expect("serializes");
         assert!(text.contains(r#""kind":"add-tasks","job":"j","batch":2"#), "{text}");
         let mut back: Step = serde_json::from_str(&text).expect("reads back");
@@ -350,5 +361,6 @@ mod tests {
         assert_eq!(back.origin, span(10, 20));
         assert_eq!(back.task_origin(1), span(30, 40));
         assert_eq!(back.tasks, 2);
+        assert_eq!(back.task_labels, step.task_labels);
     }
 }

@@ -71,7 +71,7 @@ pub fn to_diagnostic(src: SrcId, text: &str, err: &ParseError) -> Diagnostic {
     let diag = Diagnostic::new(Code::BF001, span, message);
     match help {
         Some(h) => diag.with_help(h),
-        None => diag.with_help("see `docs/language.md` for the syntax"),
+        None => diag.with_help("the syntax is in `batchflow explain language`"),
     }
 }
 

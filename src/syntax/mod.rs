@@ -6,6 +6,7 @@ mod depth;
 mod errors;
 mod literal;
 mod parser;
+mod recover;
 
 use crate::ast::File;
 use crate::diagnostics::Diagnostic;
@@ -13,6 +14,7 @@ use crate::source::SrcId;
 
 pub use depth::MAX_DEPTH;
 pub use literal::literal_map;
+pub use recover::{parse as parse_recovering, Recovered};
 
 /// Parses one file. A syntax error is a single BF001 diagnostic pointing at the token.
 pub fn parse(src: SrcId, text: &str) -> Result<File, Box<Diagnostic>> {

@@ -11,6 +11,7 @@
 //!
 //! `# expect:` lines list every code `check` must report (with its severity, when given), and
 //! no other: a case is also a test against false alarms. `# expect: nothing` = a clean check.
+//! `# help:` lines are hints: each must be part of the help of a diagnostic reported.
 //! `# env:` lines set environment variables, e.g. another day for the retirement rules.
 
 use crate::support::{root, Test};
@@ -121,6 +122,15 @@ fn every_case_reports_exactly_what_it_expects() {
                 out.stderr
             ));
             continue;
+        }
+        for hint in header(&text, "help") {
+            let helped = out
+                .diagnostics()
+                .iter()
+                .any(|d| d["help"].as_str().is_some_and(|h| h.contains(&hint)));
+            if !helped {
+                failures.push(format!("{}: no help says {hint:?}\n{}", rel.display(), out.stdout));
+            }
         }
         for (code, severity) in &case.expect {
             if let Some(sev) = severity {

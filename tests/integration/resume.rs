@@ -397,7 +397,14 @@ fn interrupt_then_resume(sig: &str) {
     assert_eq!(state["status"], "interrupted", "state.json after SIG{sig}");
     let tasks = state["tasks"].as_array().expect("tasks");
     for (i, t) in tasks.iter().enumerate().take(TASKS) {
-        let want = if i < GATED_FROM { "succeeded" } else { "waiting" };
+        // Tasks it stopped are interrupted; those it never started still wait.
+        let want = if i < GATED_FROM {
+            "succeeded"
+        } else if repo.started(i) {
+            "interrupted"
+        } else {
+            "waiting"
+        };
         assert_eq!(t["state"], want, "t-{i} after SIG{sig}: {t}");
     }
     assert_eq!(repo.succeeded(), GATED_FROM, "no gated task got past the gate");

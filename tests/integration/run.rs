@@ -433,12 +433,14 @@ job j on cpu {
 // Containers
 // ---------------------------------------------------------------------------------------
 
-/// A stand-in for docker: records its tag and its arguments (one per line) under
-/// `@DIR@/used/<task>` and `@DIR@/argv/<task>`, then runs what follows the image on the host.
+/// A stand-in for docker: answers `info` (its daemon is up), records its tag and its arguments
+/// (one per line) under `@DIR@/used/<task>` and `@DIR@/argv/<task>`, then runs what follows
+/// the image on the host.
 fn fake_cli(repo: &Repo, name: &str, tag: &str) -> PathBuf {
     repo.script(
         name,
         &r#"#!/bin/sh
+if [ "$1" = info ]; then exit 0; fi
 echo TAG > "@DIR@/used/$AZ_BATCH_TASK_ID"
 out="@DIR@/argv/$AZ_BATCH_TASK_ID"
 : > "$out"
@@ -1086,7 +1088,7 @@ fn runs_lists_runs_and_logs_prints_a_tasks_output() {
         .find(|l| l.starts_with(&id))
         .unwrap_or_else(|| panic!("{id} is not listed:\n{}", runs.stdout));
     let cells: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(cells, [id.as_str(), "failed", "2", "1", "1", "0", "pair", "local"]);
+    assert_eq!(cells, [id.as_str(), "failed", "2", "1", "1", "0", "0", "pair", "local"]);
 
     let logs = |args: &[&str]| repo.test().arg("logs").args(args);
     for which in [id.as_str(), "latest", &id[..id.len() - 3]] {

@@ -192,7 +192,7 @@ impl Backend for AzureBackend {
         if matches!(outcome, Outcome::Interrupted) {
             // Pools and jobs stay on Batch for `--resume` (or `batchflow cancel`).
             return Ok(Results {
-                reports: run.record.tasks.iter().map(|t| t.report()).collect(),
+                reports: interrupted_reports(run),
                 problems: Vec::new(),
             });
         }
@@ -213,6 +213,26 @@ impl Backend for AzureBackend {
         }
         Ok(Results { reports, problems })
     }
+}
+
+/// The record's tasks after an interrupt, asking Batch nothing: those sent to Batch (their
+/// collection sent, or being sent) and not known to have ended are `interrupted`, the rest as
+/// recorded.
+fn interrupted_reports(run: &Run<'_, '_>) -> Vec<TaskReport> {
+    let mut steps = run.dir.steps_sent();
+    steps.extend(run.dir.steps_done());
+    let sent = crate::exec::plan_tasks::tasks_of_steps(run.plan, &steps);
+    run.record
+        .tasks
+        .iter()
+        .map(|rec| {
+            let mut r = rec.report();
+            if !r.state.is_final() && sent.contains(&(rec.job.clone(), rec.task.clone())) {
+                r.state = TaskState::Interrupted;
+            }
+            r
+        })
+        .collect()
 }
 
 /// Each task of the record as Batch last reported it, with the runner's reasons.

@@ -42,7 +42,9 @@ impl LocalBackend {
                 settings.env.get("BATCHFLOW_CONTAINER_CLI").map(String::as_str),
                 settings.env.get("PATH").map(String::as_str),
             )?;
-            Some(found.ok_or_else(|| RunError::Refused(no_runtime(&model)))?)
+            let cli = found.ok_or_else(|| RunError::Refused(no_runtime(&model)))?;
+            container_cli::daemon_answers(&cli)?;
+            Some(cli)
         } else {
             None
         };

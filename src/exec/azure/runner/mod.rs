@@ -386,6 +386,6 @@ fn progress(counts: &HashMap<String, TaskCounts>, total: u64) -> Counts {
         running: as_usize(running),
         succeeded: as_usize(succeeded),
         failed: as_usize(failed),
-        blocked: 0,
+        ..Counts::default()
     }
 }

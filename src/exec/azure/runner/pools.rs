@@ -10,6 +10,8 @@ use reqwest::Method;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+/// Longest wait for an earlier pool of the same id to be deleted before creating this one.
+const DELETE_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 /// Lines of a start task's or a task's output shown with its failure.
 const TAIL_LINES: usize = 5;
 /// What `wait_ready` reads of a pool.
@@ -30,14 +32,55 @@ pub async fn create(ctx: &Ctx, step: &str, body: String) -> Result<Done, RunErro
         what: format!("the body of step `{step}`"),
         error: e,
     })?;
-    match ctx.create(step, "/pools", body).await {
-        Ok(()) => {
-            ctx.note(format!("pool `{}` created", wanted.id));
-            Ok(Done::Plain)
+    loop {
+        match ctx.create(step, "/pools", body.clone()).await {
+            Ok(()) => {
+                ctx.note(format!("pool `{}` created", wanted.id));
+                return Ok(Done::Plain);
+            }
+            Err((e, maybe_ours)) if e.code() == Some("PoolExists") => return same_pool(ctx, &wanted, maybe_ours).await,
+            // An earlier run's pool of this id (`batchflow cancel` a moment ago) is still being
+            // deleted: Batch refuses the id until it is gone, which takes minutes.
+            Err((e, _)) if e.code() == Some("PoolBeingDeleted") => wait_gone(ctx, &wanted.id).await?,
+            Err((e, _)) => return Err(RunError::batch(format!("create pool `{}`", wanted.id), e)),
         }
-        Err((e, maybe_ours)) if e.code() == Some("PoolExists") => same_pool(ctx, &wanted, maybe_ours).await,
-        Err((e, _)) => Err(RunError::batch(format!("create pool `{}`", wanted.id), e)),
     }
+}
+
+/// Waits until pool `pool`, being deleted, is gone (Batch answers `PoolNotFound`).
+async fn wait_gone(ctx: &Ctx, pool: &str) -> Result<(), RunError> {
+    let key = format!("pool {pool}");
+    let started = Instant::now();
+    let path = format!("/pools/{pool}");
+    let result = loop {
+        stop_if_interrupted(ctx)?;
+        match list::get_raw::<CloudPool>(&ctx.client, &path, &[("$select", "id,state")]).await {
+            Err(e) if e.code() == Some("PoolNotFound") => break Ok(()),
+            Err(e) => {
+                break Err(RunError::batch(
+                    format!("read pool `{pool}`, which is being deleted"),
+                    e,
+                ))
+            }
+            Ok(_) if started.elapsed() > DELETE_WAIT => {
+                break Err(RunError::Conflict(format!(
+                "pool `{pool}` of an earlier run was still being deleted after {} minutes; run again once it is gone",
+                DELETE_WAIT.as_secs() / 60
+            )))
+            }
+            Ok(_) => {
+                ctx.waiting(
+                    &key,
+                    Some(format!(
+                        "pool `{pool}`: an earlier pool of this id is being deleted; waiting for it to go"
+                    )),
+                );
+                tokio::time::sleep(ctx.opts.poll).await;
+            }
+        }
+    };
+    ctx.waiting(&key, None);
+    result
 }
 
 /// A pool of the same name exists: fine if it is the pool the workflow describes (an earlier

@@ -2,6 +2,7 @@
 //! blocked, jobs finished and the jobs that come after them started.
 
 use super::*;
+use crate::exec::local::container_cli;
 
 impl Sched<'_, '_> {
     pub(super) fn on_exit(&mut self, key: u64, code: Option<i32>) {
@@ -23,6 +24,9 @@ impl Sched<'_, '_> {
         let elapsed = r.started.elapsed();
         let ok = code == Some(0) && launch_error.is_none() && !r.timed_out;
         let dir = self.unit_dir(r.unit, r.node);
+        // A container CLI that failed itself explains why on its own line, followed by a
+        // pointer to its help: that line is the reason, not the pointer.
+        let cli_failed = code.is_some_and(container_cli::failed_itself) && self.in_container(r.unit, r.node);
         let why = || {
             if let Some(e) = &launch_error {
                 return e.clone();
@@ -33,7 +37,11 @@ impl Sched<'_, '_> {
             // A task's reason ends in its last line of stderr (what a summary shows); start and
             // preparation tasks, which stop whole pools, show a few more.
             let lines = if matches!(r.unit, Unit::Task(_)) { 1 } else { 5 };
-            let tail = spawn::stderr_tail(&dir, lines);
+            let tail = if cli_failed {
+                container_cli::own_error(&spawn::stderr_tail(&dir, 20)).unwrap_or_default()
+            } else {
+                spawn::stderr_tail(&dir, lines)
+            };
             let code_text = code.map_or("was killed".to_string(), |c| format!("exited with {c}"));
             if tail.is_empty() {
                 code_text
@@ -92,6 +100,30 @@ impl Sched<'_, '_> {
                     ));
                 }
             }
+        }
+    }
+
+    /// Whether a unit runs in a container.
+    fn in_container(&self, unit: Unit, node: usize) -> bool {
+        let m = self.model;
+        match unit {
+            Unit::Task(t) => m.tasks.get(t).is_some_and(|t| t.body.container_settings.is_some()),
+            Unit::Start => self
+                .nodes
+                .get(node)
+                .and_then(|n| m.pools.get(n.node.pool))
+                .and_then(|p| p.start_task.as_ref())
+                .is_some_and(|s| s.container_settings.is_some()),
+            Unit::Prep(j) => m
+                .jobs
+                .get(j)
+                .and_then(|j| j.prep())
+                .is_some_and(|p| p.container_settings.is_some()),
+            Unit::Release(j) => m
+                .jobs
+                .get(j)
+                .and_then(|j| j.release())
+                .is_some_and(|r| r.container_settings.is_some()),
         }
     }
 

@@ -307,10 +307,10 @@ impl Sched<'_, '_> {
                         self.nodes[r.node].free += r.slots;
                         if let Unit::Task(t) = r.unit {
                             self.counts.add(TaskState::Running, -1);
-                            self.counts.add(TaskState::Waiting, 1);
-                            self.tasks[t].state = TaskState::Waiting;
+                            self.counts.add(TaskState::Interrupted, 1);
+                            self.tasks[t].state = TaskState::Interrupted;
                             let attempts = self.tasks[t].attempts;
-                            self.journal(t, TaskState::Waiting, None, attempts, None);
+                            self.journal(t, TaskState::Interrupted, None, attempts, None);
                         }
                     }
                 }

@@ -96,6 +96,13 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_string_argument_is_never_a_name_and_a_comment() {
+        let text = "let a = f(r#\"x\"#) + g({ k\n= 1 })\nlet b = f(r # a name\n= 2)\n";
+        let file = parse(SrcId(0), text).expect("parses");
+        assert!(file.comments.len() == 1, "{:?}", file.comments);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(duration_seconds("1h30m"), Some(5_400));
         assert_eq!(duration_seconds("7d"), Some(604_800));

@@ -11,6 +11,7 @@ pub mod compile;
 pub mod diagnostics;
 pub mod exec;
 pub mod exit;
+pub mod format;
 pub mod graph;
 pub mod hooks;
 pub mod lower;

@@ -42,6 +42,20 @@ enum Command {
         #[command(flatten)]
         compile: CompileArgs,
     },
+    /// Rewrite workflows in the canonical layout; with no path, every pipelines/**/*.batchflow of the repository
+    #[command(
+        after_help = "Examples:\n  batchflow fmt\n  batchflow fmt examples/ --check\n  batchflow fmt pipelines/train.batchflow --diff\n\nA file with a syntax error is reported and left untouched (exit 1)."
+    )]
+    Fmt {
+        /// Files or folders (searched for *.batchflow); default: the repository's pipelines/
+        paths: Vec<PathBuf>,
+        /// Write nothing; list the files that are not formatted and exit 1 if there are any
+        #[arg(long)]
+        check: bool,
+        /// Write nothing; print what would change as a unified diff and exit 1 if anything would
+        #[arg(long)]
+        diff: bool,
+    },
     /// Show the Batch REST requests a run would send, in order, without sending anything
     #[command(
         after_help = "Examples:\n  batchflow plan pipelines/train.batchflow\n  batchflow plan pipelines/train.batchflow --format json > plan.json\n\nSecrets appear as \"<secret:NAME>\"; they are read from the environment only when a workflow runs."
@@ -205,6 +219,7 @@ fn main() -> ExitCode {
             };
             cli::check::run(&paths, format, deny_warnings, &compile.params)
         }
+        Command::Fmt { paths, check, diff } => cli::fmt::run(&paths, cli::fmt::Mode { check, diff }),
         Command::Plan {
             file,
             format,

@@ -1,6 +1,7 @@
 //! What the subcommands share: options from the environment, printing diagnostics, exit codes.
 
 pub mod check;
+pub mod fmt;
 pub mod plan;
 pub mod progress;
 pub mod run;

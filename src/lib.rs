@@ -14,6 +14,7 @@ pub mod exit;
 pub mod format;
 pub mod graph;
 pub mod hooks;
+pub mod init;
 pub mod lower;
 pub mod plan;
 pub mod render_graph;

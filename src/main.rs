@@ -56,6 +56,17 @@ enum Command {
         #[arg(long)]
         diff: bool,
     },
+    /// Start a repository: pipelines/NAME.batchflow from a template, batchflow.toml, .batchflow/ in .gitignore
+    #[command(
+        after_help = "Examples:\n  batchflow init\n  batchflow init train --template gpu\n\nFiles go to the repository root (the first folder up with pipelines/, batchflow.toml or .git; else here).\nAn existing workflow of that name is never overwritten; an existing batchflow.toml is kept."
+    )]
+    Init {
+        /// The workflow's name and file name (default: the template's name)
+        name: Option<String>,
+        /// What the workflow starts as
+        #[arg(long, value_enum, default_value_t = InitTemplate::Hello)]
+        template: InitTemplate,
+    },
     /// Show the Batch REST requests a run would send, in order, without sending anything
     #[command(
         after_help = "Examples:\n  batchflow plan pipelines/train.batchflow\n  batchflow plan pipelines/train.batchflow --format json > plan.json\n\nSecrets appear as \"<secret:NAME>\"; they are read from the environment only when a workflow runs."
@@ -185,6 +196,20 @@ enum Target {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum InitTemplate {
+    /// A sweep and a fan-in on one Linux node, runnable on this machine
+    Hello,
+    /// Every seed with every rate, params to override, retries and a report
+    Sweep,
+    /// Container tasks on a GPU pool
+    Gpu,
+    /// One MPI task across InfiniBand nodes
+    Mpi,
+    /// Container tasks from a public registry
+    Containers,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum CheckFormat {
     Human,
     Github,
@@ -218,6 +243,17 @@ fn main() -> ExitCode {
                 CheckFormat::Json => cli::Output::Json,
             };
             cli::check::run(&paths, format, deny_warnings, &compile.params)
+        }
+        Command::Init { name, template } => {
+            use batchflow::init::Template;
+            let template = match template {
+                InitTemplate::Hello => Template::Hello,
+                InitTemplate::Sweep => Template::Sweep,
+                InitTemplate::Gpu => Template::Gpu,
+                InitTemplate::Mpi => Template::Mpi,
+                InitTemplate::Containers => Template::Containers,
+            };
+            cli::init::run(name.as_deref(), template)
         }
         Command::Fmt { paths, check, diff } => cli::fmt::run(&paths, cli::fmt::Mode { check, diff }),
         Command::Plan {

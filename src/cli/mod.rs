@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod fmt;
+pub mod init;
 pub mod plan;
 pub mod progress;
 pub mod run;

@@ -15,6 +15,7 @@ mod fake_batch_tests;
 mod fmt;
 mod fmt_cli;
 mod fmt_props;
+mod init;
 mod local_repo;
 mod no_panic;
 mod plan_schema;

@@ -28,12 +28,12 @@ struct Cli {
 enum Command {
     /// Check workflows for errors; with no path, every pipelines/**/*.batchflow of the repository
     #[command(
-        after_help = "Examples:\n  batchflow check\n  batchflow check examples/\n  batchflow check pipelines/train.batchflow --param seeds=16\n  batchflow check --format github --deny-warnings"
+        after_help = "Examples:\n  batchflow check\n  batchflow check examples/\n  batchflow check pipelines/train.batchflow --param seeds=16\n  batchflow check --format github --deny-warnings\n  batchflow check --format sarif > batchflow.sarif"
     )]
     Check {
         /// Files or folders (searched for *.batchflow); default: the repository's pipelines/
         paths: Vec<PathBuf>,
-        /// How to print problems: `human` (with source excerpts), `github` (workflow annotations), `json`
+        /// How to print problems: `human` (with source excerpts), `github` (workflow annotations), `json`, `sarif` (SARIF 2.1.0, for code scanning)
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
         /// Fail (exit 1) on warnings too
@@ -214,6 +214,7 @@ enum CheckFormat {
     Human,
     Github,
     Json,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -241,6 +242,7 @@ fn main() -> ExitCode {
                 CheckFormat::Human => cli::Output::Human,
                 CheckFormat::Github => cli::Output::Github,
                 CheckFormat::Json => cli::Output::Json,
+                CheckFormat::Sarif => cli::Output::Sarif,
             };
             cli::check::run(&paths, format, deny_warnings, &compile.params)
         }

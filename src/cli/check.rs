@@ -45,6 +45,11 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
                 return code;
             }
         }
+        Output::Sarif => {
+            if let Err(code) = super::print_out(&(batchflow::diagnostics::sarif(&all, &sources) + "\n")) {
+                return code;
+            }
+        }
     }
     let fails = |d: &Diagnostic| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning);
     if all.iter().any(fails) {

@@ -23,6 +23,7 @@ pub enum Output {
     Human,
     Github,
     Json,
+    Sarif,
 }
 
 /// Compile options from the command line and the environment.

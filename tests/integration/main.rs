@@ -25,6 +25,7 @@ mod rules;
 mod run;
 mod run_commands;
 mod run_nodes;
+mod sarif;
 mod schema;
 mod schema_tests;
 mod stdlib;

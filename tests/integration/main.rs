@@ -19,6 +19,7 @@ mod init;
 mod local_repo;
 mod no_panic;
 mod plan_schema;
+mod precommit;
 mod resume;
 mod retired_sizes;
 mod rules;

@@ -45,6 +45,9 @@ pub enum Item {
         body: Block,
         span: Span,
     },
+    /// `storage { account = "...", container = "..." }`: where repository files and `az://`
+    /// paths go.
+    Storage { body: Block, span: Span },
     /// `job sweep on gpu { ... }`
     Job {
         name: Ident,
@@ -100,7 +103,11 @@ pub enum Entry {
 /// `key = value`; keys are identifiers or strings (`"data/train.csv" = ...`).
 #[derive(Clone, Debug)]
 pub struct Attr {
+    /// The name as written; for an interpolated string key, its text between the quotes.
     pub key: Ident,
+    /// A string key with `${...}` in it (`"${s}.fq" = ...` in `inputs`/`outputs`), evaluated
+    /// per sweep instance; attribute names never have one.
+    pub key_expr: Option<Expr>,
     pub value: Expr,
     pub span: Span,
 }

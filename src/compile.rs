@@ -7,6 +7,8 @@ use crate::diagnostics::{self, Code, Diagnostic, Severity};
 use crate::graph::Workflow;
 use crate::hooks::{Hooks, Limits};
 use crate::lower;
+use crate::plan::PlanOptions;
+use crate::repo::RepoFacts;
 use crate::source::{SourceMap, Span, SrcId};
 use crate::stdlib::Date;
 use crate::syntax;
@@ -50,6 +52,28 @@ pub struct Compiled {
     pub workflow: Option<Workflow>,
     pub hooks: Option<Hooks>,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the workflow's repository inputs stand for, and its storage container.
+    pub surroundings: Surroundings,
+}
+
+/// What a workflow's checks and plan need to know of the world around it: the repository's
+/// files its inputs name, and whether (and where) a storage account is configured.
+#[derive(Clone, Debug, Default)]
+pub struct Surroundings {
+    pub repo: Arc<RepoFacts>,
+    /// The storage container, when a storage account is configured.
+    pub storage: Option<String>,
+}
+
+impl Compiled {
+    /// The plan options of this workflow, for `api_version`.
+    pub fn plan_options(&self, api_version: String) -> PlanOptions {
+        PlanOptions {
+            api_version,
+            repo: (*self.surroundings.repo).clone(),
+            container: self.surroundings.storage.clone(),
+        }
+    }
 }
 
 impl Compiled {
@@ -87,6 +111,7 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
             workflow: None,
             hooks: None,
             diagnostics: vec![d],
+            surroundings: Surroundings::default(),
         });
     }
     let bytes = std::fs::read(path)?;
@@ -101,6 +126,7 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
                 workflow: None,
                 hooks: None,
                 diagnostics: vec![d],
+                surroundings: Surroundings::default(),
             });
         }
     };
@@ -122,7 +148,42 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
             }
         }
     };
-    Ok(compile_text(&name, &stem, text, hook_source, sources, options))
+    let root = crate::repo_scan::repo_root(path.parent().unwrap_or(Path::new(".")));
+    let surroundings = |wf: &Workflow| {
+        let file = crate::settings::read(&root).unwrap_or_default();
+        Surroundings {
+            repo: Arc::new(crate::repo_scan::scan(&root, repo_inputs(wf))),
+            storage: crate::settings::storage_container(wf.storage.as_ref(), &file.storage, &options.env),
+        }
+    };
+    Ok(compile_text(
+        &name,
+        &stem,
+        text,
+        hook_source,
+        surroundings,
+        sources,
+        options,
+    ))
+}
+
+/// The values of every input that names a repository path.
+fn repo_inputs(wf: &Workflow) -> std::collections::BTreeSet<&str> {
+    let aux = wf
+        .pools
+        .iter()
+        .filter_map(|p| p.start_task.as_ref().map(|(a, _)| a))
+        .chain(
+            wf.jobs
+                .iter()
+                .flat_map(|j| j.prep_task.iter().chain(j.release_task.iter())),
+        )
+        .map(|a| &a.spec);
+    aux.chain(wf.tasks.iter().map(|t| &t.spec))
+        .flat_map(|s| s.inputs.iter())
+        .filter(|f| f.location == crate::graph::Location::Repo)
+        .map(|f| &*f.url)
+        .collect()
 }
 
 /// Where the hook script comes from.
@@ -135,12 +196,14 @@ pub enum HookSource {
 }
 
 /// The pure part: text in, workflow and diagnostics out. `hooks` is asked for the hook
-/// script once the file has parsed.
+/// script once the file has parsed, `surroundings` for what the workflow's checks and plan
+/// need of the world once it has lowered.
 pub fn compile_text(
     name: &str,
     stem: &str,
     text: String,
     hooks: impl FnOnce(&crate::ast::File) -> HookSource,
+    surroundings: impl FnOnce(&Workflow) -> Surroundings,
     sources: &mut SourceMap,
     options: &CompileOptions,
 ) -> Compiled {
@@ -154,6 +217,7 @@ pub fn compile_text(
                 workflow: None,
                 hooks: None,
                 diagnostics: vec![*d],
+                surroundings: Surroundings::default(),
             }
         }
     };
@@ -196,9 +260,12 @@ pub fn compile_text(
     };
     let (workflow, lower_diags) = lower::lower(input, sources);
     diags.extend(lower_diags);
+    let around = surroundings(&workflow);
     let ctx = Context {
         auth: options.auth,
         today: options.today,
+        repo: Arc::clone(&around.repo),
+        storage: around.storage.clone(),
     };
     diags.extend(check::check(&workflow, &ctx));
     diags.extend(crate::plan::oversized_tasks(&workflow));
@@ -208,6 +275,7 @@ pub fn compile_text(
         workflow: Some(workflow),
         hooks,
         diagnostics: diags,
+        surroundings: around,
     }
 }
 

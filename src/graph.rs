@@ -109,11 +109,58 @@ pub struct EnvVar {
     pub value: Arc<str>,
 }
 
-/// `inputs { "path" = "url" }` / `outputs { "pattern" = "container url" }`
+/// Where an input comes from or an output goes, by the value's form.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// A URL (`https://...`, or a `secret()` holding one): used as written.
+    Url,
+    /// `az://CONTAINER/PATH`: blobs in the workflow's storage account; a path that is empty or
+    /// ends in `/` is a prefix (every blob under it).
+    Blob { container: Arc<str>, path: Arc<str> },
+    /// A path in the repository, relative to its root: a file, a folder (every file under it)
+    /// or a glob for inputs; a folder (ending in `/`) or a file for outputs.
+    Repo,
+}
+
+impl Location {
+    /// The location a value names, by its form.
+    pub fn of(value: &str) -> Location {
+        if let Some(rest) = value.strip_prefix("az://") {
+            let (container, path) = rest.split_once('/').unwrap_or((rest, ""));
+            return Location::Blob {
+                container: container.into(),
+                path: path.into(),
+            };
+        }
+        if value.contains("://") || value.starts_with("<secret:") {
+            Location::Url
+        } else {
+            Location::Repo
+        }
+    }
+}
+
+/// When Batch uploads an output (`uploadCondition`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum UploadWhen {
+    #[default]
+    Success,
+    Failure,
+    Always,
+}
+
+/// `inputs { "path" = "source" }` / `outputs { "pattern" = "destination" }`
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileMap {
+    /// The key: a path in the task's working directory (inputs), a file pattern (outputs).
     pub path: Arc<str>,
+    /// The value as written (a URL, `az://...`, or a repository path).
     pub url: Arc<str>,
+    pub location: Location,
+    /// Outputs only.
+    pub when: UploadWhen,
+    /// Where the value is written.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,9 +321,19 @@ pub struct Task {
     pub spec: TaskSpec,
 }
 
+/// `storage { account = "...", container = "..." }`, when the workflow has one.
+#[derive(Clone, Debug, Default)]
+pub struct Storage {
+    pub span: Span,
+    pub attrs: AttrSpans,
+    pub account: Option<String>,
+    pub container: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct Workflow {
     pub name: String,
+    pub storage: Option<Storage>,
     pub registries: Vec<Registry>,
     pub pools: Vec<Pool>,
     pub jobs: Vec<Job>,

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use batchflow::compile::{compile_text, CompileOptions, HookSource};
+use batchflow::compile::{compile_text, CompileOptions, HookSource, Surroundings};
 use batchflow::diagnostics::render;
 use batchflow::plan;
 use batchflow::render_graph;
@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         "fuzz",
         text.to_string(),
         |_| HookSource::None,
+        |_| Surroundings::default(),
         &mut sources,
         &CompileOptions::default(),
     );

@@ -18,6 +18,7 @@ mod pools;
 mod retirement;
 mod run_options;
 mod runnables;
+mod staging;
 mod structure;
 mod tasks;
 
@@ -35,6 +36,10 @@ pub struct Context {
     pub auth: Option<AuthMode>,
     /// Retirement dates are compared with this day.
     pub today: Date,
+    /// What the workflow's repository inputs stand for on disk.
+    pub repo: std::sync::Arc<crate::repo::RepoFacts>,
+    /// The storage container, when a storage account is configured.
+    pub storage: Option<String>,
 }
 
 /// Sizes, images and agents retiring within this many days are reported too (BF116, BF120).
@@ -57,5 +62,6 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     tasks::check(wf, &mut out);
     commands::check(wf, &mut out);
     outputs::check(wf, &mut out);
+    staging::check(wf, ctx, &mut out);
     out
 }

@@ -1,7 +1,7 @@
 //! `batchflow plan FILE` and `batchflow graph FILE`.
 
 use super::{eprint_human, options, usage_error, FOUND_ERRORS, OK};
-use batchflow::plan::{self, PlanOptions};
+use batchflow::plan;
 use batchflow::render_graph;
 use batchflow::source::SourceMap;
 use std::io::Write;
@@ -43,7 +43,7 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &PlanOptions { api_version });
+    let plan = plan::plan(&wf, compiled.hooks.as_ref(), &compiled.plan_options(api_version));
     super::eprint_hook_log(&compiled);
     let plan = match plan {
         Ok(p) => p,

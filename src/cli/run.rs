@@ -197,7 +197,7 @@ fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMod
         return Err(Stop::Printed(exit::FOUND_ERRORS));
     }
     let workflow = compiled.workflow.take().ok_or(Stop::Printed(exit::FOUND_ERRORS))?;
-    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &plan::PlanOptions { api_version }).map_err(|d| {
+    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &compiled.plan_options(api_version)).map_err(|d| {
         eprint_human(&d, &sources);
         Stop::Printed(exit::FOUND_ERRORS)
     })?;

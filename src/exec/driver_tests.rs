@@ -9,7 +9,7 @@ use super::policy::{Decision, HOOK_RETRIES};
 use super::runs::{self, HOOKS_COPY, WORKFLOW_COPY};
 use super::state::{RunState, RunStatus};
 use super::{Counts, Observer, TaskState};
-use crate::compile::{compile_text, CompileOptions, HookSource};
+use crate::compile::{compile_text, CompileOptions, HookSource, Surroundings};
 use crate::exit;
 use crate::hooks::Hooks;
 use crate::plan::{self, Plan, PlanOptions};
@@ -122,6 +122,7 @@ fn planned(script: Option<&str>) -> (Plan, Option<Hooks>) {
         "mem",
         WORKFLOW.to_string(),
         hooks,
+        |_| Surroundings::default(),
         &mut sources,
         &CompileOptions::default(),
     );

@@ -302,14 +302,9 @@ pub fn runs_root(start: &Path) -> PathBuf {
     repo_root(start).join(RUNS_DIR)
 }
 
-/// The repository `start` is in: the nearest folder with `pipelines/`, `batchflow.toml` or
-/// `.git`; `start` itself when there is none.
+/// The repository `start` is in (see [`crate::repo_scan::repo_root`]).
 pub fn repo_root(start: &Path) -> PathBuf {
-    start
-        .ancestors()
-        .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
-        .unwrap_or(start)
-        .to_path_buf()
+    crate::repo_scan::repo_root(start)
 }
 
 /// Every run, newest first.

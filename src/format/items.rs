@@ -50,6 +50,7 @@ impl Fmt<'_> {
                 };
                 concat(vec![text(keyword), self.ident(name), text(" "), self.block(body)])
             }
+            Item::Storage { body, .. } => concat(vec![text("storage "), self.block(body)]),
             Item::Job { name, pool, body, .. } => concat(vec![
                 text("job "),
                 self.ident(name),
@@ -133,6 +134,7 @@ fn item_span(item: &Item) -> (usize, usize) {
         | Item::Param { span, .. }
         | Item::Let { span, .. }
         | Item::Resource { span, .. }
+        | Item::Storage { span, .. }
         | Item::Job { span, .. } => *span,
     };
     (span.start as usize, span.end as usize)

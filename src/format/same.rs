@@ -70,6 +70,7 @@ fn item(a: &Item, b: &Item) -> bool {
                 ..
             },
         ) => k == l && ident(n, m) && block(x, y),
+        (Item::Storage { body: x, .. }, Item::Storage { body: y, .. }) => block(x, y),
         (
             Item::Job {
                 name: n,
@@ -111,7 +112,7 @@ fn entry(a: &Entry, b: &Entry) -> bool {
 }
 
 fn attr(a: &Attr, b: &Attr) -> bool {
-    ident(&a.key, &b.key) && expr(&a.value, &b.value)
+    ident(&a.key, &b.key) && opt(&a.key_expr, &b.key_expr, expr) && expr(&a.value, &b.value)
 }
 
 fn arg(a: &Arg, b: &Arg) -> bool {

@@ -102,16 +102,17 @@ impl<'a> Evaluator<'a> {
             ExprKind::Map(attrs) => {
                 let mut out: Vec<(String, Value)> = Vec::with_capacity(attrs.len());
                 for attr in attrs {
-                    if out.iter().any(|(k, _)| *k == attr.key.name) {
+                    let key = self.key(unit, attr, vars)?;
+                    if out.iter().any(|(k, _)| *k == key) {
                         return Err(Diagnostic::new(
                             Code::BF003,
                             attr.key.span,
-                            format!("key `{}` appears twice in this map", attr.key.name),
+                            format!("key `{key}` appears twice in this map"),
                         )
                         .with_help("remove one of them")
                         .into());
                     }
-                    out.push((attr.key.name.clone(), self.eval(unit, &attr.value, vars)?));
+                    out.push((key, self.eval(unit, &attr.value, vars)?));
                 }
                 Ok(Value::Map(out.into()))
             }
@@ -170,6 +171,21 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(Value::str(out))
+    }
+
+    /// A map key: as written, or its `${...}` filled in.
+    pub fn key(&self, unit: usize, attr: &crate::ast::Attr, vars: Bindings<'_>) -> Result<String, EvalError> {
+        let Some(e) = &attr.key_expr else {
+            return Ok(attr.key.name.clone());
+        };
+        let v = self.eval(unit, e, vars)?;
+        v.to_text().ok_or_else(|| {
+            wrong_type(
+                e.span,
+                format!("a key must be text, found {}", v.type_name()),
+                "interpolate a string, number or bool",
+            )
+        })
     }
 
     /// A call of a built-in function: its arguments evaluated in order, then the function.

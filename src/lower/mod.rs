@@ -5,6 +5,7 @@ mod builtins;
 mod deps;
 mod eval;
 mod eval_error;
+mod files;
 mod index;
 mod jobs;
 mod mentions;
@@ -13,6 +14,7 @@ mod params;
 mod pools;
 mod schema;
 mod spec;
+mod storage;
 mod typed;
 
 use crate::ast::{self, Expr, Item};
@@ -64,6 +66,7 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagno
     lw.wf.name = input.default_name.clone();
     lw.globals(input.file, input.params, sources);
     pools::lower_all(&mut lw, input.file, sources);
+    storage::lower_all(&mut lw, input.file);
     jobs::lower_all(&mut lw, input.file);
     lw.names.eval_all_lets(unit);
     let let_errors = lw.names.take_let_errors();
@@ -129,7 +132,7 @@ impl Lowerer<'_> {
                         );
                     }
                 }
-                Item::Resource { .. } | Item::Job { .. } => {}
+                Item::Resource { .. } | Item::Job { .. } | Item::Storage { .. } => {}
             }
         }
         params::lower_all(self, &params, overrides, file);

@@ -112,7 +112,7 @@ fn item_span(item: &Item) -> Span {
     match item {
         Item::Workflow(e) | Item::Hooks(e) => e.span,
         Item::Import { span, .. } | Item::Param { span, .. } | Item::Let { span, .. } => *span,
-        Item::Resource { span, .. } | Item::Job { span, .. } => *span,
+        Item::Resource { span, .. } | Item::Job { span, .. } | Item::Storage { span, .. } => *span,
     }
 }
 

@@ -24,6 +24,14 @@ pub const REGISTRY: Schema = Schema {
     tasks: false,
 };
 
+pub const STORAGE: Schema = Schema {
+    what: "storage block",
+    attrs: &["account", "container"],
+    required: &[],
+    blocks: &[],
+    tasks: false,
+};
+
 pub const POOL: Schema = Schema {
     what: "pool",
     attrs: &[
@@ -158,6 +166,13 @@ impl<'a> Fields<'a> {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for entry in &block.entries {
             let (name, span) = match entry {
+                Entry::Attr(a) if a.key_expr.is_some() => {
+                    sink.push(
+                        Diagnostic::new(Code::BF001, a.key.span, "an attribute name cannot use `${...}`")
+                            .with_help("write the name as a plain string; only file names in `inputs` and `outputs` may be interpolated"),
+                    );
+                    continue;
+                }
                 Entry::Attr(a) => (a.key.name.as_str(), a.key.span),
                 Entry::Nested(n) => (n.name.name.as_str(), n.name.span),
                 Entry::Task(t) => {

@@ -7,7 +7,7 @@ use super::schema::{self, Fields, MapEntry, Schema};
 use super::{typed, Lowerer};
 use crate::ast::{Block, Entry, Nested};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::{AttrSpans, AuxTask, EnvVar, FileMap, MultiInstance, TaskSpec};
+use crate::graph::{AttrSpans, AuxTask, EnvVar, MultiInstance, TaskSpec};
 use crate::source::Span;
 use std::sync::Arc;
 
@@ -42,13 +42,19 @@ impl Body<'_> {
     }
 }
 
+/// The expressions of a map block: its values, and its keys that interpolate.
 fn map_exprs(entry: MapEntry<'_>) -> Box<dyn Iterator<Item = &crate::ast::Expr> + '_> {
     match entry {
         MapEntry::Expr(e) => Box::new(std::iter::once(e)),
-        MapEntry::Block(b) => Box::new(b.entries.iter().filter_map(|e| match e {
-            Entry::Attr(a) => Some(&a.value),
-            _ => None,
-        })),
+        MapEntry::Block(b) => Box::new(
+            b.entries
+                .iter()
+                .flat_map(|e| match e {
+                    Entry::Attr(a) => vec![Some(&a.value), a.key_expr.as_ref()],
+                    _ => Vec::new(),
+                })
+                .flatten(),
+        ),
     }
 }
 
@@ -95,6 +101,8 @@ impl Lowerer<'_> {
         let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         for entry in &block.entries {
             let span = match entry {
+                // An interpolated key is known per instance only.
+                Entry::Attr(a) if a.key_expr.is_some() => continue,
                 Entry::Attr(a) => {
                     if let Some(first) = seen.insert(&a.key.name, a.key.span) {
                         self.sink.push(
@@ -155,19 +163,27 @@ impl Lowerer<'_> {
             if varies != (pick == Pick::Variant) {
                 continue;
             }
-            let Some(pairs) = self.map_pairs(name, *entry, vars) else {
-                continue;
-            };
             match *name {
                 "env" => {
+                    let Some(pairs) = self.map_pairs(name, *entry, vars) else {
+                        continue;
+                    };
                     spec.env = pairs
                         .into_iter()
                         .map(|(name, value)| EnvVar { name, value })
                         .collect::<Vec<_>>()
                         .into();
                 }
-                "inputs" => spec.inputs = file_maps(pairs),
-                _ => spec.outputs = file_maps(pairs),
+                "inputs" => {
+                    if let Some(files) = self.file_maps(*entry, false, vars) {
+                        spec.inputs = files;
+                    }
+                }
+                _ => {
+                    if let Some(files) = self.file_maps(*entry, true, vars) {
+                        spec.outputs = files;
+                    }
+                }
             }
         }
         if let Some(m) = &body.multi {
@@ -204,6 +220,13 @@ impl Lowerer<'_> {
                 let mut out = Vec::new();
                 for entry in &b.entries {
                     let Entry::Attr(a) = entry else { continue };
+                    if a.key_expr.is_some() {
+                        self.sink.push(
+                            Diagnostic::new(Code::BF001, a.key.span, "an attribute name cannot use `${...}`")
+                                .with_help("write the name as a plain string; only file names in `inputs` and `outputs` may be interpolated"),
+                        );
+                        return None;
+                    }
                     let v = self.eval_once(&a.value, vars)?;
                     match v.to_text() {
                         Some(t) => out.push((Arc::from(a.key.name.as_str()), Arc::from(t))),
@@ -225,12 +248,4 @@ impl Lowerer<'_> {
             }
         }
     }
-}
-
-fn file_maps(pairs: Vec<(Arc<str>, Arc<str>)>) -> Arc<[FileMap]> {
-    pairs
-        .into_iter()
-        .map(|(path, url)| FileMap { path, url })
-        .collect::<Vec<_>>()
-        .into()
 }

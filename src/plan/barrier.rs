@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 pub struct Barriers<'w> {
     wf: &'w Workflow,
     job: JobId,
+    files: super::staging::Files<'w>,
     /// Every instance of a declaration depends alike: its barriers are made once.
     made: HashMap<TemplateId, (TaskDependencies, Vec<String>)>,
     /// The job's task ids, collected when the first barrier needs a fresh id.
@@ -21,10 +22,11 @@ pub struct Barriers<'w> {
 }
 
 impl<'w> Barriers<'w> {
-    pub fn new(wf: &'w Workflow, job: JobId) -> Barriers<'w> {
+    pub fn new(wf: &'w Workflow, job: JobId, files: super::staging::Files<'w>) -> Barriers<'w> {
         Barriers {
             wf,
             job,
+            files,
             made: HashMap::new(),
             taken: None,
         }
@@ -67,7 +69,8 @@ impl<'w> Barriers<'w> {
                     .collect();
                 start += group.len();
                 let barrier = self.fresh_id(template_name, round, next.len());
-                let mut body = bodies::task(&barrier, &barrier_spec(spec, pool));
+                let job = self.wf.job(self.job).map_or("", |j| j.name.value.as_str());
+                let mut body = bodies::task(&barrier, &barrier_spec(spec, pool), job, self.files);
                 body.display_name = Some(format!("barrier for {template_name} ({} dependencies)", group.len()));
                 body.depends_on = depends_on(&group);
                 batcher.push(raw(&body), origin, Who::Barrier(barrier.clone()), &members, &mut errors);

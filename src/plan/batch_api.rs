@@ -145,6 +145,9 @@ pub struct ResourceFile {
     pub http_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_container_url: Option<String>,
+    /// With a container: only the blobs whose names start with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_prefix: Option<String>,
     pub file_path: String,
 }
 

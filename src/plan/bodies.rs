@@ -1,11 +1,12 @@
 //! Workflow nodes to Batch request bodies.
 
 use super::batch_api::*;
-use crate::graph::{AuxTask, Elevation, EnvVar, FileMap, Image, Job, Pool, Registry, Scope, TaskSpec};
+use super::staging::{output_files, resource_files, Files};
+use crate::graph::{AuxTask, Elevation, EnvVar, Image, Job, Pool, Registry, Scope, TaskSpec};
 use crate::stdlib::facts::effective_node_agent;
 use crate::value::iso8601;
 
-pub fn pool(pool: &Pool, registries: &[Registry]) -> PoolAddParameter {
+pub fn pool(pool: &Pool, registries: &[Registry], files: Files<'_>) -> PoolAddParameter {
     let image_reference = match &pool.image {
         Some(Image::Marketplace {
             publisher,
@@ -52,7 +53,7 @@ pub fn pool(pool: &Pool, registries: &[Registry]) -> PoolAddParameter {
         auto_scale_formula: pool.autoscale.clone(),
         auto_scale_evaluation_interval: pool.autoscale_interval.filter(|_| autoscale).map(iso8601),
         enable_inter_node_communication: pool.inter_node.filter(|b| *b),
-        start_task: pool.start_task.as_ref().map(|(aux, _)| start_task(aux)),
+        start_task: pool.start_task.as_ref().map(|(aux, _)| start_task(aux, files)),
         task_slots_per_node: pool.task_slots,
     }
 }
@@ -66,12 +67,12 @@ fn registry(r: &Registry) -> ContainerRegistry {
     }
 }
 
-fn start_task(aux: &AuxTask) -> StartTask {
+fn start_task(aux: &AuxTask, files: Files<'_>) -> StartTask {
     let s = &aux.spec;
     StartTask {
         command_line: command(s),
         container_settings: container(s),
-        resource_files: inputs(&s.inputs),
+        resource_files: resource_files(&s.inputs, files),
         environment_settings: env(&s.env),
         user_identity: identity(s),
         max_task_retry_count: s.retries,
@@ -79,7 +80,7 @@ fn start_task(aux: &AuxTask) -> StartTask {
     }
 }
 
-pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter {
+pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool, files: Files<'_>) -> JobAddParameter {
     JobAddParameter {
         id: job.name.value.clone(),
         display_name: job.display_name.clone(),
@@ -96,7 +97,7 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter
             JobPreparationTask {
                 command_line: command(s),
                 container_settings: container(s),
-                resource_files: inputs(&s.inputs),
+                resource_files: resource_files(&s.inputs, files),
                 environment_settings: env(&s.env),
                 constraints: (!constraints.is_empty()).then_some(constraints),
                 wait_for_success: s.wait_for_success,
@@ -108,7 +109,7 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter
             JobReleaseTask {
                 command_line: command(s),
                 container_settings: container(s),
-                resource_files: inputs(&s.inputs),
+                resource_files: resource_files(&s.inputs, files),
                 environment_settings: env(&s.env),
                 max_wall_clock_time: s.timeout.map(iso8601),
                 user_identity: identity(s),
@@ -123,8 +124,8 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool) -> JobAddParameter
     }
 }
 
-/// A task body without `dependsOn` (the planner adds it).
-pub fn task(id: &str, s: &TaskSpec) -> TaskAddParameter {
+/// A task body of job `job` without `dependsOn` (the planner adds it).
+pub fn task(id: &str, s: &TaskSpec, job: &str, files: Files<'_>) -> TaskAddParameter {
     let constraints = TaskConstraints {
         max_wall_clock_time: s.timeout.map(iso8601),
         max_task_retry_count: s.retries,
@@ -134,8 +135,8 @@ pub fn task(id: &str, s: &TaskSpec) -> TaskAddParameter {
         display_name: s.display_name.as_deref().map(str::to_string),
         command_line: command(s),
         container_settings: container(s),
-        resource_files: inputs(&s.inputs),
-        output_files: outputs(&s.outputs),
+        resource_files: resource_files(&s.inputs, files),
+        output_files: output_files(&s.outputs, job, id, files),
         environment_settings: env(&s.env),
         constraints: (!constraints.is_empty()).then_some(constraints),
         required_slots: s.slots,
@@ -184,92 +185,4 @@ fn env(vars: &[EnvVar]) -> Vec<EnvironmentSetting> {
             value: v.value.to_string(),
         })
         .collect()
-}
-
-/// `"data/train.csv" = URL` downloads one blob; a URL that names a whole blob container
-/// downloads the container (`storageContainerUrl`) into that directory.
-fn inputs(files: &[FileMap]) -> Vec<ResourceFile> {
-    files
-        .iter()
-        .map(|f| {
-            if is_container_url(&f.url) {
-                return ResourceFile {
-                    http_url: None,
-                    storage_container_url: Some(f.url.to_string()),
-                    file_path: f.path.trim_end_matches('/').to_string(),
-                };
-            }
-            // `"data/" = BLOB_URL`: the blob keeps its name inside that directory.
-            let file_path = if f.path.ends_with('/') {
-                format!("{}{}", f.path, blob_name(&f.url))
-            } else {
-                f.path.to_string()
-            };
-            ResourceFile {
-                http_url: Some(f.url.to_string()),
-                storage_container_url: None,
-                file_path,
-            }
-        })
-        .collect()
-}
-
-/// The last path segment of a URL, without its query.
-fn blob_name(url: &str) -> &str {
-    let path = url.split('?').next().unwrap_or(url);
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// `https://ACCOUNT.blob.core.windows.net/CONTAINER[?sas]`: a container, not a blob.
-pub fn is_container_url(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
-        return false;
-    };
-    let before_query = rest.split('?').next().unwrap_or(rest);
-    let mut parts = before_query.trim_end_matches('/').split('/');
-    let host = parts.next().unwrap_or("");
-    host.ends_with(".blob.core.windows.net") && parts.count() == 1
-}
-
-/// `"out/**/*.pt" = CONTAINER_URL` uploads matches when the task succeeds.
-fn outputs(files: &[FileMap]) -> Vec<OutputFile> {
-    files
-        .iter()
-        .map(|f| OutputFile {
-            file_pattern: f.path.to_string(),
-            destination: OutputFileDestination {
-                container: OutputFileBlobContainerDestination {
-                    path: None,
-                    container_url: f.url.to_string(),
-                },
-            },
-            upload_options: OutputFileUploadOptions {
-                upload_condition: UploadCondition::TaskSuccess,
-            },
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_container_url;
-
-    #[test]
-    fn container_urls() {
-        assert!(is_container_url("https://acct.blob.core.windows.net/runs?<secret:SAS>"));
-        assert!(is_container_url("https://acct.blob.core.windows.net/runs/"));
-        assert!(!is_container_url("https://acct.blob.core.windows.net/runs/train.csv"));
-        assert!(!is_container_url("https://example.org/data"));
-    }
-
-    #[test]
-    fn a_directory_path_keeps_the_blob_name() {
-        let files = [crate::graph::FileMap {
-            path: "data/".into(),
-            url: "https://a.blob.core.windows.net/c/train.csv?<secret:SAS>".into(),
-        }];
-        let r = super::inputs(&files);
-        assert_eq!(r[0].file_path, "data/train.csv");
-        assert!(r[0].http_url.is_some());
-    }
 }

@@ -9,7 +9,12 @@ use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, TaskId, TemplateId, Workflow};
 use crate::hooks::Hooks;
 
-pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<Step>, Vec<Diagnostic>> {
+pub fn job_steps(
+    wf: &Workflow,
+    id: JobId,
+    hooks: Option<&Hooks>,
+    files: super::staging::Files<'_>,
+) -> Result<Vec<Step>, Vec<Diagnostic>> {
     let Some(job) = wf.job(id) else { return Ok(Vec::new()) };
     let Some(pool) = job.pool.and_then(|p| wf.pool(p)) else {
         return Ok(Vec::new());
@@ -37,7 +42,7 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
         Action::Request {
             method: "POST",
             path: "/jobs".into(),
-            body: raw(&bodies::job(job, &pool.name.value, uses_dependencies)),
+            body: raw(&bodies::job(job, &pool.name.value, uses_dependencies, files)),
         },
         after,
         job.name.span,
@@ -46,7 +51,7 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
     let create_id = create.id.clone();
     let mut steps = vec![create];
     let mut batcher = Batcher::new(name, &create_id, wf.tasks.len());
-    let mut barriers = Barriers::new(wf, id);
+    let mut barriers = Barriers::new(wf, id, files);
     let mut errors = Vec::new();
     for t in order {
         let Some(template) = wf.template(t) else { continue };
@@ -59,7 +64,7 @@ pub fn job_steps(wf: &Workflow, id: JobId, hooks: Option<&Hooks>) -> Result<Vec<
                     return Err(errors);
                 }
             };
-            let mut body = bodies::task(&task.id, &spec);
+            let mut body = bodies::task(&task.id, &spec, name, files);
             let dep_tasks = dependencies(wf, task_id);
             let dep_ids: Vec<&str> = dep_tasks.iter().filter_map(|d| wf.task(*d)).map(|d| &*d.id).collect();
             let (depends_on, through) = match deps::depends_on(&dep_ids) {

@@ -11,6 +11,7 @@ mod collections;
 pub mod deps;
 mod hook;
 mod limits;
+pub mod staging;
 mod step;
 mod task_size;
 pub mod text;
@@ -18,23 +19,31 @@ pub mod text;
 use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, Workflow};
 use crate::hooks::Hooks;
+use crate::repo::RepoFacts;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 pub use api_version::DEFAULT_API_VERSION;
 pub use limits::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
+pub use staging::{Delivery, Staging, Upload};
 pub use step::{Action, Step, StepKind, Wait};
 pub use task_size::oversized_tasks;
 
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub api_version: String,
+    /// What the repository inputs stand for on disk.
+    pub repo: RepoFacts,
+    /// The workflow's storage container, when storage is configured.
+    pub container: Option<String>,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
             api_version: DEFAULT_API_VERSION.to_string(),
+            repo: RepoFacts::default(),
+            container: None,
         }
     }
 }
@@ -43,6 +52,9 @@ impl Default for PlanOptions {
 pub struct Plan {
     pub workflow: String,
     pub api_version: String,
+    /// Repository files to upload and outputs to bring back (see [`staging`]).
+    #[serde(default, skip_serializing_if = "Staging::is_empty")]
+    pub staging: Staging,
     pub steps: Vec<Step>,
 }
 
@@ -53,9 +65,13 @@ fn raw<T: Serialize>(body: &T) -> Box<RawValue> {
 
 /// Builds the plan of a workflow that checked without errors.
 pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Result<Plan, Vec<Diagnostic>> {
+    let files = staging::Files {
+        repo: &options.repo,
+        container: options.container.as_deref(),
+    };
     let mut steps = Vec::new();
     for pool in &wf.pools {
-        let body = bodies::pool(pool, &wf.registries);
+        let body = bodies::pool(pool, &wf.registries, files);
         let id = &pool.name.value;
         let create = Step::new(
             StepKind::CreatePool { pool: id.clone() },
@@ -87,7 +103,7 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
     }
     let mut errors = Vec::new();
     for job in job_order(wf) {
-        match collections::job_steps(wf, job, hooks) {
+        match collections::job_steps(wf, job, hooks, files) {
             Ok(job_steps) => steps.extend(job_steps),
             Err(mut e) => errors.append(&mut e),
         }
@@ -98,8 +114,37 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
     Ok(Plan {
         workflow: wf.name.clone(),
         api_version: options.api_version.clone(),
+        staging: staging_of(wf, files),
         steps,
     })
+}
+
+/// The repository files the workflow's inputs upload, and the deliveries of its tasks' outputs.
+fn staging_of(wf: &Workflow, files: staging::Files<'_>) -> Staging {
+    let mut inputs: Vec<&crate::graph::FileMap> = Vec::new();
+    let mut deliveries = Vec::new();
+    for pool in &wf.pools {
+        if let Some((aux, _)) = &pool.start_task {
+            inputs.extend(aux.spec.inputs.iter());
+        }
+    }
+    for job in &wf.jobs {
+        for aux in job.prep_task.iter().chain(job.release_task.iter()) {
+            inputs.extend(aux.spec.inputs.iter());
+        }
+    }
+    for task in &wf.tasks {
+        inputs.extend(task.spec.inputs.iter());
+        let job = wf.template(task.template).and_then(|t| wf.job(t.job));
+        if let Some(job) = job {
+            deliveries.extend(staging::deliveries(&task.spec.outputs, &job.name.value, &task.id));
+        }
+    }
+    Staging {
+        container: files.container.map(str::to_string),
+        uploads: staging::uploads(inputs, files.repo),
+        deliveries,
+    }
 }
 
 /// Jobs so that each comes after the jobs it names in `after` (the checker ruled out cycles).

@@ -7,6 +7,15 @@ use super::limits::{ENVELOPE, MAX_COLLECTION_BYTES};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{TaskSpec, Workflow};
 use crate::source::Span;
+
+/// Repository inputs count as written: their files are known only to a plan.
+fn no_files() -> super::staging::Files<'static> {
+    static EMPTY: std::sync::OnceLock<crate::repo::RepoFacts> = std::sync::OnceLock::new();
+    super::staging::Files {
+        repo: EMPTY.get_or_init(crate::repo::RepoFacts::default),
+        container: None,
+    }
+}
 use crate::value::format_count;
 
 /// BF119 when a task body of `size` bytes cannot fit in any request.
@@ -34,7 +43,9 @@ pub fn oversized_tasks(wf: &Workflow) -> Vec<Diagnostic> {
             if upper_bound(&task.id, &task.spec) + ENVELOPE < MAX_COLLECTION_BYTES {
                 continue;
             }
-            let size = super::raw(&bodies::task(&task.id, &task.spec)).get().len();
+            let size = super::raw(&bodies::task(&task.id, &task.spec, "", no_files()))
+                .get()
+                .len();
             if let Some(d) = too_large(size, template.span) {
                 out.push(d);
                 break;
@@ -95,7 +106,9 @@ mod tests {
             timeout: Some(60),
             ..TaskSpec::default()
         };
-        let body = crate::plan::raw(&bodies::task("t-1", &spec)).get().len();
+        let body = crate::plan::raw(&bodies::task("t-1", &spec, "", no_files()))
+            .get()
+            .len();
         assert!(
             upper_bound("t-1", &spec) >= body,
             "{} < {body}",

@@ -111,6 +111,10 @@ impl Builder<'_> {
                 body: self.block(next(&mut it, span)?)?,
                 span,
             },
+            Rule::storage_item => Item::Storage {
+                body: self.block(next(&mut it, span)?)?,
+                span,
+            },
             Rule::job_item => {
                 let name = self.ident(next(&mut it, span)?);
                 next(&mut it, span)?; // `on`
@@ -166,22 +170,35 @@ impl Builder<'_> {
         let span = self.span(&pair);
         let mut it = pair.into_inner();
         let key_pair = next(&mut it, span)?;
-        let key = match key_pair.as_rule() {
-            Rule::ident => self.ident(key_pair),
+        let (key, key_expr) = match key_pair.as_rule() {
+            Rule::ident => (self.ident(key_pair), None),
             _ => {
                 let kspan = self.span(&key_pair);
-                let key_expr = self.expr_of(key_pair)?;
-                let name = key_expr.as_plain_str().ok_or_else(|| {
-                    Diagnostic::new(Code::BF001, kspan, "an attribute name cannot use `${...}`")
-                        .with_help("write the name as a plain string")
-                })?;
-                Ident { name, span: kspan }
+                let text = key_pair.as_str();
+                let expr = self.expr_of(key_pair)?;
+                match expr.as_plain_str() {
+                    Some(name) => (Ident { name, span: kspan }, None),
+                    // Only map keys (file names in `inputs`, `outputs`) may be interpolated; where
+                    // an attribute name is expected, lowering says so.
+                    None => (
+                        Ident {
+                            name: text.trim_matches('"').to_string(),
+                            span: kspan,
+                        },
+                        Some(expr),
+                    ),
+                }
             }
         };
         let value = self.expr(next(&mut it, span)?)?;
         // The pair's own span runs on over the whitespace an optional `,`/`;` skipped.
         let span = key.span.to(value.span);
-        Ok(Attr { key, value, span })
+        Ok(Attr {
+            key,
+            key_expr,
+            value,
+            span,
+        })
     }
 
     fn task(&self, pair: Pair<'_, Rule>) -> Result<TaskDecl> {

@@ -2,7 +2,7 @@
 //! workflow files as pre-commit passes them (several paths at once) and passes on clean ones;
 //! the hook ids `docs/ci.md` shows are the ones the file defines.
 
-use crate::support::{root, Bf};
+use crate::support::{root, Test};
 
 /// (id, entry, files) of each hook; the file is a flat list of `key: value` maps.
 fn hooks() -> Vec<(String, String, String)> {
@@ -38,7 +38,7 @@ fn every_hook_runs_its_command_on_the_files_pre_commit_passes() {
         assert!(docs.contains(&format!("- id: {id}")), "docs/ci.md does not show {id}");
         let args: Vec<&str> = entry.split_whitespace().collect();
         assert_eq!(args.first(), Some(&"batchflow"), "{id}: {entry}");
-        let out = Bf::new()
+        let out = Test::project()
             .args(&args[1..])
             .args(["hello.batchflow", "gpu-sweep.batchflow"])
             .current_dir(tmp.path())

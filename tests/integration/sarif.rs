@@ -2,7 +2,7 @@
 //! (`tests/spec/sarif-schema-2.1.0.json`, formats checked too), each rule reported on with its
 //! page as help text and its published page as help URI.
 
-use crate::support::{root, Bf};
+use crate::support::{root, Test};
 use serde_json::Value;
 
 fn validator() -> jsonschema::Validator {
@@ -16,7 +16,7 @@ fn validator() -> jsonschema::Validator {
 }
 
 fn sarif(args: &[&str]) -> (i32, Value) {
-    let out = Bf::new().args(["check", "--format", "sarif"]).args(args).run();
+    let out = Test::project().args(["check", "--format", "sarif"]).args(args).run();
     let log: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     let errors: Vec<String> = validator()
         .iter_errors(&log)

@@ -4,27 +4,10 @@
 
 use super::auth::{Credentials, Entra, EntraSource, SharedKey};
 use crate::exec::error::RunError;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// `batchflow.toml`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct File {
-    #[serde(default)]
-    pub target: TargetSection,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TargetSection {
-    /// `https://ACCOUNT.REGION.batch.azure.com`
-    pub endpoint: Option<String>,
-    pub account: Option<String>,
-    /// `entra` (the credential the environment points at), `managed-identity` or `shared-key`.
-    pub auth: Option<String>,
-}
+pub use crate::settings::{File, TargetSection};
 
 /// The resolved target.
 #[derive(Debug)]
@@ -36,12 +19,7 @@ pub struct Target {
 
 /// Reads `batchflow.toml` in `root`, if there is one.
 pub fn read_file(root: &Path) -> Result<File, RunError> {
-    let path = root.join("batchflow.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| RunError::Config(format!("{}: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
-        Err(e) => Err(RunError::io(format!("cannot read {}", path.display()), e)),
-    }
+    crate::settings::read(root).map_err(RunError::Config)
 }
 
 /// The account's name: given, or the first label of the endpoint's host.

@@ -118,6 +118,7 @@ mod tests {
         let files = [ResourceFile {
             http_url: None,
             storage_container_url: Some("https://a.blob.core.windows.net/c".into()),
+            blob_prefix: None,
             file_path: "data".into(),
         }];
         assert!(fetch(&files, dir.path(), |s| Ok(s.to_string())).is_ok());

@@ -1,0 +1,372 @@
+//! Inputs and outputs as Batch takes them, for each form of value: a URL as written; an
+//! `az://` path or a repository file as a placeholder the run fills in just before sending
+//! (the blob's URL and a SAS: the plan never holds either); outputs that come back into the
+//! repository as blobs under the run's prefix, and the deliveries that bring them back.
+//!
+//! Placeholders (resolved by the run, never sent as they are):
+//! - `<repo:PATH>`: the blob holding repository file PATH (uploaded by content);
+//! - `<blob:CONTAINER/PATH>`: a blob, with a read SAS;
+//! - `<container:CONTAINER>`: a container, with a read and list SAS (a prefix input);
+//! - `<outputs:CONTAINER>`: a container, with a create and write SAS (outputs);
+//! - `<run>`: the run's id, in output paths.
+
+use super::batch_api::{
+    OutputFile, OutputFileBlobContainerDestination, OutputFileDestination, OutputFileUploadOptions, ResourceFile,
+    UploadCondition,
+};
+use crate::graph::{FileMap, Location, UploadWhen};
+use crate::repo::{RepoFacts, Shape};
+use serde::{Deserialize, Serialize};
+
+/// What staging knows while it makes bodies.
+#[derive(Clone, Copy)]
+pub struct Files<'a> {
+    pub repo: &'a RepoFacts,
+    /// The workflow's container when storage is configured.
+    pub container: Option<&'a str>,
+}
+
+/// A repository file the run uploads before anything starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    pub path: String,
+    pub size: u64,
+}
+
+/// Outputs of one task that come back into the repository when it succeeds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub job: String,
+    pub task: String,
+    /// The blob (`prefix` false) or virtual folder (`prefix` true) in the workflow's container,
+    /// with `<run>` for the run's id.
+    pub blob: String,
+    pub prefix: bool,
+    /// The repository path: a folder (ending in `/`) or a file.
+    pub to: String,
+}
+
+/// Everything a run moves besides what Batch itself downloads and uploads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staging {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uploads: Vec<Upload>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Staging {
+    pub fn is_empty(&self) -> bool {
+        self.uploads.is_empty() && self.deliveries.is_empty()
+    }
+}
+
+/// The resource files of `inputs`.
+pub fn resource_files(inputs: &[FileMap], files: Files<'_>) -> Vec<ResourceFile> {
+    let mut out = Vec::new();
+    for f in inputs {
+        match &f.location {
+            Location::Url => out.push(url_input(f)),
+            Location::Blob { container, path } if path.is_empty() || path.ends_with('/') => out.push(ResourceFile {
+                http_url: None,
+                storage_container_url: Some(format!("<container:{container}>")),
+                blob_prefix: (!path.is_empty()).then(|| path.to_string()),
+                file_path: f.path.trim_end_matches('/').to_string(),
+            }),
+            Location::Blob { container, path } => out.push(ResourceFile {
+                http_url: Some(format!("<blob:{container}/{path}>")),
+                storage_container_url: None,
+                blob_prefix: None,
+                file_path: into_key(&f.path, path.rsplit('/').next().unwrap_or(path)),
+            }),
+            Location::Repo => {
+                let Some((shape, matched)) = files.repo.files(&f.url) else {
+                    continue;
+                };
+                for m in matched {
+                    let file_path = match shape {
+                        Shape::File => into_key(&f.path, &m.rel),
+                        Shape::Folder | Shape::Glob => format!("{}/{}", f.path.trim_end_matches('/'), m.rel),
+                    };
+                    out.push(ResourceFile {
+                        http_url: Some(format!("<repo:{}>", m.path)),
+                        storage_container_url: None,
+                        blob_prefix: None,
+                        file_path,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A key that names a folder (ends in `/`) receives the file under its own name.
+fn into_key(key: &str, name: &str) -> String {
+    if key.ends_with('/') {
+        format!("{key}{name}")
+    } else {
+        key.to_string()
+    }
+}
+
+/// `"data/train.csv" = URL` downloads one blob; a URL that names a whole blob container
+/// downloads the container (`storageContainerUrl`) into that directory.
+fn url_input(f: &FileMap) -> ResourceFile {
+    if is_container_url(&f.url) {
+        return ResourceFile {
+            http_url: None,
+            storage_container_url: Some(f.url.to_string()),
+            blob_prefix: None,
+            file_path: f.path.trim_end_matches('/').to_string(),
+        };
+    }
+    ResourceFile {
+        http_url: Some(f.url.to_string()),
+        storage_container_url: None,
+        blob_prefix: None,
+        file_path: into_key(&f.path, blob_name(&f.url)),
+    }
+}
+
+/// The last path segment of a URL, without its query.
+fn blob_name(url: &str) -> &str {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `https://ACCOUNT.blob.core.windows.net/CONTAINER[?sas]`: a container, not a blob.
+pub fn is_container_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
+        return false;
+    };
+    let before_query = rest.split('?').next().unwrap_or(rest);
+    let mut parts = before_query.trim_end_matches('/').split('/');
+    let host = parts.next().unwrap_or("");
+    host.ends_with(".blob.core.windows.net") && parts.count() == 1
+}
+
+/// Whether a Batch file pattern can match several files.
+pub fn has_wildcard(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// Where output `index` of a task goes in the workflow's container.
+fn run_blob(job: &str, task: &str, index: usize, pattern: &str) -> (String, bool) {
+    let dir = format!("runs/<run>/{job}/{task}/{index}");
+    if has_wildcard(pattern) {
+        (dir, true)
+    } else {
+        let name = pattern.rsplit('/').next().unwrap_or(pattern);
+        (format!("{dir}/{name}"), false)
+    }
+}
+
+fn condition(when: UploadWhen) -> UploadCondition {
+    match when {
+        UploadWhen::Success => UploadCondition::TaskSuccess,
+        UploadWhen::Failure => UploadCondition::TaskFailure,
+        UploadWhen::Always => UploadCondition::TaskCompletion,
+    }
+}
+
+/// The output files of a task: its `outputs`, then its `stdout.txt` and `stderr.txt` when
+/// storage is configured (so logs outlive the pool).
+pub fn output_files(outputs: &[FileMap], job: &str, task: &str, files: Files<'_>) -> Vec<OutputFile> {
+    let mut out = Vec::new();
+    for (i, f) in outputs.iter().enumerate() {
+        let (container_url, path) = match &f.location {
+            Location::Url => (f.url.to_string(), None),
+            Location::Blob { container, path } => {
+                let path = if has_wildcard(&f.path) {
+                    path.trim_end_matches('/').to_string()
+                } else {
+                    into_key(path, f.path.rsplit('/').next().unwrap_or(&f.path))
+                };
+                (format!("<outputs:{container}>"), (!path.is_empty()).then_some(path))
+            }
+            Location::Repo => {
+                let Some(container) = files.container else { continue };
+                (
+                    format!("<outputs:{container}>"),
+                    Some(run_blob(job, task, i, &f.path).0),
+                )
+            }
+        };
+        out.push(OutputFile {
+            file_pattern: f.path.to_string(),
+            destination: OutputFileDestination {
+                container: OutputFileBlobContainerDestination { path, container_url },
+            },
+            upload_options: OutputFileUploadOptions {
+                upload_condition: condition(f.when),
+            },
+        });
+    }
+    if let Some(container) = files.container {
+        for log in ["stdout.txt", "stderr.txt"] {
+            out.push(OutputFile {
+                file_pattern: format!("../{log}"),
+                destination: OutputFileDestination {
+                    container: OutputFileBlobContainerDestination {
+                        path: Some(format!("runs/<run>/{job}/{task}/{log}")),
+                        container_url: format!("<outputs:{container}>"),
+                    },
+                },
+                upload_options: OutputFileUploadOptions {
+                    upload_condition: UploadCondition::TaskCompletion,
+                },
+            });
+        }
+    }
+    out
+}
+
+/// The deliveries of a task's outputs that go to the repository.
+pub fn deliveries(outputs: &[FileMap], job: &str, task: &str) -> Vec<Delivery> {
+    outputs
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.location == Location::Repo)
+        .map(|(i, f)| {
+            let (blob, prefix) = run_blob(job, task, i, &f.path);
+            Delivery {
+                job: job.to_string(),
+                task: task.to_string(),
+                blob,
+                prefix,
+                to: f.url.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Every repository file the inputs of the workflow stand for, once each, sorted.
+pub fn uploads<'a>(inputs: impl IntoIterator<Item = &'a FileMap>, repo: &RepoFacts) -> Vec<Upload> {
+    let mut out: Vec<Upload> = inputs
+        .into_iter()
+        .filter(|f| f.location == Location::Repo)
+        .filter_map(|f| repo.files(&f.url))
+        .flat_map(|(_, files)| files.iter())
+        .map(|m| Upload {
+            path: m.path.clone(),
+            size: m.size,
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::RepoFile;
+
+    fn map(key: &str, value: &str) -> FileMap {
+        FileMap {
+            path: key.into(),
+            url: value.into(),
+            location: Location::of(value),
+            when: UploadWhen::Success,
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn container_urls() {
+        assert!(is_container_url("https://acct.blob.core.windows.net/runs?<secret:SAS>"));
+        assert!(is_container_url("https://acct.blob.core.windows.net/runs/"));
+        assert!(!is_container_url("https://acct.blob.core.windows.net/runs/train.csv"));
+        assert!(!is_container_url("https://example.org/data"));
+    }
+
+    #[test]
+    fn each_form_of_input() {
+        let mut repo = RepoFacts::default();
+        let file = |path: &str, rel: &str| RepoFile {
+            path: path.into(),
+            rel: rel.into(),
+            size: 3,
+        };
+        repo.inputs
+            .insert("data/s1.fq".into(), (Shape::File, vec![file("data/s1.fq", "s1.fq")]));
+        repo.inputs.insert(
+            "data/*.fq".into(),
+            (
+                Shape::Glob,
+                vec![file("data/s1.fq", "s1.fq"), file("data/s2.fq", "s2.fq")],
+            ),
+        );
+        let files = Files {
+            repo: &repo,
+            container: Some("batchflow"),
+        };
+        let inputs = [
+            map("data/", "https://a.blob.core.windows.net/c/train.csv?<secret:SAS>"),
+            map("reads.fq", "data/s1.fq"),
+            map("all/", "data/*.fq"),
+            map("ref/", "az://refs/hg38/"),
+            map("x.bin", "az://refs/x.bin"),
+        ];
+        let r = resource_files(&inputs, files);
+        type Shown<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a str);
+        let shown: Vec<Shown<'_>> = r
+            .iter()
+            .map(|f| {
+                (
+                    f.http_url.as_deref(),
+                    f.storage_container_url.as_deref(),
+                    f.blob_prefix.as_deref(),
+                    f.file_path.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    Some("https://a.blob.core.windows.net/c/train.csv?<secret:SAS>"),
+                    None,
+                    None,
+                    "data/train.csv"
+                ),
+                (Some("<repo:data/s1.fq>"), None, None, "reads.fq"),
+                (Some("<repo:data/s1.fq>"), None, None, "all/s1.fq"),
+                (Some("<repo:data/s2.fq>"), None, None, "all/s2.fq"),
+                (None, Some("<container:refs>"), Some("hg38/"), "ref"),
+                (Some("<blob:refs/x.bin>"), None, None, "x.bin"),
+            ]
+        );
+        assert_eq!(uploads(&inputs, &repo).len(), 2, "data/s1.fq once");
+    }
+
+    #[test]
+    fn outputs_to_the_repository_come_back_through_the_run_prefix() {
+        let repo = RepoFacts::default();
+        let files = Files {
+            repo: &repo,
+            container: Some("batchflow"),
+        };
+        let outputs = [map("*.bam", "results/s1/"), map("report.html", "reports/s1.html")];
+        let o = output_files(&outputs, "align", "align-0", files);
+        assert_eq!(o.len(), 4, "two outputs and two logs");
+        assert_eq!(
+            o[0].destination.container.path.as_deref(),
+            Some("runs/<run>/align/align-0/0")
+        );
+        assert_eq!(
+            o[1].destination.container.path.as_deref(),
+            Some("runs/<run>/align/align-0/1/report.html")
+        );
+        assert_eq!(o[0].destination.container.container_url, "<outputs:batchflow>");
+        let d = deliveries(&outputs, "align", "align-0");
+        assert_eq!((d[0].prefix, d[0].to.as_str()), (true, "results/s1/"));
+        assert_eq!(
+            (d[1].blob.as_str(), d[1].prefix),
+            ("runs/<run>/align/align-0/1/report.html", false)
+        );
+    }
+}

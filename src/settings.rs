@@ -1,0 +1,70 @@
+//! `batchflow.toml` at the repository root: the Batch target (`[target]`) and the storage
+//! account (`[storage]`); the environment overrides both where the Azure CLI's names say so.
+
+use crate::graph::Storage;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The storage container when nothing names one.
+pub const DEFAULT_CONTAINER: &str = "batchflow";
+
+/// `batchflow.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    #[serde(default)]
+    pub target: TargetSection,
+    #[serde(default)]
+    pub storage: StorageSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// `https://ACCOUNT.REGION.batch.azure.com`
+    pub endpoint: Option<String>,
+    pub account: Option<String>,
+    /// `entra` (the credential the environment points at), `managed-identity` or `shared-key`.
+    pub auth: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// The storage account's name.
+    pub account: Option<String>,
+    /// The container staged files go to (default `batchflow`).
+    pub container: Option<String>,
+}
+
+/// Reads `batchflow.toml` in `root`, if there is one; the error says which file and why.
+pub fn read(root: &Path) -> Result<File, String> {
+    let path = root.join("batchflow.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The workflow's storage container, when a storage account is configured anywhere: the
+/// workflow's `storage` block, `[storage]` in `batchflow.toml`, or the environment
+/// (`AZURE_STORAGE_CONNECTION_STRING`, `AZURE_STORAGE_ACCOUNT`).
+pub fn storage_container(
+    workflow: Option<&Storage>,
+    file: &StorageSection,
+    env: &BTreeMap<String, String>,
+) -> Option<String> {
+    let set = |k: &str| env.get(k).is_some_and(|v| !v.trim().is_empty());
+    let configured = workflow.is_some_and(|s| s.account.is_some())
+        || file.account.is_some()
+        || set("AZURE_STORAGE_CONNECTION_STRING")
+        || set("AZURE_STORAGE_ACCOUNT");
+    configured.then(|| {
+        workflow
+            .and_then(|s| s.container.clone())
+            .or_else(|| file.container.clone())
+            .unwrap_or_else(|| DEFAULT_CONTAINER.to_string())
+    })
+}

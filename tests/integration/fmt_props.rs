@@ -151,7 +151,12 @@ fn expr(depth: u32) -> BoxedStrategy<String> {
 
 /// A `{ ... }` of attributes (a map), or of any entries (a block) when `block`.
 fn body(depth: u32, block: bool) -> BoxedStrategy<String> {
-    let key = prop_oneof![3 => name(), 1 => lit("\"data/in.csv\""), 1 => lit("r\"k\"")];
+    let key = prop_oneof![
+        3 => name(),
+        1 => lit("\"data/in.csv\""),
+        1 => lit("r\"k\""),
+        1 => lit("\"out/${s}-${ lr }.csv\""),
+    ];
     let sep = prop::sample::select(vec!["", "", ",", ";"]);
     let attr = (spaced(vec![key.boxed(), lit("="), expr(depth)]), sep.clone())
         .prop_map(|(a, s)| format!("{a}{s}"))
@@ -198,6 +203,7 @@ fn item() -> BoxedStrategy<String> {
         3 => spaced(vec![lit("let"), name(), lit("="), expr(2)]),
         2 => spaced(vec![lit("pool"), name(), body(3, true)]),
         2 => spaced(vec![lit("job"), name(), lit("on"), name(), body(3, true)]),
+        1 => spaced(vec![lit("storage"), body(1, true)]),
     ]
     .boxed()
 }

@@ -82,9 +82,15 @@ fn the_commented_settings_are_the_ones_batchflow_reads() {
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(uncommented.contains("\n[target]\nendpoint = "), "{uncommented}");
+    assert!(uncommented.contains("\n[storage]\naccount "), "{uncommented}");
     let repo = Repo::new();
     repo.write("batchflow.toml", &uncommented);
     let file = batchflow::settings::read(repo.path()).expect("batchflow.toml parses");
     assert!(file.target.endpoint.is_some_and(|e| e.starts_with("https://")));
     assert_eq!(file.target.auth.as_deref(), Some("entra"));
+    assert_eq!(
+        file.storage.container.as_deref(),
+        Some(batchflow::settings::DEFAULT_CONTAINER)
+    );
+    assert!(file.storage.account.is_some());
 }

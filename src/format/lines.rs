@@ -104,7 +104,7 @@ fn comment(text: &str, own_line: bool, pad: usize) -> Doc {
 
 /// The docs of `lines`, keys padded to their run's widest and trailing comments padded to a
 /// shared column where the line's width is known. `column` is where the lines start; runs
-/// end at an empty line (unless `ignore_blanks`) or a block that takes several lines.
+/// end at an empty line (unless `ignore_blanks`) and around a line that takes several.
 fn laid_out(
     lines: Vec<Line>,
     column: usize,
@@ -114,17 +114,26 @@ fn laid_out(
 ) -> Vec<(Doc, bool)> {
     // A line's width laid out flat, if it stays on one line.
     let one_line = |doc: &Doc, extra: usize| doc.flat_width().map(|w| w + extra).filter(|w| column + w <= width);
+    // A line that will take several (a broken list, a block) is a run of its own; a string,
+    // long or over several lines, is not: the printer cannot break it.
+    let multi_line = |line: &Line| match &line.kind {
+        LineKind::Attr { key, value } => {
+            value.can_break() && (value.has_hard_break() || one_line(value, key.chars().count() + 3).is_none())
+        }
+        LineKind::Other(doc) => one_line(doc, 0).is_none(),
+        LineKind::Comment(_) => false,
+    };
     let mut runs: Vec<Vec<usize>> = vec![Vec::new()];
     for (i, line) in lines.iter().enumerate() {
-        let multi_line = match &line.kind {
-            LineKind::Other(doc) => one_line(doc, 0).is_none(),
-            _ => false,
-        };
-        if (line.blank_before && !ignore_blanks) || multi_line {
+        let alone = multi_line(line);
+        if (line.blank_before && !ignore_blanks) || alone {
             runs.push(Vec::new());
         }
         if let Some(run) = runs.last_mut() {
             run.push(i);
+        }
+        if alone {
+            runs.push(Vec::new());
         }
     }
     let mut key_width = vec![0; lines.len()];

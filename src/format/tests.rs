@@ -22,9 +22,9 @@ fn spacing_indentation_and_alignment() {
 }
 
 #[test]
-fn runs_of_attributes_end_at_empty_lines_and_blocks() {
-    let src = "job j on p {\n  a = 1\n  long_name = 2\n\n  b = 3\n  env { X = \"1\" }\n  cc = 4\n}\n";
-    let want = "job j on p {\n  a         = 1\n  long_name = 2\n\n  b = 3\n  env { X = \"1\" }\n  cc = 4\n}\n";
+fn runs_of_attributes_end_at_empty_lines_and_around_lines_that_break() {
+    let src = "job j on p {\n  a = 1\n  long_name = 2\n\n  b = 3\n  env { X = \"1\" }\n  cc = 4\n  task t {\n    x = 1\n  }\n  d = [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"]\n  eee = 5\n}\n";
+    let want = "job j on p {\n  a         = 1\n  long_name = 2\n\n  b  = 3\n  env { X = \"1\" }\n  cc = 4\n  task t {\n    x = 1\n  }\n  d = [\n    \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\n    \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\n  ]\n  eee = 5\n}\n";
     assert_eq!(fmt(src), want);
 }
 
@@ -72,6 +72,11 @@ fn one_line_blocks_stay_on_one_line_if_they_fit() {
 #[test]
 fn strings_numbers_and_durations_are_written_as_they_were() {
     let src = "let a = r#\"C:\\x \"q\"\"#\nlet b = \"x\\ty ${ f( 1 ,2) # c\n } \\$z\"\nlet c = 1.50\nlet d = 90m\nlet e = -0\nlet f = \"two\nlines\"\nlet g = \\\"esc\\\"\n";
+    // Multi-line strings stay in their run: their first line aligns.
+    assert_eq!(
+        fmt("pool p {\n  a = 1\n  long = r\"x\ny\"\n}\n"),
+        "pool p {\n  a    = 1\n  long = r\"x\ny\"\n}\n"
+    );
     assert_eq!(fmt(src), src);
 }
 

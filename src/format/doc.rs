@@ -40,8 +40,15 @@ pub fn text(s: impl Into<String>) -> Doc {
     Doc::Text(s.into())
 }
 
-pub fn concat(docs: Vec<Doc>) -> Doc {
-    Doc::Concat(docs)
+/// `docs` in a row; [`Doc::Nil`]s dropped and a single one unwrapped, which keeps a large
+/// file's document small.
+pub fn concat(mut docs: Vec<Doc>) -> Doc {
+    docs.retain(|d| !matches!(d, Doc::Nil));
+    match docs.len() {
+        0 => Doc::Nil,
+        1 => docs.pop().unwrap_or(Doc::Nil),
+        _ => Doc::Concat(docs),
+    }
 }
 
 pub fn indent(doc: Doc) -> Doc {

@@ -12,6 +12,9 @@ pub struct Ident {
 #[derive(Clone, Debug, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Every comment (`#` to the end of its line), in order: the grammar skips them, tools
+    /// that print the file again (the formatter) put them back.
+    pub comments: Vec<Span>,
 }
 
 #[derive(Clone, Debug)]

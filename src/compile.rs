@@ -279,8 +279,8 @@ pub fn compile_text(
     }
 }
 
-/// UTF-8 text, or the offset and reason it is not.
-fn decode(bytes: &[u8]) -> Result<String, (usize, String)> {
+/// UTF-8 text without a leading byte-order mark, or the offset and reason it is not.
+pub fn decode(bytes: &[u8]) -> Result<String, (usize, String)> {
     if let Some(i) = bytes.iter().take(8192).position(|b| *b == 0) {
         return Err((i, "this is a binary file (it holds NUL bytes), not a workflow".into()));
     }

@@ -28,12 +28,12 @@ struct Cli {
 enum Command {
     /// Check workflows for errors; with no path, every pipelines/**/*.batchflow of the repository
     #[command(
-        after_help = "Examples:\n  batchflow check\n  batchflow check examples/\n  batchflow check pipelines/train.batchflow --param seeds=16\n  batchflow check --format github --deny-warnings"
+        after_help = "Examples:\n  batchflow check\n  batchflow check examples/\n  batchflow check pipelines/train.batchflow --param seeds=16\n  batchflow check --format github --deny-warnings\n  batchflow check --format sarif > batchflow.sarif"
     )]
     Check {
         /// Files or folders (searched for *.batchflow); default: the repository's pipelines/
         paths: Vec<PathBuf>,
-        /// How to print problems: `human` (with source excerpts), `github` (workflow annotations), `json`
+        /// How to print problems: `human` (with source excerpts), `github` (workflow annotations), `json`, `sarif` (SARIF 2.1.0, for code scanning)
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
         /// Fail (exit 1) on warnings too
@@ -41,6 +41,31 @@ enum Command {
         deny_warnings: bool,
         #[command(flatten)]
         compile: CompileArgs,
+    },
+    /// Rewrite workflows in the canonical layout; with no path, every pipelines/**/*.batchflow of the repository
+    #[command(
+        after_help = "Examples:\n  batchflow fmt\n  batchflow fmt examples/ --check\n  batchflow fmt pipelines/train.batchflow --diff\n\nA file with a syntax error is reported and left untouched (exit 1)."
+    )]
+    Fmt {
+        /// Files or folders (searched for *.batchflow); default: the repository's pipelines/
+        paths: Vec<PathBuf>,
+        /// Write nothing; list the files that are not formatted and exit 1 if there are any
+        #[arg(long)]
+        check: bool,
+        /// Write nothing; print what would change as a unified diff and exit 1 if anything would
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Start a repository: pipelines/NAME.batchflow from a template, batchflow.toml, .batchflow/ in .gitignore
+    #[command(
+        after_help = "Examples:\n  batchflow init\n  batchflow init train --template gpu\n\nFiles go to the repository root (the first folder up with pipelines/, batchflow.toml or .git; else here).\nAn existing workflow of that name is never overwritten; an existing batchflow.toml is kept."
+    )]
+    Init {
+        /// The workflow's name and file name (default: the template's name)
+        name: Option<String>,
+        /// What the workflow starts as
+        #[arg(long, value_enum, default_value_t = InitTemplate::Hello)]
+        template: InitTemplate,
     },
     /// Show the Batch REST requests a run would send, in order, without sending anything
     #[command(
@@ -184,10 +209,25 @@ enum Target {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum InitTemplate {
+    /// A sweep and a fan-in on one Linux node, runnable on this machine
+    Hello,
+    /// Every seed with every rate, params to override, retries and a report
+    Sweep,
+    /// Container tasks on a GPU pool
+    Gpu,
+    /// One MPI task across InfiniBand nodes
+    Mpi,
+    /// Container tasks from a public registry
+    Containers,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum CheckFormat {
     Human,
     Github,
     Json,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -215,9 +255,22 @@ fn main() -> ExitCode {
                 CheckFormat::Human => cli::Output::Human,
                 CheckFormat::Github => cli::Output::Github,
                 CheckFormat::Json => cli::Output::Json,
+                CheckFormat::Sarif => cli::Output::Sarif,
             };
             cli::check::run(&paths, format, deny_warnings, &compile.params)
         }
+        Command::Init { name, template } => {
+            use batchflow::init::Template;
+            let template = match template {
+                InitTemplate::Hello => Template::Hello,
+                InitTemplate::Sweep => Template::Sweep,
+                InitTemplate::Gpu => Template::Gpu,
+                InitTemplate::Mpi => Template::Mpi,
+                InitTemplate::Containers => Template::Containers,
+            };
+            cli::init::run(name.as_deref(), template)
+        }
+        Command::Fmt { paths, check, diff } => cli::fmt::run(&paths, cli::fmt::Mode { check, diff }),
         Command::Plan {
             file,
             format,

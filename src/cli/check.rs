@@ -45,6 +45,11 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
                 return code;
             }
         }
+        Output::Sarif => {
+            if let Err(code) = super::print_out(&(batchflow::diagnostics::sarif(&all, &sources) + "\n")) {
+                return code;
+            }
+        }
     }
     let fails = |d: &Diagnostic| d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning);
     if all.iter().any(fails) {
@@ -56,7 +61,7 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
 
 /// The files to check: given files, `*.batchflow` under given folders, or with no paths
 /// the repository's `pipelines/**/*.batchflow`.
-fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if paths.is_empty() {
         let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
         let root = repository_root(&cwd).ok_or_else(|| {

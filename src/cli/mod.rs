@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod clean;
+pub mod fmt;
+pub mod init;
 pub mod plan;
 pub mod progress;
 pub mod run;
@@ -22,6 +24,7 @@ pub enum Output {
     Human,
     Github,
     Json,
+    Sarif,
 }
 
 /// Compile options from the command line and the environment.

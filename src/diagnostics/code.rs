@@ -44,6 +44,14 @@ macro_rules! codes {
                 }
             }
 
+            /// Where the rule's page is published: the page of the main branch on the
+            /// repository named in Cargo.toml, `…/blob/main/docs/rules/CODE.md`.
+            pub fn help_uri(self) -> &'static str {
+                match self {
+                    $(Code::$code => concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/rules/", stringify!($code), ".md"),)*
+                }
+            }
+
             /// The rule's fixtures: a workflow where it fires and the same one fixed.
             pub fn examples(self) -> (&'static str, &'static str) {
                 match self {

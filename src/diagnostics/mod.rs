@@ -1,12 +1,15 @@
 //! Problems as data: every stage returns [`Diagnostic`]s; `render` turns them into text for
-//! people (miette), GitHub workflow annotations, or JSON for machines.
+//! people (miette), GitHub workflow annotations, or JSON for machines; [`sarif`] into a SARIF
+//! log for code scanning.
 
 mod code;
 mod problem;
 pub mod render;
+mod sarif;
 
 pub use code::Code;
 pub use problem::Problem;
+pub use sarif::sarif;
 
 use crate::source::Span;
 use serde::Serialize;

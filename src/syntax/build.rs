@@ -12,12 +12,14 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// The grammar and this builder disagree: not the user's fault.
 const BUG: &str = "this is a bug in batchflow: please report it with the file that caused it";
 
-struct Builder {
+struct Builder<'c> {
     src: SrcId,
+    /// The file's comments, in order: a span never ends in one.
+    comments: &'c [Span],
 }
 
-pub fn file(src: SrcId, mut pairs: Pairs<'_, Rule>) -> Result<File> {
-    let b = Builder { src };
+pub fn file(src: SrcId, mut pairs: Pairs<'_, Rule>, comments: &[Span]) -> Result<File> {
+    let b = Builder { src, comments };
     let mut items = Vec::new();
     if let Some(file) = pairs.next() {
         for pair in file.into_inner() {
@@ -26,7 +28,10 @@ pub fn file(src: SrcId, mut pairs: Pairs<'_, Rule>) -> Result<File> {
             }
         }
     }
-    Ok(File { items })
+    Ok(File {
+        items,
+        comments: Vec::new(),
+    })
 }
 
 /// The next child of a pair; the grammar guarantees it, so a miss is a bug reported as BF001.
@@ -36,12 +41,25 @@ fn next<'a>(it: &mut Pairs<'a, Rule>, span: Span) -> Result<Pair<'a, Rule>> {
     })
 }
 
-impl Builder {
-    /// The pair's span without the whitespace an optional trailing part may have skipped.
+impl Builder<'_> {
+    /// The pair's span without the whitespace and comments an optional trailing part (`sep?`,
+    /// `("+" term)*`) may have skipped.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        let trimmed = pair.as_str().trim_end().len();
-        Span::new(self.src, s.start(), s.start() + trimmed)
+        let text = pair.as_str();
+        let mut end = text.trim_end().len();
+        // The last comment starting before the end, if the end falls inside it.
+        loop {
+            let pos = s.start() + end;
+            let i = self.comments.partition_point(|c| (c.start as usize) < pos);
+            match i.checked_sub(1).and_then(|j| self.comments.get(j)) {
+                Some(c) if c.end as usize >= pos && c.start as usize >= s.start() => {
+                    end = text[..c.start as usize - s.start()].trim_end().len();
+                }
+                _ => break,
+            }
+        }
+        Span::new(self.src, s.start(), s.start() + end)
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {

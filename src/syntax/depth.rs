@@ -1,5 +1,6 @@
-//! A cheap scan that rejects pathological nesting before the recursive-descent parser sees
-//! it, so `[[[[...` ten thousand deep is a BF001 error and never a stack overflow.
+//! A cheap scan before the recursive-descent parser: it rejects pathological nesting, so
+//! `[[[[...` ten thousand deep is a BF001 error and never a stack overflow, and on the way
+//! notes where the comments are. The grammar skips comments; the formatter needs them back.
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{Span, SrcId};
@@ -15,9 +16,12 @@ enum Ctx {
     Str,
 }
 
-pub fn check(src: SrcId, text: &str) -> Result<(), Box<Diagnostic>> {
+/// The spans of the file's comments (`#` to the end of the line, without the newline), in
+/// order, or the BF001 error for nesting deeper than [`MAX_DEPTH`].
+pub fn check(src: SrcId, text: &str) -> Result<Vec<Span>, Box<Diagnostic>> {
     let bytes = text.as_bytes();
     let mut stack: Vec<Ctx> = Vec::new();
+    let mut comments = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -36,9 +40,11 @@ pub fn check(src: SrcId, text: &str) -> Result<(), Box<Diagnostic>> {
         } else {
             match b {
                 b'#' => {
+                    let start = i;
                     while i < bytes.len() && bytes[i] != b'\n' {
                         i += 1;
                     }
+                    comments.push(Span::new(src, start, i));
                 }
                 b'"' => stack.push(Ctx::Str),
                 // `\"...\"`: a string written with escaped quotes inside an interpolation.
@@ -63,7 +69,7 @@ pub fn check(src: SrcId, text: &str) -> Result<(), Box<Diagnostic>> {
         }
         i += 1;
     }
-    Ok(())
+    Ok(comments)
 }
 
 /// Index of the closing quote of a `\"...\"` string starting at `i` (or the end of input).

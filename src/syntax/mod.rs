@@ -16,11 +16,14 @@ pub use depth::MAX_DEPTH;
 pub use literal::literal_map;
 pub use recover::{parse as parse_recovering, Recovered};
 
-/// Parses one file. A syntax error is a single BF001 diagnostic pointing at the token.
+/// Parses one file, keeping its comments aside in [`File::comments`]. A syntax error is a
+/// single BF001 diagnostic pointing at the token.
 pub fn parse(src: SrcId, text: &str) -> Result<File, Box<Diagnostic>> {
-    depth::check(src, text)?;
+    let comments = depth::check(src, text)?;
     let pairs = parser::parse_file(text).map_err(|_| Box::new(detailed_error(src, text)))?;
-    build::file(src, pairs).map_err(Box::new)
+    let mut file = build::file(src, pairs, &comments).map_err(Box::new)?;
+    file.comments = comments;
+    Ok(file)
 }
 
 /// Parses again with pest's error detail on (slower, so only after a failure) to learn
@@ -69,7 +72,37 @@ pub fn duration_seconds(text: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_seconds;
+    use super::{duration_seconds, parse};
+    use crate::ast::Item;
+    use crate::source::SrcId;
+
+    #[test]
+    fn comments_are_kept_aside_and_spans_never_end_in_one() {
+        let text = "param n: int = 10 # ten\n\n# next\nlet a = x.y  # path\r\nlet s = \"# not\" + b # sum\n";
+        let file = parse(SrcId(0), text).expect("parses");
+        let comments: Vec<&str> = file
+            .comments
+            .iter()
+            .map(|c| &text[c.start as usize..c.end as usize])
+            .collect();
+        assert_eq!(comments, ["# ten", "# next", "# path\r", "# sum"]);
+        let ends: Vec<&str> = file
+            .items
+            .iter()
+            .map(|item| match item {
+                Item::Param { span, .. } | Item::Let { span, .. } => &text[span.start as usize..span.end as usize],
+                _ => "",
+            })
+            .collect();
+        assert_eq!(ends, ["param n: int = 10", "let a = x.y", "let s = \"# not\" + b"]);
+    }
+
+    #[test]
+    fn a_raw_string_argument_is_never_a_name_and_a_comment() {
+        let text = "let a = f(r#\"x\"#) + g({ k\n= 1 })\nlet b = f(r # a name\n= 2)\n";
+        let file = parse(SrcId(0), text).expect("parses");
+        assert!(file.comments.len() == 1, "{:?}", file.comments);
+    }
 
     #[test]
     fn durations() {

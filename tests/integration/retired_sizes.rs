@@ -1,6 +1,6 @@
-//! No doc, example, clean fixture or help text recommends a VM size that is retired on the
-//! test date. Only the pages about the retirement itself (BF120's page and the rules'
-//! firing fixtures, which are not read here) may name one.
+//! No doc, example, `init` template, clean fixture or help text recommends a VM size that is
+//! retired on the test date. Only the pages about the retirement itself (BF120's page and the
+//! rules' firing fixtures, which are not read here) may name one.
 
 use crate::support::{root, Test, TODAY};
 use batchflow::stdlib::{vm_sizes, Date};
@@ -99,8 +99,13 @@ fn texts() -> Vec<(PathBuf, String)> {
     let read = |p: &Path| std::fs::read_to_string(p).expect("readable file");
     let mut files = vec![root.join("README.md")];
     files_under(&root.join("docs"), "md", &mut files);
-    for entry in std::fs::read_dir(root.join("examples")).expect("examples/").flatten() {
-        files.push(entry.path());
+    for dir in ["examples", "src/init/templates"] {
+        for entry in std::fs::read_dir(root.join(dir))
+            .expect("examples/ and init's templates")
+            .flatten()
+        {
+            files.push(entry.path());
+        }
     }
     for entry in std::fs::read_dir(root.join("tests/fixtures/rules"))
         .expect("rule fixtures")

@@ -18,6 +18,8 @@ pub enum RunError {
     Io { what: String, error: std::io::Error },
     /// A request to Batch failed; `doing` says what for ("create pool `cpu`").
     Batch { doing: String, error: BatchError },
+    /// A request to Azure Resource Manager failed; `doing` says what for.
+    Arm { doing: String, error: BatchError },
     /// A body the backend reads (a plan step's, or a reply) did not parse.
     Body { what: String, error: serde_json::Error },
     /// A pool or job of this run's id exists on Batch and is not this run's to use.
@@ -47,6 +49,13 @@ impl RunError {
         }
     }
 
+    pub fn arm(doing: impl Into<String>, error: BatchError) -> RunError {
+        RunError::Arm {
+            doing: doing.into(),
+            error,
+        }
+    }
+
     /// Batch's error code, when Batch answered with one.
     pub fn batch_code(&self) -> Option<&str> {
         match self {
@@ -61,6 +70,7 @@ impl RunError {
             RunError::Refused(_) | RunError::Config(_) | RunError::Io { .. } => exit::USAGE,
             RunError::Interrupted => exit::INTERRUPTED,
             RunError::Batch { .. }
+            | RunError::Arm { .. }
             | RunError::Body { .. }
             | RunError::Conflict(_)
             | RunError::Pool(_)
@@ -74,6 +84,10 @@ impl RunError {
         match self {
             RunError::Batch { error, .. } if error.status() == Some(403) => Some(
                 "check the credentials (AZURE_BATCH_ACCESS_KEY, or `az login` for Entra ID) and the account's role assignments"
+                    .into(),
+            ),
+            RunError::Arm { error, .. } if error.status() == Some(403) => Some(
+                "give the identity batchflow signs in with the Reader role on the Batch account (Contributor to create pools with managed identities)"
                     .into(),
             ),
             RunError::Io { .. } => Some("check that the run folder (.batchflow/runs) is writable and not full".into()),
@@ -98,6 +112,7 @@ impl fmt::Display for RunError {
             RunError::Pool(why) | RunError::Aborted(why) | RunError::Launch(why) => f.write_str(why),
             RunError::Io { what, error } => write!(f, "{what}: {error}"),
             RunError::Batch { doing, error } => write!(f, "cannot {doing}: {error}"),
+            RunError::Arm { doing, error } => write!(f, "cannot {doing} through Azure Resource Manager: {error}"),
             RunError::Body { what, error } => write!(f, "{what} does not parse: {error}"),
             RunError::Interrupted => f.write_str("interrupted"),
         }

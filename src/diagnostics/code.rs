@@ -90,6 +90,7 @@ codes! {
     BF120 "retired-vm-size" Error,
     BF122 "pool-without-nodes" Error,
     BF123 "inter-node-pool-too-large" Error,
+    BF124 "pool-identity-with-shared-key" Error,
     BF201 "container-task-on-plain-pool" Error,
     BF202 "windows-container-task-not-admin" Error,
     BF203 "private-registry-without-credentials" Error,
@@ -114,6 +115,14 @@ codes! {
     BF222 "invalid-image-reference" Error,
     BF223 "windows-container-version-mismatch" Warning,
     BF224 "autoscale-formula-syntax" Error,
+    BF301 "core-quota-exceeded" Error,
+    BF302 "pool-quota-exceeded" Error,
+    BF303 "job-quota-exceeded" Error,
+    BF304 "vm-size-not-in-region" Error,
+    BF305 "image-not-supported-by-account" Error,
+    BF306 "custom-image-unavailable" Error,
+    BF307 "identity-not-found" Error,
+    BF308 "online-check-skipped" Warning,
 }
 
 impl Code {

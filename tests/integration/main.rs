@@ -10,6 +10,7 @@ mod azure_versions;
 mod cases;
 mod cli;
 mod examples;
+mod fake_arm;
 mod fake_batch;
 mod fake_batch_tests;
 mod local_repo;

@@ -1,12 +1,21 @@
 //! Every rule has a folder `tests/fixtures/rules/CODE/` with a workflow where it fires and
 //! the same workflow fixed. The human output of each firing fixture is snapshotted.
 
+use crate::fake_arm::FakeAccount;
 use crate::support::{root, Bf, Output};
 use batchflow::diagnostics::{Code, Severity};
 use std::path::Path;
 
-/// `batchflow check` on one fixture, with the folder's `args` and `env` files applied.
+/// `batchflow check` on one fixture, with the folder's `args` and `env` files applied. An
+/// online rule's folder has an `account.json` (and may have `passes.account.json` for the fixed
+/// workflow): a fake Batch account (the Batch service, Azure Resource Manager and the prices)
+/// configured from it answers the check.
 fn check(dir: &Path, which: &str, json: bool) -> Output {
+    let account = [format!("{which}.account.json"), "account.json".to_string()]
+        .iter()
+        .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
+        .map(|text| serde_json::from_str::<serde_json::Value>(&text).expect("account.json is JSON"))
+        .map(|overrides| FakeAccount::start(&overrides));
     let file = dir.join(format!("{which}.batchflow"));
     let rel = file.strip_prefix(root()).unwrap_or(&file).to_path_buf();
     let mut bf = Bf::new().args(["check"]).args([rel]);
@@ -20,6 +29,9 @@ fn check(dir: &Path, which: &str, json: bool) -> Output {
         for (k, v) in env.lines().filter_map(|l| l.split_once('=')) {
             bf = bf.env(k.trim(), v.trim());
         }
+    }
+    for (k, v) in account.iter().flat_map(FakeAccount::env) {
+        bf = bf.env(k, &v);
     }
     bf.run()
 }

@@ -27,7 +27,12 @@ impl Bf {
             .env("BATCHFLOW_TODAY", TODAY)
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
-            .env_remove("AZURE_BATCH_ACCESS_KEY");
+            // Prices and account regions cached by the tests stay in the target directory.
+            .env("XDG_CACHE_HOME", concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"))
+            .env_remove("AZURE_BATCH_ACCESS_KEY")
+            .env_remove("AZURE_SUBSCRIPTION_ID")
+            .env_remove("BATCHFLOW_ARM_ENDPOINT")
+            .env_remove("BATCHFLOW_PRICES_ENDPOINT");
         Bf { cmd }
     }
 

@@ -169,8 +169,9 @@ fn over(
         };
         out.push(
             Diagnostic::new(Code::BF301, span, message).with_help(format!(
-                "request {ask} of at least {} cores (Azure portal: the Batch account → Quotas → Request quota increase), or lower `{attr}` to what fits ({fits} nodes now)",
-                total.saturating_sub(free)
+                "request {ask} of at least {} cores (Azure portal: the Batch account → Quotas → Request quota increase), or lower `{attr}` to what fits ({fits} node{} now)",
+                total.saturating_sub(free),
+                if fits == 1 { "" } else { "s" }
             )),
         );
     }

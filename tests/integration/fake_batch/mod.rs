@@ -11,9 +11,11 @@
 //! Shared by the integration tests (`mod fake_batch;` in `main.rs`) and the `fake-batch`
 //! example (`bin.rs`, which uses only part of it).
 
+mod account_api;
 mod api;
 mod auth;
-mod odata;
+pub mod catalog;
+pub mod odata;
 mod state;
 
 use http_body_util::{BodyExt, Full};
@@ -49,6 +51,12 @@ pub struct Config {
     /// A request body of this many bytes or more is answered 413 `RequestBodyTooLarge`;
     /// Batch's limit is "less than 1MB".
     pub max_body_bytes: usize,
+    /// `GET /supportedimages` (default: [`catalog::supported_images`]).
+    pub supported_images: Vec<Value>,
+    /// Its page size: small, so that readers follow `odata.nextLink`.
+    pub supported_images_page: usize,
+    /// Active jobs of other runs that `GET /jobs` lists.
+    pub extra_active_jobs: u32,
 }
 
 impl Default for Config {
@@ -62,6 +70,9 @@ impl Default for Config {
             threads: 0,
             seed: 0,
             max_body_bytes: api::MAX_BODY_BYTES,
+            supported_images: catalog::supported_images(),
+            supported_images_page: 2,
+            extra_active_jobs: 0,
         }
     }
 }
@@ -302,6 +313,66 @@ impl FakeBatch {
             unexpected_requests: log.unexpected.clone(),
             error_replies: log.errors.clone(),
         }
+    }
+}
+
+/// The simulation, for the fake Azure Resource Manager: pools created through it are Batch
+/// pools like the others (visible at `/pools/{id}`, allocated, deleted).
+#[derive(Clone)]
+pub struct BatchHandle(Arc<Shared>);
+
+/// A failure of the simulation: HTTP status, Batch error code, message.
+pub type SimError = (u16, &'static str, String);
+
+impl FakeBatch {
+    pub fn handle(&self) -> BatchHandle {
+        BatchHandle(self.shared.clone())
+    }
+}
+
+impl BatchHandle {
+    fn sim<R>(&self, f: impl FnOnce(&mut Sim, Instant) -> R) -> R {
+        let faults = self.0.faults();
+        self.0.with_sim(&faults, f)
+    }
+
+    /// Adds a pool from a Batch `POST /pools` body, checked against the schema of the default
+    /// api-version first (the fake ARM's translation must be a valid Batch pool).
+    pub fn add_pool(&self, body: Value) -> Result<(), SimError> {
+        let version = crate::schema::Version::DEFAULT;
+        let errors = version.schema_errors(version.model(crate::schema::Body::CreatePool), &body);
+        if !errors.is_empty() {
+            let problem = errors.join("; ");
+            self.0.log().schema_errors.push(format!("ARM pool as a Batch pool: {problem}"));
+            return Err((400, "InvalidRequestBody", problem));
+        }
+        let faults = self.0.faults();
+        self.0
+            .with_sim(&faults, |sim, now| sim.add_pool(body, now, &faults).map(|_| ()))
+            .map_err(|f| (f.status, f.code, f.message))
+    }
+
+    /// The pool as `GET /pools/{id}` shows it; `None` when there is none (or it is gone).
+    pub fn pool(&self, id: &str) -> Option<Value> {
+        self.sim(|sim, _| {
+            let i = sim.pool(id).ok()?;
+            (!sim.pools[i].gone).then(|| sim.pool_json(i))
+        })
+    }
+
+    /// Every pool the account has now.
+    pub fn pools(&self) -> Vec<Value> {
+        self.sim(|sim, _| {
+            (0..sim.pools.len())
+                .filter(|i| !sim.pools[*i].gone)
+                .map(|i| sim.pool_json(i))
+                .collect()
+        })
+    }
+
+    pub fn delete_pool(&self, id: &str) -> Result<(), SimError> {
+        self.sim(|sim, now| sim.delete_pool(id, now))
+            .map_err(|f| (f.status, f.code, f.message))
     }
 }
 

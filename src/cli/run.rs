@@ -102,7 +102,11 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
             config::default_endpoint(&mut env, &s.state.target);
         }
         let file = config::read_file(&state::repo_root(&cwd))?;
-        Some(Reach::new(config::resolve(&file, &env)?, &file, &env)?)
+        let mut reach = Reach::new(config::resolve(&file, &env)?, &file, &env)?;
+        if let Some(v) = &args.api_version {
+            reach.use_api_version(v)?;
+        }
+        Some(reach)
     } else {
         None
     };

@@ -15,6 +15,7 @@ mod fake_batch;
 mod fake_batch_tests;
 mod local_repo;
 mod no_panic;
+mod online;
 mod plan_schema;
 mod resume;
 mod retired_sizes;

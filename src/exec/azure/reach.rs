@@ -75,6 +75,14 @@ impl Reach {
         })
     }
 
+    /// Reads the Batch data plane with `api_version` (the run's) from now on.
+    pub fn use_api_version(&mut self, api_version: &str) -> Result<(), RunError> {
+        let mut batch = BatchClient::new(&self.endpoint, api_version, self.batch.credentials())?;
+        batch.policy = preflight_policy();
+        self.batch = batch;
+        Ok(())
+    }
+
     /// The runtime the online reads run on; the azure backend runs on it too.
     pub fn runtime(&self) -> Arc<tokio::runtime::Runtime> {
         Arc::clone(&self.runtime)

@@ -81,12 +81,17 @@ pub fn gallery_images() -> Vec<Value> {
     })]
 }
 
-/// User-assigned identities: the one `examples/acr-managed-identity.batchflow` names.
+/// User-assigned identities: those the examples name (`acr-managed-identity`,
+/// `windows-containers`).
 pub fn identities() -> Vec<String> {
-    vec!["/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/genomics-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/batch-acr-pull".into()]
+    ["genomics-rg", "apps-rg"]
+        .iter()
+        .map(|rg| format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/batch-acr-pull"))
+        .collect()
 }
 
 fn price(size: &str, series: &str, region: &str, windows: bool, kind: &str, price: f64) -> Value {
+    let price = (price * 10_000.0).round() / 10_000.0;
     let short = size.trim_start_matches("Standard_").replace('_', " ");
     let sku_name = if kind.is_empty() { short.clone() } else { format!("{short} {kind}") };
     json!({

@@ -8,7 +8,7 @@ mod images;
 mod quota;
 mod skipped;
 #[cfg(test)]
-mod tests;
+mod rules_tests;
 
 use crate::account::{AccountFacts, Wanted};
 use crate::diagnostics::{Code, Diagnostic};

@@ -19,6 +19,7 @@ mod pools;
 mod prices;
 
 use crate::fake_batch::{odata, BatchHandle, FakeBatch};
+pub use pools::as_batch;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{HeaderMap, Request, Response};

@@ -72,7 +72,7 @@ fn invalid(state: &State, body: &Value) -> Option<String> {
 }
 
 /// The ARM pool body as a Batch `POST /pools` body.
-fn as_batch(name: &str, body: &Value) -> Value {
+pub fn as_batch(name: &str, body: &Value) -> Value {
     let p = &body["properties"];
     let vm = &p["deploymentConfiguration"]["virtualMachineConfiguration"];
     let image = &vm["imageReference"];

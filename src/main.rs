@@ -228,7 +228,13 @@ fn main() -> ExitCode {
             api_version,
             offline,
             compile,
-        } => cli::plan::run(&file, matches!(format, PlanFormat::Json), api_version, offline, &compile.params),
+        } => cli::plan::run(
+            &file,
+            matches!(format, PlanFormat::Json),
+            api_version,
+            offline,
+            &compile.params,
+        ),
         Command::Graph {
             file,
             format,

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 /// The target of `batchflow.toml` and the environment, when one is configured (an endpoint is
 /// set); `Ok(None)` when none is.
 pub fn reach(file: &File, env: &HashMap<String, String>) -> Result<Option<Reach>, RunError> {
-    let endpoint_set = env.get("AZURE_BATCH_ENDPOINT").is_some_and(|v| !v.trim().is_empty())
-        || file.target.endpoint.is_some();
+    let endpoint_set =
+        env.get("AZURE_BATCH_ENDPOINT").is_some_and(|v| !v.trim().is_empty()) || file.target.endpoint.is_some();
     if !endpoint_set {
         return Ok(None);
     }
@@ -64,7 +64,12 @@ pub fn preflight(reach: &Reach, wf: &Workflow, today: Date, diags: &mut Vec<Diag
 
 /// The run's cost estimate, with notes on what could not be priced. Without a target, or
 /// without its region, every price is unknown.
-pub fn estimate(reach: Option<&Reach>, wf: &Workflow, facts: Option<&AccountFacts>, offline: bool) -> (Estimate, Vec<String>) {
+pub fn estimate(
+    reach: Option<&Reach>,
+    wf: &Workflow,
+    facts: Option<&AccountFacts>,
+    offline: bool,
+) -> (Estimate, Vec<String>) {
     let sizes = estimate::sizes(wf);
     let Some(reach) = reach else {
         return (estimate::estimate(wf, &Prices::new("USD")), Vec::new());

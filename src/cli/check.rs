@@ -78,7 +78,10 @@ fn online_target(options: &batchflow::CompileOptions) -> Result<batchflow::exec:
     let env = options.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     batchflow::online::reach(&file, &env)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| "--online needs a Batch account: set AZURE_BATCH_ENDPOINT, or `endpoint` under [target] in batchflow.toml".to_string())
+        .ok_or_else(|| {
+            "--online needs a Batch account: set AZURE_BATCH_ENDPOINT, or `endpoint` under [target] in batchflow.toml"
+                .to_string()
+        })
 }
 
 /// The files to check: given files, `*.batchflow` under given folders, or with no paths

@@ -231,17 +231,22 @@ fn fresh(
         return Err(Stop::Printed(exit::FOUND_ERRORS));
     }
     let workflow = compiled.workflow.take().ok_or(Stop::Printed(exit::FOUND_ERRORS))?;
-    let mut plan = plan::plan(&workflow, compiled.hooks.as_ref(), &compiled.plan_options(api_version)).map_err(|d| {
-        eprint_human(&d, &sources);
-        Stop::Printed(exit::FOUND_ERRORS)
-    })?;
+    let mut plan =
+        plan::plan(&workflow, compiled.hooks.as_ref(), &compiled.plan_options(api_version)).map_err(|d| {
+            eprint_human(&d, &sources);
+            Stop::Printed(exit::FOUND_ERRORS)
+        })?;
     if let Some(note) = plan::api_version::untested(&plan.api_version) {
         eprint_line(&note);
     }
     if let Some(reach) = reach {
         let (estimate, notes) = batchflow::online::estimate(Some(reach), &workflow, facts.as_ref(), false);
         if !args.quiet {
-            for line in notes.iter().map(|n| format!("note: {n}")).chain(plan::estimate::describe(&estimate)) {
+            for line in notes
+                .iter()
+                .map(|n| format!("note: {n}"))
+                .chain(plan::estimate::describe(&estimate))
+            {
                 eprint_line(&line);
             }
         }

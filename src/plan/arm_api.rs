@@ -205,7 +205,10 @@ pub fn pool(b: &PoolAddParameter, identities: &[String]) -> ArmPoolBody {
                 },
             },
             scale_settings,
-            inter_node_communication: b.enable_inter_node_communication.filter(|e| *e).map(|_| "Enabled".into()),
+            inter_node_communication: b
+                .enable_inter_node_communication
+                .filter(|e| *e)
+                .map(|_| "Enabled".into()),
             task_slots_per_node: b.task_slots_per_node,
             start_task: b.start_task.as_ref().map(start_task),
         },

@@ -103,7 +103,11 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
             summary.push_str(&format!(
                 ", through Azure Resource Manager with identit{} {}",
                 if identities.len() == 1 { "y" } else { "ies" },
-                identities.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+                identities
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let create = Step::new(kind, action, Vec::new(), pool.name.span).with_summary(summary);

@@ -70,7 +70,9 @@ impl StepKind {
     /// The pool a pool step is about.
     pub fn pool(&self) -> Option<&str> {
         match self {
-            StepKind::CreatePool { pool } | StepKind::CreateArmPool { pool } | StepKind::WaitPool { pool } => Some(pool),
+            StepKind::CreatePool { pool } | StepKind::CreateArmPool { pool } | StepKind::WaitPool { pool } => {
+                Some(pool)
+            }
             _ => None,
         }
     }

@@ -114,7 +114,10 @@ fn formula_cap(formula: &str, target: &str) -> Option<u32> {
         let expr = right.trim();
         cap = expr.parse::<u32>().ok().or_else(|| {
             let inner = expr.strip_prefix("min(")?.strip_suffix(')')?;
-            top_level_args(inner).iter().filter_map(|a| a.trim().parse::<u32>().ok()).min()
+            top_level_args(inner)
+                .iter()
+                .filter_map(|a| a.trim().parse::<u32>().ok())
+                .min()
         });
     }
     cap
@@ -147,8 +150,17 @@ mod tests {
         let f = "$busy = $ActiveTasks.GetSample(1);\n$TargetDedicatedNodes = min(max($busy, 0), 25);\n$NodeDeallocationOption = taskcompletion;";
         assert_eq!(formula_cap(f, "$TargetDedicatedNodes"), Some(25));
         assert_eq!(formula_cap(f, "$TargetLowPriorityNodes"), Some(0));
-        assert_eq!(formula_cap("$TargetDedicatedNodes = 4;", "$TargetDedicatedNodes"), Some(4));
-        assert_eq!(formula_cap("$TargetDedicatedNodes = $busy * 2;", "$TargetDedicatedNodes"), None);
-        assert_eq!(formula_cap("$TargetDedicatedNodes = min(8, 3, $x)", "$TargetDedicatedNodes"), Some(3));
+        assert_eq!(
+            formula_cap("$TargetDedicatedNodes = 4;", "$TargetDedicatedNodes"),
+            Some(4)
+        );
+        assert_eq!(
+            formula_cap("$TargetDedicatedNodes = $busy * 2;", "$TargetDedicatedNodes"),
+            None
+        );
+        assert_eq!(
+            formula_cap("$TargetDedicatedNodes = min(8, 3, $x)", "$TargetDedicatedNodes"),
+            Some(3)
+        );
     }
 }

@@ -1228,7 +1228,11 @@ fn the_plans_of_the_examples_run_on_the_fake() {
         let account = arm_config.account_id();
         let arm = crate::fake_arm::FakeArm::start(arm_config, &fake);
         replay(&c, &plan, (&Client::at(&arm.url()), &account));
-        assert!(arm.snapshot().refused.is_empty(), "{file}: {:?}", arm.snapshot().refused);
+        assert!(
+            arm.snapshot().refused.is_empty(),
+            "{file}: {:?}",
+            arm.snapshot().refused
+        );
         let s = fake.snapshot();
         assert_clean(&s);
         assert_eq!(s.error_replies, Vec::new(), "{file}");

@@ -32,7 +32,13 @@ fn writes(az: &Azure) -> Vec<String> {
         .map(|(what, ..)| what.clone())
         .filter(|w| !w.starts_with("GET "))
         .collect();
-    out.extend(az.arm.snapshot().requests.into_iter().filter(|r| !r.starts_with("GET ")));
+    out.extend(
+        az.arm
+            .snapshot()
+            .requests
+            .into_iter()
+            .filter(|r| !r.starts_with("GET ")),
+    );
     out
 }
 
@@ -46,9 +52,14 @@ fn a_gpu_pool_over_its_family_quota_is_stopped_before_anything_is_created() {
     let out = az.run(&[&file]);
     assert_eq!(out.code, 1, "{}", show(&out));
     assert!(out.stderr.contains("BF301"), "{}", out.stderr);
-    assert!(out.stderr.contains("dedicated  = 4"), "points at the node count: {}", out.stderr);
     assert!(
-        out.stderr.contains("needs 96 dedicated cores of family `standardNCADSA100v4Family` (4 nodes × 24"),
+        out.stderr.contains("dedicated  = 4"),
+        "points at the node count: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("needs 96 dedicated cores of family `standardNCADSA100v4Family` (4 nodes × 24"),
         "{}",
         out.stderr
     );
@@ -66,7 +77,11 @@ fn a_budget_below_the_runs_bound_refuses_it_and_an_unknown_cost_needs_consent() 
     // 4 nodes × 24 vCPUs × 0.05 USD × 12 h = 57.60 USD at the fake's prices.
     let out = az.run(&["--budget", "50", &file]);
     assert_eq!(out.code, 2, "{}", show(&out));
-    assert!(out.stderr.contains("may cost up to 57.60 USD, above --budget 50.00"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("may cost up to 57.60 USD, above --budget 50.00"),
+        "{}",
+        out.stderr
+    );
     assert!(writes(&az).is_empty(), "{:?}", writes(&az));
     let unbounded = az.write("open.batchflow", &GPU.replace("  max_wall_clock = 12h\n", ""));
     let out = az.run(&["--budget", "1000", &unbounded]);
@@ -88,12 +103,20 @@ fn plan_json_carries_the_estimate_and_prices_are_cached_for_offline_plans() {
     let plan = |extra: &[&str]| -> Value {
         let mut args = vec!["plan", "--format", "json", file.as_str()];
         args.extend_from_slice(extra);
-        let out = az.bf().env("XDG_CACHE_HOME", &cache.path().display().to_string()).args(args).run();
+        let out = az
+            .bf()
+            .env("XDG_CACHE_HOME", &cache.path().display().to_string())
+            .args(args)
+            .run();
         assert_eq!(out.code, 0, "{}", out.stderr);
         serde_json::from_str(&out.stdout).expect("plan JSON")
     };
     let offline_first = plan(&["--offline"]);
-    assert_eq!(offline_first["estimate"]["upper_bound"], Value::Null, "nothing cached yet");
+    assert_eq!(
+        offline_first["estimate"]["upper_bound"],
+        Value::Null,
+        "nothing cached yet"
+    );
     let e = plan(&[])["estimate"].clone();
     assert_eq!(
         e,
@@ -108,7 +131,11 @@ fn plan_json_carries_the_estimate_and_prices_are_cached_for_offline_plans() {
     let requests = az.arm.snapshot().requests.len();
     assert_eq!(plan(&["--offline"])["estimate"], e, "from the cache");
     assert_eq!(plan(&[])["estimate"], e, "from the cache too");
-    assert_eq!(az.arm.snapshot().requests.len(), requests, "the cache saved every request");
+    assert_eq!(
+        az.arm.snapshot().requests.len(),
+        requests,
+        "the cache saved every request"
+    );
     let prices: Vec<String> = az
         .arm
         .snapshot()
@@ -116,7 +143,10 @@ fn plan_json_carries_the_estimate_and_prices_are_cached_for_offline_plans() {
         .into_iter()
         .filter(|r| r.contains("/api/retail/prices"))
         .collect();
-    assert!(prices.iter().any(|r| r.contains("%24skip=") || r.contains("$skip=")), "paged: {prices:?}");
+    assert!(
+        prices.iter().any(|r| r.contains("%24skip=") || r.contains("$skip=")),
+        "paged: {prices:?}"
+    );
 }
 
 #[test]
@@ -128,9 +158,15 @@ fn throttling_is_waited_out_and_a_403_is_reported_as_not_checked() {
         forbid: false,
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("w.batchflow"), GPU.replace("dedicated  = 4", "dedicated  = 1")).expect("write");
+    std::fs::write(
+        dir.path().join("w.batchflow"),
+        GPU.replace("dedicated  = 4", "dedicated  = 1"),
+    )
+    .expect("write");
     let check = || {
-        let mut bf = Bf::new().current_dir(dir.path()).args(["check", "--online", "w.batchflow"]);
+        let mut bf = Bf::new()
+            .current_dir(dir.path())
+            .args(["check", "--online", "w.batchflow"]);
         for (k, v) in account.env() {
             bf = bf.env(k, &v);
         }
@@ -146,7 +182,12 @@ fn throttling_is_waited_out_and_a_403_is_reported_as_not_checked() {
     });
     let out = check();
     assert_eq!(out.code, 0, "a warning: {}", out.stderr);
-    assert!(out.stderr.contains("not checked: the core and pool quotas and the region's VM sizes (needs Reader on the account)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("not checked: the core and pool quotas and the region's VM sizes (needs Reader on the account)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -154,7 +195,9 @@ fn a_shared_key_checks_what_the_batch_api_can_and_says_what_it_could_not() {
     let account = FakeAccount::start(&json!({}));
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("w.batchflow"), GPU).expect("write");
-    let mut bf = Bf::new().current_dir(dir.path()).args(["check", "--online", "--format", "json", "w.batchflow"]);
+    let mut bf = Bf::new()
+        .current_dir(dir.path())
+        .args(["check", "--online", "--format", "json", "w.batchflow"]);
     for (k, v) in account.env() {
         bf = bf.env(k, &v);
     }
@@ -165,29 +208,44 @@ fn a_shared_key_checks_what_the_batch_api_can_and_says_what_it_could_not() {
         .map(|d| d["message"].as_str().unwrap_or("").to_string())
         .collect();
     assert!(
-        messages.iter().any(|m| m.contains("not checked") && m.contains("needs Microsoft Entra ID")),
+        messages
+            .iter()
+            .any(|m| m.contains("not checked") && m.contains("needs Microsoft Entra ID")),
         "{messages:?}"
     );
-    assert!(account.arm.snapshot().requests.is_empty(), "a shared key never goes to ARM");
+    assert!(
+        account.arm.snapshot().requests.is_empty(),
+        "a shared key never goes to ARM"
+    );
 }
 
 #[test]
 fn the_acr_example_gets_a_pool_with_its_identity_and_an_existing_pool_without_it_is_refused() {
     let az = Azure::entra();
     let file = "examples/acr-managed-identity.batchflow";
-    let plan: Value = serde_json::from_str(&az.bf().args(["plan", "--format", "json", file]).run().stdout).expect("plan JSON");
+    let plan: Value =
+        serde_json::from_str(&az.bf().args(["plan", "--format", "json", file]).run().stdout).expect("plan JSON");
     let create = &plan["steps"][0];
     assert_eq!(create["kind"], "create-arm-pool");
     assert_eq!(create["method"], "PUT");
     assert_eq!(create["path"], "{batchAccount}/pools/aligners");
     let identity = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/genomics-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/batch-acr-pull";
-    assert_eq!(create["body"]["identity"], json!({"type": "UserAssigned", "userAssignedIdentities": {identity: {}}}));
+    assert_eq!(
+        create["body"]["identity"],
+        json!({"type": "UserAssigned", "userAssignedIdentities": {identity: {}}})
+    );
     let out = az.run(&[file]);
     assert_eq!(out.code, 0, "{}", show(&out));
     let arm = az.arm.snapshot();
     assert_eq!(arm.if_none_match, [true]);
     assert!(arm.pool_bodies.contains_key("aligners"));
-    assert!(arm.requests.iter().any(|r| r.starts_with("DELETE ") && r.contains("/pools/aligners")), "{:?}", arm.requests);
+    assert!(
+        arm.requests
+            .iter()
+            .any(|r| r.starts_with("DELETE ") && r.contains("/pools/aligners")),
+        "{:?}",
+        arm.requests
+    );
     // The same pool id on Batch without the identity (created through the Batch API).
     let az = Azure::entra();
     let plain = az.write(
@@ -197,11 +255,20 @@ fn the_acr_example_gets_a_pool_with_its_identity_and_an_existing_pool_without_it
             .replace("  identity = ", "  username = \"u\"\n  password = secret(\"PW\")\n  # ")
             .replace("workflow \"acr-managed-identity\"", "workflow \"plain\""),
     );
-    let first = az.bf().env("PW", "x").args(["run", "--target", "azure", "--keep-pools", &plain]).run();
+    let first = az
+        .bf()
+        .env("PW", "x")
+        .args(["run", "--target", "azure", "--keep-pools", &plain])
+        .run();
     assert_eq!(first.code, 0, "{}", show(&first));
     let out = az.run(&[file]);
     assert_eq!(out.code, 1, "{}", show(&out));
-    assert!(out.stderr.contains("pool `aligners` already exists with no user-assigned identity"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("pool `aligners` already exists with no user-assigned identity"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The goal of issue 12: under 1.5 s with 100 ms of latency on every call, the calls made in
@@ -224,9 +291,12 @@ fn check_online_reads_in_parallel() {
         std::fs::write(dir.path().join(format!("{example}.batchflow")), text).expect("write");
     }
     let started = Instant::now();
-    let mut bf = Bf::new()
-        .current_dir(dir.path())
-        .args(["check", "--online", "custom-image-large.batchflow", "acr-managed-identity.batchflow"]);
+    let mut bf = Bf::new().current_dir(dir.path()).args([
+        "check",
+        "--online",
+        "custom-image-large.batchflow",
+        "acr-managed-identity.batchflow",
+    ]);
     for (k, v) in slow.env() {
         bf = bf.env(k, &v);
     }

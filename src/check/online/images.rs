@@ -32,8 +32,7 @@ pub fn sizes(wf: &Workflow, facts: &AccountFacts, out: &mut Vec<Diagnostic>) {
         match offered(skus, pool) {
             None => {
                 let names = skus.iter().map(|s| s.name.as_str());
-                let hint = did_you_mean(size, names)
-                    .map_or_else(String::new, |h| format!("{h} "));
+                let hint = did_you_mean(size, names).map_or_else(String::new, |h| format!("{h} "));
                 out.push(
                     Diagnostic::new(
                         Code::BF304,
@@ -52,7 +51,9 @@ pub fn sizes(wf: &Workflow, facts: &AccountFacts, out: &mut Vec<Diagnostic>) {
                         at(pool, "low_priority"),
                         format!("VM size `{}` has no low-priority (spot) nodes in {region}", sku.name),
                     )
-                    .with_help("use dedicated nodes for this size, or a size whose `LowPriorityCapable` is true in the region"),
+                    .with_help(
+                        "use dedicated nodes for this size, or a size whose `LowPriorityCapable` is true in the region",
+                    ),
                 );
             }
             Some(_) => {}
@@ -147,7 +148,9 @@ fn end_of_life(row: &SupportedImage, name: &str, span: crate::source::Span, toda
     let (severity, message) = if date <= today {
         (
             Severity::Error,
-            format!("image `{name}` reached the end of its Batch support on {date}: Batch no longer creates pools with it"),
+            format!(
+                "image `{name}` reached the end of its Batch support on {date}: Batch no longer creates pools with it"
+            ),
         )
     } else if date <= today.plus_days(RETIREMENT_NOTICE_DAYS) {
         (

@@ -6,9 +6,9 @@
 
 mod images;
 mod quota;
-mod skipped;
 #[cfg(test)]
 mod rules_tests;
+mod skipped;
 
 use crate::account::{AccountFacts, Wanted};
 use crate::diagnostics::{Code, Diagnostic};

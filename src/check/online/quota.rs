@@ -105,10 +105,26 @@ fn cores(needs: &[Need<'_>], existing: &[&ExistingPool], q: &Quotas, skus: &[Sku
     let all: Vec<&Need<'_>> = needs.iter().collect();
     let (used_dedicated, used_low) = in_use(existing, skus, None);
     if let (Some(quota), false) = (q.dedicated_cores, reported_family) {
-        over(&all, Kind::Dedicated, u64::from(quota), used_dedicated, "dedicated cores", None, out);
+        over(
+            &all,
+            Kind::Dedicated,
+            u64::from(quota),
+            used_dedicated,
+            "dedicated cores",
+            None,
+            out,
+        );
     }
     if let Some(quota) = q.low_priority_cores {
-        over(&all, Kind::LowPriority, u64::from(quota), used_low, "low-priority cores", None, out);
+        over(
+            &all,
+            Kind::LowPriority,
+            u64::from(quota),
+            used_low,
+            "low-priority cores",
+            None,
+            out,
+        );
     }
 }
 

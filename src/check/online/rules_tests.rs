@@ -64,7 +64,10 @@ fn facts() -> AccountFacts {
             quotas: Quotas {
                 dedicated_cores: Some(500),
                 low_priority_cores: Some(100),
-                per_family: vec![("standardNCADSA100v4Family".into(), 24), ("standardDSv5Family".into(), 100)],
+                per_family: vec![
+                    ("standardNCADSA100v4Family".into(), 24),
+                    ("standardDSv5Family".into(), 100),
+                ],
                 per_family_enforced: true,
                 pools: Some(20),
                 active_jobs: Some(100),
@@ -107,7 +110,13 @@ fn a_gpu_pool_over_its_family_quota_is_stopped_with_the_numbers() {
     let (wf, _) = workflow(&pool("Standard_NC24ads_A100_v4", HPC, "dedicated = 4"));
     let out = check(&wf, &facts(), TODAY);
     assert_eq!(codes(&out), [(Code::BF301, Severity::Error)]);
-    assert!(out[0].message.contains("needs 96 dedicated cores of family `standardNCADSA100v4Family` (4 nodes × 24 vCPUs)"), "{}", out[0].message);
+    assert!(
+        out[0]
+            .message
+            .contains("needs 96 dedicated cores of family `standardNCADSA100v4Family` (4 nodes × 24 vCPUs)"),
+        "{}",
+        out[0].message
+    );
     assert!(out[0].message.contains("24 free"), "{}", out[0].message);
     let (fits, _) = workflow(&pool("Standard_NC24ads_A100_v4", HPC, "dedicated = 1"));
     assert!(check(&fits, &facts(), TODAY).is_empty());
@@ -154,7 +163,11 @@ fn a_size_the_region_lacks_and_an_image_past_its_end_of_support() {
 #[test]
 fn the_live_lists_replace_the_tables_verdicts() {
     let (wf, mut offline) = workflow(&pool("Standard_D4s_v5", HPC, "dedicated = 1"));
-    offline.push(Diagnostic::new(Code::BF116, wf.pools[0].attrs.or("image", wf.pools[0].name.span), "retired"));
+    offline.push(Diagnostic::new(
+        Code::BF116,
+        wf.pools[0].attrs.or("image", wf.pools[0].name.span),
+        "retired",
+    ));
     supersede(&mut offline, &wf, &facts());
     assert!(!offline.iter().any(|d| d.code == Code::BF116));
 }
@@ -185,7 +198,11 @@ fn what_could_not_be_read_is_reported_not_passed() {
     let (wf, _) = workflow(&pool("Standard_NC24ads_A100_v4", HPC, "dedicated = 40"));
     let out = check(&wf, &f, TODAY);
     assert_eq!(codes(&out), [(Code::BF308, Severity::Warning)]);
-    assert!(out[0].message.ends_with("(needs Reader on the account)"), "{}", out[0].message);
+    assert!(
+        out[0].message.ends_with("(needs Reader on the account)"),
+        "{}",
+        out[0].message
+    );
 }
 
 #[test]

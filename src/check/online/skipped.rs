@@ -54,7 +54,10 @@ pub fn check(wf: &Workflow, facts: &AccountFacts, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        let marketplace = wf.pools.iter().any(|p| matches!(p.image, Some(Image::Marketplace { .. })));
+        let marketplace = wf
+            .pools
+            .iter()
+            .any(|p| matches!(p.image, Some(Image::Marketplace { .. })));
         if let (true, Some(w)) = (marketplace, why(&facts.images)) {
             out.push(skipped(span, "the images the account supports", w));
         }

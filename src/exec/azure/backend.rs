@@ -55,7 +55,10 @@ impl AzureBackend {
     pub fn new(plan: &Plan, reach: &Reach, settings: AzureSettings) -> Result<AzureBackend, RunError> {
         crate::exec::preflight::secrets_set(plan, &settings.env)?;
         let client = BatchClient::new(&reach.endpoint, &plan.api_version, reach.credentials())?;
-        let through_arm = plan.steps.iter().any(|s| matches!(s.kind, StepKind::CreateArmPool { .. }));
+        let through_arm = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::CreateArmPool { .. }));
         let arm = through_arm.then(|| reach.arm_account()).transpose()?;
         Ok(AzureBackend {
             endpoint: reach.endpoint.clone(),

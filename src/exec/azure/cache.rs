@@ -38,9 +38,7 @@ struct Entry<T> {
 }
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn path(dir: &Path, kind: &str, key: &str) -> PathBuf {
@@ -88,7 +86,10 @@ mod tests {
     #[test]
     fn the_directory_follows_xdg_then_home() {
         let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(dir(&env(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/h")])), Some(PathBuf::from("/c/batchflow")));
+        assert_eq!(
+            dir(&env(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/h")])),
+            Some(PathBuf::from("/c/batchflow"))
+        );
         assert_eq!(dir(&env(&[("HOME", "/h")])), Some(PathBuf::from("/h/.cache/batchflow")));
         assert_eq!(dir(&env(&[])), None);
     }

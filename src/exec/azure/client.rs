@@ -88,7 +88,11 @@ pub struct BatchClient {
 }
 
 impl BatchClient {
-    pub fn new(endpoint: &str, api_version: &str, auth: impl Into<std::sync::Arc<Credentials>>) -> Result<BatchClient, RunError> {
+    pub fn new(
+        endpoint: &str,
+        api_version: &str,
+        auth: impl Into<std::sync::Arc<Credentials>>,
+    ) -> Result<BatchClient, RunError> {
         let base = Url::parse(endpoint.trim_end_matches('/'))
             .map_err(|e| RunError::Config(format!("the Batch endpoint `{endpoint}` is not a URL: {e}")))?;
         let http = reqwest::Client::builder()

@@ -138,7 +138,12 @@ impl PriceClient {
     }
 
     async fn both(&self, region: &str, size: &str, offline: bool) -> Result<Option<Both>, Error> {
-        let key = cache::key(&[&self.endpoint, &region.to_ascii_lowercase(), &size.to_ascii_lowercase(), CURRENCY]);
+        let key = cache::key(&[
+            &self.endpoint,
+            &region.to_ascii_lowercase(),
+            &size.to_ascii_lowercase(),
+            CURRENCY,
+        ]);
         if let Some(dir) = &self.cache {
             if let Some(both) = cache::read::<Both>(dir, "prices", &key, cache::DAY) {
                 return Ok(Some(both));
@@ -177,9 +182,12 @@ impl PriceClient {
             out.extend(page.items);
             match page.next_page_link.filter(|l| !l.is_empty()) {
                 Some(next) => {
-                    url = Url::parse(&next).map_err(|e| Error::Transport(format!("NextPageLink `{next}` is not a URL: {e}")))?;
+                    url = Url::parse(&next)
+                        .map_err(|e| Error::Transport(format!("NextPageLink `{next}` is not a URL: {e}")))?;
                     if url.origin() != self.base.origin() {
-                        return Err(Error::Transport(format!("refusing to follow `{next}`: not on the prices endpoint")));
+                        return Err(Error::Transport(format!(
+                            "refusing to follow `{next}`: not on the prices endpoint"
+                        )));
                     }
                 }
                 None => return Ok(out),
@@ -189,7 +197,13 @@ impl PriceClient {
 
     async fn get(&self, url: &Url) -> Result<Vec<u8>, Error> {
         let result = with_retries(&self.policy, || async {
-            let response = match self.http.get(url.clone()).header("Accept", "application/json").send().await {
+            let response = match self
+                .http
+                .get(url.clone())
+                .header("Accept", "application/json")
+                .send()
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => return Ok::<_, Error>(Answer::Transport(format!("cannot reach the prices endpoint: {e}"))),
             };
@@ -278,7 +292,10 @@ mod tests {
         // The Retail Prices overview's sample item (learn.microsoft.com/rest/api/cost-management/retail-prices/azure-retail-prices).
         let page = r#"{"BillingCurrency":"USD","CustomerEntityId":"Default","CustomerEntityType":"Retail","Items":[{"currencyCode":"USD","tierMinimumUnits":0.0,"retailPrice":0.176,"unitPrice":0.176,"armRegionName":"eastus","location":"US East","effectiveStartDate":"2020-08-01T00:00:00Z","meterId":"00000000-0000-0000-0000-000000000000","meterName":"D2s v3","productId":"DZH318Z0BQPS","skuId":"DZH318Z0BQPS/00TG","productName":"Virtual Machines Dsv3 Series","skuName":"D2s v3","serviceName":"Virtual Machines","serviceId":"DZH313Z7MMC8","serviceFamily":"Compute","unitOfMeasure":"1 Hour","type":"Consumption","isPrimaryMeterRegion":true,"armSkuName":"Standard_D2s_v3"}],"NextPageLink":null,"Count":1}"#;
         let p: Page = serde_json::from_str(page).expect("parses");
-        assert_eq!(select(&p.items, "Standard_D2s_v3", "eastus", false).dedicated, Some(0.176));
+        assert_eq!(
+            select(&p.items, "Standard_D2s_v3", "eastus", false).dedicated,
+            Some(0.176)
+        );
         assert!(p.next_page_link.is_none());
     }
 }

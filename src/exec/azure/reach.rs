@@ -50,7 +50,11 @@ impl Reach {
             .build()
             .map_err(|e| RunError::io("cannot start the async runtime", e))?;
         let credentials: Arc<Credentials> = Arc::new(target.auth);
-        let mut batch = BatchClient::new(&target.endpoint, crate::plan::DEFAULT_API_VERSION, Arc::clone(&credentials))?;
+        let mut batch = BatchClient::new(
+            &target.endpoint,
+            crate::plan::DEFAULT_API_VERSION,
+            Arc::clone(&credentials),
+        )?;
         batch.policy = preflight_policy();
         let arm_endpoint = client::endpoint(env);
         let arm = match credentials.as_ref() {
@@ -100,9 +104,12 @@ impl Reach {
             .as_ref()
             .map(|c| c.clone().with_policy(preflight_policy()))
             .map_err(|why| *why);
-        let facts = self
-            .runtime
-            .block_on(facts::gather(&self.batch, arm.as_ref().map_err(|w| *w), &self.who, wanted));
+        let facts = self.runtime.block_on(facts::gather(
+            &self.batch,
+            arm.as_ref().map_err(|w| *w),
+            &self.who,
+            wanted,
+        ));
         if let (Some(dir), Some(a)) = (&self.cache, facts.account.found()) {
             cache::write(dir, "accounts", &self.account_key(), &a.region);
         }
@@ -121,10 +128,11 @@ impl Reach {
 
     /// The account for creating pools with identities.
     pub fn arm_account(&self) -> Result<ArmAccount, RunError> {
-        let client = self
-            .arm
-            .clone()
-            .map_err(|why| RunError::Config(format!("pools with managed identities are created through Azure Resource Manager, which {why}")))?;
+        let client = self.arm.clone().map_err(|why| {
+            RunError::Config(format!(
+                "pools with managed identities are created through Azure Resource Manager, which {why}"
+            ))
+        })?;
         let id = self.account()?.id;
         Ok(ArmAccount { client, id })
     }
@@ -147,7 +155,10 @@ impl Reach {
         }
         let arm = self.arm.as_ref().map_err(|why| why.to_string())?;
         let arm = arm.clone().with_policy(preflight_policy());
-        let found = self.runtime.block_on(account::find(&arm, &self.who)).map_err(|e| e.to_string())?;
+        let found = self
+            .runtime
+            .block_on(account::find(&arm, &self.who))
+            .map_err(|e| e.to_string())?;
         if let Some(dir) = &self.cache {
             cache::write(dir, "accounts", &self.account_key(), &found.region);
         }

@@ -36,7 +36,11 @@ pub fn handle(state: &State, req: &Req) -> Reply {
         .and_then(|v| v.strip_prefix("Bearer "))
         .is_some_and(|t| !t.trim().is_empty());
     if !bearer {
-        return Reply::error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+        return Reply::error(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        );
     }
     let apis = match segs.as_slice() {
         ["subscriptions"] => SUBSCRIPTION_APIS,
@@ -52,7 +56,11 @@ pub fn handle(state: &State, req: &Req) -> Reply {
             return Reply::error(
                 400,
                 "InvalidApiVersionParameter",
-                &format!("The api-version '{}' is invalid. The supported versions are '{}'.", other.unwrap_or(""), apis.join(","))
+                &format!(
+                    "The api-version '{}' is invalid. The supported versions are '{}'.",
+                    other.unwrap_or(""),
+                    apis.join(",")
+                ),
             )
         }
     }
@@ -76,7 +84,9 @@ pub fn handle(state: &State, req: &Req) -> Reply {
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["subscriptions"]) => subscriptions(state),
         ("GET", ["subscriptions", s, "providers", "microsoft.batch", "batchaccounts"]) => accounts(state, req, s),
-        ("GET", ["subscriptions", s, "resourcegroups", rg, "providers", "microsoft.batch", "batchaccounts", a]) if ours(s, rg, a) => {
+        ("GET", ["subscriptions", s, "resourcegroups", rg, "providers", "microsoft.batch", "batchaccounts", a])
+            if ours(s, rg, a) =>
+        {
             Reply::json(200, account(state))
         }
         ("GET", ["subscriptions", s, "providers", "microsoft.batch", "locations", loc, "virtualmachineskus"]) => {
@@ -85,11 +95,17 @@ pub fn handle(state: &State, req: &Req) -> Reply {
             }
             page(state, req, &c.skus, "value", "nextLink")
         }
-        ("GET", ["subscriptions", s, "resourcegroups", rg, "providers", "microsoft.batch", "batchaccounts", a, "pools"]) if ours(s, rg, a) => {
+        (
+            "GET",
+            ["subscriptions", s, "resourcegroups", rg, "providers", "microsoft.batch", "batchaccounts", a, "pools"],
+        ) if ours(s, rg, a) => {
             let all = pools::list(state);
             page(state, req, &all, "value", "nextLink")
         }
-        (method, ["subscriptions", s, "resourcegroups", rg, "providers", "microsoft.batch", "batchaccounts", a, "pools", p]) if ours(s, rg, a) => {
+        (
+            method,
+            ["subscriptions", s, "resourcegroups", rg, "providers", "microsoft.batch", "batchaccounts", a, "pools", p],
+        ) if ours(s, rg, a) => {
             let name = &req.segments[req.segments.len() - 1];
             match method {
                 "GET" => pools::get(state, name),
@@ -103,7 +119,11 @@ pub fn handle(state: &State, req: &Req) -> Reply {
             let versions: Vec<Value> = c
                 .gallery_images
                 .iter()
-                .filter(|g| g["id"].as_str().is_some_and(|id| id.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase())))
+                .filter(|g| {
+                    g["id"]
+                        .as_str()
+                        .is_some_and(|id| id.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()))
+                })
                 .map(gallery_version)
                 .collect();
             page(state, req, &versions, "value", "nextLink")
@@ -115,18 +135,24 @@ pub fn handle(state: &State, req: &Req) -> Reply {
             }
         }
         ("GET", [.., "microsoft.compute", "images", _]) => match find(&c.managed_images, &req.path) {
-            Some(m) => Reply::json(200, json!({"id": m["id"], "name": req.segments.last(), "location": m["location"], "type": "Microsoft.Compute/images", "properties": {"provisioningState": "Succeeded"}})),
+            Some(m) => Reply::json(
+                200,
+                json!({"id": m["id"], "name": req.segments.last(), "location": m["location"], "type": "Microsoft.Compute/images", "properties": {"provisioningState": "Succeeded"}}),
+            ),
             None => not_found(req),
         },
         ("GET", [.., "microsoft.managedidentity", "userassignedidentities", _]) => {
             match c.identities.iter().find(|i| i.eq_ignore_ascii_case(&req.path)) {
-                Some(id) => Reply::json(200, json!({
-                    "id": id,
-                    "name": req.segments.last(),
-                    "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
-                    "location": c.location,
-                    "properties": {"tenantId": "t", "principalId": "p", "clientId": "c"}
-                })),
+                Some(id) => Reply::json(
+                    200,
+                    json!({
+                        "id": id,
+                        "name": req.segments.last(),
+                        "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                        "location": c.location,
+                        "properties": {"tenantId": "t", "principalId": "p", "clientId": "c"}
+                    }),
+                ),
                 None => not_found(req),
             }
         }
@@ -135,17 +161,26 @@ pub fn handle(state: &State, req: &Req) -> Reply {
 }
 
 fn not_found(req: &Req) -> Reply {
-    Reply::error(404, "ResourceNotFound", &format!("The Resource '{}' was not found.", req.path))
+    Reply::error(
+        404,
+        "ResourceNotFound",
+        &format!("The Resource '{}' was not found.", req.path),
+    )
 }
 
 fn find<'a>(all: &'a [Value], id: &str) -> Option<&'a Value> {
-    all.iter().find(|v| v["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
+    all.iter()
+        .find(|v| v["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
 }
 
 fn gallery_version(g: &Value) -> Value {
     let regions: Vec<Value> = g["targetRegions"]
         .as_array()
-        .map(|a| a.iter().map(|r| json!({"name": r, "regionalReplicaCount": 1})).collect())
+        .map(|a| {
+            a.iter()
+                .map(|r| json!({"name": r, "regionalReplicaCount": 1}))
+                .collect()
+        })
         .unwrap_or_default();
     let id = g["id"].as_str().unwrap_or("");
     json!({
@@ -214,7 +249,13 @@ pub fn page(state: &State, req: &Req, items: &[Value], key: &str, link: &str) ->
             .query
             .iter()
             .filter(|(k, _)| k != "$skiptoken")
-            .map(|(k, v)| format!("{}={}", crate::fake_batch::odata::encode(k), crate::fake_batch::odata::encode(v)))
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    crate::fake_batch::odata::encode(k),
+                    crate::fake_batch::odata::encode(v)
+                )
+            })
             .collect();
         body[link] = json!(format!(
             "{}{}?{}&$skiptoken={}",

@@ -23,8 +23,20 @@ const SIZES: &[(&str, &str, u32, bool, &str)] = &[
     ("Standard_D16s_v5", "standardDSv5Family", 16, true, "Dsv5"),
     ("Standard_E16s_v5", "standardESv5Family", 16, true, "Esv5"),
     ("Standard_F16s_v2", "standardFSv2Family", 16, true, "Fsv2"),
-    ("Standard_NC4as_T4_v3", "Standard NCASv3_T4 Family", 4, true, "NCasT4 v3"),
-    ("Standard_NC24ads_A100_v4", "standardNCADSA100v4Family", 24, true, "NCads A100 v4"),
+    (
+        "Standard_NC4as_T4_v3",
+        "Standard NCASv3_T4 Family",
+        4,
+        true,
+        "NCasT4 v3",
+    ),
+    (
+        "Standard_NC24ads_A100_v4",
+        "standardNCADSA100v4Family",
+        24,
+        true,
+        "NCads A100 v4",
+    ),
     ("Standard_HB120rs_v3", "standardHBrsv3Family", 120, false, "HBrsv3"),
 ];
 
@@ -93,7 +105,11 @@ pub fn identities() -> Vec<String> {
 fn price(size: &str, series: &str, region: &str, windows: bool, kind: &str, price: f64) -> Value {
     let price = (price * 10_000.0).round() / 10_000.0;
     let short = size.trim_start_matches("Standard_").replace('_', " ");
-    let sku_name = if kind.is_empty() { short.clone() } else { format!("{short} {kind}") };
+    let sku_name = if kind.is_empty() {
+        short.clone()
+    } else {
+        format!("{short} {kind}")
+    };
     json!({
         "currencyCode": "USD",
         "tierMinimumUnits": 0.0,
@@ -129,7 +145,14 @@ pub fn prices() -> Vec<Value> {
             out.push(price(size, series, region, false, "Spot", base * 0.2));
             out.push(price(size, series, region, false, "Low Priority", base * 0.25));
             out.push(price(size, series, region, true, "", base + f64::from(*vcpus) * 0.04));
-            out.push(price(size, series, region, true, "Spot", (base + f64::from(*vcpus) * 0.04) * 0.2));
+            out.push(price(
+                size,
+                series,
+                region,
+                true,
+                "Spot",
+                (base + f64::from(*vcpus) * 0.04) * 0.2,
+            ));
             let mut reservation = price(size, series, region, false, "", base * 8000.0);
             reservation["type"] = json!("Reservation");
             reservation["unitOfMeasure"] = json!("1 Hour");

@@ -19,11 +19,11 @@ mod pools;
 mod prices;
 
 use crate::fake_batch::{odata, BatchHandle, FakeBatch};
-pub use pools::as_batch;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{HeaderMap, Request, Response};
 use hyper_util::rt::TokioIo;
+pub use pools::as_batch;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -318,7 +318,10 @@ impl Reply {
     }
 }
 
-async fn serve(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+async fn serve(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let raw = parts.uri.path().to_string();

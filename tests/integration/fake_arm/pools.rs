@@ -38,12 +38,16 @@ fn invalid(state: &State, body: &Value) -> Option<String> {
         unknown(p, PROPERTIES, "the pool's properties"),
         unknown(vm, VM_FIELDS, "virtualMachineConfiguration"),
         unknown(&vm["imageReference"], IMAGE_FIELDS, "imageReference"),
-        p["vmSize"].as_str().is_none().then(|| "properties.vmSize is required".to_string()),
+        p["vmSize"]
+            .as_str()
+            .is_none()
+            .then(|| "properties.vmSize is required".to_string()),
         vm["nodeAgentSkuId"]
             .as_str()
             .is_none()
             .then(|| "deploymentConfiguration.virtualMachineConfiguration.nodeAgentSkuId is required".to_string()),
-        (!vm["imageReference"].is_object()).then(|| "virtualMachineConfiguration.imageReference is required".to_string()),
+        (!vm["imageReference"].is_object())
+            .then(|| "virtualMachineConfiguration.imageReference is required".to_string()),
     ];
     if let Some(why) = checks.into_iter().flatten().next() {
         return Some(why);
@@ -133,7 +137,8 @@ pub fn as_batch(name: &str, body: &Value) -> Value {
 fn as_arm(state: &State, batch: &Value, created: Option<&Value>) -> Value {
     let capital = |s: &str| {
         let mut c = s.chars();
-        c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+        c.next()
+            .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
     };
     let name = batch["id"].as_str().unwrap_or("");
     let mut properties = json!({
@@ -160,8 +165,7 @@ fn as_arm(state: &State, batch: &Value, created: Option<&Value>) -> Value {
             if let Some(id) = image.get("virtualMachineImageId").cloned() {
                 image["id"] = id;
             }
-            properties["deploymentConfiguration"] =
-                json!({"virtualMachineConfiguration": {"imageReference": image, "nodeAgentSkuId": vm["nodeAgentSKUId"]}});
+            properties["deploymentConfiguration"] = json!({"virtualMachineConfiguration": {"imageReference": image, "nodeAgentSkuId": vm["nodeAgentSKUId"]}});
         }
     }
     let mut pool = json!({
@@ -175,7 +179,12 @@ fn as_arm(state: &State, batch: &Value, created: Option<&Value>) -> Value {
         let filled: Map<String, Value> = ids
             .keys()
             .enumerate()
-            .map(|(i, k)| (k.clone(), json!({"principalId": format!("principal-{i}"), "clientId": format!("client-{i}")})))
+            .map(|(i, k)| {
+                (
+                    k.clone(),
+                    json!({"principalId": format!("principal-{i}"), "clientId": format!("client-{i}")}),
+                )
+            })
             .collect();
         pool["identity"] = json!({"type": "UserAssigned", "userAssignedIdentities": filled});
     }
@@ -203,7 +212,11 @@ pub fn list(state: &State) -> Vec<Value> {
 pub fn get(state: &State, name: &str) -> Reply {
     match state.batch.pool(name) {
         Some(p) => Reply::json(200, as_arm(state, &p, created(state, name).as_ref())),
-        None => Reply::error(404, "PoolNotFound", &format!("The specified pool `{name}` does not exist.")),
+        None => Reply::error(
+            404,
+            "PoolNotFound",
+            &format!("The specified pool `{name}` does not exist."),
+        ),
     }
 }
 
@@ -223,7 +236,11 @@ pub fn put(state: &State, req: &Req, name: &str) -> Reply {
     }
     if state.batch.pool(name).is_some() {
         return if only_new {
-            Reply::error(412, "PreconditionFailed", &format!("The pool `{name}` exists and If-None-Match is `*`."))
+            Reply::error(
+                412,
+                "PreconditionFailed",
+                &format!("The pool `{name}` exists and If-None-Match is `*`."),
+            )
         } else {
             Reply::error(409, "PoolExists", "The fake ARM does not update pools.")
         };
@@ -239,7 +256,11 @@ pub fn delete(state: &State, name: &str) -> Reply {
     match state.batch.delete_pool(name) {
         Ok(()) => Reply::json(202, Value::Null).header(
             "Location",
-            format!("{}{}/pools/{name}/operationResults/delete", state.base, state.config.account_id()),
+            format!(
+                "{}{}/pools/{name}/operationResults/delete",
+                state.base,
+                state.config.account_id()
+            ),
         ),
         Err((404, ..)) => Reply::json(204, Value::Null),
         Err((status, code, message)) => Reply::error(status, code, &message),

@@ -22,21 +22,35 @@ fn clauses(filter: &str) -> Option<Vec<(String, String)>> {
 
 pub fn handle(state: &State, req: &Req) -> Reply {
     let Some(filter) = req.param("$filter").and_then(clauses) else {
-        return Reply::json(400, json!({"Error": {"Code": "InvalidFilter", "Message": "a $filter of `field eq 'value'` clauses is required"}}));
+        return Reply::json(
+            400,
+            json!({"Error": {"Code": "InvalidFilter", "Message": "a $filter of `field eq 'value'` clauses is required"}}),
+        );
     };
-    let vm = filter.iter().any(|(f, v)| f == "serviceName" && v == "Virtual Machines");
+    let vm = filter
+        .iter()
+        .any(|(f, v)| f == "serviceName" && v == "Virtual Machines");
     if !vm || req.param("currencyCode").is_none() {
-        return Reply::json(400, json!({"Error": {"Code": "InvalidQuery", "Message": "the fake wants serviceName eq 'Virtual Machines' and a currencyCode"}}));
+        return Reply::json(
+            400,
+            json!({"Error": {"Code": "InvalidQuery", "Message": "the fake wants serviceName eq 'Virtual Machines' and a currencyCode"}}),
+        );
     }
-    let currency = req.param("currencyCode").unwrap_or("'USD'").trim_matches('\'').to_string();
+    let currency = req
+        .param("currencyCode")
+        .unwrap_or("'USD'")
+        .trim_matches('\'')
+        .to_string();
     let rows: Vec<Value> = state
         .config
         .prices
         .iter()
         .filter(|row| {
-            filter
-                .iter()
-                .all(|(f, v)| row[f.as_str()].as_str().is_some_and(|have| have.eq_ignore_ascii_case(v)))
+            filter.iter().all(|(f, v)| {
+                row[f.as_str()]
+                    .as_str()
+                    .is_some_and(|have| have.eq_ignore_ascii_case(v))
+            })
         })
         .map(|row| {
             let mut r = row.clone();
@@ -52,9 +66,20 @@ pub fn handle(state: &State, req: &Req) -> Reply {
             .query
             .iter()
             .filter(|(k, _)| k != "$skip")
-            .map(|(k, v)| format!("{}={}", crate::fake_batch::odata::encode(k), crate::fake_batch::odata::encode(v)))
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    crate::fake_batch::odata::encode(k),
+                    crate::fake_batch::odata::encode(v)
+                )
+            })
             .collect();
-        format!("{}/api/retail/prices?{}&$skip={}", state.base, query.join("&"), skip + size)
+        format!(
+            "{}/api/retail/prices?{}&$skip={}",
+            state.base,
+            query.join("&"),
+            skip + size
+        )
     });
     Reply::json(
         200,

@@ -44,7 +44,9 @@ pub fn supported_images(shared: &Shared, req: &Req) -> Result<Reply> {
 pub fn list_jobs(shared: &Shared, req: &Req, faults: &Faults) -> Result<Reply> {
     let paging = paging(shared, req)?;
     let mut all: Vec<Value> = shared.with_sim(faults, |sim, _| (0..sim.jobs.len()).map(|j| sim.job_json(j)).collect());
-    all.extend((0..shared.config.extra_active_jobs).map(|i| json!({"id": format!("other-run-{i}"), "state": "active"})));
+    all.extend(
+        (0..shared.config.extra_active_jobs).map(|i| json!({"id": format!("other-run-{i}"), "state": "active"})),
+    );
     let items: Vec<Value> = all
         .into_iter()
         .filter(|v| {

@@ -343,7 +343,10 @@ impl BatchHandle {
         let errors = version.schema_errors(version.model(crate::schema::Body::CreatePool), &body);
         if !errors.is_empty() {
             let problem = errors.join("; ");
-            self.0.log().schema_errors.push(format!("ARM pool as a Batch pool: {problem}"));
+            self.0
+                .log()
+                .schema_errors
+                .push(format!("ARM pool as a Batch pool: {problem}"));
             return Err((400, "InvalidRequestBody", problem));
         }
         let faults = self.0.faults();

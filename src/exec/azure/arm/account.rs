@@ -78,7 +78,11 @@ async fn visible_subscriptions(client: &ArmClient) -> Result<Vec<String>, RunErr
 }
 
 /// The account of one subscription that the endpoint (or the name) names.
-async fn in_subscription(client: &ArmClient, subscription: &str, wanted: &Wanted) -> Result<Option<BatchAccount>, RunError> {
+async fn in_subscription(
+    client: &ArmClient,
+    subscription: &str,
+    wanted: &Wanted,
+) -> Result<Option<BatchAccount>, RunError> {
     let path = format!("/subscriptions/{subscription}/providers/Microsoft.Batch/batchAccounts");
     let accounts: Vec<BatchAccount> = client
         .list(&path, BATCH_API)
@@ -146,7 +150,10 @@ mod tests {
             endpoint_key("https://SampleAcct.JapanEast.batch.azure.com/"),
             "sampleacct.japaneast.batch.azure.com"
         );
-        assert_eq!(endpoint_key("sampleacct.japaneast.batch.azure.com"), "sampleacct.japaneast.batch.azure.com");
+        assert_eq!(
+            endpoint_key("sampleacct.japaneast.batch.azure.com"),
+            "sampleacct.japaneast.batch.azure.com"
+        );
         assert_eq!(endpoint_key("http://127.0.0.1:8443"), "127.0.0.1:8443");
     }
 

@@ -105,7 +105,10 @@ impl ArmClient {
 
     /// `GET path`, parsed.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, api_version: &str) -> Result<T, Error> {
-        let body = self.send(Method::GET, self.url(path, api_version), None, false).await?.1;
+        let body = self
+            .send(Method::GET, self.url(path, api_version), None, false)
+            .await?
+            .1;
         serde_json::from_slice(&body).map_err(|e| Error::Transport(format!("{path} does not parse: {e}")))
     }
 
@@ -127,17 +130,32 @@ impl ArmClient {
 
     /// `PUT path` with a JSON body; `only_new` sends `If-None-Match: *`, so an existing
     /// resource is refused (412) rather than changed. Returns the status and body.
-    pub async fn put(&self, path: &str, api_version: &str, body: Vec<u8>, only_new: bool) -> Result<(u16, Vec<u8>), Error> {
+    pub async fn put(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: Vec<u8>,
+        only_new: bool,
+    ) -> Result<(u16, Vec<u8>), Error> {
         self.send(Method::PUT, self.url(path, api_version), Some(body), only_new)
             .await
     }
 
     /// `DELETE path`; the status (200, 202 or 204).
     pub async fn delete(&self, path: &str, api_version: &str) -> Result<u16, Error> {
-        Ok(self.send(Method::DELETE, self.url(path, api_version), None, false).await?.0)
+        Ok(self
+            .send(Method::DELETE, self.url(path, api_version), None, false)
+            .await?
+            .0)
     }
 
-    async fn send(&self, method: Method, url: Url, body: Option<Vec<u8>>, only_new: bool) -> Result<(u16, Vec<u8>), Error> {
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        only_new: bool,
+    ) -> Result<(u16, Vec<u8>), Error> {
         if url.origin() != self.base.origin() {
             return Err(Error::Transport(format!(
                 "refusing to follow `{url}`: it is not on the Azure Resource Manager endpoint {}",
@@ -150,7 +168,8 @@ impl ArmClient {
                 Credentials::Entra(entra) => entra.authorization_for(ARM_SCOPE).await?,
                 Credentials::SharedKey(_) => {
                     return Err(Error::Auth(
-                        "Azure Resource Manager takes Microsoft Entra ID tokens, and the target uses a shared key".into(),
+                        "Azure Resource Manager takes Microsoft Entra ID tokens, and the target uses a shared key"
+                            .into(),
                     ))
                 }
             };
@@ -213,7 +232,8 @@ mod tests {
 
     #[test]
     fn arm_errors_parse() {
-        let body = br#"{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization.\nmore"}}"#;
+        let body =
+            br#"{"error":{"code":"AuthorizationFailed","message":"The client does not have authorization.\nmore"}}"#;
         assert_eq!(
             parse_error(403, body),
             Error::Service {
@@ -229,7 +249,10 @@ mod tests {
     fn the_endpoint_is_overridden_by_the_environment() {
         let mut env = HashMap::new();
         assert_eq!(endpoint(&env), DEFAULT_ENDPOINT);
-        env.insert("BATCHFLOW_ARM_ENDPOINT".to_string(), "http://127.0.0.1:4000/".to_string());
+        env.insert(
+            "BATCHFLOW_ARM_ENDPOINT".to_string(),
+            "http://127.0.0.1:4000/".to_string(),
+        );
         assert_eq!(endpoint(&env), "http://127.0.0.1:4000");
     }
 }

@@ -10,7 +10,9 @@ use super::join::join_all;
 use super::models::{
     ArmPool, IdOnly, ImageResource, SupportedImageRow, SupportedSku, BATCH_API, GALLERY_API, IDENTITY_API, IMAGES_API,
 };
-use crate::account::{region_key, NEEDS_READER, AccountFacts, AccountInfo, CustomImage, ExistingPool, Lookup, Sku, SupportedImage, Wanted};
+use crate::account::{
+    region_key, AccountFacts, AccountInfo, CustomImage, ExistingPool, Lookup, Sku, SupportedImage, Wanted, NEEDS_READER,
+};
 use crate::exec::azure::client::BatchClient;
 use crate::exec::azure::list;
 use crate::exec::error::{BatchError, RunError};
@@ -63,7 +65,8 @@ pub async fn gather(batch: &BatchClient, arm: Result<&ArmClient, &str>, who: &Wh
             }
         }
     };
-    let ((images, active_jobs), ((account, skus, pools), custom_images, identities)) = tokio::join!(data_plane, arm_side);
+    let ((images, active_jobs), ((account, skus, pools), custom_images, identities)) =
+        tokio::join!(data_plane, arm_side);
     AccountFacts {
         account,
         skus,
@@ -111,7 +114,9 @@ async fn region_skus(arm: &ArmClient, subscription: &str, region: &str) -> Looku
         rows.into_iter()
             .map(|s| Sku {
                 vcpus: s.capability("vCPUs").and_then(|v| v.parse().ok()),
-                low_priority: s.capability("LowPriorityCapable").map(|v| v.eq_ignore_ascii_case("true")),
+                low_priority: s
+                    .capability("LowPriorityCapable")
+                    .map(|v| v.eq_ignore_ascii_case("true")),
                 name: s.name,
                 family: s.family_name,
             })
@@ -169,12 +174,18 @@ type ById = (BTreeMap<String, Lookup<CustomImage>>, BTreeMap<String, Lookup<()>>
 
 /// Each custom image and identity, all at once.
 async fn by_id(arm: &ArmClient, wanted: &Wanted) -> ById {
-    let images = join_all(wanted.custom_images.iter().map(|id| async move {
-        (id.to_ascii_lowercase(), custom_image(arm, id).await)
-    }));
+    let images = join_all(
+        wanted
+            .custom_images
+            .iter()
+            .map(|id| async move { (id.to_ascii_lowercase(), custom_image(arm, id).await) }),
+    );
     let identities = join_all(wanted.identities.iter().map(|id| async move {
         let read: Result<serde_json::Value, BatchError> = arm.get(id, IDENTITY_API).await;
-        (id.to_ascii_lowercase(), lookup_of(read, "needs Reader on the identity").map(|_| ()))
+        (
+            id.to_ascii_lowercase(),
+            lookup_of(read, "needs Reader on the identity").map(|_| ()),
+        )
     }));
     let (images, identities) = tokio::join!(images, identities);
     (images.into_iter().collect(), identities.into_iter().collect())
@@ -194,8 +205,9 @@ async fn custom_image(arm: &ArmClient, id: &str) -> Lookup<CustomImage> {
     let version = if lower.contains("/versions/") {
         lookup_of(arm.get::<ImageResource>(id, GALLERY_API).await, on_403)
     } else {
-        let versions: Result<Vec<ImageResource>, BatchError> =
-            arm.list(&format!("{}/versions", id.trim_end_matches('/')), GALLERY_API).await;
+        let versions: Result<Vec<ImageResource>, BatchError> = arm
+            .list(&format!("{}/versions", id.trim_end_matches('/')), GALLERY_API)
+            .await;
         match lookup_of(versions, on_403) {
             Lookup::Found(all) => latest(all).map_or(Lookup::Missing, Lookup::Found),
             Lookup::Missing => Lookup::Missing,

@@ -47,6 +47,10 @@ mod tests {
             i
         })));
         assert_eq!(out, vec![5, 4, 3, 2, 1]);
-        assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

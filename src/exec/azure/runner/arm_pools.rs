@@ -14,7 +14,9 @@ use crate::plan::arm_api::ArmPoolBody;
 
 fn account(ctx: &Ctx) -> Result<&ArmAccount, RunError> {
     ctx.arm.as_ref().ok_or_else(|| {
-        RunError::Config("pools with managed identities need Azure Resource Manager, which this run cannot reach".into())
+        RunError::Config(
+            "pools with managed identities need Azure Resource Manager, which this run cannot reach".into(),
+        )
     })
 }
 
@@ -28,7 +30,9 @@ pub async fn create(ctx: &Ctx, step: &str, pool: &str, path: &str, body: String)
     ctx.mark_sending(step);
     match arm.create(path, body.into_bytes()).await {
         Ok(Created::Created) => {
-            ctx.note(format!("pool `{pool}` created through Azure Resource Manager, with its identities"));
+            ctx.note(format!(
+                "pool `{pool}` created through Azure Resource Manager, with its identities"
+            ));
             Ok(Done::Plain)
         }
         Ok(Created::Exists) => same_pool(ctx, arm, pool, &wanted).await,
@@ -68,7 +72,10 @@ fn differences(have: &ArmPool, wanted: &ArmPoolBody) -> Vec<String> {
     if !image_same {
         out.push("another image".to_string());
     }
-    let agent = &w.deployment_configuration.virtual_machine_configuration.node_agent_sku_id;
+    let agent = &w
+        .deployment_configuration
+        .virtual_machine_configuration
+        .node_agent_sku_id;
     if !same(field(&["nodeAgentSkuId"]), Some(agent)) {
         out.push(format!(
             "node agent `{}` (the workflow wants `{agent}`)",
@@ -174,7 +181,10 @@ mod tests {
             }
         }))
         .expect("a pool");
-        assert_eq!(differences(&have, &wanted), [format!("no user-assigned identity `{id}`")]);
+        assert_eq!(
+            differences(&have, &wanted),
+            [format!("no user-assigned identity `{id}`")]
+        );
         have.identity = serde_json::from_value(serde_json::json!({
             "type": "UserAssigned",
             "userAssignedIdentities": {id.to_ascii_lowercase(): {"principalId": "p", "clientId": "c"}}

@@ -355,7 +355,10 @@ pub async fn run(
 }
 
 fn take_ready(ctx: &Ctx) -> Vec<PoolReady> {
-    ctx.ready.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
+    ctx.ready
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default()
 }
 
 /// A message from a step handler.

@@ -20,6 +20,7 @@ mod pools;
 mod retirement;
 mod run_options;
 mod runnables;
+mod staging;
 mod structure;
 mod tasks;
 
@@ -64,5 +65,6 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     tasks::check(wf, &mut out);
     commands::check(wf, &mut out);
     outputs::check(wf, &mut out);
+    staging::check(wf, ctx, &mut out);
     out
 }

@@ -9,9 +9,14 @@ use crate::value::has_secret;
 
 pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
     for r in runnables::all(wf) {
+        // Repository and `az://` destinations are the run's to write, with a SAS it makes.
         let urls = || {
-            r.each(|s| Some(&s.outputs))
-                .flat_map(|files| files.iter().map(|f| &*f.url))
+            r.each(|s| Some(&s.outputs)).flat_map(|files| {
+                files
+                    .iter()
+                    .filter(|f| f.location == crate::graph::Location::Url)
+                    .map(|f| &*f.url)
+            })
         };
         // One diagnostic per rule and task: a sweep repeats the same mistake per instance.
         if let Some(d) = urls().find_map(|u| not_blob(&r, u)) {

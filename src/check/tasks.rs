@@ -3,7 +3,7 @@
 
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic, Severity};
-use crate::graph::Workflow;
+use crate::graph::{Location, Workflow};
 use crate::value::{format_count, format_duration};
 
 /// Batch's limit on the combined length of the task ids in one `dependsOn`.
@@ -79,8 +79,13 @@ fn urls(r: &Runnable<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     for (attr, files) in [("inputs", &spec.inputs), ("outputs", &spec.outputs)] {
-        for f in files.iter() {
-            if !f.url.starts_with("https://") {
+        // Repository paths and `az://` paths are the run's to move, over https; a URL held
+        // whole in a secret cannot be judged.
+        for f in files
+            .iter()
+            .filter(|f| f.location == Location::Url && f.url.contains("://"))
+        {
+            if !f.url.starts_with("https://") && !loopback(&f.url) {
                 out.push(
                     Diagnostic::new(
                         Code::BF213,
@@ -225,6 +230,18 @@ fn dependency_length(wf: &Workflow, r: &Runnable<'_>, out: &mut Vec<Diagnostic>)
             .with_help("nothing to do: the plan adds barrier tasks that each depend on a share of them"),
         );
     }
+}
+
+/// `http://127.0.0.1...` or `http://localhost...`: an emulator on this machine.
+fn loopback(url: &str) -> bool {
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// An absolute path, a drive letter or a `..` segment: Batch rejects them in `filePath`.

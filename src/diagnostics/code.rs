@@ -6,6 +6,8 @@ use serde::{Serialize, Serializer};
 
 macro_rules! codes {
     ($($code:ident $name:literal $sev:ident,)*) => {
+        codes!(@for_each ($) $($code)*);
+
         /// A stable rule code such as `BF101`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
@@ -51,6 +53,17 @@ macro_rules! codes {
                     ),)*
                 }
             }
+        }
+    };
+    // `$d` is a `$` passed in, so the generated macro can have metavariables of its own.
+    (@for_each ($d:tt) $($code:ident)*) => {
+        /// Calls `$m!(BF001, BF002, ...)` with every rule code of the table, in order: code
+        /// generated per rule, as the one test per rule fixture of the integration tests.
+        #[macro_export]
+        macro_rules! for_each_rule {
+            ($d m:ident) => {
+                $d m!($($code),*);
+            };
         }
     };
 }
@@ -115,6 +128,12 @@ codes! {
     BF222 "invalid-image-reference" Error,
     BF223 "windows-container-version-mismatch" Warning,
     BF224 "autoscale-formula-syntax" Error,
+    BF225 "input-not-found" Error,
+    BF226 "path-outside-repository" Error,
+    BF227 "output-collision" Error,
+    BF228 "storage-not-configured" Error,
+    BF229 "sas-expires-before-job" Warning,
+    BF230 "too-many-input-files" Warning,
     BF301 "core-quota-exceeded" Error,
     BF302 "pool-quota-exceeded" Error,
     BF303 "job-quota-exceeded" Error,

@@ -220,6 +220,13 @@ impl Lowerer<'_> {
                 let mut out = Vec::new();
                 for entry in &b.entries {
                     let Entry::Attr(a) = entry else { continue };
+                    if a.key_expr.is_some() {
+                        self.sink.push(
+                            Diagnostic::new(Code::BF001, a.key.span, "an attribute name cannot use `${...}`")
+                                .with_help("write the name as a plain string; only file names in `inputs` and `outputs` may be interpolated"),
+                        );
+                        return None;
+                    }
                     let v = self.eval_once(&a.value, vars)?;
                     match v.to_text() {
                         Some(t) => out.push((Arc::from(a.key.name.as_str()), Arc::from(t))),

@@ -93,13 +93,10 @@ impl Builder {
                 body: self.block(next(&mut it, span)?)?,
                 span,
             },
-            Rule::storage_item => {
-                next(&mut it, span)?; // `storage`
-                Item::Storage {
-                    body: self.block(next(&mut it, span)?)?,
-                    span,
-                }
-            }
+            Rule::storage_item => Item::Storage {
+                body: self.block(next(&mut it, span)?)?,
+                span,
+            },
             Rule::job_item => {
                 let name = self.ident(next(&mut it, span)?);
                 next(&mut it, span)?; // `on`

@@ -2,7 +2,7 @@
 //! the string literal, through `\n` and `\"` escapes and raw strings, and at the `autoscale`
 //! attribute when the formula is computed.
 
-use crate::support::Bf;
+use crate::support::Test;
 
 const WORKFLOW: &str = r####"workflow "spans"
 
@@ -41,11 +41,10 @@ job etl on escaped {
 
 #[test]
 fn formula_problems_point_inside_the_literal_or_at_the_attribute() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("spans.batchflow");
-    std::fs::write(&file, WORKFLOW).expect("write workflow");
-    let out = Bf::new().args(["check", "--format", "json"]).args([&file]).run();
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = Test::new()
+        .write("spans.batchflow", WORKFLOW)
+        .args(["check", "--format", "json", "spans.batchflow"])
+        .failure();
     let pointed: Vec<(String, &str)> = out
         .diagnostics()
         .iter()

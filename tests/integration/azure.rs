@@ -4,7 +4,8 @@
 
 use crate::fake_arm::{FakeAccount, FakeArm};
 use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
-use crate::support::{examples, root, Bf, Output};
+pub(crate) use crate::support::show;
+use crate::support::{examples, root, Output, Repo, Test};
 use base64::Engine;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,8 +21,7 @@ const DEADLINE: Duration = Duration::from_secs(240);
 /// Resource Manager with the prices (the pre-flight reads them, and pools with identities are
 /// created there).
 pub(crate) struct Azure {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
+    repo: Repo,
     pub(crate) fake: FakeBatch,
     pub(crate) arm: FakeArm,
     shared_key: bool,
@@ -34,18 +34,15 @@ impl Azure {
 
     /// As [`Azure::new`], the account configured by `overrides` (as an `account.json`).
     pub(crate) fn with_account(config: Config, overrides: &Value) -> Azure {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = std::fs::canonicalize(dir.path()).expect("canonical tempdir");
-        std::fs::create_dir(path.join(".git")).expect("mkdir .git");
-        std::fs::create_dir(path.join("examples")).expect("mkdir examples");
+        let repo = Repo::new();
         for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
-            std::fs::copy(entry.path(), path.join("examples").join(entry.file_name())).expect("copy an example");
+            let text = std::fs::read(entry.path()).expect("an example");
+            repo.write(Path::new("examples").join(entry.file_name()), text);
         }
         let shared_key = config.shared_key.is_some();
         let FakeAccount { batch, arm } = FakeAccount::start_with(config, overrides);
         Azure {
-            _dir: dir,
-            path,
+            repo,
             fake: batch,
             arm,
             shared_key,
@@ -66,29 +63,30 @@ impl Azure {
 
     /// The temporary repository the runs run in.
     pub(crate) fn path(&self) -> &std::path::Path {
-        &self.path
+        self.repo.path()
     }
 
     pub(crate) fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.path.join(name), text).expect("write a workflow");
+        self.repo.write(name, text);
         name.to_string()
     }
 
-    pub(crate) fn bf(&self) -> Bf {
-        let bf = Bf::new()
-            .current_dir(&self.path)
-            .env("AZURE_BATCH_ENDPOINT", &self.fake.url())
-            .env("AZURE_BATCH_ACCOUNT", &self.fake.account())
-            .env("BATCHFLOW_ARM_ENDPOINT", &self.arm.url())
-            .env("BATCHFLOW_PRICES_ENDPOINT", &self.arm.url())
+    pub(crate) fn bf(&self) -> Test {
+        let bf = self
+            .repo
+            .test()
+            .env("AZURE_BATCH_ENDPOINT", self.fake.url())
+            .env("AZURE_BATCH_ACCOUNT", self.fake.account())
+            .env("BATCHFLOW_ARM_ENDPOINT", self.arm.url())
+            .env("BATCHFLOW_PRICES_ENDPOINT", self.arm.url())
             .env("BATCHFLOW_POLL_MS", "20");
         let bf = secret_names()
             .iter()
-            .fold(bf, |bf, name| bf.env(name, &format!("value-of-{name}")));
+            .fold(bf, |bf, name| bf.env(name, format!("value-of-{name}")));
         if self.shared_key {
             bf.env(
                 "AZURE_BATCH_ACCESS_KEY",
-                &base64::engine::general_purpose::STANDARD.encode(KEY),
+                base64::engine::general_purpose::STANDARD.encode(KEY),
             )
         } else {
             bf.env("BATCHFLOW_ACCESS_TOKEN", "a-test-token")
@@ -130,7 +128,7 @@ impl Azure {
     }
 
     pub(crate) fn run_dir(&self) -> PathBuf {
-        let runs = self.path.join(".batchflow/runs");
+        let runs = self.repo.path().join(".batchflow/runs");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -141,7 +139,7 @@ impl Azure {
     pub(crate) fn spawn(&self, args: &[&str]) -> Child {
         let mut all = vec!["run", "--target", "azure"];
         all.extend_from_slice(args);
-        let log = std::fs::File::create(self.path.join("spawned.log")).expect("a log file");
+        let log = std::fs::File::create(self.repo.path().join("spawned.log")).expect("a log file");
         self.bf()
             .args(all)
             .command()
@@ -182,10 +180,6 @@ fn secret_names() -> Vec<String> {
         }
     }
     names
-}
-
-pub(crate) fn show(out: &Output) -> String {
-    format!("exit {}\nstdout:\n{}\nstderr:\n{}", out.code, out.stdout, out.stderr)
 }
 
 /// Every planned task was created exactly once, with the planned dependencies, and nothing else;
@@ -369,7 +363,7 @@ fn a_wrong_key_is_refused_with_the_services_message() {
         .bf()
         .env(
             "AZURE_BATCH_ACCESS_KEY",
-            &base64::engine::general_purpose::STANDARD.encode(b"another key"),
+            base64::engine::general_purpose::STANDARD.encode(b"another key"),
         )
         .args(["run", "--target", "azure", "--quiet", "examples/hello.batchflow"])
         .run();
@@ -502,7 +496,7 @@ fn a_run_killed_while_adding_10000_tasks_resumes_and_creates_each_once() {
 #[test]
 fn a_pool_of_the_same_name_with_another_size_is_refused_and_left_alone() {
     let az = Azure::entra();
-    let other = std::fs::read_to_string(az.path.join("examples/hello.batchflow"))
+    let other = std::fs::read_to_string(az.repo.path().join("examples/hello.batchflow"))
         .expect("hello")
         .replace("Standard_D2s_v5", "Standard_D4s_v5")
         .replace("workflow \"hello\"", "workflow \"other\"")
@@ -528,7 +522,7 @@ fn the_same_pool_from_an_earlier_run_is_used() {
     let az = Azure::entra();
     let first = az.run(&["--keep-pools", "examples/hello.batchflow"]);
     assert_eq!(first.code, 0, "{}", show(&first));
-    let renamed = std::fs::read_to_string(az.path.join("examples/hello.batchflow"))
+    let renamed = std::fs::read_to_string(az.repo.path().join("examples/hello.batchflow"))
         .expect("hello")
         .replace("job hello on", "job hello2 on");
     let file = az.write("again.batchflow", &renamed);
@@ -868,7 +862,7 @@ fn status_shows_batch_and_cancel_ends_the_run() {
 
 #[test]
 fn without_an_account_the_run_says_what_to_set() {
-    let out = Bf::new()
+    let out = Test::project()
         .current_dir(Path::new(&root()))
         .env("AZURE_BATCH_ENDPOINT", "")
         .args(["run", "--target", "azure", "examples/hello.batchflow"])

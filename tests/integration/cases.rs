@@ -12,17 +12,22 @@
 //! `# expect:` lines list every code `check` must report (with its severity, when given), and
 //! no other: a case is also a test against false alarms. `# expect: nothing` = a clean check.
 //! `# env:` lines set environment variables, e.g. another day for the retirement rules.
+//! `# account:` lines (JSON, joined) make a fake Batch account answer the check, configured as
+//! a rule fixture's `account.json` (for the online rules, with `# args: --online`).
 
-use crate::support::{root, Bf};
+use crate::fake_arm::FakeAccount;
+use crate::support::{root, Test};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-struct Case {
-    file: PathBuf,
+pub(crate) struct Case {
+    pub(crate) file: PathBuf,
     /// (code, severity if the case names one)
     expect: BTreeSet<(String, Option<String>)>,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    /// The fake account's overrides, when the case has `# account:` lines.
+    account: Option<serde_json::Value>,
 }
 
 fn header(text: &str, key: &str) -> Vec<String> {
@@ -33,7 +38,8 @@ fn header(text: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-fn cases() -> Vec<Case> {
+/// Every case of `tests/fixtures/cases/`, by file name.
+pub(crate) fn cases() -> Vec<Case> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/cases"))
         .expect("tests/fixtures/cases")
         .flatten()
@@ -63,14 +69,44 @@ fn cases() -> Vec<Case> {
                 .filter_map(|l| l.split_once('='))
                 .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
                 .collect();
+            let account_lines = header(&text, "account");
+            let account = (!account_lines.is_empty()).then(|| {
+                serde_json::from_str(&account_lines.join(" "))
+                    .unwrap_or_else(|e| panic!("{}: `# account:` is not JSON: {e}", file.display()))
+            });
             Case {
                 file,
                 expect,
                 args,
                 env,
+                account,
             }
         })
         .collect()
+}
+
+impl Case {
+    /// The file relative to the crate root, as the diagnostics name it.
+    pub(crate) fn rel(&self) -> PathBuf {
+        self.file.strip_prefix(root()).unwrap_or(&self.file).to_path_buf()
+    }
+
+    /// `batchflow check --format json` on the case, with its `# args:` and `# env:`.
+    pub(crate) fn check(&self) -> Test {
+        let test = Test::project()
+            .args(["check", "--format", "json"])
+            .args([self.rel()])
+            .args(&self.args);
+        let mut test = self.env.iter().fold(test, |test, (k, v)| test.env(k, v));
+        if let Some(overrides) = &self.account {
+            let account = FakeAccount::start(overrides);
+            for (k, v) in account.env() {
+                test = test.env(k, v);
+            }
+            test = test.keep(account);
+        }
+        test
+    }
 }
 
 #[test]
@@ -78,20 +114,13 @@ fn every_case_reports_exactly_what_it_expects() {
     let cases = cases();
     let mut failures = Vec::new();
     for case in &cases {
-        let rel = case.file.strip_prefix(root()).unwrap_or(&case.file).to_path_buf();
+        let rel = case.rel();
         let text = std::fs::read_to_string(&case.file).expect("case file");
         if header(&text, "expect").is_empty() || header(&text, "case").is_empty() {
             failures.push(format!("{}: needs `# case:` and `# expect:` lines", rel.display()));
             continue;
         }
-        let mut bf = Bf::new()
-            .args(["check", "--format", "json"])
-            .args([&rel])
-            .args(&case.args);
-        for (k, v) in &case.env {
-            bf = bf.env(k, v);
-        }
-        let out = bf.run();
+        let out = case.check().run();
         let got: BTreeSet<(String, String)> = out
             .diagnostics()
             .iter()
@@ -134,20 +163,17 @@ fn every_case_reports_exactly_what_it_expects() {
 /// not only `plan`. Generated rather than stored: the fixture would be a megabyte.
 #[test]
 fn a_task_body_over_one_megabyte_fails_check() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let big = "x".repeat(1_100_000);
     let near = "x".repeat(900_000);
     for (name, arg, fires) in [("big", &big, true), ("near", &near, false)] {
-        let file = dir.path().join(format!("{name}.batchflow"));
+        let file = format!("{name}.batchflow");
         let text = format!(
             "workflow \"{name}\"\npool cpu {{\n  vm_size    = \"Standard_D4s_v5\"\n  image      = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  node_agent = \"batch.node.ubuntu 24.04\"\n  dedicated  = 1\n}}\njob j on cpu {{\n  task t {{\n    command = \"python3 work.py {arg}\"\n  }}\n}}\n"
         );
-        std::fs::write(&file, text).expect("write workflow");
-        let out = Bf::new()
-            .current_dir(dir.path())
-            .args(["check", "--format", "json"])
-            .args([&file])
-            .run();
+        let out = Test::new()
+            .write(&file, text)
+            .args(["check", "--format", "json", &file])
+            .status(i32::from(fires));
         let codes = out.codes();
         assert_eq!(
             codes.contains(&"BF119".to_string()),
@@ -155,6 +181,5 @@ fn a_task_body_over_one_megabyte_fails_check() {
             "{name}: {codes:?}\n{}",
             out.stderr
         );
-        assert_eq!(out.code, i32::from(fires), "{name}: {}", out.stderr);
     }
 }

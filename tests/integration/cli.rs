@@ -1,18 +1,17 @@
 //! Command-line behaviour: exit codes, formats, the repository walk, usage errors.
 
-use crate::support::{root, Bf};
+use crate::support::{root, Test};
 
 #[test]
 fn json_format_is_exactly_the_documented_shape() {
-    let out = Bf::new()
+    let out = Test::project()
         .args([
             "check",
             "--format",
             "json",
             "tests/fixtures/rules/BF101/fires.batchflow",
         ])
-        .run();
-    assert_eq!(out.code, 1);
+        .failure();
     let first = out
         .diagnostics()
         .into_iter()
@@ -33,15 +32,14 @@ fn json_format_is_exactly_the_documented_shape() {
 
 #[test]
 fn github_format_writes_annotations() {
-    let out = Bf::new()
+    let out = Test::project()
         .args([
             "check",
             "--format",
             "github",
             "tests/fixtures/rules/BF101/fires.batchflow",
         ])
-        .run();
-    assert_eq!(out.code, 1);
+        .failure();
     let line = out.stdout.lines().find(|l| l.contains("BF101")).expect("annotation");
     assert!(
         line.starts_with("::error file=tests/fixtures/rules/BF101/fires.batchflow,line="),
@@ -53,40 +51,36 @@ fn github_format_writes_annotations() {
 #[test]
 fn warnings_pass_unless_denied() {
     let file = "tests/fixtures/rules/BF107/fires.batchflow";
-    assert_eq!(Bf::new().args(["check", file]).run().code, 0);
-    assert_eq!(Bf::new().args(["check", "--deny-warnings", file]).run().code, 1);
+    Test::project().args(["check", file]).success();
+    Test::project().args(["check", "--deny-warnings", file]).failure();
 }
 
 #[test]
 fn usage_and_io_errors_exit_2() {
-    assert_eq!(Bf::new().args(["check", "no/such/file.batchflow"]).run().code, 2);
-    assert_eq!(Bf::new().args(["frobnicate"]).run().code, 2);
-    assert_eq!(Bf::new().args(["explain", "BF999"]).run().code, 2);
-    let bad_param = Bf::new()
+    Test::project().args(["check", "no/such/file.batchflow"]).status(2);
+    Test::project().args(["frobnicate"]).status(2);
+    Test::project().args(["explain", "BF999"]).status(2);
+    Test::project()
         .args(["check", "examples/hello.batchflow", "--param", "novalue"])
-        .run();
-    assert_eq!(bad_param.code, 2, "{}", bad_param.stderr);
+        .status(2);
 }
 
 #[test]
 fn check_without_paths_walks_up_to_the_repository_pipelines() {
-    let repo = tempfile::tempdir().expect("tempdir");
-    let pipelines = repo.path().join("pipelines/nested");
-    std::fs::create_dir_all(&pipelines).expect("mkdir");
-    std::fs::copy(
-        root().join("examples/hello.batchflow"),
-        pipelines.join("hello.batchflow"),
-    )
-    .expect("copy");
-    std::fs::copy(
-        root().join("tests/fixtures/rules/BF101/fires.batchflow"),
-        repo.path().join("pipelines/bad.batchflow"),
-    )
-    .expect("copy");
-    let deep = repo.path().join("src/deep");
-    std::fs::create_dir_all(&deep).expect("mkdir");
-    let out = Bf::new().args(["check", "--format", "json"]).current_dir(&deep).run();
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let read = |rel: &str| std::fs::read(root().join(rel)).expect("a checked-in workflow");
+    let repo = Test::empty()
+        .write("pipelines/nested/hello.batchflow", read("examples/hello.batchflow"))
+        .write(
+            "pipelines/bad.batchflow",
+            read("tests/fixtures/rules/BF101/fires.batchflow"),
+        )
+        .mkdir("src/deep")
+        .repo();
+    let out = repo
+        .test()
+        .args(["check", "--format", "json"])
+        .current_dir("src/deep")
+        .failure();
     let files: Vec<String> = out
         .diagnostics()
         .iter()
@@ -96,30 +90,29 @@ fn check_without_paths_walks_up_to_the_repository_pipelines() {
         files.iter().all(|f| f.ends_with("pipelines/bad.batchflow")),
         "{files:?}"
     );
-    let human = Bf::new().args(["check"]).current_dir(&deep).run();
-    assert!(human.stderr.contains("checked 2 files"), "{}", human.stderr);
+    repo.test()
+        .args(["check"])
+        .current_dir("src/deep")
+        .stderr_contains("checked 2 files")
+        .run();
 }
 
 #[test]
 fn check_outside_a_repository_is_a_usage_error() {
-    let empty = tempfile::tempdir().expect("tempdir");
-    let out = Bf::new().args(["check"]).current_dir(empty.path()).run();
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("no repository"), "{}", out.stderr);
+    Test::empty().args(["check"]).stderr_contains("no repository").status(2);
 }
 
 #[test]
 fn params_override_defaults_and_bad_ones_are_bf010() {
     let sweep = "examples/gpu-sweep.batchflow";
-    let out = Bf::new()
+    Test::project()
         .args(["plan", "--format", "json", sweep, "--param", "seeds=2"])
-        .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let bad = Bf::new()
+        .success();
+    let bad = Test::project()
         .args(["check", "--format", "json", sweep, "--param", "seeds=many"])
         .run();
     assert_eq!(bad.codes(), ["BF010"]);
-    let unknown = Bf::new()
+    let unknown = Test::project()
         .args(["check", "--format", "json", sweep, "--param", "sedes=2"])
         .run();
     let d = unknown.diagnostics();
@@ -132,8 +125,7 @@ fn params_override_defaults_and_bad_ones_are_bf010() {
 
 #[test]
 fn explain_without_a_code_lists_every_rule() {
-    let out = Bf::new().args(["explain"]).run();
-    assert_eq!(out.code, 0);
+    let out = Test::project().args(["explain"]).success();
     for code in batchflow::diagnostics::Code::ALL {
         assert!(out.stdout.contains(code.as_str()), "{code}");
     }
@@ -141,11 +133,12 @@ fn explain_without_a_code_lists_every_rule() {
 
 #[test]
 fn graph_draws_dot_and_mermaid() {
-    let dot = Bf::new().args(["graph", "examples/gpu-sweep.batchflow"]).run();
-    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    let dot = Test::project()
+        .args(["graph", "examples/gpu-sweep.batchflow"])
+        .success();
     assert!(dot.stdout.starts_with("digraph \"gpu-sweep\" {"), "{}", dot.stdout);
     assert!(dot.stdout.contains("instances"), "sweeps are collapsed: {}", dot.stdout);
-    let mermaid = Bf::new()
+    let mermaid = Test::project()
         .args([
             "graph",
             "--format",
@@ -153,33 +146,29 @@ fn graph_draws_dot_and_mermaid() {
             "--instances",
             "examples/gpu-sweep.batchflow",
         ])
-        .run();
-    assert_eq!(mermaid.code, 0);
+        .success();
     assert!(mermaid.stdout.starts_with("flowchart LR"));
     assert!(mermaid.stdout.contains("train-7-2"), "instances are drawn");
 }
 
 #[test]
 fn plan_refuses_a_workflow_with_errors() {
-    let out = Bf::new()
+    Test::project()
         .args(["plan", "tests/fixtures/rules/BF101/fires.batchflow"])
-        .run();
-    assert_eq!(out.code, 1);
-    assert!(out.stdout.is_empty());
-    assert!(out.stderr.contains("BF101"), "{}", out.stderr);
+        .stdout("")
+        .stderr_contains("BF101")
+        .failure();
 }
 
 #[test]
 fn plan_names_the_api_version_in_both_of_batchs_forms_and_refuses_others() {
     let hello = "examples/hello.batchflow";
     let plan = |extra: &[&str]| {
-        Bf::new()
+        Test::project()
             .args(["plan", "--format", "json", hello])
             .args(extra.iter().copied())
-            .run()
     };
-    let default = plan(&[]);
-    assert_eq!(default.code, 0, "{}", default.stderr);
+    let default = plan(&[]).stderr("").success();
     assert!(
         default
             .stdout
@@ -187,59 +176,45 @@ fn plan_names_the_api_version_in_both_of_batchs_forms_and_refuses_others() {
         "{}",
         default.stdout
     );
-    assert!(default.stderr.is_empty(), "{}", default.stderr);
-    let old = plan(&["--api-version", "2024-02-01.19.0"]);
-    assert_eq!(old.code, 0, "{}", old.stderr);
-    assert!(
-        old.stdout.contains(r#""api_version":"2024-02-01.19.0""#),
-        "{}",
-        old.stdout
-    );
-    assert!(old.stderr.is_empty(), "{}", old.stderr);
+    let old = plan(&["--api-version", "2024-02-01.19.0"])
+        .stdout_contains(r#""api_version":"2024-02-01.19.0""#)
+        .stderr("")
+        .success();
     // The same requests either way.
     let steps = |out: &str| out.split_once(r#""steps":"#).map(|(_, s)| s.to_string());
     assert_eq!(steps(&default.stdout), steps(&old.stdout));
-    let text = Bf::new().args(["plan", hello]).run();
+    let text = Test::project().args(["plan", hello]).success();
     assert!(
         text.stdout.starts_with("plan for `hello` (api-version 2025-06-01):"),
         "{}",
         text.stdout
     );
 
-    let untested = plan(&["--api-version", "2026-08-01"]);
-    assert_eq!(untested.code, 0, "{}", untested.stderr);
-    assert!(
-        untested
-            .stderr
-            .contains("note: the request bodies are tested against api-versions 2025-06-01 and 2024-02-01.19.0 only"),
-        "{}",
-        untested.stderr
-    );
+    plan(&["--api-version", "2026-08-01"])
+        .stderr_contains("note: the request bodies are tested against api-versions 2025-06-01 and 2024-02-01.19.0 only")
+        .success();
     for bad in ["2025-06", "2024-02-01.19", "v2025-06-01", "2025-13-01"] {
-        let out = plan(&["--api-version", bad]);
-        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
-        assert!(out.stdout.is_empty());
-        assert!(
-            out.stderr.contains(&format!("error: --api-version: `{bad}` is not a Batch api-version: they are named like `2025-06-01` (the default), or `2024-02-01.19.0` before 2025")),
-            "{}",
-            out.stderr
-        );
+        plan(&["--api-version", bad])
+            .stdout("")
+            .stderr_contains(format!("error: --api-version: `{bad}` is not a Batch api-version: they are named like `2025-06-01` (the default), or `2024-02-01.19.0` before 2025"))
+            .status(2);
     }
 }
 
 #[test]
 fn a_closed_pipe_is_not_a_crash() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("big.batchflow");
-    std::fs::write(
-        &file,
-        "pool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  dedicated = 1\n}\n\
-         job j on p {\n  task t[i in 0..20000] { command = \"echo ${i}\" }\n}\n",
-    )
-    .expect("write");
+    let repo = Test::empty()
+        .write(
+            "big.batchflow",
+            "pool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  dedicated = 1\n}\n\
+             job j on p {\n  task t[i in 0..20000] { command = \"echo ${i}\" }\n}\n",
+        )
+        .repo();
+    let file = repo.path().join("big.batchflow");
     let bin = env!("CARGO_BIN_EXE_batchflow");
     for args in ["graph --instances", "plan --format json", "plan"] {
-        // Far more output than a pipe buffers, read by something that stops after 10 bytes.
+        // Far more output than a pipe buffers, read by something that stops after 10 bytes:
+        // the shell pipe is the point, so this runs bash rather than the builder.
         let script = format!(
             "'{bin}' {args} '{}' | head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}",
             file.display()
@@ -277,14 +252,14 @@ fn run_options_of_the_other_target_are_refused_before_anything_starts() {
         ),
     ];
     for (extra, message) in cases {
-        let mut args = vec!["run", "examples/hello.batchflow"];
-        args.extend(extra.iter().copied());
-        let out = Bf::new().args(args.clone()).run();
-        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
-        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        Test::project()
+            .args(["run", "examples/hello.batchflow"])
+            .args(extra)
+            .stdout("")
+            .stderr_contains(message)
+            .status(2);
     }
-    let zero = Bf::new()
+    Test::project()
         .args([
             "run",
             "examples/hello.batchflow",
@@ -293,6 +268,5 @@ fn run_options_of_the_other_target_are_refused_before_anything_starts() {
             "--max-in-flight",
             "0",
         ])
-        .run();
-    assert_eq!(zero.code, 2, "{}", zero.stderr);
+        .status(2);
 }

@@ -1,6 +1,6 @@
 //! Every file in `examples/` checks without errors and plans.
 
-use crate::support::{examples, Bf};
+use crate::support::{examples, Test};
 
 #[test]
 fn there_are_at_least_eight_examples() {
@@ -10,18 +10,16 @@ fn there_are_at_least_eight_examples() {
 #[test]
 fn every_example_checks_without_errors_or_warnings() {
     for file in examples() {
-        let out = Bf::new()
+        Test::project()
             .args(["check", "--deny-warnings", "--format", "json", &file])
-            .run();
-        assert_eq!(out.code, 0, "{file}: {:?}", out.diagnostics());
+            .success();
     }
 }
 
 #[test]
 fn every_example_plans() {
     for file in examples() {
-        let out = Bf::new().args(["plan", "--format", "json", &file]).run();
-        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let out = Test::project().args(["plan", "--format", "json", &file]).success();
         let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
         assert!(!plan["steps"].as_array().expect("steps").is_empty(), "{file}");
     }
@@ -29,11 +27,8 @@ fn every_example_plans() {
 
 #[test]
 fn checking_the_folder_checks_every_example() {
-    let out = Bf::new().args(["check", "examples/"]).run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stderr.contains(&format!("checked {} files", examples().len())),
-        "{}",
-        out.stderr
-    );
+    Test::project()
+        .args(["check", "examples/"])
+        .stderr_contains(format!("checked {} files", examples().len()))
+        .success();
 }

@@ -3,7 +3,7 @@
 
 use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
 use crate::schema::Version;
-use crate::support::Bf;
+use crate::support::Test;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -1216,8 +1216,7 @@ fn the_plans_of_the_examples_run_on_the_fake() {
     let examples = crate::support::examples();
     assert!(examples.len() >= 5);
     for file in examples {
-        let out = Bf::new().args(["plan", "--format", "json", &file]).run();
-        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let out = Test::project().args(["plan", "--format", "json", &file]).success();
         let plan: Value = serde_json::from_str(&out.stdout).expect("a JSON plan");
         let fake = FakeBatch::start(Config {
             task_duration: Duration::from_millis(1),

@@ -1,10 +1,11 @@
-//! The throw-away repository the local-run tests work in, and helpers to read what a run
-//! left: its state, its summary rows, its node folders. Every test gets its own temporary
-//! repository (an empty `.git` marks its root), so its runs land in that folder's
-//! `.batchflow/runs/`. Tasks record what they saw in files of the repository; concurrency is
-//! measured from start and end times the tasks write themselves.
+//! What the local-run tests add to the builder's temporary repository (`support.rs`):
+//! workflows with placeholders, and helpers to read what a run left: its state, its summary
+//! rows, its node folders. Every test gets its own repository (an empty `.git` marks its
+//! root), so its runs land in that folder's `.batchflow/runs/`. Tasks record what they saw in
+//! files of the repository; concurrency is measured from start and end times the tasks write
+//! themselves.
 
-use crate::support::{Bf, Output};
+pub use crate::support::{show, Output, Repo, Test};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -26,68 +27,53 @@ pub const IMAGE: &str = "docker.io/library/busybox:1.36";
 pub const TIMED: &str =
     "/bin/sh -c 's=$(date +%s%N); sleep 0.4; e=$(date +%s%N); echo $s $e > @DIR@/times/$AZ_BATCH_TASK_ID'";
 
-/// A temporary repository.
-pub struct Repo {
-    _dir: tempfile::TempDir,
-    pub path: PathBuf,
+/// A temporary repository for local runs, with the folders its tasks record into.
+pub fn local_repo() -> Repo {
+    let repo = Repo::new();
+    for sub in ["times", "marks", "argv", "used"] {
+        repo.mkdir(sub);
+    }
+    repo
 }
 
-impl Repo {
-    pub fn new() -> Repo {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // The binary sees its working directory with symlinks resolved; so must the asserts.
-        let path = std::fs::canonicalize(dir.path()).expect("canonical tempdir");
-        std::fs::create_dir(path.join(".git")).expect("mkdir .git");
-        for sub in ["times", "marks", "argv", "used"] {
-            std::fs::create_dir(path.join(sub)).expect("mkdir");
-        }
-        Repo { _dir: dir, path }
-    }
-
-    pub fn dir(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    /// Writes a file, filling in `@DIR@` (this repository), `@LINUX@`, `@CONTAINER_HOST@`,
-    /// `@TIMED@` and `@IMAGE@`.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let text = text
-            .replace("@LINUX@", LINUX)
-            .replace("@CONTAINER_HOST@", CONTAINER_HOST)
-            .replace("@TIMED@", TIMED)
-            .replace("@IMAGE@", IMAGE)
-            .replace("@DIR@", &self.dir());
-        let p = self.path.join(name);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).expect("mkdir");
-        }
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-
-    /// An executable `sh` script.
-    pub fn script(&self, name: &str, text: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let p = self.write(name, text);
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        p
-    }
-
-    pub fn bf(&self) -> Bf {
-        Bf::new().current_dir(&self.path)
-    }
-
-    /// `batchflow run ARGS`.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.bf().arg_list("run", args).run()
-    }
-
-    pub fn runs_root(&self) -> PathBuf {
-        self.path.join(".batchflow/runs")
-    }
-
+/// What the local-run tests do with their repository, on top of the builder's.
+pub trait LocalRepo {
+    /// Writes a workflow (or any file), filling in `@DIR@` (this repository), `@LINUX@`,
+    /// `@CONTAINER_HOST@`, `@TIMED@` and `@IMAGE@`.
+    fn workflow(&self, name: &str, text: &str) -> PathBuf;
+    /// An executable `sh` script, with the same placeholders.
+    fn script(&self, name: &str, text: &str) -> PathBuf;
+    /// `batchflow run ARGS`, to end with `.success()`, `.failure()` or `.status(n)`.
+    fn run(&self, args: &[&str]) -> Test;
+    fn runs_root(&self) -> PathBuf;
     /// The run folders, sorted by name.
-    pub fn run_dirs(&self) -> Vec<PathBuf> {
+    fn run_dirs(&self) -> Vec<PathBuf>;
+    /// The one run of the test.
+    fn only_run(&self) -> PathBuf;
+    /// How many lines a marker file has (0 when it does not exist).
+    fn count(&self, rel: &str) -> usize;
+    /// `(task id, start ns, end ns)` of every timed task, by task id.
+    fn intervals(&self) -> Vec<(String, u128, u128)>;
+}
+
+impl LocalRepo for Repo {
+    fn workflow(&self, name: &str, text: &str) -> PathBuf {
+        self.write(name, fill(self, text))
+    }
+
+    fn script(&self, name: &str, text: &str) -> PathBuf {
+        self.executable(name, fill(self, text))
+    }
+
+    fn run(&self, args: &[&str]) -> Test {
+        self.test().arg("run").args(args)
+    }
+
+    fn runs_root(&self) -> PathBuf {
+        self.path().join(".batchflow/runs")
+    }
+
+    fn run_dirs(&self) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = std::fs::read_dir(self.runs_root())
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -95,29 +81,18 @@ impl Repo {
         out
     }
 
-    /// The one run of the test.
-    pub fn only_run(&self) -> PathBuf {
+    fn only_run(&self) -> PathBuf {
         let runs = self.run_dirs();
         assert_eq!(runs.len(), 1, "{runs:?}");
         runs.into_iter().next().expect("a run")
     }
 
-    /// How many lines a marker file has (0 when it does not exist).
-    pub fn count(&self, rel: &str) -> usize {
-        std::fs::read_to_string(self.path.join(rel)).map_or(0, |t| t.lines().count())
+    fn count(&self, rel: &str) -> usize {
+        std::fs::read_to_string(self.path().join(rel)).map_or(0, |t| t.lines().count())
     }
 
-    pub fn exists(&self, rel: &str) -> bool {
-        self.path.join(rel).exists()
-    }
-
-    pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    /// `(task id, start ns, end ns)` of every timed task, by task id.
-    pub fn intervals(&self) -> Vec<(String, u128, u128)> {
-        let mut out: Vec<(String, u128, u128)> = std::fs::read_dir(self.path.join("times"))
+    fn intervals(&self) -> Vec<(String, u128, u128)> {
+        let mut out: Vec<(String, u128, u128)> = std::fs::read_dir(self.path().join("times"))
             .expect("times/")
             .filter_map(|e| e.ok())
             .map(|e| {
@@ -134,14 +109,12 @@ impl Repo {
     }
 }
 
-pub trait ArgList {
-    fn arg_list(self, first: &str, rest: &[&str]) -> Bf;
-}
-
-impl ArgList for Bf {
-    fn arg_list(self, first: &str, rest: &[&str]) -> Bf {
-        self.args(std::iter::once(first).chain(rest.iter().copied()))
-    }
+fn fill(repo: &Repo, text: &str) -> String {
+    text.replace("@LINUX@", LINUX)
+        .replace("@CONTAINER_HOST@", CONTAINER_HOST)
+        .replace("@TIMED@", TIMED)
+        .replace("@IMAGE@", IMAGE)
+        .replace("@DIR@", &repo.path().display().to_string())
 }
 
 /// Most intervals that overlap at one moment (an end at the same instant as a start does not
@@ -159,13 +132,6 @@ pub fn max_overlap(intervals: &[(String, u128, u128)]) -> usize {
 
 pub fn overlaps(a: &(String, u128, u128), b: &(String, u128, u128)) -> bool {
     a.1 < b.2 && b.1 < a.2
-}
-
-pub fn show(out: &Output) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.code, out.stdout, out.stderr
-    )
 }
 
 pub fn state(run: &Path) -> Value {

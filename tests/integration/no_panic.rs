@@ -6,7 +6,7 @@
 //! binary and non-UTF-8 files, a 10 MB file, pathological nesting, huge sweeps, hook
 //! scripts that never return, and `let` cycles.
 
-use crate::support::{root, Bf, Output};
+use crate::support::{root, Output, Repo};
 use batchflow::compile::{compile_text, CompileOptions, Compiled, HookSource, Surroundings};
 use batchflow::diagnostics::render;
 use batchflow::plan;
@@ -14,7 +14,7 @@ use batchflow::source::SourceMap;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config as ProptestConfig;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -298,20 +298,16 @@ const POOL: &str = r#"pool p {
 }
 "#;
 
-/// Writes `name` (and any side files) into a fresh temp dir and runs
-/// `batchflow check --format json` on it.
+/// Writes `name` (and any side files) into a fresh repository and runs
+/// `batchflow check --format json` on it: the output and how long the check took.
 fn check(files: &[(&str, &[u8])]) -> (Output, Duration) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = Repo::new();
     for (name, bytes) in files {
-        std::fs::write(dir.path().join(name), bytes).expect("write");
+        repo.write(name, bytes);
     }
-    let main = dir.path().join(files[0].0);
-    run_check(&main)
-}
-
-fn run_check(path: &Path) -> (Output, Duration) {
+    let test = repo.test().args(["check", "--format", "json", files[0].0]);
     let start = Instant::now();
-    let out = Bf::new().args(["check", "--format", "json"]).args([path]).run();
+    let out = test.run();
     (out, start.elapsed())
 }
 

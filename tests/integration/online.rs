@@ -4,7 +4,7 @@
 use crate::azure::{show, Azure};
 use crate::fake_arm::{ArmFaults, FakeAccount};
 use crate::fake_batch::Config;
-use crate::support::Bf;
+use crate::support::Repo;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -155,22 +155,16 @@ fn throttling_is_waited_out_and_a_403_is_reported_as_not_checked() {
     account.arm.set_faults(ArmFaults {
         throttle_next: 2,
         retry_after_secs: 1,
-        forbid: false,
+        ..ArmFaults::default()
     });
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("w.batchflow"),
-        GPU.replace("dedicated  = 4", "dedicated  = 1"),
-    )
-    .expect("write");
+    let repo = Repo::new();
+    repo.write("w.batchflow", GPU.replace("dedicated  = 4", "dedicated  = 1"));
     let check = || {
-        let mut bf = Bf::new()
-            .current_dir(dir.path())
-            .args(["check", "--online", "w.batchflow"]);
+        let mut test = repo.test().args(["check", "--online", "w.batchflow"]);
         for (k, v) in account.env() {
-            bf = bf.env(k, &v);
+            test = test.env(k, v);
         }
-        bf.run()
+        test.run()
     };
     let out = check();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -193,15 +187,15 @@ fn throttling_is_waited_out_and_a_403_is_reported_as_not_checked() {
 #[test]
 fn a_shared_key_checks_what_the_batch_api_can_and_says_what_it_could_not() {
     let account = FakeAccount::start(&json!({}));
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("w.batchflow"), GPU).expect("write");
-    let mut bf = Bf::new()
-        .current_dir(dir.path())
+    let repo = Repo::new();
+    repo.write("w.batchflow", GPU);
+    let mut test = repo
+        .test()
         .args(["check", "--online", "--format", "json", "w.batchflow"]);
     for (k, v) in account.env() {
-        bf = bf.env(k, &v);
+        test = test.env(k, v);
     }
-    let out = bf.env("AZURE_BATCH_ACCESS_KEY", "a2V5").run();
+    let out = test.env("AZURE_BATCH_ACCESS_KEY", "a2V5").run();
     let messages: Vec<String> = out
         .diagnostics()
         .iter()
@@ -284,23 +278,23 @@ fn check_online_reads_in_parallel() {
     arm_config.latency = Duration::from_millis(100);
     let arm = crate::fake_arm::FakeArm::start(arm_config, &batch);
     let slow = FakeAccount { batch, arm };
-    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = Repo::new();
     let root = crate::support::root();
     for example in ["custom-image-large", "acr-managed-identity"] {
         let text = std::fs::read_to_string(root.join(format!("examples/{example}.batchflow"))).expect("an example");
-        std::fs::write(dir.path().join(format!("{example}.batchflow")), text).expect("write");
+        repo.write(format!("{example}.batchflow"), text);
     }
     let started = Instant::now();
-    let mut bf = Bf::new().current_dir(dir.path()).args([
+    let mut test = repo.test().args([
         "check",
         "--online",
         "custom-image-large.batchflow",
         "acr-managed-identity.batchflow",
     ]);
     for (k, v) in slow.env() {
-        bf = bf.env(k, &v);
+        test = test.env(k, v);
     }
-    let out = bf.run();
+    let out = test.run();
     let took = started.elapsed();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("BF308"), "{}", out.stderr);

@@ -9,10 +9,10 @@
 //! reach a plan.
 
 use crate::schema::{iso8601_seconds, Body, Version};
-use crate::support::{root, Bf};
+use crate::support::{root, Repo, Test};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `TaskAddCollectionParameter.value`: "The maximum count of Tasks is 100."
 const MAX_COLLECTION_TASKS: usize = 100;
@@ -86,7 +86,7 @@ fn plan_case(case: &Case, version: Version) -> Option<Planned> {
             values.push((k.clone(), v.clone()));
         }
     }
-    let mut bf = Bf::new()
+    let mut bf = Test::project()
         .args(["plan", "--format", "json"])
         .args([&case.file])
         .args(&case.args);
@@ -158,21 +158,14 @@ fn cases() -> Vec<Case> {
         let label = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
         out.push(Case { label, file, args, env });
     }
-    // The checker's cases (`cases.rs`): those that check clean must plan valid requests.
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/cases"))
-        .expect("tests/fixtures/cases")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "batchflow"))
-        .collect();
-    files.sort();
-    for file in files {
-        let label = file.strip_prefix(root()).unwrap_or(&file).display().to_string();
+    // The checker's cases (`cases.rs`), with their `# args:` and `# env:`: those that check
+    // clean must plan valid requests.
+    for case in crate::cases::cases() {
         out.push(Case {
-            label,
-            file,
-            args: Vec::new(),
-            env: Vec::new(),
+            label: case.rel().display().to_string(),
+            file: case.file.clone(),
+            args: case.args.clone(),
+            env: case.env.clone(),
         });
     }
     out
@@ -965,16 +958,13 @@ fn rules_beyond_the_schema_catch_broken_plans() {
     );
 }
 
-/// Plans a generated workflow in a temporary folder.
-fn plan_generated(dir: &Path, name: &str, source: &str) -> Value {
-    let file = dir.join(format!("{name}.batchflow"));
-    std::fs::write(&file, source).expect("write workflow");
-    let out = Bf::new()
-        .current_dir(dir)
-        .args(["plan", "--format", "json"])
-        .args([&file])
-        .run();
-    assert_eq!(out.code, 0, "{name}: plan failed:\n{}", out.stderr);
+/// Plans a generated workflow in a temporary repository.
+fn plan_generated(name: &str, source: &str) -> Value {
+    let file = format!("{name}.batchflow");
+    let out = Test::new()
+        .write(&file, source)
+        .args(["plan", "--format", "json", &file])
+        .success();
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{name}: plan output is not JSON: {e}"))
 }
 
@@ -1008,11 +998,10 @@ fn collections<'p>(plan: &'p Value, job: &str) -> Vec<(&'p str, &'p [Value])> {
 #[test]
 fn a_12000_task_sweep_with_fan_in_splits_at_100_and_goes_through_barriers() {
     const N: usize = 12_000;
-    let dir = tempfile::tempdir().expect("tempdir");
     let source = format!(
         "workflow \"wide\"\n{CPU_POOL}\njob wide on cpu {{\n  max_wall_clock = 1d\n\n  task train[i in 0..{N}] {{\n    command = \"python3 train.py --replicate ${{i}}\"\n    timeout = 1h\n  }}\n\n  task report after train {{\n    command = \"python3 report.py\"\n  }}\n}}\n"
     );
-    let plan = plan_generated(dir.path(), "wide", &source);
+    let plan = plan_generated("wide", &source);
     let report = check_plan("wide", &plan, None);
     assert_eq!(report.problems, Vec::<String>::new());
 
@@ -1113,13 +1102,12 @@ fn a_12000_task_sweep_with_fan_in_splits_at_100_and_goes_through_barriers() {
 
 #[test]
 fn long_commands_split_collections_by_size() {
-    let dir = tempfile::tempdir().expect("tempdir");
     // ~15 kB per task: 100 of them would be ~1.5 MB.
     let padding = "x".repeat(15_000);
     let source = format!(
         "workflow \"heavy\"\n{CPU_POOL}\njob heavy on cpu {{\n  task step[i in 0..250] {{\n    command = \"/bin/sh -c 'echo ${{i}} {padding}'\"\n  }}\n\n  task done after step {{\n    command = \"/bin/sh -c true\"\n  }}\n}}\n"
     );
-    let plan = plan_generated(dir.path(), "heavy", &source);
+    let plan = plan_generated("heavy", &source);
     let report = check_plan("heavy", &plan, None);
     assert_eq!(report.problems, Vec::<String>::new());
     let cols = collections(&plan, "heavy");
@@ -1154,7 +1142,6 @@ fn long_commands_split_collections_by_size() {
 #[test]
 fn barrier_tasks_on_windows_containers_run_in_the_container_as_admin() {
     const N: usize = 11_000;
-    let dir = tempfile::tempdir().expect("tempdir");
     let source = format!(
         r#"workflow "wide-windows"
 import "std/images"
@@ -1187,7 +1174,7 @@ job forecast on win {{
 }}
 "#
     );
-    let plan = plan_generated(dir.path(), "wide-windows", &source);
+    let plan = plan_generated("wide-windows", &source);
     let report = check_plan("wide-windows", &plan, None);
     assert_eq!(report.problems, Vec::<String>::new());
     let barriers: Vec<&Value> = collections(&plan, "forecast")
@@ -1265,14 +1252,14 @@ pool box {
     ];
     let mut failures = Vec::new();
     for (k, (what, body, hooks)) in cases.into_iter().enumerate() {
-        let dir = tempfile::tempdir().expect("tempdir");
         let name = format!("edge{k}");
-        let file = dir.path().join(format!("{name}.batchflow"));
-        std::fs::write(&file, format!("workflow \"{name}\"\n{body}")).expect("write workflow");
+        let file = format!("{name}.batchflow");
+        let repo = Repo::new();
+        repo.write(&file, format!("workflow \"{name}\"\n{body}"));
         if let Some(script) = hooks {
-            std::fs::write(dir.path().join(format!("{name}.rhai")), script).expect("write hooks");
+            repo.write(format!("{name}.rhai"), script);
         }
-        let checked = Bf::new().current_dir(dir.path()).args(["check"]).args([&file]).run();
+        let checked = repo.test().args(["check", &file]).run();
         let control = what.starts_with("control");
         if checked.code != 0 {
             if control {
@@ -1280,11 +1267,7 @@ pool box {
             }
             continue; // the checker catches it: fine
         }
-        let out = Bf::new()
-            .current_dir(dir.path())
-            .args(["plan", "--format", "json"])
-            .args([&file])
-            .run();
+        let out = repo.test().args(["plan", "--format", "json", &file]).run();
         if out.code != 0 {
             if control || !out.stderr.contains("BF") {
                 failures.push(format!("{what}: plan failed without a diagnostic:\n{}", out.stderr));

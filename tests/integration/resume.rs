@@ -9,7 +9,7 @@
 //! `env`), so the runs before and after a kill write to the same files. A task that succeeded
 //! twice shows as two lines, one that never did as none.
 
-use crate::support::TODAY;
+use crate::support::Repo;
 use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -46,28 +46,27 @@ enum Tasks {
     Stubborn,
 }
 
-struct Repo {
-    dir: tempfile::TempDir,
+/// The sweep workflow in a temporary repository of the builder's.
+struct Sweep {
+    repo: Repo,
     /// Tasks of the sweep.
     n: usize,
 }
 
-impl Repo {
-    fn new(tasks: Tasks) -> Repo {
-        Repo::with(tasks, TASKS)
+impl Sweep {
+    fn new(tasks: Tasks) -> Sweep {
+        Sweep::with(tasks, TASKS)
     }
 
-    fn with(tasks: Tasks, n: usize) -> Repo {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir(dir.path().join(".git")).expect("mkdir .git");
-        std::fs::create_dir(dir.path().join("out")).expect("mkdir out");
-        let repo = Repo { dir, n };
-        std::fs::write(repo.path().join("w.batchflow"), workflow(&repo.out(), tasks, n)).expect("write workflow");
-        repo
+    fn with(tasks: Tasks, n: usize) -> Sweep {
+        let repo = Repo::new();
+        let out = repo.mkdir("out");
+        repo.write("w.batchflow", workflow(&out, tasks, n));
+        Sweep { repo, n }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.repo.path()
     }
 
     fn out(&self) -> PathBuf {
@@ -89,11 +88,10 @@ impl Repo {
 
     fn spawn(&self, log: &str, args: &[&str]) -> Child {
         let file = |ext: &str| File::create(self.path().join(format!("{log}.{ext}"))).expect("log file");
-        Command::new(env!("CARGO_BIN_EXE_batchflow"))
-            .current_dir(self.path())
+        self.repo
+            .test()
             .args(args)
-            .env("BATCHFLOW_TODAY", TODAY)
-            .env("NO_COLOR", "1")
+            .command()
             .stdin(Stdio::null())
             .stdout(file("stdout"))
             .stderr(file("stderr"))
@@ -263,7 +261,7 @@ fn finish(child: &mut Child, what: &str) -> ExitStatus {
 
 /// Polls until `cond` holds while the run goes on; fails the test when the run ends first or
 /// after `HANG`.
-fn wait_until(repo: &Repo, child: &mut Child, what: &str, mut cond: impl FnMut() -> bool) {
+fn wait_until(repo: &Sweep, child: &mut Child, what: &str, mut cond: impl FnMut() -> bool) {
     let until = Instant::now() + HANG;
     while !cond() {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -295,7 +293,7 @@ fn sigkill_mid_run_then_resume_runs_every_task_exactly_once() {
     // `sigkill_as_a_task_starts_...` below).
     let mut orphans = 0;
     for wave in [2, 5, 8] {
-        let repo = Repo::new(Tasks::Waves);
+        let repo = Sweep::new(Tasks::Waves);
         let mut child = repo.start();
         wait_until(&repo, &mut child, &format!("wave {wave} started"), || {
             repo.started(wave * 4)
@@ -325,7 +323,7 @@ fn sigkill_mid_run_then_resume_runs_every_task_exactly_once() {
 #[test]
 fn sigkill_in_the_first_moment_then_resume_runs_every_task_exactly_once() {
     // As soon as the first four tasks run: before the run's first periodic save (0.5 s in).
-    let repo = Repo::new(Tasks::Timed);
+    let repo = Sweep::new(Tasks::Timed);
     let mut child = repo.start();
     wait_until(&repo, &mut child, "the first four tasks started", || {
         (0..4).all(|i| repo.started(i))
@@ -348,7 +346,7 @@ fn sigkill_as_a_task_starts_then_resume_runs_every_task_exactly_once() {
     // between a task's start and its `running` line in the journal: a resumed run must still
     // know the task started (from what its process left behind) and not start it again.
     for round in 0..6 {
-        let repo = Repo::with(Tasks::Timed, SHORT);
+        let repo = Sweep::with(Tasks::Timed, SHORT);
         let mut child = repo.start();
         wait_until(&repo, &mut child, &format!("{} tasks succeeded", round + 1), || {
             repo.succeeded() > round
@@ -368,7 +366,7 @@ fn sigkill_as_a_task_starts_then_resume_runs_every_task_exactly_once() {
 /// process of the run ends, state.json says `interrupted` with the stopped tasks waiting, and
 /// `--resume` (gate open) finishes with every task succeeding exactly once.
 fn interrupt_then_resume(sig: &str) {
-    let repo = Repo::new(Tasks::Gated);
+    let repo = Sweep::new(Tasks::Gated);
     let mut child = repo.start();
     let gated = GATED_FROM..GATED_FROM + 4;
     wait_until(&repo, &mut child, "8 tasks succeeded and 4 wait at the gate", || {
@@ -427,7 +425,7 @@ fn a_task_finishing_as_ctrl_c_arrives_is_not_run_again() {
     // last command's status: one killed outright between its last act and its exit would
     // rightly run again.)
     for (sig, wave) in [("INT", 1), ("TERM", 2), ("INT", 3), ("TERM", 4)] {
-        let repo = Repo::with(Tasks::BareWaves, SHORT);
+        let repo = Sweep::with(Tasks::BareWaves, SHORT);
         let mut child = repo.start();
         let first = wave * 4;
         wait_until(&repo, &mut child, &format!("wave {wave} started"), || {
@@ -444,7 +442,7 @@ fn a_task_finishing_as_ctrl_c_arrives_is_not_run_again() {
 
 #[test]
 fn ctrl_c_stops_a_task_process_that_ignores_sigterm() {
-    let repo = Repo::new(Tasks::Stubborn);
+    let repo = Sweep::new(Tasks::Stubborn);
     let mut child = repo.start();
     let gated = GATED_FROM..GATED_FROM + 4;
     wait_until(&repo, &mut child, "8 tasks succeeded and 4 wait at the gate", || {

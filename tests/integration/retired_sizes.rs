@@ -2,7 +2,7 @@
 //! test date. Only the pages about the retirement itself (BF120's page and the rules'
 //! firing fixtures, which are not read here) may name one.
 
-use crate::support::{root, Bf, TODAY};
+use crate::support::{root, Test, TODAY};
 use batchflow::stdlib::{vm_sizes, Date};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -160,8 +160,6 @@ fn the_scan_sees_whole_names_and_string_literals_only() {
 
 #[test]
 fn unknown_size_suggestions_skip_retired_sizes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("typos.batchflow");
     let pool = |name: &str, size: &str| {
         format!("pool {name} {{\n  vm_size = \"{size}\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  dedicated = 1\n}}\n")
     };
@@ -171,8 +169,10 @@ fn unknown_size_suggestions_skip_retired_sizes() {
         .enumerate()
         .map(|(i, s)| pool(&format!("p{i}"), s))
         .collect::<String>();
-    std::fs::write(&file, text).expect("write");
-    let out = Bf::new().args(["check", "--format", "json"]).args([&file]).run();
+    let out = Test::new()
+        .write("typos.batchflow", text)
+        .args(["check", "--format", "json", "typos.batchflow"])
+        .run();
     let helps: Vec<String> = out
         .diagnostics()
         .iter()

@@ -1,16 +1,24 @@
 //! Every rule has a folder `tests/fixtures/rules/CODE/` with a workflow where it fires and
-//! the same workflow fixed. The human output of each firing fixture is snapshotted.
+//! the same workflow fixed. The human output of each firing fixture is snapshotted. The tests
+//! are generated from the rule table (`batchflow::for_each_rule!`), five per rule
+//! (`rules::BF101::fires`, `::passes`, `::snapshot`, `::explain` and `::messages`, the last
+//! in `rule_messages.rs`), so one rule's failure never hides another's.
 
 use crate::fake_arm::FakeAccount;
-use crate::support::{root, Bf, Output};
+use crate::support::{root, Output, Test};
 use batchflow::diagnostics::{Code, Severity};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// `batchflow check` on one fixture, with the folder's `args` and `env` files applied. An
-/// online rule's folder has an `account.json` (and may have `passes.account.json` for the fixed
-/// workflow): a fake Batch account (the Batch service, Azure Resource Manager and the prices)
-/// configured from it answers the check.
-fn check(dir: &Path, which: &str, json: bool) -> Output {
+/// A rule's fixture folder.
+pub(crate) fn fixture_dir(code: Code) -> PathBuf {
+    root().join("tests/fixtures/rules").join(code.as_str())
+}
+
+/// `batchflow check` on one fixture (`fires` or `passes`), with the folder's `args` and `env`
+/// files applied, to end as the caller expects. An online rule's folder has an `account.json`
+/// (and may have `passes.account.json` for the fixed workflow): a fake Batch account (the Batch
+/// service, Azure Resource Manager and the prices) configured from it answers the check.
+pub(crate) fn check(dir: &Path, which: &str, json: bool) -> Test {
     let account = [format!("{which}.account.json"), "account.json".to_string()]
         .iter()
         .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
@@ -18,92 +26,131 @@ fn check(dir: &Path, which: &str, json: bool) -> Output {
         .map(|overrides| FakeAccount::start(&overrides));
     let file = dir.join(format!("{which}.batchflow"));
     let rel = file.strip_prefix(root()).unwrap_or(&file).to_path_buf();
-    let mut bf = Bf::new().args(["check"]).args([rel]);
+    let mut test = Test::project().args(["check"]).args([rel]);
     if json {
-        bf = bf.args(["--format", "json"]);
+        test = test.args(["--format", "json"]);
     }
     if let Ok(args) = std::fs::read_to_string(dir.join("args")) {
-        bf = bf.args(args.lines().map(str::trim).filter(|l| !l.is_empty()));
+        test = test.args(args.lines().map(str::trim).filter(|l| !l.is_empty()));
     }
     if let Ok(env) = std::fs::read_to_string(dir.join("env")) {
         for (k, v) in env.lines().filter_map(|l| l.split_once('=')) {
-            bf = bf.env(k.trim(), v.trim());
+            test = test.env(k.trim(), v.trim());
         }
     }
-    for (k, v) in account.iter().flat_map(FakeAccount::env) {
-        bf = bf.env(k, &v);
+    if let Some(account) = account {
+        for (k, v) in account.env() {
+            test = test.env(k, v);
+        }
+        test = test.keep(account);
     }
-    bf.run()
+    test
 }
 
-#[test]
-fn every_rule_fires_on_its_fixture_and_not_on_the_fixed_one() {
-    let mut failures = Vec::new();
-    for code in Code::ALL {
-        let dir = root().join("tests/fixtures/rules").join(code.as_str());
-        let fires = check(&dir, "fires", true);
-        if !fires.codes().iter().any(|c| c == code.as_str()) {
-            failures.push(format!(
-                "{code}: does not fire on fires.batchflow; got {:?}",
-                fires.codes()
-            ));
-        }
-        if code.default_severity() == Severity::Error && fires.code != 1 {
-            failures.push(format!("{code}: exit {} on fires.batchflow, expected 1", fires.code));
-        }
-        for d in fires.diagnostics() {
-            if d["help"].as_str().is_none_or(str::is_empty) {
-                failures.push(format!("{code}: a diagnostic without help: {d}"));
-            }
-        }
-        let passes = check(&dir, "passes", true);
-        if passes.codes().iter().any(|c| c == code.as_str()) {
-            failures.push(format!("{code}: fires on passes.batchflow"));
-        }
-        let errors: Vec<_> = passes
-            .diagnostics()
-            .into_iter()
-            .filter(|d| d["severity"] == "error")
-            .collect();
-        if !errors.is_empty() || passes.code != 0 {
-            failures.push(format!(
-                "{code}: passes.batchflow has errors (exit {}): {errors:?}",
-                passes.code
-            ));
-        }
-        let shown = check(&dir, "fires", false);
-        insta::with_settings!({ snapshot_suffix => code.as_str(), prepend_module_to_snapshot => false }, {
-            insta::assert_snapshot!("rule_fires", format!("exit: {}\n{}", shown.code, shown.stderr));
-        });
+/// The rule fires on `fires.batchflow` (an error rule exits 1), and every diagnostic there
+/// says how to fix it.
+fn fires(code: Code) {
+    let test = check(&fixture_dir(code), "fires", true);
+    let fires: Output = match code.default_severity() {
+        Severity::Error => test.failure(),
+        _ => test.run(),
+    };
+    assert!(
+        fires.codes().iter().any(|c| c == code.as_str()),
+        "{code}: does not fire on fires.batchflow; got {:?}",
+        fires.codes()
+    );
+    for d in fires.diagnostics() {
+        assert!(
+            d["help"].as_str().is_some_and(|h| !h.is_empty()),
+            "{code}: a diagnostic without help: {d}"
+        );
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The rule does not fire on `passes.batchflow`, which checks with no error at all.
+fn passes(code: Code) {
+    let passes = check(&fixture_dir(code), "passes", true).success();
+    assert!(
+        !passes.codes().iter().any(|c| c == code.as_str()),
+        "{code}: fires on passes.batchflow"
+    );
+    let errors: Vec<_> = passes
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "{code}: passes.batchflow has errors: {errors:?}");
+}
+
+/// The human output of `fires.batchflow`, as `snapshots/rule_fires@CODE.snap`.
+fn snapshot(code: Code) {
+    let shown = check(&fixture_dir(code), "fires", false).run();
+    insta::with_settings!({ snapshot_suffix => code.as_str(), prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("rule_fires", format!("exit: {}\n{}", shown.code, shown.stderr));
+    });
+}
+
+/// `batchflow explain CODE` prints the rule's page with both fixtures.
+fn explain(code: Code) {
+    let out = Test::project().args(["explain", code.as_str()]).success();
+    assert!(
+        out.stdout.starts_with(&format!("# {} {}", code.as_str(), code.name())),
+        "{code}"
+    );
+    for heading in [
+        "## What it does",
+        "## Why it matters",
+        "## How to fix",
+        "## Example that fires",
+        "## Example that passes",
+    ] {
+        assert!(out.stdout.contains(heading), "{code} lacks {heading}");
+    }
+}
+
+macro_rules! rule_tests {
+    ($($code:ident),*) => {
+        $(
+            #[allow(non_snake_case)]
+            mod $code {
+                use batchflow::diagnostics::Code;
+
+                #[test]
+                fn fires() {
+                    super::fires(Code::$code);
+                }
+
+                #[test]
+                fn passes() {
+                    super::passes(Code::$code);
+                }
+
+                #[test]
+                fn snapshot() {
+                    super::snapshot(Code::$code);
+                }
+
+                #[test]
+                fn explain() {
+                    super::explain(Code::$code);
+                }
+
+                #[test]
+                fn messages() {
+                    crate::rule_messages::check_messages(Code::$code);
+                }
+            }
+        )*
+    };
+}
+
+batchflow::for_each_rule!(rule_tests);
 
 #[test]
 fn every_fixture_folder_is_a_rule() {
     for entry in std::fs::read_dir(root().join("tests/fixtures/rules")).expect("fixtures") {
         let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
         assert!(Code::parse(&name).is_some(), "fixture folder {name} names no rule");
-    }
-}
-
-#[test]
-fn explain_prints_every_rule_page_with_its_examples() {
-    for code in Code::ALL {
-        let out = Bf::new().args(["explain", code.as_str()]).run();
-        assert_eq!(out.code, 0, "{code}");
-        assert!(
-            out.stdout.starts_with(&format!("# {} {}", code.as_str(), code.name())),
-            "{code}"
-        );
-        for heading in [
-            "## What it does",
-            "## Why it matters",
-            "## How to fix",
-            "## Example that fires",
-            "## Example that passes",
-        ] {
-            assert!(out.stdout.contains(heading), "{code} lacks {heading}");
-        }
     }
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn tasks_get_batchs_directories_and_variables_and_run_in_sh_in_their_working_dir() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "env.batchflow",
         r#"workflow "envcheck"
 pool cpu {
@@ -31,8 +31,7 @@ job etl on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["env.batchflow", "--jobs", "1"]).success();
     let run = repo.only_run();
     let run_id = run.file_name().expect("name").to_string_lossy().into_owned();
     let node = run.join("nodes/cpu-node-0");
@@ -74,8 +73,8 @@ job etl on cpu {
 
 #[test]
 fn params_shape_the_plan_that_runs() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "params.batchflow",
         r#"param n: int = 2
 param word: string = "default"
@@ -88,16 +87,16 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[
-        file.to_str().expect("utf-8"),
+    repo.run(&[
+        "params.batchflow",
         "--param",
         "n=3",
         "--param",
         "word=given",
         "--jobs",
         "1",
-    ]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    ])
+    .success();
     let mut seen: Vec<String> = repo.read("marks/seen").lines().map(String::from).collect();
     seen.sort();
     assert_eq!(seen, ["given-0", "given-1", "given-2"]);
@@ -109,8 +108,8 @@ job j on cpu {
 
 #[test]
 fn start_tasks_run_on_every_node_before_its_tasks() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "start.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -125,8 +124,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["start.batchflow", "--jobs", "2"]).success();
     let mut started: Vec<String> = repo.read("marks/started").lines().map(String::from).collect();
     started.sort();
     assert_eq!(started, ["cpu-node-0", "cpu-node-1"], "one start task per node");
@@ -138,8 +136,8 @@ job j on cpu {
 
 #[test]
 fn a_failing_start_task_blocks_its_pools_tasks_and_says_why() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "startfail.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -162,8 +160,7 @@ job k on other {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["startfail.batchflow", "--jobs", "2"]).failure();
     // A message naming the node, followed by the end of the start task's stderr.
     let lines: Vec<&str> = out.stderr.lines().collect();
     let at = lines
@@ -176,7 +173,7 @@ job k on other {
         let r = row(&out, &format!("j/{t}"));
         assert!(r.contains("blocked"), "{r}");
         assert!(r.contains("cpu-node-0"), "{r}");
-        assert!(!repo.exists(&format!("marks/{t}")), "{t} ran");
+        assert!(!repo.exists(format!("marks/{t}")), "{t} ran");
     }
     // The other pool's work goes on.
     assert!(row(&out, "k/c").contains("succeeded"));
@@ -192,8 +189,8 @@ job k on other {
 
 #[test]
 fn tasks_start_only_when_their_dependencies_succeeded() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "deps.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -207,15 +204,14 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "4"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["deps.batchflow", "--jobs", "4"]).success();
     assert!(repo.exists("marks/last.done"));
 }
 
 #[test]
 fn a_failed_task_blocks_its_dependents_while_independent_work_continues() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "fail.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -231,8 +227,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["fail.batchflow", "--jobs", "2"]).failure();
     let st = state(&repo.only_run());
     assert_eq!(task_state(&st, "broken"), "failed");
     assert_eq!(record(&st, "broken")["exit_code"], 7);
@@ -252,8 +247,8 @@ job j on cpu {
 
 #[test]
 fn format_json_prints_the_summary_as_one_object_with_every_task() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "json.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -266,8 +261,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--format", "json", "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["json.batchflow", "--format", "json", "--quiet"]).failure();
     let v: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON object");
     assert_eq!(v["target"], "local");
     assert_eq!(v["status"], "failed");
@@ -300,8 +294,8 @@ job j on cpu {
 
 #[test]
 fn jobs_start_after_the_jobs_they_come_after_and_are_blocked_after_a_failed_one() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "jobs.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -326,8 +320,7 @@ job report on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "4"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["jobs.batchflow", "--jobs", "4"]).failure();
     let st = state(&repo.only_run());
     assert_eq!(task_state(&st, "l"), "succeeded", "{st}");
     assert_eq!(repo.count("marks/load"), 1);
@@ -340,8 +333,8 @@ job report on cpu {
 
 #[test]
 fn retries_run_a_failed_task_again() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "retries.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -360,8 +353,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    repo.run(&["retries.batchflow", "--jobs", "1"]).failure();
     assert_eq!(repo.read("marks/lucky"), "0\n1\n2\n", "three attempts, numbered");
     assert_eq!(repo.count("marks/never"), 2, "one try and one retry");
     assert_eq!(repo.count("marks/once"), 1, "no retries by default");
@@ -385,8 +377,8 @@ fn alive(pid: &str) -> bool {
 
 #[test]
 fn a_timeout_kills_the_task_and_its_children() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "timeout.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -402,9 +394,8 @@ job j on cpu {
 "#,
     );
     let began = Instant::now();
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
+    let out = repo.run(&["timeout.batchflow", "--jobs", "1"]).failure();
     let took = began.elapsed();
-    assert_eq!(out.code, 1, "{}", show(&out));
     assert!(took < Duration::from_secs(20), "the run took {took:?}");
     let pid = repo.read("marks/child.pid").trim().to_string();
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -421,8 +412,8 @@ job j on cpu {
 
 #[test]
 fn the_why_column_shows_the_last_line_of_stderr() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "tail.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -433,8 +424,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["tail.batchflow", "--quiet"]).failure();
     let r = row(&out, "j/t");
     assert!(r.contains("FATAL: bad input"), "{r}");
 }
@@ -482,22 +472,22 @@ job j on gpu {
 "#;
 
 fn argv(repo: &Repo, task: &str) -> Vec<String> {
-    repo.read(&format!("argv/{task}")).lines().map(String::from).collect()
+    repo.read(format!("argv/{task}")).lines().map(String::from).collect()
 }
 
 #[test]
 fn container_tasks_run_through_the_cli_with_batchs_arguments() {
-    let repo = Repo::new();
+    let repo = local_repo();
     let cli = fake_cli(&repo, "bin/fake-docker", "fake");
-    let file = repo.write("boxes.batchflow", CONTAINER_WORKFLOW);
-    let out = repo.run(&[
+    let file = repo.workflow("boxes.batchflow", CONTAINER_WORKFLOW);
+    repo.run(&[
         file.to_str().expect("utf-8"),
         "--container-cli",
         cli.to_str().expect("utf-8"),
         "--jobs",
         "1",
-    ]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    ])
+    .success();
     let run = repo.only_run();
     let run_id = run.file_name().expect("name").to_string_lossy().into_owned();
     let node_root = run.join("nodes/gpu-node-0").display().to_string();
@@ -562,9 +552,9 @@ fn container_tasks_run_through_the_cli_with_batchs_arguments() {
 
 #[test]
 fn run_options_workdir_replaces_batchflows_and_no_command_keeps_the_entrypoint() {
-    let repo = Repo::new();
+    let repo = local_repo();
     let cli = fake_cli(&repo, "bin/fake-docker", "fake");
-    let file = repo.write(
+    repo.workflow(
         "entry.batchflow",
         r#"pool gpu {
 @CONTAINER_HOST@
@@ -588,14 +578,14 @@ job j on gpu {
 }
 "#,
     );
-    let out = repo.run(&[
-        file.to_str().expect("utf-8"),
+    repo.run(&[
+        "entry.batchflow",
         "--container-cli",
         cli.to_str().expect("utf-8"),
         "--jobs",
         "1",
-    ]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    ])
+    .success();
     let run = repo.only_run();
     let run_id = run.file_name().expect("name").to_string_lossy().into_owned();
     let node_root = run.join("nodes/gpu-node-0").display().to_string();
@@ -628,16 +618,16 @@ job j on gpu {
 
 #[test]
 fn the_container_cli_is_the_flag_then_the_variable_then_docker_then_podman() {
-    let repo = Repo::new();
+    let repo = local_repo();
     fake_cli(&repo, "both/docker", "docker");
     fake_cli(&repo, "both/podman", "podman");
     fake_cli(&repo, "only-podman/podman", "podman");
     let by_var = fake_cli(&repo, "clis/by-var", "by-var");
     let by_flag = fake_cli(&repo, "clis/by-flag", "by-flag");
-    let file = repo.write("boxes.batchflow", CONTAINER_WORKFLOW);
+    let file = repo.workflow("boxes.batchflow", CONTAINER_WORKFLOW);
     let file = file.to_str().expect("utf-8");
     // PATH holds only the stand-ins: every command of the test uses absolute paths.
-    let path = |dir: &str| repo.path.join(dir).display().to_string();
+    let path = |dir: &str| repo.path().join(dir).display().to_string();
     let cases: [(&str, &str, Option<&Path>, &str); 5] = [
         ("both", "", None, "docker"),
         ("only-podman", "", None, "podman"),
@@ -651,18 +641,15 @@ fn the_container_cli_is_the_flag_then_the_variable_then_docker_then_podman() {
         ),
     ];
     for (dir, var, flag, expect) in cases {
-        let _ = std::fs::remove_file(repo.path.join("used/box"));
+        let _ = std::fs::remove_file(repo.path().join("used/box"));
         let mut args = vec![file, "--quiet"];
         if let Some(f) = flag {
             args.extend(["--container-cli", f.to_str().expect("utf-8")]);
         }
-        let out = repo
-            .bf()
-            .env("PATH", &path(dir))
+        repo.run(&args)
+            .env("PATH", path(dir))
             .env("BATCHFLOW_CONTAINER_CLI", var)
-            .arg_list("run", &args)
-            .run();
-        assert_eq!(out.code, 0, "PATH={dir} var={var:?} flag={flag:?}: {}", show(&out));
+            .success();
         assert_eq!(
             repo.read("used/box").trim(),
             expect,
@@ -673,49 +660,36 @@ fn the_container_cli_is_the_flag_then_the_variable_then_docker_then_podman() {
 
 #[test]
 fn container_tasks_without_a_runtime_fail_before_anything_starts() {
-    let repo = Repo::new();
-    std::fs::create_dir(repo.path.join("empty-bin")).expect("mkdir");
-    let file = repo.write("boxes.batchflow", CONTAINER_WORKFLOW);
-    let out = repo
-        .bf()
-        .env("PATH", &repo.path.join("empty-bin").display().to_string())
+    let repo = local_repo();
+    let empty_bin = repo.mkdir("empty-bin");
+    repo.workflow("boxes.batchflow", CONTAINER_WORKFLOW);
+    repo.run(&["boxes.batchflow"])
+        .env("PATH", empty_bin)
         .env("BATCHFLOW_CONTAINER_CLI", "")
-        .arg_list("run", &[file.to_str().expect("utf-8")])
-        .run();
-    assert_eq!(out.code, 2, "{}", show(&out));
-    for needle in [
-        "`box`",
-        "docker",
-        "podman",
-        "--container-cli",
-        "BATCHFLOW_CONTAINER_CLI",
-    ] {
-        assert!(out.stderr.contains(needle), "no {needle}: {}", show(&out));
-    }
+        .stderr_contains("`box`")
+        .stderr_contains("docker")
+        .stderr_contains("podman")
+        .stderr_contains("--container-cli")
+        .stderr_contains("BATCHFLOW_CONTAINER_CLI")
+        .status(2);
     let files = files_below(&repo.runs_root());
     assert!(named(&files, "stdout.txt").is_empty(), "{files:?}");
     assert!(!files
         .iter()
         .any(|f| f.components().any(|c| c.as_os_str() == "workitems")));
     // A CLI named explicitly must exist.
-    let out = repo
-        .bf()
-        .arg_list(
-            "run",
-            &[file.to_str().expect("utf-8"), "--container-cli", "/no/such/cli"],
-        )
-        .run();
-    assert_eq!(out.code, 2, "{}", show(&out));
-    assert!(out.stderr.contains("/no/such/cli"), "{}", show(&out));
+    repo.run(&["boxes.batchflow", "--container-cli", "/no/such/cli"])
+        .stderr_contains("/no/such/cli")
+        .status(2);
 }
 
 #[test]
 fn a_relative_container_cli_path_is_taken_from_the_current_directory() {
-    let repo = Repo::new();
+    let repo = local_repo();
     fake_cli(&repo, "bin/fake-docker", "fake");
-    repo.write("boxes.batchflow", CONTAINER_WORKFLOW);
-    let out = repo.run(&["boxes.batchflow", "--container-cli", "./bin/fake-docker", "--quiet"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.workflow("boxes.batchflow", CONTAINER_WORKFLOW);
+    repo.run(&["boxes.batchflow", "--container-cli", "./bin/fake-docker", "--quiet"])
+        .success();
     assert_eq!(repo.read("used/box").trim(), "fake");
 }
 
@@ -737,8 +711,8 @@ fn on_complete(summary) {
 
 #[test]
 fn on_task_failed_retry_runs_the_task_again() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "retry.batchflow",
         &(HOOK_POOL.to_string()
             + r#"job j on cpu {
@@ -746,7 +720,7 @@ fn on_task_failed_retry_runs_the_task_again() {
 }
 "#),
     );
-    repo.write(
+    repo.workflow(
         "retry.rhai",
         &(r#"
 fn on_task_failed(task, result) {
@@ -757,8 +731,7 @@ fn on_task_failed(task, result) {
         .to_string()
             + ON_COMPLETE),
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let out = repo.run(&["retry.batchflow", "--jobs", "1"]).success();
     assert_eq!(repo.count("marks/flaky"), 2);
     assert!(out.stderr.contains("hook: failed flaky with 1"), "{}", show(&out));
     assert_eq!(
@@ -771,8 +744,8 @@ fn on_task_failed(task, result) {
 
 #[test]
 fn on_task_failed_continue_lets_dependents_run() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "cont.batchflow",
         &(HOOK_POOL.to_string()
             + r#"job j on cpu {
@@ -781,7 +754,7 @@ fn on_task_failed_continue_lets_dependents_run() {
 }
 "#),
     );
-    repo.write(
+    repo.workflow(
         "cont.rhai",
         &(r#"
 fn on_task_failed(task, result) { "continue" }
@@ -789,8 +762,8 @@ fn on_task_failed(task, result) { "continue" }
         .to_string()
             + ON_COMPLETE),
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 1, "a failed task fails the run: {}", show(&out));
+    // A failed task fails the run.
+    let out = repo.run(&["cont.batchflow", "--jobs", "1"]).failure();
     assert_eq!(repo.count("marks/soft"), 1, "continue is not retry");
     assert_eq!(repo.count("marks/after_soft"), 1);
     let st = state(&repo.only_run());
@@ -806,8 +779,8 @@ fn on_task_failed(task, result) { "continue" }
 
 #[test]
 fn on_task_failed_abort_stops_the_run() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "abort.batchflow",
         &(HOOK_POOL.to_string()
             + r#"job j on cpu {
@@ -819,7 +792,7 @@ job next on cpu {
 }
 "#),
     );
-    repo.write(
+    repo.workflow(
         "abort.rhai",
         &(r#"
 fn on_task_failed(task, result) { "abort" }
@@ -827,8 +800,7 @@ fn on_task_failed(task, result) { "abort" }
         .to_string()
             + ON_COMPLETE),
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["abort.batchflow", "--jobs", "1"]).failure();
     assert!(
         !repo.exists("marks/later") && !repo.exists("marks/next"),
         "{}",
@@ -865,11 +837,10 @@ job j on cpu {
 
 #[test]
 fn progress_is_plain_lines_on_stderr_and_quiet_prints_none() {
-    let repo = Repo::new();
-    let file = repo.write("pair.batchflow", TWO_TASKS);
+    let repo = local_repo();
+    let file = repo.workflow("pair.batchflow", TWO_TASKS);
     let file = file.to_str().expect("utf-8");
-    let out = repo.run(&[file, "--jobs", "1"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&[file, "--jobs", "1"]).failure();
     assert!(out.stderr.contains("run `pair-"), "{}", show(&out));
     assert!(out.stderr.contains("2/2 done"), "{}", show(&out));
     assert!(
@@ -877,8 +848,7 @@ fn progress_is_plain_lines_on_stderr_and_quiet_prints_none() {
         "not a terminal, no bar: {:?}",
         out.stderr
     );
-    let quiet = repo.run(&[file, "--jobs", "1", "--quiet"]);
-    assert_eq!(quiet.code, 1, "{}", show(&quiet));
+    let quiet = repo.run(&[file, "--jobs", "1", "--quiet"]).failure();
     assert!(!quiet.stderr.contains("run `pair-"), "{}", show(&quiet));
     assert!(!quiet.stderr.contains("done:"), "{}", show(&quiet));
     // The summary is on stdout either way.
@@ -894,17 +864,18 @@ fn progress_is_plain_lines_on_stderr_and_quiet_prints_none() {
 
 #[test]
 fn the_summary_table_is_on_stdout_and_the_exit_code_says_whether_all_succeeded() {
-    let repo = Repo::new();
-    let file = repo.write("pair.batchflow", TWO_TASKS);
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1", "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let repo = local_repo();
+    let file = repo.workflow("pair.batchflow", TWO_TASKS);
+    let out = repo
+        .run(&[file.to_str().expect("utf-8"), "--jobs", "1", "--quiet"])
+        .failure();
     let header = out.stdout.lines().next().expect("header");
     let columns: Vec<&str> = header.split_whitespace().collect();
     assert_eq!(columns, ["task", "state", "exit", "time", "why", "output"]);
     let run = repo.only_run();
     let rel = |task: &str| {
         task_dir(&run, "cpu-node-0", "j", task)
-            .strip_prefix(&repo.path)
+            .strip_prefix(repo.path())
             .expect("inside the repo")
             .display()
             .to_string()
@@ -936,12 +907,11 @@ fn the_summary_table_is_on_stdout_and_the_exit_code_says_whether_all_succeeded()
         "good-err"
     );
 
-    let all_good = repo.write(
+    let all_good = repo.workflow(
         "good.batchflow",
         &TWO_TASKS.replace("; exit 3", "").replace("\"pair\"", "\"allgood\""),
     );
-    let out = repo.run(&[all_good.to_str().expect("utf-8"), "--quiet"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let out = repo.run(&[all_good.to_str().expect("utf-8"), "--quiet"]).success();
     assert!(
         out.stdout.contains("2 tasks: 2 succeeded, 0 failed, 0 blocked"),
         "{}",
@@ -951,10 +921,10 @@ fn the_summary_table_is_on_stdout_and_the_exit_code_says_whether_all_succeeded()
 
 #[test]
 fn state_json_records_the_run() {
-    let repo = Repo::new();
-    let file = repo.write("pair.batchflow", TWO_TASKS);
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1", "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let repo = local_repo();
+    let file = repo.workflow("pair.batchflow", TWO_TASKS);
+    repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1", "--quiet"])
+        .failure();
     let run = repo.only_run();
     let st = state(&run);
     assert_eq!(st["status"], "failed");
@@ -967,12 +937,11 @@ fn state_json_records_the_run() {
     assert_eq!(record(&st, "bad")["exit_code"], 3);
     assert!(run.join("plan.json").is_file());
 
-    let good = repo.write(
+    let good = repo.workflow(
         "good.batchflow",
         &TWO_TASKS.replace("; exit 3", "").replace("\"pair\"", "\"allgood\""),
     );
-    let out = repo.run(&[good.to_str().expect("utf-8"), "--quiet"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&[good.to_str().expect("utf-8"), "--quiet"]).success();
     let newest = repo
         .run_dirs()
         .into_iter()
@@ -1003,10 +972,10 @@ job k on cpu {
 
 #[test]
 fn resume_runs_again_only_what_did_not_succeed() {
-    let repo = Repo::new();
-    let file = repo.write("resumable.batchflow", RESUMABLE);
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2", "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let repo = local_repo();
+    let file = repo.workflow("resumable.batchflow", RESUMABLE);
+    repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2", "--quiet"])
+        .failure();
     let run = repo.only_run();
     let st = state(&run);
     assert_eq!(task_state(&st, "flaky"), "failed");
@@ -1014,9 +983,8 @@ fn resume_runs_again_only_what_did_not_succeed() {
     assert_eq!(task_state(&st, "next"), "blocked");
     assert_eq!(repo.count("marks/steady"), 1);
 
-    std::fs::write(repo.path.join("marks/go"), "").expect("go");
-    let out = repo.run(&["--resume", "--quiet"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    std::fs::write(repo.path().join("marks/go"), "").expect("go");
+    let out = repo.run(&["--resume", "--quiet"]).success();
     assert_eq!(repo.only_run(), run, "resuming continues the same run");
     assert_eq!(repo.count("marks/steady"), 1, "a succeeded task ran again");
     assert_eq!(repo.count("marks/flaky"), 2);
@@ -1035,16 +1003,15 @@ fn resume_runs_again_only_what_did_not_succeed() {
 
     // Resuming a finished run by its id runs nothing again.
     let id = run.file_name().expect("name").to_string_lossy().into_owned();
-    let out = repo.run(&["--resume", &id, "--quiet"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["--resume", &id, "--quiet"]).success();
     assert_eq!(repo.count("marks/steady"), 1);
     assert_eq!(repo.count("marks/flaky"), 2);
 }
 
 #[test]
 fn an_interrupted_run_exits_130_and_resumes_where_it_stopped() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "intr.batchflow",
         r#"workflow "intr"
 pool cpu {
@@ -1058,10 +1025,9 @@ job j on cpu {
 }
 "#,
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_batchflow"))
-        .args(["run", file.to_str().expect("utf-8"), "--jobs", "2", "--quiet"])
-        .current_dir(&repo.path)
-        .env("NO_COLOR", "1")
+    let mut child = repo
+        .run(&["intr.batchflow", "--jobs", "2", "--quiet"])
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1085,7 +1051,7 @@ job j on cpu {
         }
         if Instant::now() > deadline {
             // Let the task end so nothing is left behind, then fail.
-            let _ = std::fs::write(repo.path.join("marks/go"), "");
+            let _ = std::fs::write(repo.path().join("marks/go"), "");
             let _ = child.wait();
             panic!("batchflow did not stop on SIGINT");
         }
@@ -1097,9 +1063,8 @@ job j on cpu {
     assert_eq!(st["status"], "interrupted", "{st}");
     assert_eq!(task_state(&st, "quick"), "succeeded", "{st}");
 
-    std::fs::write(repo.path.join("marks/go"), "").expect("go");
-    let out = repo.run(&["--resume", "--quiet"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    std::fs::write(repo.path().join("marks/go"), "").expect("go");
+    repo.run(&["--resume", "--quiet"]).success();
     assert_eq!(repo.count("marks/quick"), 1, "quick ran again");
     assert_eq!(repo.count("marks/slow"), 2);
     assert_eq!(state(&run)["status"], "succeeded");
@@ -1107,15 +1072,14 @@ job j on cpu {
 
 #[test]
 fn runs_lists_runs_and_logs_prints_a_tasks_output() {
-    let repo = Repo::new();
-    let file = repo.write("pair.batchflow", TWO_TASKS);
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1", "--quiet"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let repo = local_repo();
+    let file = repo.workflow("pair.batchflow", TWO_TASKS);
+    repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1", "--quiet"])
+        .failure();
     let run = repo.only_run();
     let id = run.file_name().expect("name").to_string_lossy().into_owned();
 
-    let runs = repo.bf().args(["runs"]).run();
-    assert_eq!(runs.code, 0, "{}", show(&runs));
+    let runs = repo.test().args(["runs"]).success();
     let line = runs
         .stdout
         .lines()
@@ -1124,29 +1088,22 @@ fn runs_lists_runs_and_logs_prints_a_tasks_output() {
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cells, [id.as_str(), "failed", "2", "1", "1", "0", "pair", "local"]);
 
-    let logs = |args: &[&str]| repo.bf().arg_list("logs", args).run();
+    let logs = |args: &[&str]| repo.test().arg("logs").args(args);
     for which in [id.as_str(), "latest", &id[..id.len() - 3]] {
-        let out = logs(&[which, "good"]);
-        assert_eq!(out.code, 0, "{which}: {}", show(&out));
-        assert_eq!(out.stdout, "good-out\n", "{which}");
+        logs(&[which, "good"]).stdout("good-out\n").success();
     }
-    let out = logs(&["latest", "bad", "--stderr"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
-    assert_eq!(out.stdout, "bad-err\n");
-    let out = logs(&["latest", "j/bad"]);
-    assert_eq!(out.stdout, "bad-out\n");
-    let out = logs(&["latest", "godo"]);
-    assert_eq!(out.code, 2, "{}", show(&out));
-    assert!(out.stderr.contains("good"), "a suggestion: {}", show(&out));
-    let out = logs(&["no-such-run", "good"]);
-    assert_eq!(out.code, 2, "{}", show(&out));
+    logs(&["latest", "bad", "--stderr"]).stdout("bad-err\n").success();
+    logs(&["latest", "j/bad"]).stdout("bad-out\n").run();
+    // A suggestion.
+    logs(&["latest", "godo"]).stderr_contains("good").status(2);
+    logs(&["no-such-run", "good"]).status(2);
 }
 
 #[test]
 fn latest_is_the_run_started_last() {
-    let repo = Repo::new();
+    let repo = local_repo();
     for name in ["zeta", "alpha"] {
-        repo.write(
+        repo.workflow(
             &format!("{name}.batchflow"),
             &format!(
                 "workflow \"{name}\"\npool cpu {{\n@LINUX@\n  dedicated = 1\n}}\njob j on cpu {{\n  task t {{ command = \"echo from-{name}\" }}\n}}\n"
@@ -1156,12 +1113,11 @@ fn latest_is_the_run_started_last() {
     // Two runs in a row usually start in the same second; try until they do.
     for _ in 0..5 {
         let _ = std::fs::remove_dir_all(repo.runs_root());
-        assert_eq!(repo.run(&["zeta.batchflow", "--quiet"]).code, 0);
-        assert_eq!(repo.run(&["alpha.batchflow", "--quiet"]).code, 0);
+        repo.run(&["zeta.batchflow", "--quiet"]).success();
+        repo.run(&["alpha.batchflow", "--quiet"]).success();
         let started: Vec<Value> = repo.run_dirs().iter().map(|r| state(r)["started"].clone()).collect();
         if started[0] == started[1] {
-            let out = repo.bf().args(["logs", "latest", "t"]).run();
-            assert_eq!(out.stdout, "from-alpha\n", "{}", show(&out));
+            repo.test().args(["logs", "latest", "t"]).stdout("from-alpha\n").run();
             return;
         }
     }
@@ -1174,21 +1130,18 @@ fn latest_is_the_run_started_last() {
 
 #[test]
 fn the_hello_example_runs() {
-    let repo = Repo::new();
-    std::fs::copy(
-        root().join("examples/hello.batchflow"),
-        repo.path.join("hello.batchflow"),
-    )
-    .expect("copy");
-    let out = repo.run(&["hello.batchflow", "--jobs", "2"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let repo = local_repo();
+    repo.write(
+        "hello.batchflow",
+        std::fs::read(root().join("examples/hello.batchflow")).expect("the example"),
+    );
+    let out = repo.run(&["hello.batchflow", "--jobs", "2"]).success();
     assert!(
         out.stdout.contains("5 tasks: 5 succeeded, 0 failed, 0 blocked"),
         "{}",
         out.stdout
     );
-    let logs = repo.bf().args(["logs", "latest", "gather"]).run();
-    assert_eq!(logs.code, 0, "{}", show(&logs));
+    let logs = repo.test().args(["logs", "latest", "gather"]).success();
     let lines: Vec<&str> = logs.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", logs.stdout);
     assert!(lines[0].starts_with("hello from greet-0"), "{}", logs.stdout);
@@ -1206,8 +1159,8 @@ fn gnu_time() -> Option<&'static str> {
 
 #[test]
 fn a_task_printing_200_mb_does_not_fill_batchflows_memory() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    let file = repo.workflow(
         "loud.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -1221,16 +1174,16 @@ job j on cpu {
     let file = file.to_str().expect("utf-8");
     match gnu_time() {
         Some(time) => {
-            let rss_file = repo.path.join("rss.txt");
-            let status = std::process::Command::new(time)
-                .args(["-f", "%M", "-o"])
-                .arg(&rss_file)
-                .args([env!("CARGO_BIN_EXE_batchflow"), "run", file, "--quiet"])
-                .current_dir(&repo.path)
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("time runs");
-            assert_eq!(status.code(), Some(0));
+            let rss_file = repo.path().join("rss.txt");
+            repo.run(&[file, "--quiet"])
+                .wrapper([
+                    time.as_ref(),
+                    "-f".as_ref(),
+                    "%M".as_ref(),
+                    "-o".as_ref(),
+                    rss_file.as_os_str(),
+                ])
+                .success();
             let kib: u64 = std::fs::read_to_string(&rss_file)
                 .expect("rss")
                 .lines()
@@ -1240,8 +1193,7 @@ job j on cpu {
             assert!(kib < 100 * 1024, "batchflow peaked at {kib} KiB");
         }
         None => {
-            let out = repo.run(&[file, "--quiet"]);
-            assert_eq!(out.code, 0, "{}", show(&out));
+            repo.run(&[file, "--quiet"]).success();
         }
     }
     let out = task_dir(&repo.only_run(), "cpu-node-0", "j", "loud").join("stdout.txt");
@@ -1263,26 +1215,24 @@ job j on cpu {
 
 #[test]
 fn a_missing_secret_stops_the_run_before_it_starts() {
-    let repo = Repo::new();
-    let file = repo.write("secretive.batchflow", SECRETIVE);
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
-    assert_eq!(out.code, 2, "{}", show(&out));
-    assert!(out.stderr.contains("BF_RUN_TEST_TOKEN_Q7"), "{}", show(&out));
+    let repo = local_repo();
+    let file = repo.workflow("secretive.batchflow", SECRETIVE);
+    repo.run(&[file.to_str().expect("utf-8")])
+        .stderr_contains("BF_RUN_TEST_TOKEN_Q7")
+        .status(2);
     assert!(!repo.exists("marks/token"));
     assert!(named(&files_below(&repo.runs_root()), "stdout.txt").is_empty());
 }
 
 #[test]
 fn a_secret_reaches_its_task_but_never_the_run_folder() {
-    let repo = Repo::new();
-    let file = repo.write("secretive.batchflow", SECRETIVE);
+    let repo = local_repo();
+    let file = repo.workflow("secretive.batchflow", SECRETIVE);
     let value = "hunter2-s3cr3t-value";
     let out = repo
-        .bf()
+        .run(&[file.to_str().expect("utf-8")])
         .env("BF_RUN_TEST_TOKEN_Q7", value)
-        .arg_list("run", &[file.to_str().expect("utf-8")])
-        .run();
-    assert_eq!(out.code, 0, "{}", show(&out));
+        .success();
     assert_eq!(repo.read("marks/token"), value);
     assert!(!out.stdout.contains(value) && !out.stderr.contains(value));
     let run = repo.only_run();
@@ -1302,8 +1252,8 @@ fn a_secret_reaches_its_task_but_never_the_run_folder() {
 
 #[test]
 fn windows_pools_are_refused_before_start() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "win.batchflow",
         r#"pool win {
   vm_size    = "Standard_D2s_v5"
@@ -1316,8 +1266,7 @@ job j on win {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
-    assert_eq!(out.code, 2, "{}", show(&out));
+    let out = repo.run(&["win.batchflow"]).status(2);
     assert!(
         out.stderr.contains("`win`") && out.stderr.contains("Windows"),
         "{}",
@@ -1362,8 +1311,8 @@ fn file_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 #[test]
 fn inputs_are_downloaded_into_the_working_directory_before_the_task() {
     let (url, seen) = file_server();
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "inputs.batchflow",
         &r#"pool cpu {
 @LINUX@
@@ -1385,13 +1334,13 @@ job j on cpu {
         .replace("@URL@", &url),
     );
     let out = repo
-        .bf()
+        .run(&["inputs.batchflow", "--quiet"])
         .env("SAS", "sig=the-secret")
-        .arg_list("run", &[file.to_str().expect("utf-8"), "--quiet"])
+        .failure();
+    repo.test()
+        .args(["logs", "latest", "use"])
+        .stdout("hello input\n")
         .run();
-    assert_eq!(out.code, 1, "{}", show(&out));
-    let logs = repo.bf().args(["logs", "latest", "use"]).run();
-    assert_eq!(logs.stdout, "hello input\n", "{}", show(&logs));
     let st = state(&repo.only_run());
     assert_eq!(task_state(&st, "after_use"), "succeeded");
     assert_eq!(task_state(&st, "missing"), "failed");
@@ -1413,8 +1362,8 @@ job j on cpu {
 
 #[test]
 fn a_whole_container_as_input_is_refused_before_a_local_run_starts() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "container-input.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -1428,8 +1377,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
-    assert_eq!(out.code, 2, "{}", show(&out));
+    let out = repo.run(&["container-input.batchflow"]).status(2);
     assert!(
         out.stderr
             .contains("task `t` take a whole blob container as input (`storageContainerUrl`)"),
@@ -1441,8 +1389,8 @@ job j on cpu {
 
 #[test]
 fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "outputs.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -1456,8 +1404,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let out = repo.run(&["outputs.batchflow"]).success();
     assert!(
         out.stderr
             .contains("1 task names outputs: a local run does not upload them; they stay in each task's wd/"),

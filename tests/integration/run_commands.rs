@@ -6,8 +6,8 @@ use crate::local_repo::*;
 
 #[test]
 fn arguments_reach_the_program_as_written_without_a_shell() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    let file = repo.workflow(
         "literal.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -18,8 +18,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&[file.to_str().expect("utf-8")]).success();
     let dir = task_dir(&repo.only_run(), "cpu-node-0", "j", "args");
     let printed = std::fs::read_to_string(dir.join("stdout.txt")).expect("stdout.txt");
     assert_eq!(
@@ -32,8 +31,8 @@ job j on cpu {
 
 #[test]
 fn a_command_line_that_starts_a_shell_gets_one() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "shell.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -45,8 +44,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["shell.batchflow", "--jobs", "1"]).success();
     let run = repo.only_run();
     let stdout = |task: &str| {
         std::fs::read_to_string(task_dir(&run, "cpu-node-0", "j", task).join("stdout.txt")).expect("stdout.txt")
@@ -57,8 +55,8 @@ job j on cpu {
 
 #[test]
 fn a_program_that_is_not_found_fails_its_task_with_127_and_says_why() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "missing.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -72,8 +70,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--quiet", "--jobs", "1"]);
-    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = repo.run(&["missing.batchflow", "--quiet", "--jobs", "1"]).failure();
     let r = row(&out, "j/ghost");
     assert!(r.contains("failed") && r.contains(" 127 "), "{r}");
     assert!(
@@ -96,8 +93,8 @@ job j on cpu {
 
 #[test]
 fn a_multi_instance_task_runs_its_coordination_command_first_without_a_shell() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "mpi.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -112,8 +109,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["mpi.batchflow"]).success();
     let dir = task_dir(&repo.only_run(), "cpu-node-0", "j", "m");
     assert_eq!(
         std::fs::read_to_string(dir.join("stdout.txt")).expect("stdout.txt"),

@@ -32,8 +32,8 @@ fn node_dirs(run: &Path) -> Vec<String> {
 
 #[test]
 fn a_pool_gets_its_nodes_with_its_task_slots_and_jobs_caps_the_tasks_at_once() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "wide.batchflow",
         r#"workflow "wide"
 pool cpu {
@@ -47,8 +47,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "3"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let out = repo.run(&["wide.batchflow", "--jobs", "3"]).success();
     assert!(
         out.stderr
             .contains("6 tasks on 3 simulated nodes with 6 slots, at most 3 at once"),
@@ -71,8 +70,8 @@ job j on cpu {
 
 #[test]
 fn jobs_1_runs_one_task_at_a_time() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "serial.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -84,8 +83,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "1"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let out = repo.run(&["serial.batchflow", "--jobs", "1"]).success();
     assert!(
         out.stderr
             .contains("3 tasks on 2 simulated nodes with 4 slots, at most 1 at once"),
@@ -99,8 +97,8 @@ job j on cpu {
 
 #[test]
 fn a_task_needing_every_slot_runs_alone_on_its_node() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "big.batchflow",
         r#"pool cpu {
 @LINUX@
@@ -117,8 +115,7 @@ job j on cpu {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    repo.run(&["big.batchflow", "--jobs", "2"]).success();
     let times = repo.intervals();
     assert_eq!(times.len(), 5, "{times:?}");
     let big = times.iter().find(|t| t.0 == "big").expect("big ran");
@@ -152,10 +149,9 @@ job j on cpu {
 fn jobs_changes_neither_the_nodes_nor_a_fan_in_over_the_shared_directory() {
     let mut seen = Vec::new();
     for jobs in ["1", "8"] {
-        let repo = Repo::new();
-        let file = repo.write("fanin.batchflow", FAN_IN);
-        let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", jobs]);
-        assert_eq!(out.code, 0, "--jobs {jobs}: {}", show(&out));
+        let repo = local_repo();
+        let file = repo.workflow("fanin.batchflow", FAN_IN);
+        repo.run(&[file.to_str().expect("utf-8"), "--jobs", jobs]).success();
         let run = repo.only_run();
         let where_ = placement(&run);
         let node = where_.get("gather").expect("gather ran").clone();
@@ -178,8 +174,8 @@ fn jobs_changes_neither_the_nodes_nor_a_fan_in_over_the_shared_directory() {
 
 #[test]
 fn a_pool_over_the_cap_gets_64_nodes_and_an_autoscale_pool_one_with_notes() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "huge.batchflow",
         r#"workflow "huge"
 pool big {
@@ -198,8 +194,7 @@ job k on auto {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8"), "--jobs", "2"]);
-    assert_eq!(out.code, 0, "{}", show(&out));
+    let out = repo.run(&["huge.batchflow", "--jobs", "2"]).success();
     assert!(
         out.stderr
             .contains("3 tasks on 65 simulated nodes with 65 slots, at most 2 at once"),
@@ -225,8 +220,8 @@ job k on auto {
 
 #[test]
 fn a_pool_without_nodes_is_refused_before_start() {
-    let repo = Repo::new();
-    let file = repo.write(
+    let repo = local_repo();
+    repo.workflow(
         "empty.batchflow",
         r#"pool empty {
 @LINUX@
@@ -237,7 +232,7 @@ job j on empty {
 }
 "#,
     );
-    let out = repo.run(&[file.to_str().expect("utf-8")]);
+    let out = repo.run(&["empty.batchflow"]).run();
     // Refused (by the checker's rule for such pools, or before the run starts), never run.
     assert_ne!(out.code, 0, "{}", show(&out));
     assert!(
@@ -245,5 +240,5 @@ job j on empty {
         "{}",
         show(&out)
     );
-    assert!(!repo.path.join(".batchflow/runs").exists(), "a run folder was made");
+    assert!(!repo.path().join(".batchflow/runs").exists(), "a run folder was made");
 }

@@ -1,6 +1,6 @@
 //! Every value of every stdlib module is a current image the checker knows.
 
-use crate::support::Bf;
+use crate::support::Test;
 use batchflow::stdlib::MODULES;
 
 /// `let NAME = ...` names of a module's text.
@@ -17,7 +17,6 @@ fn every_std_images_value_makes_a_clean_pool() {
     let module = MODULES.iter().find(|m| m.path == "std/images").expect("std/images");
     let names = let_names(module.text);
     assert!(names.len() >= 6, "{names:?}");
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut text = String::from("import \"std/images\"\n");
     for (i, name) in names.iter().enumerate() {
         let windows = name.contains("windows");
@@ -32,26 +31,22 @@ fn every_std_images_value_makes_a_clean_pool() {
             },
         ));
     }
-    let file = dir.path().join("all-images.batchflow");
-    std::fs::write(&file, &text).expect("write");
-    let out = Bf::new()
-        .args(["check", "--format", "json", "--deny-warnings"])
-        .args([&file])
-        .run();
-    assert_eq!(out.code, 0, "{text}\n{:?}", out.diagnostics());
+    let out = Test::new()
+        .write("all-images.batchflow", &text)
+        .args(["check", "--format", "json", "--deny-warnings", "all-images.batchflow"])
+        .success();
     assert!(out.diagnostics().is_empty(), "{:?}", out.diagnostics());
 }
 
 #[test]
 fn a_misspelled_member_suggests_the_closest() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("typo.batchflow");
-    std::fs::write(
-        &file,
-        "import \"std/images\"\npool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = images.ubuntu_hpc_240\n}\n",
-    )
-    .expect("write");
-    let out = Bf::new().args(["check", "--format", "json"]).args([&file]).run();
+    let out = Test::new()
+        .write(
+            "typo.batchflow",
+            "import \"std/images\"\npool p {\n  vm_size = \"Standard_D2s_v5\"\n  image = images.ubuntu_hpc_240\n}\n",
+        )
+        .args(["check", "--format", "json", "typo.batchflow"])
+        .run();
     let d = out.diagnostics();
     assert_eq!(d[0]["code"], "BF002", "{d:?}");
     assert!(d[0]["help"].as_str().unwrap_or("").contains("ubuntu_hpc_2404"), "{d:?}");

@@ -36,22 +36,15 @@ pub fn check(wf: &Workflow, facts: &AccountFacts, out: &mut Vec<Diagnostic>) {
         .map(|p| p.name.span)
         .or_else(|| wf.jobs.first().map(|j| j.name.span));
     if let Some(span) = first.filter(|_| !wf.pools.is_empty()) {
-        let account = why(&facts.account);
-        let skus = why(&facts.skus);
-        let pools = why(&facts.pools);
-        match (account, skus, pools) {
-            (Some(a), Some(s), Some(p)) if a == s && s == p => {
-                out.push(skipped(span, "the core and pool quotas and the region's VM sizes", a));
+        // Without the account, nothing of it was read: one warning says so.
+        if let Some(w) = why(&facts.account) {
+            out.push(skipped(span, "the core and pool quotas and the region's VM sizes", w));
+        } else {
+            if let Some(w) = why(&facts.pools) {
+                out.push(skipped(span, "the cores and pools the account uses now", w));
             }
-            _ => {
-                if let Some(w) = account {
-                    out.push(skipped(span, "the core and pool quotas", w));
-                } else if let Some(w) = pools {
-                    out.push(skipped(span, "the cores and pools the account uses now", w));
-                }
-                if let Some(w) = skus {
-                    out.push(skipped(span, "the VM sizes of the account's region", w));
-                }
+            if let Some(w) = why(&facts.skus) {
+                out.push(skipped(span, "the VM sizes of the account's region", w));
             }
         }
         let marketplace = wf

@@ -65,7 +65,15 @@ pub fn handle(state: &State, req: &Req) -> Reply {
         }
     }
     let batch = segs.contains(&"microsoft.batch");
-    if batch && state.faults().forbid {
+    let forbidden_path = {
+        let faults = state.faults();
+        let path = req.path.to_ascii_lowercase();
+        faults
+            .forbid_paths
+            .iter()
+            .any(|p| path.contains(&p.to_ascii_lowercase()))
+    };
+    if (batch && state.faults().forbid) || forbidden_path {
         return Reply::error(
             403,
             "AuthorizationFailed",

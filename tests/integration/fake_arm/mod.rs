@@ -94,7 +94,7 @@ impl ArmConfig {
                         .unwrap_or_default()
                 }
                 "location" => self.location = value.as_str().unwrap_or(catalog::LOCATION).to_string(),
-                "images" | "activeJobs" | "forbid" => {}
+                "images" | "activeJobs" | "forbid" | "forbidPaths" | "batchSharedKey" => {}
                 quota => self.properties[quota] = value.clone(),
             }
         }
@@ -141,6 +141,8 @@ pub struct ArmFaults {
     pub retry_after_secs: u64,
     /// Reads and writes of `Microsoft.Batch` resources are answered 403 `AuthorizationFailed`.
     pub forbid: bool,
+    /// Requests whose path contains one of these (any case) are answered 403 too.
+    pub forbid_paths: Vec<String>,
 }
 
 /// What the fake saw.
@@ -372,7 +374,8 @@ async fn serve(
 /// A fake Batch account, both halves: the Batch service and Azure Resource Manager (with the
 /// prices), configured from a test's overrides (the catalog's account otherwise; see
 /// [`ArmConfig::apply`]; `images` replaces the supported images, `activeJobs` adds active jobs
-/// of other runs, `forbid` makes ARM answer 403).
+/// of other runs, `forbid` makes ARM answer 403, `forbidPaths` only on paths with one of the
+/// strings it lists, `batchSharedKey` makes the Batch service take shared keys only).
 pub struct FakeAccount {
     pub batch: FakeBatch,
     pub arm: FakeArm,
@@ -390,17 +393,23 @@ impl FakeAccount {
         if let Some(n) = overrides["activeJobs"].as_u64() {
             config.extra_active_jobs = u32::try_from(n).unwrap_or(u32::MAX);
         }
+        if overrides["batchSharedKey"] == true {
+            config.shared_key = Some(b"a key the tests never send".to_vec());
+        }
         let batch = FakeBatch::start(config);
         let mut arm_config = ArmConfig::for_batch(&batch);
         arm_config.apply(overrides);
         let arm = FakeArm::start(arm_config, &batch);
-        if overrides["forbid"] == true {
-            arm.set_faults(ArmFaults {
-                forbid: true,
-                retry_after_secs: 1,
-                ..ArmFaults::default()
-            });
-        }
+        let forbid_paths: Vec<String> = overrides["forbidPaths"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        arm.set_faults(ArmFaults {
+            forbid: overrides["forbid"] == true,
+            forbid_paths,
+            retry_after_secs: 1,
+            ..ArmFaults::default()
+        });
         FakeAccount { batch, arm }
     }
 

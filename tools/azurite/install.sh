@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Azurite pinned by package.json and package-lock.json into node_modules/, unless
+# that version is already there. Node.js and npm come from Debian's packages when missing.
+# Run by .ci/run and by the tests' Azurite support (tests/integration/azurite.rs).
+set -eu
+cd "$(dirname "$0")"
+want=$(sed -n 's/.*"azurite": *"\([^"]*\)".*/\1/p' package.json)
+have=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' node_modules/azurite/package.json 2>/dev/null || true)
+if [ -x node_modules/.bin/azurite-blob ] && [ "$want" = "$have" ]; then
+  exit 0
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "the storage tests run Azurite, which needs Node.js and npm: install them" >&2
+    exit 1
+  fi
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Node.js and npm from Debian's packages" >&2
+  $sudo apt-get update -qq >&2
+  $sudo apt-get install -y -qq nodejs npm >&2
+fi
+echo "installing Azurite $want into tools/azurite/node_modules" >&2
+npm ci --no-audit --no-fund --loglevel=error >&2

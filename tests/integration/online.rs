@@ -103,11 +103,7 @@ fn plan_json_carries_the_estimate_and_prices_are_cached_for_offline_plans() {
     let plan = |extra: &[&str]| -> Value {
         let mut args = vec!["plan", "--format", "json", file.as_str()];
         args.extend_from_slice(extra);
-        let out = az
-            .bf()
-            .env("XDG_CACHE_HOME", &cache.path().display().to_string())
-            .args(args)
-            .run();
+        let out = az.bf().env("XDG_CACHE_HOME", cache.path()).args(args).run();
         assert_eq!(out.code, 0, "{}", out.stderr);
         serde_json::from_str(&out.stdout).expect("plan JSON")
     };

@@ -20,11 +20,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Reads before a run give up sooner than a run's requests: a pre-flight that cannot reach
-/// Azure says so and lets the run decide.
+/// Reads before a run give up sooner than a run's requests (in half a minute, not five): a
+/// pre-flight that cannot reach Azure says so and lets the run decide. As many attempts as a
+/// run's, so a busy service (500s, 429s) is waited out.
 fn preflight_policy() -> RetryPolicy {
     RetryPolicy {
-        max_attempts: 4,
+        max_attempts: 10,
         base: Duration::from_millis(250),
         max_delay: Duration::from_secs(10),
         max_total: Duration::from_secs(30),

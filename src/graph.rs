@@ -375,6 +375,22 @@ impl Workflow {
         self.registries.get(id.index())
     }
 
+    /// The user-assigned managed identities `pool` must carry, by resource id, each once: those
+    /// of the registries it pulls from. A pool with any is created through Azure Resource
+    /// Manager, the only API that sets a pool's identities. The hook for other users of a
+    /// pool identity (`storage { identity = "…" }`, so resource and output files use
+    /// `identityReference`): add their ids here, and the pool gets them.
+    pub fn pool_identities(&self, pool: &Pool) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let registries = pool.containers.iter().flat_map(|c| c.registries.iter());
+        for id in registries.filter_map(|r| self.registry(*r)?.identity.clone()) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&id)) {
+                out.push(id);
+            }
+        }
+        out
+    }
+
     /// The pool a task runs on.
     pub fn pool_of_template(&self, id: TemplateId) -> Option<&Pool> {
         let job = self.job(self.template(id)?.job)?;

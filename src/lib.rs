@@ -4,6 +4,7 @@
 //! [`check`] (rules, diagnostics) -> [`plan`] (Batch REST requests). The front half is pure;
 //! [`compile`] is the one place that reads files.
 
+pub mod account;
 pub mod ast;
 pub mod auth_mode;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod guide;
 pub mod hooks;
 pub mod init;
 pub mod lower;
+pub mod online;
 pub mod plan;
 pub mod render_graph;
 pub mod repo;

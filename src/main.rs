@@ -39,6 +39,10 @@ enum Command {
         /// Fail (exit 1) on warnings too
         #[arg(long)]
         deny_warnings: bool,
+        /// Also check against the Batch account of batchflow.toml or AZURE_BATCH_ENDPOINT: quotas,
+        /// the region's VM sizes, supported images, custom images and identities (reads only)
+        #[arg(long)]
+        online: bool,
         #[command(flatten)]
         compile: CompileArgs,
     },
@@ -80,6 +84,9 @@ enum Command {
         /// (the default), or an older one such as `2024-02-01.19.0`; the bodies are valid for both
         #[arg(long, value_name = "VERSION", default_value = batchflow::plan::DEFAULT_API_VERSION)]
         api_version: String,
+        /// Price the run from cached prices only: read nothing from the network
+        #[arg(long)]
+        offline: bool,
         #[command(flatten)]
         compile: CompileArgs,
     },
@@ -119,6 +126,15 @@ enum Command {
         /// Azure: delete a completed job of an earlier run that has the id of one of this run's jobs
         #[arg(long)]
         replace_jobs: bool,
+        /// Azure: skip the pre-flight (quotas, region, images read from the account before anything is created)
+        #[arg(long)]
+        no_preflight: bool,
+        /// Azure: refuse the run (exit 2) if it may cost more than AMOUNT (in the prices' currency, USD)
+        #[arg(long, value_name = "AMOUNT")]
+        budget: Option<f64>,
+        /// Azure: with --budget, run even when the cost cannot be known
+        #[arg(long, requires = "budget")]
+        budget_unknown_ok: bool,
         /// Local: most tasks at once (default: the number of CPUs); the pools' nodes and slots do not change with it
         #[arg(long, value_name = "N")]
         jobs: Option<u32>,
@@ -249,6 +265,7 @@ fn main() -> ExitCode {
             paths,
             format,
             deny_warnings,
+            online,
             compile,
         } => {
             let format = match format {
@@ -257,7 +274,7 @@ fn main() -> ExitCode {
                 CheckFormat::Json => cli::Output::Json,
                 CheckFormat::Sarif => cli::Output::Sarif,
             };
-            cli::check::run(&paths, format, deny_warnings, &compile.params)
+            cli::check::run(&paths, format, deny_warnings, online, &compile.params)
         }
         Command::Init { name, template } => {
             use batchflow::init::Template;
@@ -275,8 +292,15 @@ fn main() -> ExitCode {
             file,
             format,
             api_version,
+            offline,
             compile,
-        } => cli::plan::run(&file, matches!(format, PlanFormat::Json), api_version, &compile.params),
+        } => cli::plan::run(
+            &file,
+            matches!(format, PlanFormat::Json),
+            api_version,
+            offline,
+            &compile.params,
+        ),
         Command::Graph {
             file,
             format,
@@ -296,6 +320,9 @@ fn main() -> ExitCode {
             keep_pools,
             api_version,
             replace_jobs,
+            no_preflight,
+            budget,
+            budget_unknown_ok,
             jobs,
             container_cli,
             quiet,
@@ -309,6 +336,9 @@ fn main() -> ExitCode {
             keep_pools,
             api_version,
             replace_jobs,
+            preflight: !no_preflight,
+            budget,
+            budget_unknown_ok,
             params: compile.params,
             jobs,
             container_cli,

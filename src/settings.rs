@@ -27,6 +27,9 @@ pub struct TargetSection {
     pub account: Option<String>,
     /// `entra` (the credential the environment points at), `managed-identity` or `shared-key`.
     pub auth: Option<String>,
+    /// The Batch account's Azure subscription, for Azure Resource Manager (`AZURE_SUBSCRIPTION_ID`
+    /// overrides it); needed only when the identity sees several.
+    pub subscription: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

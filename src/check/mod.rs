@@ -11,8 +11,10 @@ mod custom_images;
 mod cycles;
 mod docker_ref;
 pub mod docs;
+mod identities;
 mod images;
 mod jobs;
+pub mod online;
 mod outputs;
 mod pools;
 mod retirement;
@@ -52,6 +54,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     cycles::check(wf, &mut out);
     images::check(wf, ctx, &mut out);
     custom_images::check(wf, ctx, &mut out);
+    identities::check(wf, ctx, &mut out);
     retirement::check(wf, ctx, &mut out);
     pools::check(wf, &mut out);
     autoscale::check(wf, &mut out);

@@ -5,7 +5,7 @@ use batchflow::diagnostics::{render, Diagnostic, Severity};
 use batchflow::source::SourceMap;
 use std::path::{Path, PathBuf};
 
-pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[String]) -> u8 {
+pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, online: bool, params: &[String]) -> u8 {
     let options = match options(params) {
         Ok(o) => o,
         Err(e) => return usage_error(&e),
@@ -14,17 +14,31 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
         Ok(f) => f,
         Err(e) => return usage_error(&e),
     };
+    let reach = match online.then(|| online_target(&options)).transpose() {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
     let mut sources = SourceMap::new();
-    let mut all: Vec<Diagnostic> = Vec::new();
+    let mut compiled = Vec::new();
     for file in &files {
         match batchflow::compile(file, &mut sources, &options) {
             Ok(c) => {
                 super::eprint_hook_log(&c);
-                all.extend(c.diagnostics);
+                compiled.push(c);
             }
             Err(e) => return usage_error(&format!("cannot read `{}`: {e}", file.display())),
         }
     }
+    if let Some(reach) = &reach {
+        let workflows: Vec<&batchflow::graph::Workflow> = compiled.iter().filter_map(|c| c.workflow.as_ref()).collect();
+        let facts = reach.facts(&batchflow::online::wanted(&workflows));
+        for c in &mut compiled {
+            if let Some(wf) = &c.workflow {
+                batchflow::online::judge(wf, &facts, options.today, &mut c.diagnostics);
+            }
+        }
+    }
+    let all: Vec<Diagnostic> = compiled.into_iter().flat_map(|c| c.diagnostics).collect();
     match output {
         Output::Human => {
             eprint_human(&all, &sources);
@@ -57,6 +71,22 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, params: &[Str
     } else {
         OK
     }
+}
+
+/// `--online`: the target of `batchflow.toml` and the environment, which must be configured.
+fn online_target(options: &batchflow::CompileOptions) -> Result<batchflow::exec::azure::reach::Reach, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let file = repository_root(&cwd)
+        .map(|root| batchflow::settings::read(&root))
+        .transpose()?
+        .unwrap_or_default();
+    let env = options.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    batchflow::online::reach(&file, &env)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            "--online needs a Batch account: set AZURE_BATCH_ENDPOINT, or `endpoint` under [target] in batchflow.toml"
+                .to_string()
+        })
 }
 
 /// The files to check: given files, `*.batchflow` under given folders, or with no paths

@@ -31,7 +31,7 @@ fn compiled(
     Ok((compiled, wf))
 }
 
-pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u8 {
+pub fn run(file: &Path, json: bool, api_version: String, offline: bool, params: &[String]) -> u8 {
     if let Err(why) = plan::api_version::check(&api_version) {
         return usage_error(&format!("--api-version: {why}"));
     }
@@ -45,13 +45,14 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
     };
     let plan = plan::plan(&wf, compiled.hooks.as_ref(), &compiled.plan_options(api_version));
     super::eprint_hook_log(&compiled);
-    let plan = match plan {
+    let mut plan = match plan {
         Ok(p) => p,
         Err(diags) => {
             eprint_human(&diags, &sources);
             return FOUND_ERRORS;
         }
     };
+    plan.estimate = Some(estimate(&wf, offline));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if json {
@@ -67,6 +68,28 @@ pub fn run(file: &Path, json: bool, api_version: String, params: &[String]) -> u
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
         Err(e) => usage_error(&format!("cannot write the plan: {e}")),
     }
+}
+
+/// The run's cost, priced when an account is configured (see `docs/plan.md`); what could not
+/// be priced is said on stderr and stays unknown.
+fn estimate(wf: &batchflow::graph::Workflow, offline: bool) -> batchflow::plan::estimate::Estimate {
+    let env: std::collections::HashMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let file = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| super::check::repository_root(&cwd))
+        .and_then(|root| batchflow::settings::read(&root).ok())
+        .unwrap_or_default();
+    let reach = batchflow::online::reach(&file, &env).unwrap_or_else(|e| {
+        super::eprint_line(&format!("note: the run is not priced: {e}"));
+        None
+    });
+    let (estimate, notes) = batchflow::online::estimate(reach.as_ref(), wf, None, offline);
+    for note in notes {
+        super::eprint_line(&format!("note: {note}"));
+    }
+    estimate
 }
 
 pub fn graph(file: &Path, format: render_graph::Format, instances: bool, params: &[String]) -> u8 {

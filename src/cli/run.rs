@@ -4,6 +4,7 @@
 
 use super::progress::{final_counts, relative, summary_json, summary_table, Progress};
 use super::{eprint_human, eprint_line, eprint_problems, options, print_out};
+use batchflow::exec::azure::reach::Reach;
 use batchflow::exec::azure::{self, config, AzureBackend};
 use batchflow::exec::backend::Backend;
 use batchflow::exec::driver::{Driver, Finished, Start};
@@ -34,6 +35,12 @@ pub struct RunArgs {
     pub api_version: Option<String>,
     /// `--replace-jobs`: delete completed jobs of earlier runs with the same ids (azure).
     pub replace_jobs: bool,
+    /// Read the account before anything is created (azure; `--no-preflight` turns it off).
+    pub preflight: bool,
+    /// `--budget`: the most the run may cost (azure).
+    pub budget: Option<f64>,
+    /// `--budget-unknown-ok`: run under `--budget` even when the cost is unknown.
+    pub budget_unknown_ok: bool,
     pub params: Vec<String>,
     pub jobs: Option<u32>,
     pub container_cli: Option<String>,
@@ -99,17 +106,21 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
     let azure = stopped.as_ref().map_or(args.azure, |s| s.state.target != "local");
     options_fit(args, azure).map_err(RunError::Refused)?;
     let mut env = environment();
-    let target = if azure {
+    let reach = if azure {
         // A resumed run goes back to its own account unless told otherwise.
         if let Some(s) = &stopped {
             config::default_endpoint(&mut env, &s.state.target);
         }
         let file = config::read_file(&state::repo_root(&cwd))?;
-        Some(config::resolve(&file, &env)?)
+        let mut reach = Reach::new(config::resolve(&file, &env)?, &file, &env)?;
+        if let Some(v) = &args.api_version {
+            reach.use_api_version(v)?;
+        }
+        Some(reach)
     } else {
         None
     };
-    let auth = target.as_ref().map(|t| t.auth.mode());
+    let auth = reach.as_ref().map(|r| r.credentials().mode());
     let p = match stopped {
         Some(stopped) => resume(stopped, &root, args)?,
         None => {
@@ -117,13 +128,13 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
                 .file
                 .as_deref()
                 .ok_or_else(|| RunError::Refused("give a workflow file, or `--resume` to continue a run".into()))?;
-            fresh(file, args, auth)?
+            fresh(file, args, auth, reach.as_ref())?
         }
     };
-    let backend: Box<dyn Backend> = match target {
-        Some(target) => Box::new(AzureBackend::new(
+    let backend: Box<dyn Backend> = match &reach {
+        Some(reach) => Box::new(AzureBackend::new(
             &p.plan,
-            target,
+            reach,
             azure::AzureSettings {
                 max_in_flight: args.max_in_flight,
                 keep_pools: args.keep_pools,
@@ -164,6 +175,13 @@ fn options_fit(args: &RunArgs, azure: bool) -> Result<(), String> {
         (!azure && args.keep_pools, "--keep-pools", azure_only),
         (!azure && args.api_version.is_some(), "--api-version", azure_only),
         (!azure && args.replace_jobs, "--replace-jobs", azure_only),
+        (!azure && !args.preflight, "--no-preflight", azure_only),
+        (!azure && args.budget.is_some(), "--budget", azure_only),
+        (
+            args.resume.is_some() && args.budget.is_some(),
+            "--budget",
+            "it applies to a new run, before anything is created",
+        ),
         (
             azure && args.jobs.is_some(),
             "--jobs",
@@ -184,7 +202,12 @@ fn options_fit(args: &RunArgs, azure: bool) -> Result<(), String> {
 /// Compiles `file` (with the target's auth mode, so BF112 sees it) and plans it for
 /// `--api-version`; diagnostics and hook output go to stderr, and a workflow with errors is
 /// refused.
-fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMode>) -> Result<Prepared, Stop> {
+fn fresh(
+    file: &Path,
+    args: &RunArgs,
+    auth: Option<batchflow::auth_mode::AuthMode>,
+    reach: Option<&Reach>,
+) -> Result<Prepared, Stop> {
     let mut opts = options(&args.params).map_err(RunError::Refused)?;
     if auth.is_some() {
         opts.auth = auth;
@@ -197,6 +220,17 @@ fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMod
     let mut compiled = batchflow::compile(file, &mut sources, &opts)
         .map_err(|e| RunError::io(format!("cannot read `{}`", file.display()), e))?;
     super::eprint_hook_log(&compiled);
+    // The pre-flight: the account read before anything is created, its verdicts shown with
+    // the others.
+    let facts = match (reach.filter(|_| args.preflight), &compiled.workflow) {
+        (Some(reach), Some(wf)) => Some(batchflow::online::preflight(
+            reach,
+            wf,
+            opts.today,
+            &mut compiled.diagnostics,
+        )),
+        _ => None,
+    };
     eprint_human(&compiled.diagnostics, &sources);
     if compiled.has_errors() {
         eprint_line(&format!(
@@ -207,12 +241,29 @@ fn fresh(file: &Path, args: &RunArgs, auth: Option<batchflow::auth_mode::AuthMod
         return Err(Stop::Printed(exit::FOUND_ERRORS));
     }
     let workflow = compiled.workflow.take().ok_or(Stop::Printed(exit::FOUND_ERRORS))?;
-    let plan = plan::plan(&workflow, compiled.hooks.as_ref(), &compiled.plan_options(api_version)).map_err(|d| {
-        eprint_human(&d, &sources);
-        Stop::Printed(exit::FOUND_ERRORS)
-    })?;
+    let mut plan =
+        plan::plan(&workflow, compiled.hooks.as_ref(), &compiled.plan_options(api_version)).map_err(|d| {
+            eprint_human(&d, &sources);
+            Stop::Printed(exit::FOUND_ERRORS)
+        })?;
     if let Some(note) = plan::api_version::untested(&plan.api_version) {
         eprint_line(&note);
+    }
+    if let Some(reach) = reach {
+        let (estimate, notes) = batchflow::online::estimate(Some(reach), &workflow, facts.as_ref(), false);
+        if !args.quiet {
+            for line in notes
+                .iter()
+                .map(|n| format!("note: {n}"))
+                .chain(plan::estimate::describe(&estimate))
+            {
+                eprint_line(&line);
+            }
+        }
+        if let Some(budget) = args.budget {
+            batchflow::online::within_budget(&estimate, budget, args.budget_unknown_ok)?;
+        }
+        plan.estimate = Some(estimate);
     }
     let text = sources.text(compiled.src).to_string();
     let hooks_text = compiled.hooks.as_ref().map(|h| h.text().to_string());
@@ -333,7 +384,7 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
         }
     }
     match result {
-        Ok(finished) => summarize(&finished, &sources, &plan_tasks::labels(&plan), args),
+        Ok(finished) => summarize(&finished, &sources, &plan_tasks::labels(&plan), args, plan.estimate.as_ref()),
         Err(e) => {
             eprint_problems(&[e.problem(None)], &sources);
             Err(Stop::Printed(e.exit_code()))
@@ -342,7 +393,13 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
 }
 
 /// The summary on stdout, the problems at their lines, and what to do next.
-fn summarize(f: &Finished, sources: &SourceMap, labels: &Labels, args: &RunArgs) -> Result<u8, Stop> {
+fn summarize(
+    f: &Finished,
+    sources: &SourceMap,
+    labels: &Labels,
+    args: &RunArgs,
+    estimate: Option<&plan::estimate::Estimate>,
+) -> Result<u8, Stop> {
     let status = match f.status {
         RunStatus::Interrupted => "interrupted",
         RunStatus::Succeeded => "succeeded",
@@ -354,6 +411,15 @@ fn summarize(f: &Finished, sources: &SourceMap, labels: &Labels, args: &RunArgs)
         summary_table(&f.reports, labels)
     };
     print_out(&summary).map_err(Stop::Printed)?;
+    if let (false, Some(e)) = (f.usage.is_empty(), estimate) {
+        let (hours, cost) = plan::estimate::cost(&f.usage, e);
+        let cost = cost.map_or_else(|| "an unknown cost".to_string(), |c| format!("{c:.2} {}", e.currency));
+        eprint_line(&format!(
+            "node-hours: {hours:.2}, {cost} at the estimate's prices (the estimate's bound: {})",
+            e.upper_bound
+                .map_or_else(|| "unknown".to_string(), |b| format!("{b:.2} {}", e.currency))
+        ));
+    }
     eprint_problems(&f.problems, sources);
     let local = f.target == "local";
     let id = &f.run_id;

@@ -208,7 +208,7 @@ pub fn cancel(which: &str, keep_pools: bool) -> u8 {
         let done = run_dir.steps_done();
         for line in remote
             .rt
-            .block_on(control::end_run(&remote.client, &remote.plan, &done, keep_pools))
+            .block_on(control::end_run(&remote.client, &remote.plan, &done, keep_pools, None))
         {
             eprint_line(&line);
         }

@@ -111,6 +111,7 @@ codes! {
     BF120 "retired-vm-size" Error,
     BF122 "pool-without-nodes" Error,
     BF123 "inter-node-pool-too-large" Error,
+    BF124 "pool-identity-with-shared-key" Error,
     BF201 "container-task-on-plain-pool" Error,
     BF202 "windows-container-task-not-admin" Error,
     BF203 "private-registry-without-credentials" Error,
@@ -141,6 +142,14 @@ codes! {
     BF228 "storage-not-configured" Error,
     BF229 "sas-expires-before-job" Warning,
     BF230 "too-many-input-files" Warning,
+    BF301 "core-quota-exceeded" Error,
+    BF302 "pool-quota-exceeded" Error,
+    BF303 "job-quota-exceeded" Error,
+    BF304 "vm-size-not-in-region" Error,
+    BF305 "image-not-supported-by-account" Error,
+    BF306 "custom-image-unavailable" Error,
+    BF307 "identity-not-found" Error,
+    BF308 "online-check-skipped" Warning,
 }
 
 impl Code {

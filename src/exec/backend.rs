@@ -29,6 +29,8 @@ pub enum Outcome {
 pub struct Results {
     pub reports: Vec<TaskReport>,
     pub problems: Vec<Problem>,
+    /// Node-hours each pool used, where the backend measures them (the azure one).
+    pub usage: Vec<crate::plan::estimate::PoolHours>,
 }
 
 /// One run, as the driver hands it to its backend.

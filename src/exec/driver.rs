@@ -57,6 +57,8 @@ pub struct Finished {
     pub problems: Vec<Problem>,
     /// What stopped the whole run, if something did.
     pub aborted: Option<RunError>,
+    /// Node-hours each pool used, where the backend measures them.
+    pub usage: Vec<crate::plan::estimate::PoolHours>,
 }
 
 impl Finished {
@@ -191,6 +193,7 @@ impl<'p> Driver<'p> {
             reports: results.reports,
             problems,
             aborted,
+            usage: results.usage,
         })
     }
 }

@@ -98,6 +98,7 @@ impl Backend for Memory {
         Ok(Results {
             reports: run.record.tasks.iter().map(|t| t.report()).collect(),
             problems: Vec::new(),
+            usage: Vec::new(),
         })
     }
 }

@@ -21,6 +21,8 @@ pub enum RunError {
     Batch { doing: String, error: BatchError },
     /// Storage (blob upload, download, SAS) failed; `doing` says what for ("upload inputs").
     Storage { doing: String, error: StorageError },
+    /// A request to Azure Resource Manager failed; `doing` says what for.
+    Arm { doing: String, error: BatchError },
     /// A body the backend reads (a plan step's, or a reply) did not parse.
     Body { what: String, error: serde_json::Error },
     /// A pool or job of this run's id exists on Batch and is not this run's to use.
@@ -52,6 +54,8 @@ impl RunError {
 
     pub fn storage(doing: impl Into<String>, error: StorageError) -> RunError {
         RunError::Storage {
+    pub fn arm(doing: impl Into<String>, error: BatchError) -> RunError {
+        RunError::Arm {
             doing: doing.into(),
             error,
         }
@@ -73,6 +77,7 @@ impl RunError {
             RunError::Interrupted => exit::INTERRUPTED,
             RunError::Batch { .. }
             | RunError::Storage { .. }
+            | RunError::Arm { .. }
             | RunError::Body { .. }
             | RunError::Conflict(_)
             | RunError::Pool(_)
@@ -89,6 +94,10 @@ impl RunError {
                     .into(),
             ),
             RunError::Storage { error, .. } => error.help(),
+            RunError::Arm { error, .. } if error.status() == Some(403) => Some(
+                "give the identity batchflow signs in with the Reader role on the Batch account (Contributor to create pools with managed identities)"
+                    .into(),
+            ),
             RunError::Io { .. } => Some("check that the run folder (.batchflow/runs) is writable and not full".into()),
             _ => None,
         }
@@ -112,6 +121,7 @@ impl fmt::Display for RunError {
             RunError::Io { what, error } => write!(f, "{what}: {error}"),
             RunError::Batch { doing, error } => write!(f, "cannot {doing}: {error}"),
             RunError::Storage { doing, error } => write!(f, "cannot {doing}: {error}"),
+            RunError::Arm { doing, error } => write!(f, "cannot {doing} through Azure Resource Manager: {error}"),
             RunError::Body { what, error } => write!(f, "{what} does not parse: {error}"),
             RunError::Interrupted => f.write_str("interrupted"),
         }

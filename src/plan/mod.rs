@@ -3,12 +3,14 @@
 //! `before_submit`), printed by `batchflow plan` before anything runs.
 
 pub mod api_version;
+pub mod arm_api;
 mod barrier;
 pub mod batch_api;
 mod batcher;
 mod bodies;
 mod collections;
 pub mod deps;
+pub mod estimate;
 mod hook;
 pub mod labels;
 mod limits;
@@ -53,6 +55,9 @@ impl Default for PlanOptions {
 pub struct Plan {
     pub workflow: String,
     pub api_version: String,
+    /// What the run may cost (see [`estimate`]); set by the caller, who has the prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<estimate::Estimate>,
     /// Repository files to upload and outputs to bring back (see [`staging`]).
     #[serde(default, skip_serializing_if = "Staging::is_empty")]
     pub staging: Staging,
@@ -74,17 +79,39 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
     for pool in &wf.pools {
         let body = bodies::pool(pool, &wf.registries, files);
         let id = &pool.name.value;
-        let create = Step::new(
-            StepKind::CreatePool { pool: id.clone() },
-            Action::Request {
-                method: "POST",
-                path: "/pools".into(),
-                body: raw(&body),
-            },
-            Vec::new(),
-            pool.name.span,
-        )
-        .with_summary(text::pool_summary(pool));
+        let identities = wf.pool_identities(pool);
+        let (kind, action) = if identities.is_empty() {
+            (
+                StepKind::CreatePool { pool: id.clone() },
+                Action::Request {
+                    method: "POST",
+                    path: "/pools".into(),
+                    body: raw(&body),
+                },
+            )
+        } else {
+            (
+                StepKind::CreateArmPool { pool: id.clone() },
+                Action::Request {
+                    method: "PUT",
+                    path: format!("{}/pools/{id}", arm_api::ACCOUNT_PLACEHOLDER),
+                    body: raw(&arm_api::pool(&body, &identities)),
+                },
+            )
+        };
+        let mut summary = text::pool_summary(pool);
+        if !identities.is_empty() {
+            summary.push_str(&format!(
+                ", through Azure Resource Manager with identit{} {}",
+                if identities.len() == 1 { "y" } else { "ies" },
+                identities
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let create = Step::new(kind, action, Vec::new(), pool.name.span).with_summary(summary);
         let wait = Step::new(
             StepKind::WaitPool { pool: id.clone() },
             Action::Wait {
@@ -115,6 +142,7 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
     Ok(Plan {
         workflow: wf.name.clone(),
         api_version: options.api_version.clone(),
+        estimate: None,
         staging: staging_of(wf, files),
         steps,
     })

@@ -14,6 +14,11 @@ pub enum StepKind {
     CreatePool {
         pool: String,
     },
+    /// A pool with user-assigned managed identities, created through Azure Resource Manager
+    /// (`PUT {batchAccount}/pools/{pool}`): the Batch data plane cannot set a pool's identities.
+    CreateArmPool {
+        pool: String,
+    },
     /// Allocation steady at its target, start tasks finished on every node.
     WaitPool {
         pool: String,
@@ -40,7 +45,8 @@ impl StepKind {
     /// The step's id, as `after` lists name it.
     pub fn id(&self) -> String {
         match self {
-            StepKind::CreatePool { pool } => format!("create-pool-{pool}"),
+            // One pool has one creation step, through either API; `after` lists name it alike.
+            StepKind::CreatePool { pool } | StepKind::CreateArmPool { pool } => format!("create-pool-{pool}"),
             StepKind::WaitPool { pool } => format!("wait-pool-{pool}"),
             StepKind::CreateJob { job } => format!("create-job-{job}"),
             StepKind::AddTasks { job, batch } => format!("add-tasks-{job}-{batch}"),
@@ -52,6 +58,7 @@ impl StepKind {
     fn name(&self) -> &'static str {
         match self {
             StepKind::CreatePool { .. } => "create-pool",
+            StepKind::CreateArmPool { .. } => "create-arm-pool",
             StepKind::WaitPool { .. } => "wait-pool",
             StepKind::CreateJob { .. } => "create-job",
             StepKind::AddTasks { .. } => "add-tasks",
@@ -63,7 +70,9 @@ impl StepKind {
     /// The pool a pool step is about.
     pub fn pool(&self) -> Option<&str> {
         match self {
-            StepKind::CreatePool { pool } | StepKind::WaitPool { pool } => Some(pool),
+            StepKind::CreatePool { pool } | StepKind::CreateArmPool { pool } | StepKind::WaitPool { pool } => {
+                Some(pool)
+            }
             _ => None,
         }
     }
@@ -186,7 +195,9 @@ impl Serialize for Step {
         st.serialize_field("step", &self.id)?;
         st.serialize_field("kind", self.kind.name())?;
         match &self.kind {
-            StepKind::CreatePool { pool } | StepKind::WaitPool { pool } => st.serialize_field("pool", pool)?,
+            StepKind::CreatePool { pool } | StepKind::CreateArmPool { pool } | StepKind::WaitPool { pool } => {
+                st.serialize_field("pool", pool)?
+            }
             StepKind::AddTasks { job, batch } => {
                 st.serialize_field("job", job)?;
                 st.serialize_field("batch", batch)?;
@@ -258,6 +269,7 @@ fn kind_of(j: &StepJson) -> Option<StepKind> {
     let job = || j.job.clone();
     Some(match j.kind.as_str() {
         "create-pool" => StepKind::CreatePool { pool: pool()? },
+        "create-arm-pool" => StepKind::CreateArmPool { pool: pool()? },
         "wait-pool" => StepKind::WaitPool { pool: pool()? },
         "create-job" => StepKind::CreateJob { job: job()? },
         "add-tasks" => StepKind::AddTasks {

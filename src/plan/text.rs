@@ -66,6 +66,12 @@ pub fn render(plan: &Plan) -> String {
         plan.api_version,
         plan.steps.len()
     );
+    if let Some(estimate) = &plan.estimate {
+        for line in super::estimate::describe(estimate) {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
+    }
     let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for step in &plan.steps {
         let (verb, path) = match &step.action {

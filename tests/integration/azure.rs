@@ -2,6 +2,7 @@
 //! service saw (every task exactly once, dependencies as planned, valid bodies), under faults,
 //! across a kill and `--resume`, and `status` / `cancel`.
 
+use crate::fake_arm::{FakeAccount, FakeArm};
 use crate::fake_batch::{Config, FakeBatch, Faults, Snapshot};
 pub(crate) use crate::support::show;
 use crate::support::{examples, root, Output, Repo, Test};
@@ -16,24 +17,34 @@ const KEY: &[u8] = b"batchflow-fake-account-key";
 /// Longest any run here may take before the test gives up on it.
 const DEADLINE: Duration = Duration::from_secs(240);
 
-/// A temporary repository with the examples, and a fake service.
+/// A temporary repository with the examples, and a fake account: the Batch service, and Azure
+/// Resource Manager with the prices (the pre-flight reads them, and pools with identities are
+/// created there).
 pub(crate) struct Azure {
     repo: Repo,
     pub(crate) fake: FakeBatch,
+    pub(crate) arm: FakeArm,
     shared_key: bool,
 }
 
 impl Azure {
     pub(crate) fn new(config: Config) -> Azure {
+        Azure::with_account(config, &serde_json::json!({}))
+    }
+
+    /// As [`Azure::new`], the account configured by `overrides` (as an `account.json`).
+    pub(crate) fn with_account(config: Config, overrides: &Value) -> Azure {
         let repo = Repo::new();
         for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
             let text = std::fs::read(entry.path()).expect("an example");
             repo.write(Path::new("examples").join(entry.file_name()), text);
         }
         let shared_key = config.shared_key.is_some();
+        let FakeAccount { batch, arm } = FakeAccount::start_with(config, overrides);
         Azure {
             repo,
-            fake: FakeBatch::start(config),
+            fake: batch,
+            arm,
             shared_key,
         }
     }
@@ -66,6 +77,8 @@ impl Azure {
             .test()
             .env("AZURE_BATCH_ENDPOINT", self.fake.url())
             .env("AZURE_BATCH_ACCOUNT", self.fake.account())
+            .env("BATCHFLOW_ARM_ENDPOINT", self.arm.url())
+            .env("BATCHFLOW_PRICES_ENDPOINT", self.arm.url())
             .env("BATCHFLOW_POLL_MS", "20");
         let bf = secret_names()
             .iter()
@@ -242,6 +255,15 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
                 let planned = az.planned(&file, &[]);
                 let out = az.run(&[&file]);
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));
+                // The first lines price the run from the fake prices; the summary the hours used.
+                assert!(out.stderr.contains("cost: "), "{file}: {}", out.stderr);
+                for line in out.stderr.lines().filter(|l| l.starts_with("  pool `")) {
+                    assert!(!line.contains("× ?"), "{file}: a pool without a price: {line}");
+                }
+                assert!(out.stderr.contains("node-hours: "), "{file}: {}", out.stderr);
+                let arm = az.arm.snapshot();
+                assert!(arm.refused.is_empty(), "{file}: {:?}", arm.refused);
+                assert!(arm.if_none_match.iter().all(|b| *b), "{file}");
                 let snap = az.fake.snapshot();
                 assert_exactly_once(&snap, &planned);
                 assert_eq!(

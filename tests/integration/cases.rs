@@ -13,7 +13,10 @@
 //! no other: a case is also a test against false alarms. `# expect: nothing` = a clean check.
 //! `# help:` lines are hints: each must be part of the help of a diagnostic reported.
 //! `# env:` lines set environment variables, e.g. another day for the retirement rules.
+//! `# account:` lines (JSON, joined) make a fake Batch account answer the check, configured as
+//! a rule fixture's `account.json` (for the online rules, with `# args: --online`).
 
+use crate::fake_arm::FakeAccount;
 use crate::support::{root, Test};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -24,6 +27,8 @@ pub(crate) struct Case {
     expect: BTreeSet<(String, Option<String>)>,
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
+    /// The fake account's overrides, when the case has `# account:` lines.
+    account: Option<serde_json::Value>,
 }
 
 fn header(text: &str, key: &str) -> Vec<String> {
@@ -65,11 +70,17 @@ pub(crate) fn cases() -> Vec<Case> {
                 .filter_map(|l| l.split_once('='))
                 .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
                 .collect();
+            let account_lines = header(&text, "account");
+            let account = (!account_lines.is_empty()).then(|| {
+                serde_json::from_str(&account_lines.join(" "))
+                    .unwrap_or_else(|e| panic!("{}: `# account:` is not JSON: {e}", file.display()))
+            });
             Case {
                 file,
                 expect,
                 args,
                 env,
+                account,
             }
         })
         .collect()
@@ -87,7 +98,15 @@ impl Case {
             .args(["check", "--format", "json"])
             .args([self.rel()])
             .args(&self.args);
-        self.env.iter().fold(test, |test, (k, v)| test.env(k, v))
+        let mut test = self.env.iter().fold(test, |test, (k, v)| test.env(k, v));
+        if let Some(overrides) = &self.account {
+            let account = FakeAccount::start(overrides);
+            for (k, v) in account.env() {
+                test = test.env(k, v);
+            }
+            test = test.keep(account);
+        }
+        test
     }
 }
 

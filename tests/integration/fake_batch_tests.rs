@@ -1168,10 +1168,17 @@ fn slow_replies_and_latency_delay_the_answer() {
 // ---------------------------------------------------------------------------------------------
 
 /// Replays a plan (`batchflow plan --format json`) against the fake: its requests in order,
-/// its waits by polling.
-fn replay(c: &Client, plan: &Value) {
+/// its waits by polling. `create-arm-pool` steps go to the fake ARM `arm` (the account's id in
+/// place of `{batchAccount}`), whose pools are the fake Batch service's.
+fn replay(c: &Client, plan: &Value, arm: (&Client, &str)) {
     for step in plan["steps"].as_array().expect("steps") {
         let path = step["path"].as_str().expect("path");
+        if step["kind"] == "create-arm-pool" {
+            let (arm, account) = arm;
+            let r = arm.send("PUT", &path.replace("{batchAccount}", account), Some(&step["body"]));
+            assert_eq!(r.status, 200, "PUT {path}: {}", r.text);
+            continue;
+        }
         match step["wait"].as_str() {
             Some("pool-ready") => {
                 c.wait_for(path, "a steady pool", |v| v["allocationState"] == "steady");
@@ -1216,7 +1223,15 @@ fn the_plans_of_the_examples_run_on_the_fake() {
             ..fast()
         });
         let c = Client::new(&fake);
-        replay(&c, &plan);
+        let arm_config = crate::fake_arm::ArmConfig::for_batch(&fake);
+        let account = arm_config.account_id();
+        let arm = crate::fake_arm::FakeArm::start(arm_config, &fake);
+        replay(&c, &plan, (&Client::at(&arm.url()), &account));
+        assert!(
+            arm.snapshot().refused.is_empty(),
+            "{file}: {:?}",
+            arm.snapshot().refused
+        );
         let s = fake.snapshot();
         assert_clean(&s);
         assert_eq!(s.error_replies, Vec::new(), "{file}");

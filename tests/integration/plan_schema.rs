@@ -347,8 +347,16 @@ fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
             continue;
         }
 
-        let method = step["method"].as_str().unwrap_or("");
-        let body = &step["body"];
+        // A pool created through Azure Resource Manager: its body as the Batch pool it becomes
+        // (the fake ARM's translation), checked as Batch's pool bodies are.
+        let translated;
+        let (method, path, body) = if step["kind"] == "create-arm-pool" {
+            let name = path.rsplit('/').next().unwrap_or("").to_string();
+            translated = crate::fake_arm::as_batch(&name, &step["body"]);
+            ("POST", "/pools".to_string(), &translated)
+        } else {
+            (step["method"].as_str().unwrap_or(""), path, &step["body"])
+        };
         let model = match version.body_model(method, &path) {
             Ok(d) => d,
             Err(e) => {

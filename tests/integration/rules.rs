@@ -4,6 +4,7 @@
 //! (`rules::BF101::fires`, `::passes`, `::snapshot`, `::explain` and `::messages`, the last
 //! in `rule_messages.rs`), so one rule's failure never hides another's.
 
+use crate::fake_arm::FakeAccount;
 use crate::support::{root, Output, Test};
 use batchflow::diagnostics::{Code, Severity};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,15 @@ pub(crate) fn fixture_dir(code: Code) -> PathBuf {
 }
 
 /// `batchflow check` on one fixture (`fires` or `passes`), with the folder's `args` and `env`
-/// files applied, to end as the caller expects.
+/// files applied, to end as the caller expects. An online rule's folder has an `account.json`
+/// (and may have `passes.account.json` for the fixed workflow): a fake Batch account (the Batch
+/// service, Azure Resource Manager and the prices) configured from it answers the check.
 pub(crate) fn check(dir: &Path, which: &str, json: bool) -> Test {
+    let account = [format!("{which}.account.json"), "account.json".to_string()]
+        .iter()
+        .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
+        .map(|text| serde_json::from_str::<serde_json::Value>(&text).expect("account.json is JSON"))
+        .map(|overrides| FakeAccount::start(&overrides));
     let file = dir.join(format!("{which}.batchflow"));
     let rel = file.strip_prefix(root()).unwrap_or(&file).to_path_buf();
     let mut test = Test::project().args(["check"]).args([rel]);
@@ -29,6 +37,12 @@ pub(crate) fn check(dir: &Path, which: &str, json: bool) -> Test {
         for (k, v) in env.lines().filter_map(|l| l.split_once('=')) {
             test = test.env(k.trim(), v.trim());
         }
+    }
+    if let Some(account) = account {
+        for (k, v) in account.env() {
+            test = test.env(k, v);
+        }
+        test = test.keep(account);
     }
     test
 }

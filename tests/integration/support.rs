@@ -68,6 +68,7 @@ impl Repo {
             stderr: None,
             stdout_contains: Vec::new(),
             stderr_contains: Vec::new(),
+            keep: Vec::new(),
         }
     }
 
@@ -120,6 +121,8 @@ pub struct Test {
     stderr: Option<String>,
     stdout_contains: Vec<String>,
     stderr_contains: Vec<String>,
+    /// What must live while the binary runs (a fake service it talks to).
+    keep: Vec<Box<dyn std::any::Any>>,
 }
 
 impl Test {
@@ -210,6 +213,13 @@ impl Test {
         self
     }
 
+    /// Keeps `thing` (a fake service the run talks to) alive until the run has ended (with
+    /// `success`, `failure`, `status` or `run`; not with `command`).
+    pub fn keep(mut self, thing: impl std::any::Any) -> Test {
+        self.keep.push(Box::new(thing));
+        self
+    }
+
     /// The command, to start it in the background.
     pub fn command(self) -> Command {
         let bin = env!("CARGO_BIN_EXE_batchflow");
@@ -225,7 +235,12 @@ impl Test {
             .env("BATCHFLOW_TODAY", TODAY)
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
+            // Prices and account regions cached by the tests stay in the target directory.
+            .env("XDG_CACHE_HOME", concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"))
             .env_remove("AZURE_BATCH_ACCESS_KEY")
+            .env_remove("AZURE_SUBSCRIPTION_ID")
+            .env_remove("BATCHFLOW_ARM_ENDPOINT")
+            .env_remove("BATCHFLOW_PRICES_ENDPOINT")
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
@@ -256,7 +271,8 @@ impl Test {
     }
 
     #[track_caller]
-    fn finish(self, code: Option<i32>) -> Output {
+    fn finish(mut self, code: Option<i32>) -> Output {
+        let keep = std::mem::take(&mut self.keep);
         let shown = format!("batchflow {}", shell_words(&self.args));
         let expected = Expected {
             code,
@@ -267,6 +283,7 @@ impl Test {
         };
         let repo = self.repo.clone();
         let out = self.command().output().expect("the batchflow binary runs");
+        drop(keep);
         let out = Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

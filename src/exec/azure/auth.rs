@@ -1,8 +1,10 @@
-//! How requests to Batch are authorized: Batch's SharedKey signature over the request, or a
-//! Microsoft Entra bearer token (scope `https://batch.core.windows.net/.default`; the storage
-//! client asks the same chain for `https://storage.azure.com/.default`) from
-//! azure_identity: a client secret from `AZURE_CLIENT_ID`/`AZURE_TENANT_ID`/
-//! `AZURE_CLIENT_SECRET`, a managed identity inside Azure, else the developer tools (Azure CLI).
+//! How requests are authorized: Batch's SharedKey signature over the request, or a Microsoft
+//! Entra bearer token from azure_identity, one per audience (Batch
+//! `https://batch.core.windows.net/.default`, Azure Resource Manager
+//! `https://management.azure.com/.default`, storage `https://storage.azure.com/.default`): a
+//! client secret from `AZURE_CLIENT_ID`/`AZURE_TENANT_ID`/`AZURE_CLIENT_SECRET`, a managed
+//! identity inside Azure, else the developer tools (Azure CLI). `BATCHFLOW_ACCESS_TOKEN` is used
+//! as is for every audience.
 
 use crate::exec::error::{BatchError, RunError};
 use azure_core::credentials::{Secret, TokenCredential};
@@ -10,11 +12,13 @@ use azure_core::time::OffsetDateTime;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
 pub const SCOPE: &str = "https://batch.core.windows.net/.default";
+/// The audience of Azure Resource Manager tokens.
+pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
 /// Batch's SharedKey scheme: HMAC-SHA256 of a canonical form of the request.
 #[derive(Clone)]
@@ -109,12 +113,14 @@ impl SharedKey {
     }
 }
 
-/// Entra tokens, fetched when needed and reused until five minutes before they expire.
+/// Entra tokens, fetched per audience when needed and reused until five minutes before they
+/// expire.
 pub struct Entra {
-    /// None with a token given as is (BATCHFLOW_ACCESS_TOKEN).
+    /// None with a token given as is (BATCHFLOW_ACCESS_TOKEN), used for every audience.
     credential: Option<Arc<dyn TokenCredential>>,
-    cached: Mutex<Option<(Secret, OffsetDateTime)>>,
-    /// The audience asked for (a token given as is serves every audience).
+    fixed: Option<Secret>,
+    cached: Mutex<HashMap<&'static str, (Secret, OffsetDateTime)>>,
+    /// The audience [`Entra::authorization`] asks for.
     scope: &'static str,
     /// Which credential, for messages.
     pub source: &'static str,
@@ -156,10 +162,10 @@ impl Entra {
         let fail = |what: &str, e: azure_core::Error| RunError::Config(format!("cannot set up {what}: {e}"));
         if let Some(token) = get("BATCHFLOW_ACCESS_TOKEN") {
             // Used until the run ends: `az account get-access-token` gives about an hour.
-            let far = OffsetDateTime::now_utc() + azure_core::time::Duration::days(3650);
             return Ok(Entra {
                 credential: None,
-                cached: Mutex::new(Some((Secret::new(token.trim().to_string()), far))),
+                fixed: Some(Secret::new(token.trim().to_string())),
+                cached: Mutex::new(HashMap::new()),
                 scope,
                 source: "BATCHFLOW_ACCESS_TOKEN",
             });
@@ -205,27 +211,37 @@ impl Entra {
         };
         Ok(Entra {
             credential: Some(credential),
-            cached: Mutex::new(None),
+            fixed: None,
+            cached: Mutex::new(HashMap::new()),
             scope,
             source,
         })
     }
 
-    /// `Bearer TOKEN`.
+    /// `Bearer TOKEN` for the audience this credential was made for (Batch, unless
+    /// [`Entra::for_scope`] said otherwise).
     pub async fn authorization(&self) -> Result<String, BatchError> {
+        self.authorization_for(self.scope).await
+    }
+
+    /// `Bearer TOKEN` for the audience `scope` (such as [`ARM_SCOPE`]).
+    pub async fn authorization_for(&self, scope: &'static str) -> Result<String, BatchError> {
+        if let Some(token) = &self.fixed {
+            return Ok(format!("Bearer {}", token.secret()));
+        }
         let mut cached = self.cached.lock().await;
         let fresh = cached
-            .as_ref()
+            .get(scope)
             .is_some_and(|(_, expires)| *expires - azure_core::time::Duration::minutes(5) > OffsetDateTime::now_utc());
         if let (false, Some(credential)) = (fresh, &self.credential) {
             let token = credential
-                .get_token(&[self.scope], None)
+                .get_token(&[scope], None)
                 .await
                 .map_err(|e| BatchError::Auth(format!("cannot get a Microsoft Entra token ({}): {e}", self.source)))?;
-            *cached = Some((token.token, token.expires_on));
+            cached.insert(scope, (token.token, token.expires_on));
         }
         Ok(cached
-            .as_ref()
+            .get(scope)
             .map_or_else(String::new, |(t, _)| format!("Bearer {}", t.secret())))
     }
 }

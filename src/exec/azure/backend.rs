@@ -2,9 +2,10 @@
 //! ended there (jobs terminated, the pools it created deleted) and every task's final state
 //! read back; failures become problems at the lines that declare them.
 
+use super::arm::pools::ArmAccount;
 use super::client::BatchClient;
-use super::config::Target;
 use super::control::{self, TaskStatus};
+use super::reach::Reach;
 use super::runner::{self, Env, FailedTask, Findings};
 use crate::diagnostics::Problem;
 use crate::exec::backend::{Backend, Outcome, Results, Run};
@@ -12,6 +13,7 @@ use crate::exec::error::RunError;
 use crate::exec::plan_tasks::Origins;
 use crate::exec::state::{RunState, RunStatus};
 use crate::exec::{TaskReport, TaskState};
+use crate::plan::estimate::PoolHours;
 use crate::plan::{Plan, StepKind};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -38,25 +40,31 @@ pub struct AzureSettings {
 pub struct AzureBackend {
     endpoint: String,
     client: BatchClient,
-    runtime: tokio::runtime::Runtime,
+    /// For pools created through Azure Resource Manager, when the plan has any.
+    arm: Option<ArmAccount>,
+    runtime: Arc<tokio::runtime::Runtime>,
     settings: AzureSettings,
     origins: Origins,
     report: Findings,
 }
 
 impl AzureBackend {
-    /// The backend for `plan` on `target`, or why it cannot run (refused before anything starts).
-    pub fn new(plan: &Plan, target: Target, settings: AzureSettings) -> Result<AzureBackend, RunError> {
+    /// The backend for `plan` on the target `reach` reaches, or why it cannot run (refused
+    /// before anything starts). A plan with pools created through Azure Resource Manager finds
+    /// the Batch account there first.
+    pub fn new(plan: &Plan, reach: &Reach, settings: AzureSettings) -> Result<AzureBackend, RunError> {
         crate::exec::preflight::secrets_set(plan, &settings.env)?;
-        let client = BatchClient::new(&target.endpoint, &plan.api_version, target.auth)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| RunError::io("cannot start the async runtime", e))?;
+        let client = BatchClient::new(&reach.endpoint, &plan.api_version, reach.credentials())?;
+        let through_arm = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::CreateArmPool { .. }));
+        let arm = through_arm.then(|| reach.arm_account()).transpose()?;
         Ok(AzureBackend {
-            endpoint: target.endpoint,
+            endpoint: reach.endpoint.clone(),
             client,
-            runtime,
+            arm,
+            runtime: reach.runtime(),
             settings,
             origins: Origins::of(plan),
             report: Findings::default(),
@@ -183,7 +191,8 @@ impl Backend for AzureBackend {
         };
         let plan = run.plan;
         let client = self.client.clone();
-        let (outcome, report) = self.runtime.block_on(runner::run(plan, client, opts, env));
+        let arm = self.arm.clone();
+        let (outcome, report) = self.runtime.block_on(runner::run(plan, client, arm, opts, env));
         self.report = report;
         Ok(outcome)
     }
@@ -194,6 +203,7 @@ impl Backend for AzureBackend {
             return Ok(Results {
                 reports: interrupted_reports(run),
                 problems: Vec::new(),
+                usage: usage(&self.report),
             });
         }
         let states = self.final_states(run.plan, run);
@@ -203,15 +213,21 @@ impl Backend for AzureBackend {
             run.plan,
             &done,
             self.settings.keep_pools,
+            self.arm.as_ref(),
         )) {
             run.observer.note(&line);
         }
+        let usage = usage(&self.report);
         let reports = reports(run.record, &states, &self.report);
         let mut problems = self.problems(run.plan);
         if let Outcome::Aborted(e) = outcome {
             problems.push(e.problem(None));
         }
-        Ok(Results { reports, problems })
+        Ok(Results {
+            reports,
+            problems,
+            usage,
+        })
     }
 }
 
@@ -231,6 +247,23 @@ fn interrupted_reports(run: &Run<'_, '_>) -> Vec<TaskReport> {
                 r.state = TaskState::Interrupted;
             }
             r
+        })
+        .collect()
+}
+
+/// Node-hours of the pools that became ready in this process, from then until now (the end
+/// of the run, its pools deleted).
+fn usage(report: &Findings) -> Vec<PoolHours> {
+    report
+        .ready
+        .iter()
+        .map(|r| {
+            let hours = r.at.elapsed().as_secs_f64() / 3600.0;
+            PoolHours {
+                pool: r.pool.clone(),
+                dedicated_hours: hours * f64::from(r.dedicated),
+                low_priority_hours: hours * f64::from(r.low_priority),
+            }
         })
         .collect()
 }

@@ -3,12 +3,12 @@
 //! api-version, and its authorization; transient failures are retried by [`RetryPolicy`].
 
 use super::auth::{Credentials, ToSign};
-use super::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
+use super::retry::{parse_retry_after, retryable, with_retries, Answer, Failure, RetryPolicy};
 pub use crate::exec::error::BatchError as Error;
 use crate::exec::error::RunError;
 use reqwest::{Method, Url};
 use serde::Deserialize;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const CONTENT_TYPE: &str = "application/json; odata=minimalmetadata";
 
@@ -88,7 +88,11 @@ pub struct BatchClient {
 }
 
 impl BatchClient {
-    pub fn new(endpoint: &str, api_version: &str, auth: Credentials) -> Result<BatchClient, RunError> {
+    pub fn new(
+        endpoint: &str,
+        api_version: &str,
+        auth: impl Into<std::sync::Arc<Credentials>>,
+    ) -> Result<BatchClient, RunError> {
         let base = Url::parse(endpoint.trim_end_matches('/'))
             .map_err(|e| RunError::Config(format!("the Batch endpoint `{endpoint}` is not a URL: {e}")))?;
         let http = reqwest::Client::builder()
@@ -101,13 +105,23 @@ impl BatchClient {
             http,
             base,
             api_version: api_version.to_string(),
-            auth: std::sync::Arc::new(auth),
+            auth: auth.into(),
             policy: RetryPolicy::default(),
         })
     }
 
     pub fn auth(&self) -> &Credentials {
         &self.auth
+    }
+
+    /// The credentials, to share with the Azure Resource Manager client.
+    pub fn credentials(&self) -> std::sync::Arc<Credentials> {
+        std::sync::Arc::clone(&self.auth)
+    }
+
+    /// The endpoint, as given.
+    pub fn endpoint(&self) -> &Url {
+        &self.base
     }
 
     /// A request to `path` (`/pools`, `/jobs/j/tasks`) with extra query parameters.
@@ -162,38 +176,31 @@ impl BatchClient {
             ));
         }
         let request_id = uuid::Uuid::new_v4().to_string();
-        let mut jitter = Jitter::new(u64::from_le_bytes(
-            uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8]),
-        ));
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome = self.attempt(&method, &url, body.as_deref(), &request_id).await;
-            let (retry_after, last) = match outcome {
-                Ok((status, _, bytes)) if (200..300).contains(&status) => {
-                    return Ok(Reply {
-                        status,
-                        body: bytes,
-                        attempts: attempt,
-                    })
-                }
-                Ok((status, retry_after, bytes)) if retryable(status) => (retry_after, parse_error(status, &bytes)),
-                Ok((status, _, bytes)) => return Err((self.error(status, &bytes), attempt)),
-                Err(Error::Transport(m)) => (None, Error::Transport(m)),
-                Err(other) => return Err((other, attempt)),
-            };
-            let pause = self.policy.delay(attempt, retry_after, jitter.sample());
-            if attempt >= self.policy.max_attempts || started.elapsed() + pause > self.policy.max_total {
-                return Err((
-                    match last {
-                        Error::Transport(m) => Error::Transport(format!("{m} (after {attempt} attempts)")),
-                        other => other,
-                    },
-                    attempt,
-                ));
+        let result = with_retries(&self.policy, || async {
+            match self.attempt(&method, &url, body.as_deref(), &request_id).await {
+                Ok((status, retry_after, body)) => Ok(Answer::Status {
+                    status,
+                    retry_after,
+                    body,
+                }),
+                Err(Error::Transport(m)) => Ok(Answer::Transport(m)),
+                Err(other) => Err(other),
             }
-            tokio::time::sleep(pause).await;
+        })
+        .await;
+        match result {
+            Ok(ex) => Ok(Reply {
+                status: ex.status,
+                body: ex.body,
+                attempts: ex.attempts,
+            }),
+            Err(Failure::Answered(ex)) if retryable(ex.status) => Err((parse_error(ex.status, &ex.body), ex.attempts)),
+            Err(Failure::Answered(ex)) => Err((self.error(ex.status, &ex.body), ex.attempts)),
+            Err(Failure::Transport { message, attempts }) => Err((
+                Error::Transport(format!("{message} (after {attempts} attempts)")),
+                attempts,
+            )),
+            Err(Failure::Other(e, attempts)) => Err((e, attempts)),
         }
     }
 

@@ -22,6 +22,17 @@ pub fn read_file(root: &Path) -> Result<File, RunError> {
     crate::settings::read(root).map_err(RunError::Config)
 }
 
+/// `text` as a URL that keys and tokens may travel to: https, or plain http to a service on
+/// this machine (the fakes the tests run). `what` names it in the error.
+pub fn secure_url(text: &str, what: &str) -> Result<reqwest::Url, RunError> {
+    let url = reqwest::Url::parse(text).map_err(|e| RunError::Config(format!("{what} `{text}` is not a URL: {e}")))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(RunError::Config(format!("{what} `{text}` must be https://")));
+    }
+    Ok(url)
+}
+
 /// The account's name: given, or the first label of the endpoint's host.
 fn account_from(endpoint: &str) -> Option<String> {
     let host = endpoint.split("://").nth(1)?.split(['/', ':']).next()?;
@@ -48,15 +59,7 @@ pub fn resolve(file: &File, env: &HashMap<String, String>) -> Result<Target, Run
     } else {
         format!("https://{endpoint}")
     };
-    let url = reqwest::Url::parse(&endpoint)
-        .map_err(|e| RunError::Config(format!("the Batch endpoint `{endpoint}` is not a URL: {e}")))?;
-    // Keys and tokens travel only over TLS; plain http is for a service on this machine.
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-        return Err(RunError::Config(format!(
-            "the Batch endpoint `{endpoint}` must be https://"
-        )));
-    }
+    secure_url(&endpoint, "the Batch endpoint")?;
     let account = get("AZURE_BATCH_ACCOUNT")
         .or_else(|| file.target.account.clone())
         .or_else(|| account_from(&endpoint))

@@ -1,6 +1,7 @@
 //! What happens around a run on Batch: ending it (terminate its jobs, delete its pools), the
 //! final state of every task, and how things stand now (`batchflow status`).
 
+use super::arm::pools::ArmAccount;
 use super::client::{BatchClient, Error};
 use super::list;
 use super::models::{CloudJob, CloudPool, CloudTask, TaskCounts, TaskCountsResult};
@@ -15,7 +16,7 @@ pub fn created(plan: &Plan) -> (Vec<String>, Vec<String>) {
     let (mut pools, mut jobs) = (Vec::new(), Vec::new());
     for step in &plan.steps {
         match &step.kind {
-            StepKind::CreatePool { pool } => pools.push(pool.clone()),
+            StepKind::CreatePool { pool } | StepKind::CreateArmPool { pool } => pools.push(pool.clone()),
             StepKind::CreateJob { job } => jobs.push(job.clone()),
             _ => {}
         }
@@ -30,8 +31,15 @@ pub fn adopted_mark(pool: &str) -> String {
 
 /// Terminates the run's jobs and deletes its pools (unless `keep_pools`): only those this run
 /// created (`done` holds the finished steps); a pool it found and used, or refused, is left.
-/// Returns one line per action.
-pub async fn end_run(client: &BatchClient, plan: &Plan, done: &HashSet<String>, keep_pools: bool) -> Vec<String> {
+/// Pools created through Azure Resource Manager are deleted through it when `arm` is given
+/// (through the Batch API otherwise, which deletes any pool). Returns one line per action.
+pub async fn end_run(
+    client: &BatchClient,
+    plan: &Plan,
+    done: &HashSet<String>,
+    keep_pools: bool,
+    arm: Option<&ArmAccount>,
+) -> Vec<String> {
     let (pools, jobs) = created(plan);
     let mut lines = Vec::new();
     for job in jobs
@@ -55,6 +63,19 @@ pub async fn end_run(client: &BatchClient, plan: &Plan, done: &HashSet<String>, 
             lines.push(format!(
                 "pool `{pool}` was there before this run: left as it was (`az batch pool delete --pool-id {pool}` deletes it)"
             ));
+            continue;
+        }
+        let through_arm = plan
+            .steps
+            .iter()
+            .any(|s| s.kind == StepKind::CreateArmPool { pool: pool.clone() });
+        if let (true, Some(arm)) = (through_arm, arm) {
+            match arm.delete(pool).await {
+                Ok(()) => lines.push(format!("pool `{pool}` is being deleted (through Azure Resource Manager)")),
+                Err(e) => lines.push(format!(
+                    "cannot delete pool `{pool}` through Azure Resource Manager: {e} (delete it with `az batch pool delete --pool-id {pool}`)"
+                )),
+            }
             continue;
         }
         match client.send(Method::DELETE, &format!("/pools/{pool}"), &[], None).await {

@@ -1,7 +1,9 @@
 //! When to try a request again: 429, 500, 502, 503, 504 and connection errors, with
 //! exponential backoff and full jitter, `Retry-After` honoured, bounded attempts and time.
+//! [`with_retries`] is the one loop the Batch, Azure Resource Manager and prices clients share.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -53,6 +55,73 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         when.duration_since(std::time::SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// What one attempt came to: an answer, or no answer at all.
+pub enum Answer {
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Vec<u8>,
+    },
+    /// Connection refused or dropped, a timeout: worth another try.
+    Transport(String),
+}
+
+/// A final answer and how many attempts it took.
+#[derive(Debug)]
+pub struct Exchange {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub attempts: u32,
+}
+
+/// Why [`with_retries`] gave up.
+#[derive(Debug)]
+pub enum Failure<E> {
+    /// An answer that is not 2xx: one not worth retrying, or the last of the retries.
+    Answered(Exchange),
+    /// No answer, after `attempts` tries.
+    Transport { message: String, attempts: u32 },
+    /// The attempt itself failed for good (no credentials, say).
+    Other(E, u32),
+}
+
+/// Calls `attempt` until it gives a 2xx answer, an answer not worth retrying, or `policy`
+/// says stop.
+pub async fn with_retries<F, Fut, E>(policy: &RetryPolicy, mut attempt: F) -> Result<Exchange, Failure<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Answer, E>>,
+{
+    let mut jitter = Jitter::new(u64::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8]),
+    ));
+    let started = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (retry_after, failure) = match attempt().await {
+            Ok(Answer::Status { status, body, .. }) if (200..300).contains(&status) => {
+                return Ok(Exchange { status, body, attempts })
+            }
+            Ok(Answer::Status {
+                status,
+                retry_after,
+                body,
+            }) if retryable(status) => (retry_after, Failure::Answered(Exchange { status, body, attempts })),
+            Ok(Answer::Status { status, body, .. }) => {
+                return Err(Failure::Answered(Exchange { status, body, attempts }))
+            }
+            Ok(Answer::Transport(message)) => (None, Failure::Transport { message, attempts }),
+            Err(e) => return Err(Failure::Other(e, attempts)),
+        };
+        let pause = policy.delay(attempts, retry_after, jitter.sample());
+        if attempts >= policy.max_attempts || started.elapsed() + pause > policy.max_total {
+            return Err(failure);
+        }
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// A small xorshift for jitter: no need for cryptographic randomness.

@@ -130,6 +130,7 @@ impl Backend for LocalBackend {
         Ok(Results {
             reports: std::mem::take(&mut self.reports),
             problems: Vec::new(),
+            usage: Vec::new(),
         })
     }
 }

@@ -38,6 +38,9 @@ enum Route<'a> {
     Reactivate(&'a str, &'a str),
     /// The file's path under the task folder: one or more segments.
     TaskFile(&'a str, &'a str, &'a [&'a str]),
+    SupportedImages,
+    ListJobs,
+    ListJobSchedules,
 }
 
 fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
@@ -51,6 +54,9 @@ fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
         ("GET", ["pools", p, "nodes", n]) => Route::GetNode(p, n),
         ("GET", ["pools", p, "nodes", n, "files", "startup", f]) => Route::NodeFile(p, n, f),
         ("POST", ["jobs"]) => Route::AddJob,
+        ("GET", ["jobs"]) => Route::ListJobs,
+        ("GET", ["jobschedules"]) => Route::ListJobSchedules,
+        ("GET", ["supportedimages"]) => Route::SupportedImages,
         ("GET", ["jobs", j]) => Route::GetJob(j),
         ("PATCH", ["jobs", j]) => Route::PatchJob(j),
         ("DELETE", ["jobs", j]) => Route::DeleteJob(j),
@@ -69,7 +75,10 @@ fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
 /// The query parameters an operation takes besides `api-version` and `timeout`.
 fn extra_params(r: &Route<'_>) -> &'static [&'static str] {
     match r {
-        Route::ListNodes(_) | Route::ListTasks(_) => &["maxresults", "$filter", "$select", "$expand", "$skiptoken"],
+        Route::ListNodes(_) | Route::ListTasks(_) | Route::ListJobs | Route::ListJobSchedules => {
+            &["maxresults", "$filter", "$select", "$expand", "$skiptoken"]
+        }
+        Route::SupportedImages => &["maxresults", "$filter", "$skiptoken"],
         Route::GetPool(_) | Route::GetNode(..) | Route::GetJob(_) | Route::GetTask(..) => &["$select", "$expand"],
         _ => &[],
     }
@@ -330,6 +339,9 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
                 .header("Last-Modified", modified))
         }),
         Route::TaskFile(j, t, f) => files::task_file(shared, faults, j, t, &f.join("/")).map_err(Handled::from),
+        Route::SupportedImages => super::account_api::supported_images(shared, req),
+        Route::ListJobs => super::account_api::list_jobs(shared, req, faults),
+        Route::ListJobSchedules => super::account_api::list_job_schedules(shared, req),
     };
     match result {
         Ok(reply) => reply,
@@ -350,7 +362,7 @@ impl From<Failure> for Handled {
     }
 }
 
-type Result<T> = std::result::Result<T, Handled>;
+pub(super) type Result<T> = std::result::Result<T, Handled>;
 
 fn select(req: &Req) -> Option<Vec<String>> {
     odata::select_list(req.param("$select"))
@@ -572,14 +584,14 @@ fn add_one_task(shared: &Shared, req: &Req, faults: &Faults, job: &str) -> Resul
 }
 
 /// `maxresults`, `$skiptoken` and `$filter` of a list request.
-struct Paging {
-    max: usize,
-    skip: usize,
-    filter: Option<Filter>,
-    select: Option<Vec<String>>,
+pub(super) struct Paging {
+    pub(super) max: usize,
+    pub(super) skip: usize,
+    pub(super) filter: Option<Filter>,
+    pub(super) select: Option<Vec<String>>,
 }
 
-fn paging(shared: &Shared, req: &Req) -> Result<Paging> {
+pub(super) fn paging(shared: &Shared, req: &Req) -> Result<Paging> {
     let bad = |name: &str, message: String, code: &str| {
         Handled::Reply(Box::new(error_with(
             shared,
@@ -639,7 +651,7 @@ fn paging(shared: &Shared, req: &Req) -> Result<Paging> {
 }
 
 /// The URL of the next page: the same request with `$skiptoken` set.
-fn next_link(shared: &Shared, req: &Req, next: usize) -> String {
+pub(super) fn next_link(shared: &Shared, req: &Req, next: usize) -> String {
     let mut query: Vec<String> = req
         .query
         .iter()

@@ -13,11 +13,14 @@
 //! Shared by the integration tests (`mod fake_batch;` in `main.rs`) and the `fake-batch`
 //! example (`bin.rs`, which uses only part of it).
 
+mod account_api;
 mod api;
 mod auth;
+pub mod catalog;
 mod files;
+pub mod handle;
 mod node;
-mod odata;
+pub mod odata;
 mod state;
 
 use http_body_util::{BodyExt, Full};
@@ -62,6 +65,12 @@ pub struct Config {
     pub run_tasks: bool,
     /// A PEM certificate the nodes trust besides the system's (an HTTPS Azurite's).
     pub node_ca_pem: Option<String>,
+    /// `GET /supportedimages` (default: [`catalog::supported_images`]).
+    pub supported_images: Vec<Value>,
+    /// Its page size: small, so that readers follow `odata.nextLink`.
+    pub supported_images_page: usize,
+    /// Active jobs of other runs that `GET /jobs` lists.
+    pub extra_active_jobs: u32,
 }
 
 impl Default for Config {
@@ -77,6 +86,9 @@ impl Default for Config {
             max_body_bytes: api::MAX_BODY_BYTES,
             run_tasks: false,
             node_ca_pem: None,
+            supported_images: catalog::supported_images(),
+            supported_images_page: 2,
+            extra_active_jobs: 0,
         }
     }
 }

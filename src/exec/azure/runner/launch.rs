@@ -2,7 +2,7 @@
 //! to the in-flight limit, and those after a failed step skipped.
 
 use super::submit::{is_collection, Submit};
-use super::{jobs, monitor, pools, Ctx, Done, State};
+use super::{arm_pools, jobs, monitor, pools, Ctx, Done, State};
 use crate::exec::error::RunError;
 use crate::plan::{Action, Plan, Step, StepKind};
 use std::collections::{HashMap, HashSet};
@@ -135,9 +135,9 @@ fn start<'p>(
     let id = step.id.clone();
     let ctx = Arc::clone(ctx);
     let kind = step.kind.clone();
-    let body = match &step.action {
-        Action::Request { body, .. } => Some(body.get()),
-        Action::Wait { .. } => None,
+    let (body, path) = match &step.action {
+        Action::Request { body, path, .. } => (Some(body.get()), path.clone()),
+        Action::Wait { path, .. } => (None, path.clone()),
     };
     // Secrets are filled in only here, just before the body is sent: never in the plan.
     let body = match body.map(|b| ctx.reveal(b)).transpose() {
@@ -150,6 +150,10 @@ fn start<'p>(
     set.spawn(async move {
         let r = match (kind, body) {
             (StepKind::CreatePool { .. }, Some(body)) => pools::create(&ctx, &id, body).await,
+            (StepKind::CreateArmPool { pool }, Some(body)) => arm_pools::create(&ctx, &id, &pool, &path, body).await,
+            (StepKind::WaitPool { pool }, None) if ctx.arm_pools.contains(&pool) => {
+                arm_pools::wait(&ctx, &pool).await.map(|()| Done::Plain)
+            }
             (StepKind::WaitPool { pool }, None) => pools::wait_ready(&ctx, &pool).await.map(|()| Done::Plain),
             (StepKind::CreateJob { job }, Some(body)) => {
                 jobs::create(&ctx, &id, &job, body).await.map(|()| Done::Plain)

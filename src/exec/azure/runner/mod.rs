@@ -2,12 +2,14 @@
 //! task collections go out with bounded parallelism, and each step is recorded in the run
 //! folder when it is done, so `--resume` continues without sending it again.
 
+mod arm_pools;
 mod jobs;
 mod launch;
 mod monitor;
 mod pools;
 mod submit;
 
+use super::arm::pools::ArmAccount;
 use super::client::{BatchClient, Error};
 use super::control;
 use super::models::TaskCounts;
@@ -68,6 +70,18 @@ pub struct Findings {
     pub skipped: Vec<(String, String)>,
     pub succeeded: u64,
     pub submitted: u64,
+    /// Pools that became ready in this process: when, and their dedicated and low-priority
+    /// nodes then (for the node-hours the summary shows).
+    pub ready: Vec<PoolReady>,
+}
+
+/// A pool that became ready.
+#[derive(Debug, Clone)]
+pub struct PoolReady {
+    pub pool: String,
+    pub at: std::time::Instant,
+    pub dedicated: u32,
+    pub low_priority: u32,
 }
 
 /// What a step handler sends while it works.
@@ -109,6 +123,12 @@ pub(crate) enum Done {
 /// What step handlers share.
 pub(crate) struct Ctx {
     pub client: BatchClient,
+    /// The account for pools created through Azure Resource Manager, when the plan has any.
+    pub arm: Option<ArmAccount>,
+    /// Pools created through Azure Resource Manager.
+    pub arm_pools: HashSet<String>,
+    /// Pools that became ready, as they do.
+    pub ready: std::sync::Mutex<Vec<PoolReady>>,
     pub opts: RunnerOptions,
     pub tx: mpsc::UnboundedSender<StepMsg>,
     pub hooks_on_failure: bool,
@@ -123,15 +143,21 @@ impl Ctx {
         let _ = self.tx.send(StepMsg::Note(line.into()));
     }
 
+    /// Marks `step` in the run folder as being sent; whether an earlier process of this run
+    /// had sent it already.
+    pub fn mark_sending(&self, step: &str) -> bool {
+        if let Err(e) = self.steps.mark_sending(step) {
+            self.note(format!("cannot record step `{step}` in the run folder: {e}"));
+        }
+        self.sent_before.contains(step)
+    }
+
     /// Sends a request that creates a pool or job (`step`), first marking it in the run folder.
     /// On an "exists" answer the error comes with whether this run may have created it itself:
     /// an earlier attempt of this request (the answer lost) or an earlier process of this run
     /// sent it. On a first attempt never sent before, it is someone else's.
     pub async fn create(&self, step: &str, path: &str, body: String) -> Result<(), (Error, bool)> {
-        let sent_before = self.sent_before.contains(step);
-        if let Err(e) = self.steps.mark_sending(step) {
-            self.note(format!("cannot record step `{step}` in the run folder: {e}"));
-        }
+        let sent_before = self.mark_sending(step);
         match self
             .client
             .send_counting(Method::POST, path, Some(body.into_bytes()))
@@ -187,7 +213,13 @@ pub struct Env<'a, 'h> {
     pub origins: &'a Origins,
 }
 
-pub async fn run(plan: &Plan, client: BatchClient, opts: RunnerOptions, env: Env<'_, '_>) -> (Outcome, Findings) {
+pub async fn run(
+    plan: &Plan,
+    client: BatchClient,
+    arm: Option<ArmAccount>,
+    opts: RunnerOptions,
+    env: Env<'_, '_>,
+) -> (Outcome, Findings) {
     let Env {
         run_dir,
         policy,
@@ -195,8 +227,19 @@ pub async fn run(plan: &Plan, client: BatchClient, opts: RunnerOptions, env: Env
         origins,
     } = env;
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let arm_pools = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::CreateArmPool { pool } => Some(pool.clone()),
+            _ => None,
+        })
+        .collect();
     let ctx = Arc::new(Ctx {
         client,
+        arm,
+        arm_pools,
+        ready: std::sync::Mutex::new(Vec::new()),
         opts: opts.clone(),
         tx,
         hooks_on_failure: policy.decides_failures(),
@@ -228,6 +271,7 @@ pub async fn run(plan: &Plan, client: BatchClient, opts: RunnerOptions, env: Env
     loop {
         if opts.interrupt.load(Ordering::SeqCst) {
             set.abort_all();
+            report.ready = take_ready(&ctx);
             return (Outcome::Interrupted, report);
         }
         if aborted.is_none() {
@@ -269,7 +313,9 @@ pub async fn run(plan: &Plan, client: BatchClient, opts: RunnerOptions, env: Env
                         observer.note(&format!("step `{id}` failed: {why}"));
                         states.insert(step.map_or("", |s| s.id.as_str()), State::Failed(why));
                         match step.map(|s| &s.kind) {
-                            Some(StepKind::CreatePool { .. }) => aborted = aborted.or(Some(error)),
+                            Some(StepKind::CreatePool { .. } | StepKind::CreateArmPool { .. }) => {
+                                aborted = aborted.or(Some(error))
+                            }
                             Some(StepKind::WaitJob { job } | StepKind::EndJob { job }) => {
                                 failed_jobs.insert(job.clone());
                                 report.failed_steps.push((id, error));
@@ -300,11 +346,19 @@ pub async fn run(plan: &Plan, client: BatchClient, opts: RunnerOptions, env: Env
         }
     }
     report.skipped.sort();
+    report.ready = take_ready(&ctx);
     let outcome = match aborted {
         Some(error) => Outcome::Aborted(error),
         None => Outcome::Finished,
     };
     (outcome, report)
+}
+
+fn take_ready(ctx: &Ctx) -> Vec<PoolReady> {
+    ctx.ready
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default()
 }
 
 /// A message from a step handler.

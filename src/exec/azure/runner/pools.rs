@@ -223,6 +223,14 @@ async fn allocate(ctx: &Ctx, pool: &str, key: &str) -> Result<(), RunError> {
             }
             ctx.note(format!("pool `{pool}` goes on with {have} of {want} nodes ({why})"));
         }
+        if let Ok(mut ready) = ctx.ready.lock() {
+            ready.push(super::PoolReady {
+                pool: pool.to_string(),
+                at: std::time::Instant::now(),
+                dedicated: p.current_dedicated_nodes,
+                low_priority: p.current_low_priority_nodes,
+            });
+        }
         return wait_start_tasks(ctx, pool, key).await;
     }
 }

@@ -1,0 +1,31 @@
+//! BF124: a pool that must carry a user-assigned managed identity is created through Azure
+//! Resource Manager, which takes Microsoft Entra ID tokens only; with a shared key it cannot be.
+
+use super::Context;
+use crate::auth_mode::AuthMode;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::graph::Workflow;
+
+pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
+    if ctx.auth != Some(AuthMode::SharedKey) {
+        return;
+    }
+    for pool in &wf.pools {
+        let registries = pool.containers.iter().flat_map(|c| c.registries.iter());
+        for registry in registries.filter_map(|r| wf.registry(*r)) {
+            let Some(id) = &registry.identity else { continue };
+            out.push(
+                Diagnostic::new(
+                    Code::BF124,
+                    registry.attrs.or("identity", registry.name.span),
+                    format!(
+                        "pool `{}` needs the user-assigned identity `{id}` of registry `{}`, and the target authenticates with a shared key",
+                        pool.name.value, registry.name.value
+                    ),
+                )
+                .with_label(pool.name.span, "created through Azure Resource Manager to carry the identity")
+                .with_help("Batch sets a pool's identities only through Azure Resource Manager, which takes Microsoft Entra ID: unset AZURE_BATCH_ACCESS_KEY and sign in with `az login`, a managed identity or a service principal; or give the registry a username and a secret password"),
+            );
+        }
+    }
+}

@@ -384,7 +384,13 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
         }
     }
     match result {
-        Ok(finished) => summarize(&finished, &sources, &plan_tasks::labels(&plan), args, plan.estimate.as_ref()),
+        Ok(finished) => summarize(
+            &finished,
+            &sources,
+            &plan_tasks::labels(&plan),
+            args,
+            plan.estimate.as_ref(),
+        ),
         Err(e) => {
             eprint_problems(&[e.problem(None)], &sources);
             Err(Stop::Printed(e.exit_code()))

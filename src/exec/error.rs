@@ -54,6 +54,11 @@ impl RunError {
 
     pub fn storage(doing: impl Into<String>, error: StorageError) -> RunError {
         RunError::Storage {
+            doing: doing.into(),
+            error,
+        }
+    }
+
     pub fn arm(doing: impl Into<String>, error: BatchError) -> RunError {
         RunError::Arm {
             doing: doing.into(),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub enum Store {
     /// Blob `a/b` is the file `FOLDER/a/b`.
     Folder(PathBuf),
-    Blob(Container),
+    Blob(Box<Container>),
 }
 
 impl Store {

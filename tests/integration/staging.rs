@@ -29,7 +29,7 @@ job align on cpu {
   max_wall_clock = 1h
 
   task map[s in samples] {
-    command = "/bin/sh -c 'mkdir -p out/deep && cat ${s}.fq ref/genome.fa > out/${s}.sam && ls all > out/deep/listing.txt && cat ref/idx/a.bin > summary.txt'"
+    command = "/bin/sh -c 'mkdir -p out/deep && cat ${s}.fq ref/genome.fa > out/${s}.sam && ls all > out/deep/listing.txt && cat ref/idx/a.bin > summary.txt && echo aligned ${s}'"
     inputs {
       "${s}.fq" = "data/${s}.fq"
       "ref"     = "ref"
@@ -94,6 +94,24 @@ fn a_local_run_reads_repository_files_and_brings_its_outputs_back() {
     for (path, text) in DATA {
         assert_eq!(std::fs::read_to_string(repo.path().join(path)).expect("data"), text);
     }
+
+    // `fetch` brings them back again from the run folder, all or by task.
+    std::fs::remove_dir_all(repo.path().join("results")).expect("results removed");
+    let one = repo.test().args(["fetch", "latest", "align/map-1"]).success();
+    assert!(one.stdout.contains("align/map-1  results/s2/s2.sam"), "{}", one.stdout);
+    let want: BTreeMap<String, String> = expected().into_iter().filter(|(k, _)| k.contains("s2")).collect();
+    assert_eq!(results(repo.path()), want);
+    let all = repo.test().args(["fetch", "latest"]).success();
+    assert!(all.stderr.contains("brought back 6 files of 2 tasks"), "{}", all.stderr);
+    assert_eq!(results(repo.path()), expected());
+    let unknown = repo.test().args(["fetch", "latest", "nope"]).failure();
+    assert!(
+        unknown
+            .stderr
+            .contains("`nope` has no outputs that go to the repository"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 /// An account whose nodes run the tasks, with Azurite as its storage (a container of the
@@ -136,6 +154,28 @@ fn an_azure_run_uploads_by_content_and_leaves_the_same_files_as_a_local_run() {
         "{}",
         out.stderr
     );
+    assert_eq!(results(azure.path()), expected());
+    // The logs outlive the pool: read from storage, with Batch unreachable.
+    let logs = azure
+        .bf()
+        .env("AZURE_STORAGE_CONNECTION_STRING", Azurite::shared().connection_string())
+        .env("AZURE_BATCH_ENDPOINT", "http://127.0.0.1:9")
+        .args(["logs", "latest", "map-1"])
+        .run();
+    assert_eq!(
+        (logs.code, logs.stdout.as_str()),
+        (0, "aligned s2\n"),
+        "{}",
+        logs.stderr
+    );
+    // And `fetch` brings the results back from storage again.
+    std::fs::remove_dir_all(azure.path().join("results")).expect("results removed");
+    let fetched = azure
+        .bf()
+        .env("AZURE_STORAGE_CONNECTION_STRING", Azurite::shared().connection_string())
+        .args(["fetch", "latest"])
+        .run();
+    assert_eq!(fetched.code, 0, "{}", fetched.stderr);
     assert_eq!(results(azure.path()), expected());
     let snap = azure.fake.snapshot();
     assert!(snap.schema_errors.is_empty(), "{:#?}", snap.schema_errors);

@@ -228,3 +228,25 @@ fn a_missing_repository_input_stops_the_check_at_its_value() {
     assert!(out.stderr.contains("data/s2.fq"), "{}", out.stderr);
     assert!(repo.run_dirs().is_empty());
 }
+
+#[test]
+fn the_plan_shows_what_is_uploaded_and_brought_back_with_sizes_and_no_sas() {
+    let repo = local_repo();
+    for (path, text) in DATA {
+        repo.write(path, text);
+    }
+    repo.workflow("align.batchflow", ALIGN);
+    let out = repo.test().args(["plan", "align.batchflow"]).success();
+    for line in [
+        "upload-inputs      PUT   container `batchflow`, by content",
+        "4 repository files, 45 B",
+        "data/s1.fq     9 B",
+        "ref/idx/a.bin  12 B",
+        "bring-back         GET   container `batchflow`",
+        "align/map-1: runs/<run>/align/map-1/0/** -> results/s2/",
+        "align/map-0: runs/<run>/align/map-0/1/summary.txt -> results/s1.summary",
+    ] {
+        assert!(out.stdout.contains(line), "no `{line}` in:\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("sig="), "{}", out.stdout);
+}

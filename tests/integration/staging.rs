@@ -250,3 +250,42 @@ fn the_plan_shows_what_is_uploaded_and_brought_back_with_sizes_and_no_sas() {
     }
     assert!(!out.stdout.contains("sig="), "{}", out.stdout);
 }
+
+#[test]
+fn a_resumed_run_whose_input_changed_size_is_refused_naming_the_file() {
+    let repo = local_repo();
+    repo.write("data/s1.fq", "@r1\nACGT\n");
+    repo.workflow(
+        "gate.batchflow",
+        r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "/bin/sh -c 'test -f @DIR@/go && cat s1.fq > out.txt'"
+    inputs { "s1.fq" = "data/s1.fq" }
+    outputs { "out.txt" = "results/out.txt" }
+  }
+}
+"#,
+    );
+    repo.run(&["gate.batchflow"]).failure();
+    repo.write("go", "");
+    repo.write("data/s1.fq", "@r1\nACGTACGT\n");
+    let refused = repo.run(&["gate.batchflow", "--resume"]).status(2);
+    assert!(
+        refused
+            .stderr
+            .contains("the input `data/s1.fq` changed since the workflow was checked (9 bytes then, 13 now)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!repo.path().join("results/out.txt").exists());
+    repo.write("data/s1.fq", "@r1\nTTTT\n");
+    repo.run(&["gate.batchflow", "--resume"]).success();
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("results/out.txt")).expect("out.txt"),
+        "@r1\nTTTT\n"
+    );
+}

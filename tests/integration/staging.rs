@@ -289,3 +289,41 @@ job j on cpu {
         "@r1\nTTTT\n"
     );
 }
+
+#[test]
+fn a_local_run_reads_and_writes_az_paths_through_the_configured_storage() {
+    let az = Azurite::shared();
+    let blobs = crate::blob_sas::Blobs::new(az);
+    let data = unique_container("data");
+    blobs.create_container(&data);
+    blobs.put(&data, "ref/genome.fa", b">chr1\nACGT\n");
+    blobs.put(&data, "samples/a.fq", b"@a\n");
+    blobs.put(&data, "samples/b.fq", b"@b\n");
+    let repo = local_repo();
+    let workflow = r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "/bin/sh -c 'mkdir -p out && cat genome.fa > out/copy.fa && ls reads > out/reads.txt'"
+    inputs {
+      "genome.fa" = "az://DATA/ref/genome.fa"
+      "reads/"    = "az://DATA/samples/"
+    }
+    outputs { "out/*" = "az://DATA/results/" }
+  }
+}
+"#
+    .replace("DATA", &data);
+    repo.workflow("blobs.batchflow", &workflow);
+    // Without storage, the check names what to set.
+    let refused = repo.run(&["blobs.batchflow"]).failure();
+    assert!(refused.stderr.contains("BF228"), "{}", refused.stderr);
+    repo.run(&["blobs.batchflow"])
+        .env("AZURE_STORAGE_CONNECTION_STRING", az.connection_string())
+        .success();
+    // A container prefix keeps the whole blob name under the input's folder, as on Batch.
+    assert_eq!(blobs.text(&data, "results/copy.fa"), ">chr1\nACGT\n");
+    assert_eq!(blobs.text(&data, "results/reads.txt"), "samples\n");
+}

@@ -4,6 +4,7 @@ pub mod check;
 pub mod clean;
 pub mod fmt;
 pub mod init;
+pub mod lsp;
 pub mod plan;
 pub mod progress;
 pub mod run;

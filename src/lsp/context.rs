@@ -123,7 +123,14 @@ pub fn scan(text: &str, cursor: Option<usize>) -> Scan {
             if t.start >= at {
                 found = Some(s.context(at, None));
             } else if at <= t.end && (t.tok == Tok::Word || t.tok == Tok::Str && open_at(text, t, at)) {
-                found = Some(s.context(at, Some(t)));
+                // In the token: its statement is known once it is in (a word on a new line
+                // starts one), and the context is what comes before it.
+                s.token(t);
+                found = Some(match interpolation(text, t, at) {
+                    Some(from) => s.inside(from, at),
+                    None => s.context(at, Some(t)),
+                });
+                continue;
             }
         }
         s.token(t);
@@ -135,6 +142,51 @@ pub fn scan(text: &str, cursor: Option<usize>) -> Scan {
         decls: s.decls,
         cursor: found,
     }
+}
+
+/// The start of the innermost `${ … }` of string token `t` that holds `at`.
+fn interpolation(text: &str, t: Token, at: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    // Open interpolations (the byte after each `${`) and whether we are in text or code.
+    let mut open: Vec<(usize, u32)> = Vec::new();
+    let mut in_text = true;
+    let mut i = t.start + 1;
+    while i < at.min(t.end) {
+        let c = b.get(i).copied().unwrap_or(0);
+        if in_text {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_text = false,
+                b'$' if b.get(i + 1) == Some(&b'{') => {
+                    open.push((i + 2, 0));
+                    in_text = false;
+                    i += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_text = true,
+                b'{' => {
+                    if let Some(o) = open.last_mut() {
+                        o.1 += 1;
+                    }
+                }
+                b'}' => match open.last_mut() {
+                    Some((_, 0)) => {
+                        open.pop();
+                        in_text = true;
+                    }
+                    Some((_, n)) => *n -= 1,
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    // In code (not in a nested string's text) inside an interpolation.
+    open.last().map(|o| o.0)
 }
 
 /// Whether `at` is inside string token `t` (not just after its closing quote).
@@ -352,6 +404,35 @@ impl Scanner<'_> {
         Kind::Block(child, job)
     }
 
+    /// The context inside an interpolation that starts at `from`: an expression there.
+    fn inside(&self, from: usize, at: usize) -> Cursor {
+        let part = self.text.get(from..).unwrap_or("");
+        let sub = scan(part, Some(at - from)).cursor;
+        let vars = self.stack.last().map(|f| f.vars.clone()).unwrap_or_default();
+        let mut c = sub.unwrap_or(Cursor {
+            want: Want::Nothing,
+            word_start: at - from,
+            loop_vars: Vec::new(),
+        });
+        c.word_start += from;
+        c.loop_vars = vars;
+        c.want = match c.want {
+            Want::Str { call, start, end, .. } => Want::Str {
+                path: Vec::new(),
+                key: None,
+                call,
+                start: start + from,
+                end: end + from,
+            },
+            Want::Item | Want::Nothing | Want::Value { .. } => Want::Value {
+                path: Vec::new(),
+                key: None,
+            },
+            other => other,
+        };
+        c
+    }
+
     /// The context at `at`; `word` is the word or string the cursor is in.
     fn context(&self, at: usize, word: Option<Token>) -> Cursor {
         let vars = self.stack.last().map(|f| f.vars.clone()).unwrap_or_default();
@@ -369,7 +450,12 @@ impl Scanner<'_> {
 
     fn want(&self, word: Option<Token>) -> Option<Want> {
         let f = self.stack.last()?;
-        let s = f.statement();
+        let mut s = f.statement();
+        if let (Some(w), Some((last, before))) = (word, s.split_last()) {
+            if last.start == w.start {
+                s = before;
+            }
+        }
         let words: Vec<&str> = s.iter().map(|t| self.word(t)).collect();
         let eq = s.iter().position(|t| t.tok == Tok::Punct(b'='));
         let key = eq
@@ -403,7 +489,7 @@ impl Scanner<'_> {
             Kind::Top => match words.as_slice() {
                 [] => Want::Item,
                 ["job", _, "on"] => Want::Pool,
-                ["param", _, ":", ..] if eq.is_none() => Want::Type,
+                ["param", _, ..] if eq.is_none() && s.get(2).is_some_and(|t| t.tok == Tok::Punct(b':')) => Want::Type,
                 _ if eq.is_some() => Want::Value { path, key: None },
                 _ => Want::Nothing,
             },
@@ -509,8 +595,8 @@ mod tests {
                 path: path(&["pool"]),
                 key: Some("vm_size".into()),
                 call: None,
-                start: 20,
-                end: 24,
+                start: 22,
+                end: 26,
             }
         );
         assert_eq!(
@@ -526,6 +612,12 @@ mod tests {
         assert_eq!(want("pool p {\n  containers { registries = [acr, |] }"), Want::Registry);
         assert_eq!(want("param n: |"), Want::Type);
         assert!(matches!(want("let x = rhai(\"se|\")"), Want::Str { call: Some(c), .. } if c == "rhai"));
+        let inner = want("let x = \"a ${rhai(\"se|\")} b\"");
+        assert!(
+            matches!(&inner, Want::Str { call: Some(c), start: 19, .. } if c == "rhai"),
+            "{inner:?}"
+        );
+        assert!(matches!(want("let x = \"a ${se|}\""), Want::Value { key: None, .. }));
         let c = at("job j on p {\n  task t[s in 0..2, lr in [1]] {\n    command = \"${|");
         assert_eq!(c.loop_vars, vec!["s".to_string(), "lr".to_string()]);
     }

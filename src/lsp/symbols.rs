@@ -4,8 +4,9 @@
 
 use crate::ast::{Attr, Block, Entry, Expr, ExprKind, File, Ident, Item, ResourceKind, StrPart, TaskDecl};
 use crate::source::Span;
+use std::collections::HashMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SymKind {
     Param,
     Let,
@@ -78,17 +79,16 @@ impl Index {
     pub fn uses_of(&self, symbol: usize) -> impl Iterator<Item = Span> + '_ {
         self.uses.iter().filter(move |(i, _)| *i == symbol).map(|(_, s)| *s)
     }
-
-    fn find(&self, kind: SymKind, name: &str, scope: Option<&str>) -> Option<usize> {
-        self.symbols
-            .iter()
-            .position(|s| s.kind == kind && s.name == name && s.scope.as_deref() == scope)
-    }
 }
+
+/// A symbol's identity: its kind, name and scope.
+type Key = (SymKind, String, Option<String>);
 
 #[derive(Default)]
 struct Builder {
     index: Index,
+    /// Where each symbol is in `index.symbols` (a file may declare tens of thousands).
+    by_key: HashMap<Key, usize>,
 }
 
 /// Where a walk is: the job and task around it, the loop variables in scope, and the
@@ -101,14 +101,20 @@ struct Place<'a> {
 }
 
 impl Builder {
+    fn find(&self, kind: SymKind, name: &str, scope: Option<&str>) -> Option<usize> {
+        self.by_key
+            .get(&(kind, name.to_string(), scope.map(str::to_string)))
+            .copied()
+    }
+
     fn add(&mut self, kind: SymKind, name: &Ident, item: Span, scope: Option<&str>) {
-        if self.index.find(kind, &name.name, scope).is_some() {
+        if let Some(first) = self.find(kind, &name.name, scope) {
             // A second declaration (BF003) is a use of the first, so a rename renames both.
-            if let Some(first) = self.index.find(kind, &name.name, scope) {
-                self.index.uses.push((first, name.span));
-            }
+            self.index.uses.push((first, name.span));
             return;
         }
+        let key = (kind, name.name.clone(), scope.map(str::to_string));
+        self.by_key.insert(key, self.index.symbols.len());
         self.index.symbols.push(Symbol {
             kind,
             name: name.name.clone(),
@@ -224,7 +230,7 @@ impl Builder {
     fn task_base(&self, name: &str, job: Option<&str>) -> Option<(usize, u32)> {
         let mut candidate = name;
         loop {
-            if let Some(i) = self.index.find(SymKind::Task, candidate, job) {
+            if let Some(i) = self.find(SymKind::Task, candidate, job) {
                 return Some((i, u32::try_from(candidate.len()).unwrap_or(0)));
             }
             let (head, tail) = candidate.rsplit_once('-')?;
@@ -236,7 +242,7 @@ impl Builder {
     }
 
     fn use_of(&mut self, kind: SymKind, name: &Ident, scope: Option<&str>) -> bool {
-        match self.index.find(kind, &name.name, scope) {
+        match self.find(kind, &name.name, scope) {
             Some(i) => {
                 self.index.uses.push((i, name.span));
                 true
@@ -307,9 +313,11 @@ impl Builder {
     /// `rhai("name", ...)`: a use of hook function `name`, at the string's text.
     fn hook_call(&mut self, e: &Expr) {
         let Some(name) = e.as_plain_str() else { return };
-        let i = match self.index.find(SymKind::HookFn, &name, None) {
+        let i = match self.find(SymKind::HookFn, &name, None) {
             Some(i) => i,
             None => {
+                self.by_key
+                    .insert((SymKind::HookFn, name.clone(), None), self.index.symbols.len());
                 self.index.symbols.push(Symbol {
                     kind: SymKind::HookFn,
                     name: name.clone(),

@@ -204,12 +204,12 @@ enum Command {
     },
     /// Run the language server on stdin/stdout, for editors: diagnostics as you type, hover, completion, go to definition, rename, formatting, quick fixes
     #[command(
-        after_help = "Editors start it themselves: see editors/README.md for VS Code, Neovim, Helix and Emacs.\nIt speaks the Language Server Protocol (JSON-RPC) on stdin and stdout, logs to stderr, and exits on the editor's `exit`."
+        after_help = "Editors start it themselves: `batchflow explain editors` shows the setup for VS Code, Neovim, Helix and Emacs.\nIt speaks the Language Server Protocol (JSON-RPC) on stdin and stdout, logs to stderr, and exits on the editor's `exit`."
     )]
     Lsp,
     /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, editors
         code: Option<String>,
     },
 }

@@ -136,7 +136,7 @@ mod tests {
             text.starts_with("**BF101** `rdma-image-on-non-rdma-size` (error)\n\n"),
             "{text}"
         );
-        assert!(text.contains("/blob/main/docs/rules/BF101.md"), "{text}");
+        assert!(text.contains(Code::BF101.help_uri()), "{text}");
         assert!(!what_it_does(Code::BF101.doc()).is_empty());
     }
 }

@@ -16,6 +16,7 @@ mod clean;
 mod cli;
 mod container_cli;
 mod docs;
+mod editors;
 mod examples;
 mod fake_arm;
 mod fake_batch;

@@ -11,7 +11,7 @@ use super::publish;
 use crate::ast::{Attr, Entry, Item, ResourceKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::Span;
-use crate::stdlib::{self, ImageInfo};
+use crate::stdlib::{self, Date, ImageInfo, Os};
 use lsp_types::{CodeAction, CodeActionKind, TextEdit, Uri, WorkspaceEdit};
 use std::collections::HashMap;
 
@@ -19,14 +19,14 @@ use std::collections::HashMap;
 const HPC_IMAGE: (&str, &str, &str) = ("microsoft-dsvm", "ubuntu-hpc", "2404");
 
 /// Quick fixes for the diagnostics that overlap bytes `start..end` of the workflow.
-pub fn actions(a: &Analysis, doc: &Uri, start: usize, end: usize) -> Vec<CodeAction> {
+pub fn actions(a: &Analysis, doc: &Uri, start: usize, end: usize, today: Date) -> Vec<CodeAction> {
     let overlapping = a
         .diagnostics
         .iter()
         .filter(|d| d.span.src == a.src && d.span.start as usize <= end && start <= d.span.end as usize);
     let mut out = Vec::new();
     for d in overlapping {
-        if let Some((title, edits)) = fix(a, d) {
+        if let Some((title, edits)) = fix(a, d, today) {
             let edits: Vec<TextEdit> = edits
                 .into_iter()
                 .map(|(s, text)| TextEdit::new(a.lines.range(&a.text, s.start as usize, s.end as usize), text))
@@ -49,7 +49,7 @@ pub fn actions(a: &Analysis, doc: &Uri, start: usize, end: usize) -> Vec<CodeAct
 
 type Fix = (String, Vec<(Span, String)>);
 
-fn fix(a: &Analysis, d: &Diagnostic) -> Option<Fix> {
+fn fix(a: &Analysis, d: &Diagnostic, today: Date) -> Option<Fix> {
     match d.code {
         Code::BF002 | Code::BF008 => did_you_mean(a, d),
         Code::BF105 => {
@@ -63,20 +63,23 @@ fn fix(a: &Analysis, d: &Diagnostic) -> Option<Fix> {
             let pool = pool_at(a, d.span)?;
             let (p, o, s) = marketplace_args(&attr(pool, "image")?.value)?;
             let plain = stdlib::image(&p, o.strip_suffix("-rdma")?, &s)?;
-            Some(use_image(pool, plain, a))
+            Some(use_image(pool, current(plain, today)))
         }
-        Code::BF102 if d.message.contains("no InfiniBand drivers") => {
+        Code::BF102 => {
+            // The container pool's form (the image lacks drivers); the Windows one has no fix.
             let pool = pool_at(a, d.span)?;
+            let info = image_of(&attr(pool, "image")?.value, a.file.as_ref())?;
+            if info.rdma || info.os != Os::Linux {
+                return None;
+            }
             let (p, o, s) = HPC_IMAGE;
-            Some(use_image(pool, stdlib::image(p, o, s)?, a))
+            Some(use_image(pool, stdlib::image(p, o, s)?))
         }
         Code::BF116 => {
             let pool = pool_at(a, d.span)?;
             let info = image_of(&attr(pool, "image")?.value, a.file.as_ref())?;
-            let to = info.replacement.as_deref()?;
-            let mut parts = to.split('/');
-            let next = stdlib::image(parts.next()?, parts.next()?, parts.next()?)?;
-            Some(use_image(pool, next, a))
+            let next = replacement(info)?;
+            Some(use_image(pool, current(next, today)))
         }
         Code::BF120 => {
             let pool = pool_at(a, d.span)?;
@@ -92,8 +95,27 @@ fn fix(a: &Analysis, d: &Diagnostic) -> Option<Fix> {
     }
 }
 
+/// The image Microsoft names to move to from `info`.
+fn replacement(info: &ImageInfo) -> Option<&'static ImageInfo> {
+    let mut parts = info.replacement.as_deref()?.split('/');
+    stdlib::image(parts.next()?, parts.next()?, parts.next()?)
+}
+
+/// `info`, or the image that replaces it when Batch no longer creates pools with it: a fix
+/// never writes a retired image.
+fn current(info: &'static ImageInfo, today: Date) -> &'static ImageInfo {
+    let mut at = info;
+    for _ in 0..8 {
+        match (at.retirement.is_some_and(|r| r.refuses_pools(today)), replacement(at)) {
+            (true, Some(next)) => at = next,
+            _ => break,
+        }
+    }
+    at
+}
+
 /// Replaces a pool's image by `to`, and its `node_agent` (when written) by `to`'s agent.
-fn use_image(pool: &crate::ast::Block, to: &ImageInfo, _a: &Analysis) -> Fix {
+fn use_image(pool: &crate::ast::Block, to: &ImageInfo) -> Fix {
     let call = format!("marketplace(\"{}\", \"{}\", \"{}\")", to.publisher, to.offer, to.sku);
     let mut edits = Vec::new();
     if let Some(image) = attr(pool, "image") {

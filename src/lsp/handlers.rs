@@ -82,7 +82,7 @@ pub fn answer(method: &str, params: Value, a: &Analysis, text: &str, today: Date
             let p: CodeActionParams = parse(params)?;
             let (start, end) = (offset(p.range.start), offset(p.range.end));
             let found = match (start, end) {
-                (Some(s), Some(e)) => actions::actions(a, &p.text_document.uri, s, e),
+                (Some(s), Some(e)) => actions::actions(a, &p.text_document.uri, s, e, today),
                 _ => Vec::new(),
             };
             json(serde_json::to_value(found))

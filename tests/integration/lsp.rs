@@ -277,6 +277,11 @@ fn quick_fixes_apply_what_the_help_says() {
     for (code, want) in [
         ("BF105", "node_agent = \"batch.node.windows amd64\""),
         ("BF120", "vm_size    = \"Standard_NC40ads_H100_v5\""),
+        ("BF101", "marketplace(\"microsoft-dsvm\", \"ubuntu-hpc\", \"2404\")"),
+        ("BF102", "marketplace(\"microsoft-dsvm\", \"ubuntu-hpc\", \"2404\")"),
+        ("BF116", "node_agent = \"batch.node.ubuntu 24.04\""),
+        ("BF008", "timeout"),
+        ("BF002", "after extract"),
     ] {
         let text = fixture(code, "fires");
         let uri = c.open(&format!("pipelines/{code}.batchflow"), &text);
@@ -293,10 +298,13 @@ fn quick_fixes_apply_what_the_help_says() {
         let fixed = apply(&text, &action["edit"]["changes"][uri.as_str()]);
         assert!(fixed.contains(want), "{code}: {fixed}");
         c.change(&uri, 2, &fixed);
+        let after = c.codes(&uri);
         assert!(
-            !c.codes(&uri).contains(&code.to_string()),
-            "{code} still fires after its fix"
+            !after.contains(&code.to_string()),
+            "{code} still fires after its fix: {after:?}"
         );
+        // A fix never writes a retired image or size.
+        assert!(!after.iter().any(|a| a == "BF116" || a == "BF120"), "{code}: {after:?}");
     }
     c.stop();
 }

@@ -125,7 +125,7 @@ fn labels(items: &Value) -> Vec<String> {
 #[test]
 fn completion_knows_blocks_values_and_names() {
     let (mut c, uri) = sweep();
-    let mut edit = |c: &mut Client, version: i64, text: &str, line_with: &str, needle: &str, shift: u32| {
+    let edit = |c: &mut Client, version: i64, text: &str, line_with: &str, needle: &str, shift: u32| {
         c.change(&uri, version, text);
         let (l, ch) = pos(text, line_with, needle, shift);
         let items = c.at("textDocument/completion", &uri, l, ch);

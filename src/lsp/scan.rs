@@ -159,6 +159,57 @@ fn string_end(bytes: &[u8], mut at: usize) -> usize {
     bytes.len()
 }
 
+/// The start of the innermost `${ … }` of string token `t` that holds `at`.
+pub fn interpolation(text: &str, t: Token, at: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    // Open interpolations (the byte after each `${`) and whether we are in text or code.
+    let mut open: Vec<(usize, u32)> = Vec::new();
+    let mut in_text = true;
+    let mut i = t.start + 1;
+    while i < at.min(t.end) {
+        let c = b.get(i).copied().unwrap_or(0);
+        if in_text {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_text = false,
+                b'$' if b.get(i + 1) == Some(&b'{') => {
+                    open.push((i + 2, 0));
+                    in_text = false;
+                    i += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_text = true,
+                b'{' => {
+                    if let Some(o) = open.last_mut() {
+                        o.1 += 1;
+                    }
+                }
+                b'}' => match open.last_mut() {
+                    Some((_, 0)) => {
+                        open.pop();
+                        in_text = true;
+                    }
+                    Some((_, n)) => *n -= 1,
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    // In code (not in a nested string's text) inside an interpolation.
+    open.last().map(|o| o.0)
+}
+
+/// Whether `at` is inside string token `t` (not just after its closing quote).
+pub fn open_at(text: &str, t: Token, at: usize) -> bool {
+    let closed = t.end - t.start >= 2 && text.as_bytes().get(t.end - 1) == Some(&b'"') && t.end <= text.len();
+    at < t.end || !closed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

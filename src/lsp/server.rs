@@ -11,7 +11,7 @@
 use super::analysis::{analyze, Analysis};
 use super::lines::Encoding;
 use crate::compile::CompileOptions;
-use lsp_server::{Connection, Message, Request};
+use lsp_server::{Connection, Message, Request, RequestId};
 use lsp_types::{InitializeParams, PositionEncodingKind, Uri};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -31,6 +31,13 @@ pub fn run_stdio(options: CompileOptions) -> Result<(), String> {
 pub fn serve(connection: Connection, options: CompileOptions) -> Result<(), String> {
     let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
     let init: InitializeParams = serde_json::from_value(params).unwrap_or_default();
+    let watch = init
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|w| w.did_change_watched_files)
+        .and_then(|w| w.dynamic_registration)
+        .unwrap_or(false);
     let utf8 = init
         .capabilities
         .general
@@ -40,6 +47,20 @@ pub fn serve(connection: Connection, options: CompileOptions) -> Result<(), Stri
     connection
         .initialize_finish(id, initialize_result(encoding))
         .map_err(|e| e.to_string())?;
+    if watch {
+        // Hook scripts and settings change what a workflow means: ask to hear of them.
+        let watchers = json!({ "registrations": [{
+            "id": "batchflow-surroundings",
+            "method": "workspace/didChangeWatchedFiles",
+            "registerOptions": { "watchers": [{ "globPattern": "**/*.rhai" }, { "globPattern": "**/batchflow.toml" }] },
+        }]});
+        let register = Request::new(
+            RequestId::from("watch".to_string()),
+            "client/registerCapability".into(),
+            watchers,
+        );
+        let _ = connection.sender.send(register.into());
+    }
     let (events, inbox) = channel();
     let from_editor = events.clone();
     let receiver = connection.receiver.clone();

@@ -94,6 +94,12 @@ impl Server {
                     self.publish(p.text_document.uri, Vec::new(), None);
                 }
             }
+            "workspace/didChangeWatchedFiles" => {
+                // A hook script or batchflow.toml changed on disk: every open workflow again.
+                for doc in self.docs.values_mut() {
+                    doc.dirty = true;
+                }
+            }
             "$/cancelRequest" => {
                 let id = n.params.get("id").cloned();
                 let id: Option<RequestId> = id.and_then(|v| serde_json::from_value(v).ok());

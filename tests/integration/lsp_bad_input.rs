@@ -124,6 +124,24 @@ fn a_hook_that_loops_forever_is_bf011_and_the_server_answers() {
 }
 
 #[test]
+fn a_changed_hook_script_is_read_again() {
+    let caps = json!({ "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } } });
+    let mut c = Client::start_with(crate::support::Repo::new(), caps);
+    let register = c.wait(|m| m["method"] == "client/registerCapability");
+    let watchers = &register["params"]["registrations"][0]["registerOptions"]["watchers"];
+    assert_eq!(watchers[0]["globPattern"], "**/*.rhai", "{register}");
+    c.send(&json!({ "jsonrpc": "2.0", "id": register["id"], "result": null }));
+    let script = c.repo.write("pipelines/h.rhai", "fn n() { 2 }\n");
+    let uri = c.open("pipelines/h.batchflow", "let x = rhai(\"n\")\n");
+    assert_eq!(c.codes(&uri), Vec::<String>::new());
+    c.repo.write("pipelines/h.rhai", "fn n() { loop {} }\n");
+    let changed = json!({ "changes": [{ "uri": crate::lsp_client::file_uri(&script), "type": 2 }] });
+    c.notify("workspace/didChangeWatchedFiles", changed);
+    assert_eq!(c.codes(&uri), ["BF011"]);
+    c.stop();
+}
+
+#[test]
 fn a_10_mb_file_is_analyzed_and_the_server_stays_responsive() {
     let mut c = Client::start();
     // 10 MB: a few items, then a let holding a long string, then a long comment.

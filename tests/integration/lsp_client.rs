@@ -30,6 +30,11 @@ impl Client {
     }
 
     pub fn start_in(repo: Repo) -> Client {
+        Client::start_with(repo, json!({}))
+    }
+
+    /// A server for `repo`, initialized with the client capabilities `capabilities`.
+    pub fn start_with(repo: Repo, capabilities: Value) -> Client {
         let mut child = repo
             .test()
             .arg("lsp")
@@ -58,7 +63,7 @@ impl Client {
             next_id: 1,
             repo,
         };
-        let init = client.request("initialize", json!({ "capabilities": {}, "processId": null }));
+        let init = client.request("initialize", json!({ "capabilities": capabilities, "processId": null }));
         assert!(init["result"]["capabilities"].is_object(), "{init}");
         client.notify("initialized", json!({}));
         client

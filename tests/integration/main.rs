@@ -32,6 +32,7 @@ mod local_repo;
 mod lsp;
 mod lsp_bad_input;
 mod lsp_client;
+mod lsp_edits;
 mod no_panic;
 mod online;
 mod plan_schema;

@@ -1,5 +1,6 @@
 //! `batchflow lsp` on what editors send mid-edit: broken text, binary bytes, a 10 MB file, a
-//! hook that never returns, positions outside the file, bursts of edits, malformed requests.
+//! hook that never returns, positions outside the file, bursts of edits, malformed requests,
+//! every example typed from its first line to its last.
 //! The server must answer every request and stay up.
 
 use crate::lsp_client::Client;
@@ -216,5 +217,76 @@ fn malformed_requests_are_errors_not_exits() {
     c.notify("textDocument/didOpen", json!({ "nonsense": true }));
     let hover = c.at("textDocument/hover", &uri, 0, 7);
     assert!(hover.is_object() || hover.is_null(), "{hover}");
+    c.stop();
+}
+
+/// Where `text` ends, as an editor counts it (UTF-16 units on the last line).
+fn end_of(text: &str) -> (u32, u32) {
+    let line = text.matches('\n').count();
+    let last = text.rsplit('\n').next().unwrap_or("");
+    let character = last.encode_utf16().count();
+    (
+        u32::try_from(line).expect("small"),
+        u32::try_from(character).expect("small"),
+    )
+}
+
+#[test]
+fn every_example_typed_from_the_top_is_answered_at_each_step() {
+    let mut c = Client::start();
+    let dir = crate::support::root().join("examples");
+    let mut examples: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .map(|e| e.expect("an entry").path())
+        .collect();
+    // Hook scripts first, so each workflow finds its own.
+    examples.sort_by_key(|p| (p.extension().is_none_or(|e| e != "rhai"), p.clone()));
+    for path in examples {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a name").to_string();
+        let text = std::fs::read_to_string(&path).expect("an example");
+        if name.ends_with(".rhai") {
+            c.repo.write(&format!("pipelines/{name}"), &text);
+            continue;
+        }
+        let uri = c.open(&format!("pipelines/{name}"), "");
+        c.diagnostics(&uri);
+        // About 60 stops per file, each on a character boundary, then the whole file.
+        let step = (text.len() / 60).max(1);
+        let mut cuts: Vec<usize> = (1..60)
+            .map(|i| i * step)
+            .filter(|&i| i < text.len() && text.is_char_boundary(i))
+            .collect();
+        cuts.push(text.len());
+        let mut last = Value::Null;
+        for (v, cut) in cuts.into_iter().enumerate() {
+            let version = i64::try_from(v).expect("small") + 2;
+            let prefix = text.get(..cut).expect("a boundary");
+            c.change(&uri, version, prefix);
+            let (want, u) = (json!(version), uri.clone());
+            last = c.wait(move |m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == u
+                    && m["params"]["version"] == want
+            });
+            let (line, character) = end_of(prefix);
+            for method in [
+                "textDocument/completion",
+                "textDocument/hover",
+                "textDocument/definition",
+            ] {
+                let answer = c.request(
+                    method,
+                    json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } }),
+                );
+                assert!(answer.get("error").is_none(), "{name} cut at {cut}: {method}: {answer}");
+            }
+        }
+        // Typed to the end, the example has no error again.
+        let errors: Vec<&Value> = last["params"]["diagnostics"]
+            .as_array()
+            .map(|d| d.iter().filter(|d| d["severity"] == 1).collect())
+            .unwrap_or_default();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
     c.stop();
 }

@@ -33,6 +33,7 @@ mod lsp;
 mod lsp_bad_input;
 mod lsp_client;
 mod lsp_edits;
+mod lsp_parity;
 mod no_panic;
 mod online;
 mod plan_schema;

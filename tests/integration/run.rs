@@ -1389,15 +1389,6 @@ job j on cpu {
     assert!(repo.run_dirs().is_empty());
 }
 
-#[test]
-fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
-    let repo = local_repo();
-    repo.workflow(
-        "outputs.batchflow",
-        r#"pool cpu {
-@LINUX@
-  dedicated = 1
-}
 job j on cpu {
   task t {
     command = "/bin/sh -c 'echo result > model.pt'"

@@ -245,7 +245,7 @@ fn every_example_typed_from_the_top_is_answered_at_each_step() {
         let name = path.file_name().and_then(|n| n.to_str()).expect("a name").to_string();
         let text = std::fs::read_to_string(&path).expect("an example");
         if name.ends_with(".rhai") {
-            c.repo.write(&format!("pipelines/{name}"), &text);
+            c.repo.write(format!("pipelines/{name}"), &text);
             continue;
         }
         let uri = c.open(&format!("pipelines/{name}"), "");

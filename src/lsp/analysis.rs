@@ -21,6 +21,8 @@ pub struct HookFile {
     pub path: PathBuf,
     pub text: String,
     pub functions: Vec<HookFn>,
+    /// Named by `hooks = "..."`, so possibly used by other workflows too.
+    pub named: bool,
 }
 
 pub struct Analysis {
@@ -91,6 +93,7 @@ pub fn analyze(path: &Path, text: &str, encoding: Encoding, options: &CompileOpt
                 path: p.clone(),
                 functions: rhai::functions(t),
                 text: t.clone(),
+                named: matches!(found, HookSource::Named(..)),
             }));
         }
         found

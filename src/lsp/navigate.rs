@@ -1,12 +1,12 @@
 //! Go to definition, find references, rename, and the outline of a workflow.
 
 use super::analysis::Analysis;
+use super::rhai;
 use super::symbols::{SymKind, Symbol};
 use super::uri;
 use crate::ast::{Entry, Item, ResourceKind};
 use crate::source::Span;
 use lsp_types::{DocumentSymbol, Location, Range, SymbolKind, TextEdit, Uri, WorkspaceEdit};
-use std::collections::HashMap;
 
 /// Where the name at `offset` is declared: in the workflow, or in the hook script.
 pub fn definition(a: &Analysis, doc: &Uri, offset: usize) -> Option<Location> {
@@ -24,7 +24,25 @@ pub fn references(a: &Analysis, doc: &Uri, offset: usize, with_declaration: bool
         out.extend(a.index.symbols.get(sym).and_then(|s| declaration(a, doc, s)));
     }
     out.extend(a.index.uses_of(sym).map(|s| Location::new(doc.clone(), range(a, s))));
+    if let Some(s) = a.index.symbols.get(sym).filter(|s| s.kind == SymKind::HookFn) {
+        out.extend(script_calls(a, &s.name).map(|(u, r)| Location::new(u, r)));
+    }
     out
+}
+
+/// Where the hook script calls function `name`, as (script URI, range).
+fn script_calls<'a>(a: &'a Analysis, name: &str) -> impl Iterator<Item = (Uri, Range)> + 'a {
+    let found = a.hook.as_ref().and_then(|hook| {
+        let script = uri::from_path(&hook.path)?;
+        let lines = super::lines::Lines::new(&hook.text, a.lines.encoding());
+        let calls = rhai::calls(&hook.text, name);
+        Some(
+            calls
+                .into_iter()
+                .map(move |(s, e)| (script.clone(), lines.range(&hook.text, s, e))),
+        )
+    });
+    found.into_iter().flatten()
 }
 
 /// The range of the name `rename` would change at `offset`, or why it cannot.
@@ -36,7 +54,8 @@ pub fn prepare_rename(a: &Analysis, offset: usize) -> Result<Option<Range>, Stri
     Ok(Some(range(a, span)))
 }
 
-/// The edits that rename the name at `offset` to `new_name` everywhere in the workflow.
+/// The edits that rename the name at `offset` to `new_name` everywhere in the workflow (and,
+/// for a hook function, in the hook script beside it).
 pub fn rename(a: &Analysis, doc: &Uri, offset: usize, new_name: &str) -> Result<Option<WorkspaceEdit>, String> {
     let Some((sym, _)) = a.index.at(offset) else {
         return Ok(None);
@@ -52,16 +71,48 @@ pub fn rename(a: &Analysis, doc: &Uri, offset: usize, new_name: &str) -> Result<
     let edits: Vec<TextEdit> = spans
         .map(|s| TextEdit::new(range(a, s), new_name.to_string()))
         .collect();
+    let mut changes = vec![(doc.clone(), edits)];
+    if let Some(s) = symbol.filter(|s| s.kind == SymKind::HookFn) {
+        changes.push(hook_rename(a, doc, s, new_name)?);
+    }
     Ok(Some(WorkspaceEdit {
-        changes: Some(HashMap::from([(doc.clone(), edits)])),
+        changes: Some(changes.into_iter().collect()),
         ..WorkspaceEdit::default()
     }))
+}
+
+/// The edits of the hook script that rename function `s` (its declaration and the script's
+/// calls), once the name is known to be free.
+fn hook_rename(a: &Analysis, doc: &Uri, s: &Symbol, new_name: &str) -> Result<(Uri, Vec<TextEdit>), String> {
+    if !new_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!(
+            "`{new_name}` is not a Rhai function name: use letters, digits and `_`"
+        ));
+    }
+    if a.hook.iter().flat_map(|h| &h.functions).any(|f| f.name == new_name) {
+        return Err(format!("the hook script already declares `{new_name}`"));
+    }
+    let declared = declaration(a, doc, s).ok_or("the hook script declares no such function")?;
+    let edits = std::iter::once(declared.range)
+        .chain(script_calls(a, &s.name).map(|(_, r)| r))
+        .map(|r| TextEdit::new(r, new_name.to_string()))
+        .collect();
+    Ok((declared.uri, edits))
 }
 
 fn renamable(a: &Analysis, symbol: Option<&Symbol>) -> Result<(), String> {
     let Some(s) = symbol else { return Ok(()) };
     match s.kind {
-        SymKind::HookFn => Err("a hook function is named in its Rhai script: rename it there, then here".into()),
+        SymKind::HookFn => match &a.hook {
+            None => Err("this workflow has no hook script to rename the function in".into()),
+            Some(h) if h.named => {
+                Err("the hook script is named with `hooks = ...` and may serve other workflows: rename the function there, then here".into())
+            }
+            Some(h) if !h.functions.iter().any(|f| f.name == s.name) => {
+                Err(format!("the hook script declares no function `{}`", s.name))
+            }
+            Some(_) => Ok(()),
+        },
         SymKind::Import => {
             // Without `as`, the name is the module path's last part, which is not the user's.
             let before = s

@@ -35,7 +35,7 @@ job train on gpu {
 }
 "#;
 
-const HOOKS: &str = "fn tag(s) {\n  \"seed-\" + s\n}\n";
+const HOOKS: &str = "fn tag(s) {\n  \"seed-\" + s\n}\n\nfn label(n) {\n  tag(n) // not tag(x)\n}\n";
 
 /// A server with SWEEP open as pipelines/sweep.batchflow and its hook script beside it.
 fn sweep() -> (Client, String) {
@@ -156,7 +156,7 @@ fn completion_knows_blocks_values_and_names() {
     let got = edit(&mut c, 6, &text, "node_agent", "=", 2);
     assert!(got.contains(&"batch.node.ubuntu 24.04".to_string()), "{got:?}");
     let text = SWEEP.replace("rhai(\"tag\", s)", "rhai(\"t\", s)");
-    assert_eq!(edit(&mut c, 7, &text, "rhai(", "rhai(\"t", 7), ["tag"]);
+    assert_eq!(edit(&mut c, 7, &text, "rhai(", "rhai(\"t", 7), ["tag", "label"]);
     let text = SWEEP.replace(
         "  image      = marketplace(\"microsoft-dsvm\", \"ubuntu-hpc\", \"2404\")",
         "  image      = ",
@@ -188,33 +188,62 @@ fn definitions_and_references_reach_names_tasks_and_hook_functions() {
     c.stop();
 }
 
-#[test]
-fn rename_changes_every_use_and_refuses_hook_functions() {
-    let (mut c, uri) = sweep();
-    let (l, ch) = pos(SWEEP, "task prepare", "prepare", 2);
-    let edit = c.result(
+fn rename(c: &mut Client, uri: &str, (l, ch): (u32, u32), new_name: &str) -> Value {
+    c.request(
         "textDocument/rename",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": l, "character": ch }, "newName": "setup" }),
-    );
-    let edits = edit["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+        json!({ "textDocument": { "uri": uri }, "position": { "line": l, "character": ch }, "newName": new_name }),
+    )
+}
+
+#[test]
+fn rename_changes_every_use_in_the_workflow_and_its_hook_script() {
+    let (mut c, uri) = sweep();
+    let edit = rename(&mut c, &uri, pos(SWEEP, "task prepare", "prepare", 2), "setup");
+    let edits = edit["result"]["changes"][uri.as_str()]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(edits.len(), 2, "{edit}");
     assert!(edits.iter().all(|e| e["newText"] == "setup"));
-    let (l, ch) = pos(SWEEP, "rhai(", "tag", 1);
-    let refused = c.request(
-        "textDocument/rename",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": l, "character": ch }, "newName": "label" }),
+    let bad_name = rename(&mut c, &uri, (2, 7), "2x");
+    assert!(bad_name.get("error").is_some(), "{bad_name}");
+    // A hook function: the `rhai("...")` call here, the declaration and the calls in the script.
+    let at_hook = pos(SWEEP, "rhai(", "tag", 1);
+    let edit = rename(&mut c, &uri, at_hook, "seed_tag");
+    let changes = &edit["result"]["changes"];
+    let script = changes
+        .as_object()
+        .and_then(|m| m.keys().find(|k| k.ends_with("/pipelines/sweep.rhai")).cloned())
+        .unwrap_or_else(|| panic!("no edits in the script: {edit}"));
+    let applied = crate::lsp::apply(HOOKS, &changes[script.as_str()]);
+    assert_eq!(
+        applied,
+        "fn seed_tag(s) {\n  \"seed-\" + s\n}\n\nfn label(n) {\n  seed_tag(n) // not tag(x)\n}\n"
     );
+    let applied = crate::lsp::apply(SWEEP, &changes[uri.as_str()]);
+    assert!(applied.contains("${rhai(\"seed_tag\", s)}"), "{applied}");
+    // References reach the script: its declaration, the call here, the call in `label`.
+    let refs = c.at("textDocument/references", &uri, at_hook.0, at_hook.1);
+    assert_eq!(refs.as_array().map(Vec::len), Some(3), "{refs}");
+    for (name, why) in [("seed-tag", "not a Rhai function name"), ("label", "already declares")] {
+        let refused = rename(&mut c, &uri, at_hook, name);
+        assert!(
+            refused["error"]["message"].as_str().is_some_and(|m| m.contains(why)),
+            "{refused}"
+        );
+    }
+    // A script named with `hooks =` may serve other workflows: renamed there, not from here.
+    c.repo.write("pipelines/shared.rhai", HOOKS);
+    let text = "hooks = \"shared.rhai\"\nlet x = rhai(\"tag\", 1)\n";
+    let named = c.open("pipelines/named.batchflow", text);
+    assert_eq!(c.codes(&named), Vec::<String>::new());
+    let refused = rename(&mut c, &named, pos(text, "rhai(", "tag", 1), "seed_tag");
     assert!(
         refused["error"]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("Rhai script")),
+            .is_some_and(|m| m.contains("other workflows")),
         "{refused}"
     );
-    let bad_name = c.request(
-        "textDocument/rename",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": 2, "character": 7 }, "newName": "2x" }),
-    );
-    assert!(bad_name.get("error").is_some(), "{bad_name}");
     c.stop();
 }
 

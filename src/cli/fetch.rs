@@ -2,8 +2,8 @@
 //! into the repository again, from where the run left them.
 
 use super::{environment, eprint_line, print_out, usage_error, FOUND_ERRORS, OK};
-use batchflow::exec::stage::{Carrier, RunStore};
 use batchflow::exec::runs;
+use batchflow::exec::stage::{Carrier, RunStore};
 
 pub fn fetch(run: &str, tasks: &[String], json: bool) -> u8 {
     let (run_dir, st) = match super::status::open(run) {

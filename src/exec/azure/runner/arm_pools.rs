@@ -9,6 +9,7 @@ use super::pools::{stop_if_interrupted, wait_ready};
 use super::{Ctx, Done};
 use crate::exec::azure::arm::models::ArmPool;
 use crate::exec::azure::arm::pools::{ArmAccount, Created};
+use crate::exec::azure::warm;
 use crate::exec::error::RunError;
 use crate::plan::arm_api::ArmPoolBody;
 
@@ -95,8 +96,8 @@ fn differences(have: &ArmPool, wanted: &ArmPoolBody) -> Vec<String> {
     out
 }
 
-/// A pool of the id exists: this run's (an answer lost), an earlier run's of the same shape
-/// (used, and left when the run ends), or another (an error listing the differences).
+/// A pool of the id exists: another shape is an error listing the differences; else whose it
+/// is decides (`reuse.rs`).
 async fn same_pool(ctx: &Ctx, arm: &ArmAccount, pool: &str, wanted: &ArmPoolBody) -> Result<Done, RunError> {
     let have = arm
         .get(pool)
@@ -119,13 +120,7 @@ async fn same_pool(ctx: &Ctx, arm: &ArmAccount, pool: &str, wanted: &ArmPoolBody
             differences.join(", ")
         )));
     }
-    if ctx.created_by_this_run(have.properties.creation_time.as_deref()) {
-        return Ok(Done::Plain);
-    }
-    ctx.note(format!(
-        "pool `{pool}` exists from an earlier run with the same size, image, node agent and identities: using it, and leaving it when this run ends"
-    ));
-    Ok(Done::PoolAdopted(pool.to_string()))
+    super::reuse::existing(ctx, &warm::from_arm(pool, wanted), &have.properties.metadata).await
 }
 
 /// Until Azure Resource Manager has provisioned the pool, then as any pool: nodes allocated

@@ -5,6 +5,7 @@ pub mod clean;
 pub mod fmt;
 pub mod init;
 pub mod plan;
+pub mod pools;
 pub mod progress;
 pub mod run;
 pub mod runs;

@@ -6,6 +6,7 @@ mod architecture;
 mod autoscale;
 mod azure;
 mod azure_identity;
+mod azure_keep;
 mod azure_rerun;
 mod azure_resume;
 mod azure_versions;

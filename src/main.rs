@@ -123,8 +123,8 @@ enum Command {
         /// Azure: the Batch api-version to send (default 2025-06-01); a resumed run keeps its plan's
         #[arg(long, value_name = "VERSION")]
         api_version: Option<String>,
-        /// Azure: does nothing (each run's jobs have ids of their own); kept for one release
-        #[arg(long, hide = true)]
+        /// Azure: does nothing now (each run's jobs have ids of their own); accepted for one more release
+        #[arg(long)]
         replace_jobs: bool,
         /// Azure: skip the pre-flight (quotas, region, images read from the account before anything is created)
         #[arg(long)]

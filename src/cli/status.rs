@@ -188,8 +188,8 @@ fn human(s: &Summary<'_>) -> String {
         }
         for j in &b.jobs {
             out.push_str(&format!(
-                "  job  {:<24} {:<10} {} active, {} running, {} succeeded, {} failed\n",
-                j.id, j.state, j.active, j.running, j.succeeded, j.failed
+                "  job  {:<24} {:<10} {} active, {} running, {} succeeded, {} failed (Batch id `{}`)\n",
+                j.name, j.state, j.active, j.running, j.succeeded, j.failed, j.id
             ));
         }
     }

@@ -525,6 +525,12 @@ fn a_run_killed_while_adding_10000_tasks_resumes_and_creates_each_once() {
         .count();
     assert!(resent <= 200, "{resent} tasks were sent more than once");
     assert_eq!(job_state(&snap, "many"), "completed");
+    // The resumed run went on with the job of its first process: one job, its id the record's.
+    let ids = batch_ids(&snap, "many");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(az.run_dir().join("state.json")).expect("state")).expect("JSON");
+    assert_eq!(record["batch_jobs"]["many"], ids[0].as_str());
 }
 
 #[test]
@@ -829,6 +835,7 @@ fn status_shows_batch_and_cancel_ends_the_run() {
     assert_eq!(v["batch"]["pools"][0]["allocation"], "steady");
     let text = az.bf().args(["status"]).run();
     assert!(text.stdout.contains("job  hello"), "{}", text.stdout);
+    assert!(text.stdout.contains("(Batch id `hello-"), "{}", text.stdout);
     // Without AZURE_BATCH_ENDPOINT the run's own account is asked; another one is refused.
     let own = az.bf().env("AZURE_BATCH_ENDPOINT", "").args(["status"]).run();
     assert!(own.stdout.contains("job  hello"), "{}", show(&own));

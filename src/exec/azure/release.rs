@@ -1,6 +1,6 @@
 //! What a run leaves of its pools when it ends (or `batchflow cancel` ends it):
 //! - a pool it found that batchflow did not make is left as it was;
-//! - a pool with `keep` (or every pool, with `--keep-pools`), or one kept by an earlier run, is
+//! - a pool with `keep` (or every pool, with `--keep-pools`), or one another run kept, is
 //!   kept: autoscaling with the idle formula, its metadata saying who held it last and since
 //!   when it is idle (`batchflow pools` lists it);
 //! - a pool another run's job still uses is left to that run, shrinking once idle;

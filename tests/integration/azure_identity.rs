@@ -165,3 +165,80 @@ fn a_run_killed_between_creating_and_recording_knows_its_own_pool_and_job_by_the
     assert_eq!(record["batch_jobs"]["hello"], batch_ids(&snap, "hello")[0].as_str());
     assert_eq!(tag(&snap.jobs[0], "batchflow-run"), record["run_id"].as_str());
 }
+
+/// Workflow `second`: it takes pool `cpu` at its start but puts a job on it only once its job
+/// on pool `other` is done.
+const LATE_ON_CPU: &str = r#"
+workflow "second"
+
+pool cpu {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+}
+
+pool other {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+}
+
+job prep on other {
+  task a {
+    command = "/bin/true"
+  }
+  task b after a {
+    command = "/bin/true"
+  }
+  task c after b {
+    command = "/bin/true"
+  }
+  task d after c {
+    command = "/bin/true"
+  }
+}
+
+job align on cpu {
+  after = prep
+  task first {
+    command = "/bin/true"
+  }
+}
+"#;
+
+#[test]
+fn a_run_ending_leaves_a_pool_another_run_took_to_that_run_before_its_job_is_on_it() {
+    let az = Azure::new(Config {
+        task_duration: Duration::from_secs(1),
+        ..Config::default()
+    });
+    let three = TWO_TASKS.replace("NAME", "first").replace(
+        "  task second after first {",
+        "  task third after second {\n    command = \"/bin/true\"\n  }\n  task second after first {",
+    );
+    let first = az.write("first.batchflow", &three);
+    let second = az.write("second.batchflow", LATE_ON_CPU);
+    let a = az.spawn_logged(&[&first], "a.log");
+    az.wait_for("the first run's tasks", |s| {
+        s.tasks.values().flat_map(|t| t.values()).any(|t| t.state == "running")
+    });
+    let b = az.spawn_logged(&[&second], "b.log");
+    let (code_a, err_a) = finish(&az, a, "a.log");
+    let (code_b, err_b) = finish(&az, b, "b.log");
+    assert_eq!((code_a, code_b), (Some(0), Some(0)), "a:\n{err_a}\nb:\n{err_b}");
+    // The first run ended while the second held `cpu` with no job on it yet: not deleted.
+    assert!(
+        err_a.contains("pool `cpu` is held by run `second-") && err_a.contains("left to it"),
+        "a:\n{err_a}\nb:\n{err_b}"
+    );
+    assert!(err_b.contains("taking it"), "{err_b}");
+    let snap = az.fake.snapshot();
+    assert_eq!(snap.tasks[&batch_ids(&snap, "align")[1]].len(), 1);
+    for j in &snap.jobs {
+        assert_eq!(j["state"], "completed", "{j}");
+    }
+    // The second run, the last to hold it, deleted it.
+    assert!(err_b.contains("pool `cpu` is being deleted"), "{err_b}");
+}

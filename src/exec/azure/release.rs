@@ -3,7 +3,8 @@
 //! - a pool with `keep` (or every pool, with `--keep-pools`), or one another run kept, is
 //!   kept: autoscaling with the idle formula, its metadata saying who held it last and since
 //!   when it is idle (`batchflow pools` lists it);
-//! - a pool another run's job still uses is left to that run, shrinking once idle;
+//! - a pool another run took since (its metadata names that run, not idle) is that run's to
+//!   leave; a pool another run's job still uses is left to that run, shrinking once idle;
 //! - any other pool is deleted (through Azure Resource Manager when it was created there).
 
 use super::arm::pools::ArmAccount;
@@ -115,6 +116,20 @@ async fn leave(end: &RunEnd<'_>, pool: &str, others: &[String]) -> Vec<String> {
         .and_then(|k| crate::exec::local::parse_iso(&k.idle).map(|d| d.as_secs()))
         .or(end.keep_pools.then_some(DEFAULT_IDLE_SECS))
         .or_else(|| warm::kept_for(&have.metadata));
+    // A run that took the pool after this one made or took it (before its first job is even
+    // on it, so `others` may not show it yet) is the one to leave it.
+    if let Some(holder) = warm::held_by_other(&have.metadata, end.run_id) {
+        let Some(idle) = keep else {
+            return vec![format!("pool `{pool}` is held by run `{holder}` now: left to it")];
+        };
+        let asked = match warm::set_metadata(end.client, pool, &warm::kept_longer(&have.metadata, idle)).await {
+            Ok(()) => "kept when it ends".to_string(),
+            Err(e) => format!("could not ask that it be kept ({e})"),
+        };
+        return vec![format!(
+            "pool `{pool}` is held by run `{holder}` now: left to it, {asked}"
+        )];
+    }
     let Some(wanted) = warm::wanted(end.plan, pool) else {
         return delete(end, pool).await;
     };

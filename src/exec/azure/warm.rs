@@ -63,6 +63,22 @@ pub fn kept_for(metadata: &[MetadataItem]) -> Option<u64> {
         .map(|d| d.as_secs())
 }
 
+/// The run that holds the pool now when that is not `run`: a run that took it (`taken_metadata`)
+/// and has not left it (no `batchflow-idle-since`). That run leaves it when it ends.
+pub fn held_by_other<'m>(metadata: &'m [MetadataItem], run: &str) -> Option<&'m str> {
+    let holder = identity::value(metadata, meta::RUN)?;
+    (holder != run && identity::value(metadata, meta::IDLE_SINCE).is_none()).then_some(holder)
+}
+
+/// The metadata of a pool another run holds, asked to be kept `secs` after that run (the
+/// longer keep wins, so the holder's own wish stands).
+pub fn kept_longer(have: &[MetadataItem], secs: u64) -> Vec<MetadataItem> {
+    let secs = kept_for(have).map_or(secs, |had| had.max(secs));
+    let mut out: Vec<MetadataItem> = have.iter().filter(|m| m.name != meta::KEEP).cloned().collect();
+    out.push(identity::item(meta::KEEP, &crate::value::iso8601(secs)));
+    out
+}
+
 /// The metadata of a pool being left by run `run`: kept for `keep` seconds (or only left to the
 /// runs still using it, `None`), idle since `now`, and its size while busy.
 pub fn left_metadata(

@@ -72,7 +72,12 @@ impl AzureBackend {
         })
     }
 
-    fn options(&self, ids: RunIds, interrupt: Arc<AtomicBool>) -> runner::RunnerOptions {
+    fn options(
+        &self,
+        ids: RunIds,
+        interrupt: Arc<AtomicBool>,
+        links: Arc<crate::exec::stage::Links>,
+    ) -> runner::RunnerOptions {
         let poll = self
             .settings
             .env
@@ -86,6 +91,7 @@ impl AzureBackend {
             interrupt,
             ids,
             secrets: self.settings.env.clone(),
+            links,
         }
     }
 
@@ -158,6 +164,10 @@ impl Backend for AzureBackend {
         self.endpoint.clone()
     }
 
+    fn carrier(&self) -> crate::exec::stage::Carrier {
+        crate::exec::stage::Carrier::Storage
+    }
+
     /// A run that ended has its jobs terminated: it cannot go on. A run of another account
     /// goes on only there.
     fn resumable(&self, old: &RunState) -> Result<(), RunError> {
@@ -181,7 +191,7 @@ impl Backend for AzureBackend {
     }
 
     fn execute(&mut self, run: &mut Run<'_, '_>) -> Result<Outcome, RunError> {
-        let opts = self.options(RunIds::of(run.record), Arc::clone(&run.interrupt));
+        let opts = self.options(RunIds::of(run.record), Arc::clone(&run.interrupt), run.stage.links());
         let env = Env {
             run_dir: run.dir,
             policy: run.policy,

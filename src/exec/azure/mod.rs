@@ -1,9 +1,7 @@
 //! The azure backend: executes a plan against the Azure Batch data-plane REST API.
 
 pub mod arm;
-pub mod auth;
 mod backend;
-pub mod blob;
 pub mod cache;
 pub mod client;
 pub mod config;
@@ -14,7 +12,6 @@ pub mod models;
 pub mod prices;
 pub mod reach;
 pub mod release;
-pub mod retry;
 pub mod runner;
 pub mod warm;
 

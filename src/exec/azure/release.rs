@@ -113,7 +113,7 @@ async fn leave(end: &RunEnd<'_>, pool: &str, others: &[String]) -> Vec<String> {
         .keep
         .iter()
         .find(|k| k.pool == pool)
-        .and_then(|k| crate::exec::local::parse_iso(&k.idle).map(|d| d.as_secs()))
+        .and_then(|k| crate::value::parse_iso8601(&k.idle).map(|d| d.as_secs()))
         .or(end.keep_pools.then_some(DEFAULT_IDLE_SECS))
         .or_else(|| warm::kept_for(&have.metadata));
     // A run that took the pool after this one made or took it (before its first job is even

@@ -59,7 +59,7 @@ pub fn from_arm(pool: &str, arm: &ArmPoolBody) -> PoolAddParameter {
 /// How long a pool may stay idle, from its metadata (`batchflow-keep`), in seconds.
 pub fn kept_for(metadata: &[MetadataItem]) -> Option<u64> {
     identity::value(metadata, meta::KEEP)
-        .and_then(crate::exec::local::parse_iso)
+        .and_then(crate::value::parse_iso8601)
         .map(|d| d.as_secs())
 }
 

@@ -73,28 +73,12 @@ impl LocalBackend {
         )
     }
 
-    /// Notes for the start of a run: how the pools are simulated, outputs left in place.
+    /// Notes for the start of a run: how the pools are simulated.
     fn notes(&self) -> Vec<String> {
         let mut out = node_notes(&self.model);
         for pool in &self.kept {
             out.push(format!(
                 "pool `{pool}` says `keep`: a local run has nothing to keep, its simulated nodes end with the run (on Azure Batch the pool outlives it)"
-            ));
-        }
-        let uploading = self
-            .model
-            .tasks
-            .iter()
-            .filter(|t| !t.body.output_files.is_empty())
-            .count();
-        if uploading > 0 {
-            let who = if uploading == 1 {
-                "1 task names".to_string()
-            } else {
-                format!("{uploading} tasks name")
-            };
-            out.push(format!(
-                "{who} outputs: a local run does not upload them; they stay in each task's wd/"
             ));
         }
         out
@@ -119,6 +103,7 @@ impl Backend for LocalBackend {
             container_cli: self.container_cli.clone(),
             run_id: run.record.run_id.clone(),
             secrets: self.secrets.clone(),
+            files: run.stage.local(),
         };
         let ctx = Ctx {
             run: run.dir,

@@ -19,6 +19,7 @@ use crate::exec::error::RunError;
 use crate::exec::identity::{self, RunIds};
 use crate::exec::plan_tasks::Origins;
 use crate::exec::policy::{Decision, HookPolicy};
+use crate::exec::stage::Links;
 use crate::exec::state::RunDir;
 use crate::exec::{Counts, Observer};
 use crate::exec::{TaskReport, TaskState};
@@ -50,6 +51,8 @@ pub struct RunnerOptions {
     /// The run's id and suffix, for `<run>` and `<run-suffix>`; whose pools and jobs are this
     /// run's.
     pub ids: RunIds,
+    /// Fills staging's placeholders (blob URLs with SAS) as bodies are sent.
+    pub links: Arc<Links>,
 }
 
 /// What a run found, for the summary.
@@ -90,6 +93,11 @@ pub(crate) enum StepMsg {
         job: String,
         counts: TaskCounts,
     },
+    /// Tasks seen to succeed (once each).
+    Succeeded {
+        job: String,
+        tasks: Vec<String>,
+    },
     /// Failed tasks for `on_task_failed`: the hooks live on the run's loop.
     Ask {
         tasks: Vec<FailedTask>,
@@ -127,6 +135,9 @@ pub(crate) struct Ctx {
     pub opts: RunnerOptions,
     pub tx: mpsc::UnboundedSender<StepMsg>,
     pub hooks_on_failure: bool,
+    /// Jobs with outputs that come back into the repository: their succeeded tasks are
+    /// announced as they succeed.
+    pub delivering: HashSet<String>,
     /// The run folder's step log, to mark creations before they are sent.
     steps: RunDir,
     /// Steps an earlier process of this run had sent (or was about to).
@@ -171,14 +182,16 @@ impl Ctx {
         self.batch_jobs.get(job).map_or(job, String::as_str)
     }
 
-    /// A body (or path) with the run's id and suffix and its secrets filled in, for sending
-    /// only.
+    /// A body (or path) with the run's id and suffix, its secrets and staging's URLs filled in,
+    /// for sending only.
     pub fn reveal(&self, body: &str) -> Result<String, RunError> {
         let body = self.opts.ids.fill(body);
-        if !body.contains("<secret:") {
-            return Ok(body.into_owned());
-        }
-        secrets::reveal(&body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)
+        let body = if body.contains("<secret:") {
+            secrets::reveal(&body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)?
+        } else {
+            body.into_owned()
+        };
+        self.opts.links.fill(&body)
     }
 
     /// How the wait for `key` stands; `None` when it is over.
@@ -237,6 +250,7 @@ pub async fn run(
         opts: opts.clone(),
         tx,
         hooks_on_failure: policy.decides_failures(),
+        delivering: plan.staging.deliveries.iter().map(|d| d.job.clone()).collect(),
         steps: RunDir::open(run_dir.path.clone()),
         sent_before: run_dir.steps_sent(),
         batch_jobs: identity::batch_jobs(plan, &opts.ids),
@@ -370,6 +384,11 @@ fn handle(
         StepMsg::Waiting { key, line } => observer.waiting(&key, line.as_deref()),
         StepMsg::Counts { job, counts: c } => {
             counts.insert(job, c);
+        }
+        StepMsg::Succeeded { job, tasks } => {
+            for task in &tasks {
+                observer.task_succeeded(&job, task);
+            }
         }
         StepMsg::Ask { tasks, reply } => {
             let mut decisions = Vec::with_capacity(tasks.len());

@@ -5,6 +5,7 @@
 //! whatever is still due.
 
 mod deliver;
+mod fetch;
 mod links;
 mod local;
 mod patterns;
@@ -12,6 +13,7 @@ mod store;
 mod upload;
 
 pub use deliver::{deliver, Delivered};
+pub use fetch::{Fetched, RunStore};
 pub use links::{needs_storage, Links, Signed};
 pub use local::{LocalFiles, Reveal};
 pub use store::Store;
@@ -105,7 +107,7 @@ impl Stage {
                 (None, true) => return Err(no_storage()),
                 (Some(account), true) => {
                     let signed = rt.block_on(upload::prepare(&account, o.plan, &repo, observer))?;
-                    let store = Arc::new(Store::Blob(account.container(&signed.container)));
+                    let store = Arc::new(Store::Blob(Box::new(account.container(&signed.container))));
                     links.signed = Some(signed);
                     (store, None)
                 }

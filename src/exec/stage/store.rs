@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub enum Store {
     /// Blob `a/b` is the file `FOLDER/a/b`.
     Folder(PathBuf),
-    Blob(Container),
+    Blob(Box<Container>),
 }
 
 impl Store {
@@ -56,6 +56,20 @@ impl Store {
                 .map(|b| b.name)
                 .filter(|n| !n.ends_with('/'))
                 .collect()),
+        }
+    }
+
+    /// Blob `name`'s bytes (a task's logs).
+    pub async fn read(&self, name: &str) -> Result<Vec<u8>, RunError> {
+        match self {
+            Store::Folder(root) => {
+                let path = under(root, name)?;
+                std::fs::read(&path).map_err(|e| RunError::io(format!("cannot read {}", path.display()), e))
+            }
+            Store::Blob(c) => c
+                .read(name)
+                .await
+                .map_err(|e| RunError::storage(format!("read `{name}` from container `{}`", c.name()), e)),
         }
     }
 

@@ -94,7 +94,7 @@ fn a_kept_pool_is_taken_by_the_next_run_without_waiting_for_allocation() {
     let check = Test::new()
         .write(
             "formula.batchflow",
-            &format!(
+            format!(
                 "workflow \"f\"\n\npool p {{\n  vm_size    = \"Standard_D2s_v5\"\n  image      = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  node_agent = \"batch.node.ubuntu 24.04\"\n  autoscale  = r#\"{formula}\"#\n}}\n"
             ),
         )

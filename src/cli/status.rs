@@ -5,7 +5,7 @@ use super::{eprint_line, print_out, usage_error, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config;
 use batchflow::exec::azure::control;
-use batchflow::exec::azure::release::RunEnd;
+use batchflow::exec::azure::release::{self, RunEnd};
 use batchflow::exec::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use batchflow::exec::TaskState;
 use batchflow::exec::{inspect, runs};
@@ -223,7 +223,7 @@ pub fn cancel(which: &str, keep_pools: bool) -> u8 {
             keep_pools,
             arm: None,
         };
-        for line in remote.rt.block_on(control::end_run(&end)) {
+        for line in remote.rt.block_on(release::end_run(&end)) {
             eprint_line(&line);
         }
     } else if st.status != RunStatus::Running && st.status != RunStatus::Interrupted {

@@ -6,7 +6,7 @@ use super::arm::pools::ArmAccount;
 use super::client::BatchClient;
 use super::control::{self, TaskStatus};
 use super::reach::Reach;
-use super::release::RunEnd;
+use super::release::{self, RunEnd};
 use super::runner::{self, Env, FailedTask, Findings};
 use crate::diagnostics::Problem;
 use crate::exec::backend::{Backend, Outcome, Results, Run};
@@ -226,7 +226,7 @@ impl Backend for AzureBackend {
             keep_pools: self.settings.keep_pools,
             arm: self.arm.as_ref(),
         };
-        for line in self.runtime.block_on(control::end_run(&end)) {
+        for line in self.runtime.block_on(release::end_run(&end)) {
             run.observer.note(&line);
         }
         let usage = usage(&self.report);

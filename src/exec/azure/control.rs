@@ -1,10 +1,10 @@
-//! What happens around a run on Batch: ending it (terminate its jobs, delete its pools), the
-//! final state of every task, and how things stand now (`batchflow status`).
+//! What happens around a run on Batch: what a plan creates there, terminating a job, the final
+//! state of every task, and how things stand now (`batchflow status`). Ending a run is
+//! `release::end_run`.
 
 use super::client::{BatchClient, Error};
 use super::list;
 use super::models::{CloudJob, CloudPool, CloudTask, TaskCounts, TaskCountsResult};
-use super::release::{self, RunEnd};
 use crate::exec::TaskState;
 use crate::plan::{Plan, StepKind};
 use reqwest::Method;
@@ -35,26 +35,6 @@ pub fn created(plan: &Plan) -> (Vec<String>, Vec<String>) {
 /// The line of the run folder's step log that says a pool was there before the run.
 pub fn adopted_mark(pool: &str) -> String {
     format!("adopted-pool {pool}")
-}
-
-/// Terminates the run's jobs (those it created: `end.done` holds the finished steps), then
-/// leaves its pools (see [`release`]). Returns one line per action.
-pub async fn end_run(end: &RunEnd<'_>) -> Vec<String> {
-    let (_, jobs) = created(end.plan);
-    let mut lines = Vec::new();
-    for job in jobs
-        .iter()
-        .filter(|j| end.done.contains(&StepKind::CreateJob { job: j.to_string() }.id()))
-    {
-        let id = job_id(end.job_ids, job);
-        match terminate_job(end.client, id, "RunEnded").await {
-            Ok(true) => lines.push(format!("job `{job}` (`{id}`) terminated")),
-            Ok(false) => {}
-            Err(e) => lines.push(format!("cannot terminate job `{job}` (`{id}`): {e}")),
-        }
-    }
-    lines.extend(release::pools(end).await);
-    lines
 }
 
 /// Terminates a job; false if it had ended already.

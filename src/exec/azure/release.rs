@@ -1,4 +1,5 @@
-//! What a run leaves of its pools when it ends (or `batchflow cancel` ends it):
+//! Ending a run (when it is done, or `batchflow cancel` ends it): its jobs are terminated, and
+//! of its pools:
 //! - a pool it found that batchflow did not make is left as it was;
 //! - a pool with `keep` (or every pool, with `--keep-pools`), or one another run kept, is
 //!   kept: autoscaling with the idle formula, its metadata saying who held it last and since
@@ -9,7 +10,7 @@
 
 use super::arm::pools::ArmAccount;
 use super::client::BatchClient;
-use super::control::{adopted_mark, created, JobIds};
+use super::control::{adopted_mark, created, job_id, terminate_job, JobIds};
 use super::list;
 use super::models::CloudPool;
 use super::warm;
@@ -48,6 +49,26 @@ struct ActiveJob {
 #[serde(rename_all = "camelCase", default)]
 struct PoolInfo {
     pool_id: String,
+}
+
+/// Terminates the run's jobs (those it created: `end.done` holds the finished steps), then
+/// leaves its pools ([`pools`]). Returns one line per action.
+pub async fn end_run(end: &RunEnd<'_>) -> Vec<String> {
+    let (_, jobs) = created(end.plan);
+    let mut lines = Vec::new();
+    for job in jobs
+        .iter()
+        .filter(|j| end.done.contains(&StepKind::CreateJob { job: j.to_string() }.id()))
+    {
+        let id = job_id(end.job_ids, job);
+        match terminate_job(end.client, id, "RunEnded").await {
+            Ok(true) => lines.push(format!("job `{job}` (`{id}`) terminated")),
+            Ok(false) => {}
+            Err(e) => lines.push(format!("cannot terminate job `{job}` (`{id}`): {e}")),
+        }
+    }
+    lines.extend(pools(end).await);
+    lines
 }
 
 /// Leaves each pool the run created or found; one line per pool.

@@ -3,7 +3,7 @@
 //! it has the workflow's size, image, node agent and every identity, else its differences are
 //! listed), and waited for until ARM has provisioned it; from there the pool is a Batch pool
 //! like the others, and its nodes and start tasks are waited for through the Batch API (ARM
-//! shows no nodes). The pool is deleted through ARM when the run ends (`control::end_run`).
+//! shows no nodes). The pool is deleted through ARM when the run ends (`release::end_run`).
 
 use super::pools::{stop_if_interrupted, wait_ready};
 use super::{Ctx, Done};

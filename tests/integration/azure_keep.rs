@@ -207,3 +207,48 @@ fn keep_on_a_local_run_keeps_nothing_and_says_so() {
         out.stderr
     );
 }
+
+#[test]
+fn a_pool_a_run_still_uses_is_listed_in_use_and_never_deleted_and_cancel_keeps_it() {
+    let az = Azure::new(Config {
+        task_duration: Duration::from_secs(600),
+        ..Config::default()
+    });
+    let file = az.write("kept.batchflow", KEPT);
+    let mut child = az.spawn(&[&file]);
+    az.wait_for("running tasks", |s| {
+        s.tasks.values().flat_map(|t| t.values()).any(|t| t.state == "running")
+    });
+    let listed = az.bf().args(["pools", "--format", "json"]).run();
+    assert_eq!(listed.code, 0, "{}", show(&listed));
+    let pools: Value = serde_json::from_str(&listed.stdout).expect("pools JSON");
+    assert_eq!(pools[0]["state"], "in use", "{pools}");
+    assert!(
+        pools[0]["active_jobs"][0]
+            .as_str()
+            .is_some_and(|j| j.starts_with("work-")),
+        "{pools}"
+    );
+    let named = az.bf().args(["pools", "delete", "cpu"]).run();
+    assert_eq!(named.code, 1, "{}", show(&named));
+    assert!(named.stderr.contains("pool `cpu` is in use by job"), "{}", named.stderr);
+    let idle = az.bf().args(["pools", "delete", "--idle"]).run();
+    assert_eq!(idle.code, 0, "{}", show(&idle));
+    assert!(idle.stderr.contains("no idle pools made by batchflow"), "{}", idle.stderr);
+    assert_eq!(pool_states(&az.fake.snapshot())[0].1, "active");
+
+    // Cancelled, the run ends as a finished one does: its pool says `keep`, so it is kept.
+    let cancel = az.bf().args(["cancel"]).run();
+    assert_eq!(cancel.code, 0, "{}", show(&cancel));
+    assert_eq!(child.wait().expect("the run ends").code(), Some(130));
+    assert!(
+        cancel
+            .stderr
+            .contains("pool `cpu` is kept: no nodes once it has had no tasks for 30m"),
+        "{}",
+        cancel.stderr
+    );
+    let snap = az.fake.snapshot();
+    assert_eq!(snap.pools[0]["enableAutoScale"], true, "{}", snap.pools[0]);
+    assert_eq!(tag(&snap.pools[0], "batchflow-keep"), Some("PT30M"));
+}

@@ -242,3 +242,48 @@ fn a_run_ending_leaves_a_pool_another_run_took_to_that_run_before_its_job_is_on_
     // The second run, the last to hold it, deleted it.
     assert!(err_b.contains("pool `cpu` is being deleted"), "{err_b}");
 }
+
+#[test]
+fn a_run_killed_after_taking_a_kept_pool_knows_it_as_its_own_on_resume_and_keeps_it() {
+    let az = Azure::new(Config {
+        task_duration: Duration::from_secs(2),
+        ..Config::default()
+    });
+    let first = az.run(&["--keep-pools", "examples/hello.batchflow"]);
+    assert_eq!(first.code, 0, "{}", show(&first));
+    let planned = az.planned("examples/hello.batchflow", &[]);
+    let mut child = az.spawn(&["examples/hello.batchflow"]);
+    az.wait_for("the second run's tasks", |s| {
+        s.tasks.values().flat_map(|t| t.values()).any(|t| t.state == "running")
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let log = std::fs::read_to_string(az.path().join("spawned.log")).unwrap_or_default();
+    assert!(log.contains("has the same specification: taking it"), "{log}");
+    // As if killed after taking the pool and before recording it: the resumed run finds the
+    // pool again, its metadata naming this run.
+    forget_done(&az, "create-pool-cpu");
+    forget_done(&az, "adopted-pool cpu");
+    let out = az.run(&["--resume"]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(!out.stderr.contains("taking it"), "{}", out.stderr);
+    // This run said no `keep`, but the pool it took was kept by the first: kept again.
+    assert!(
+        out.stderr
+            .contains("pool `cpu` is kept: no nodes once it has had no tasks for 30m"),
+        "{}",
+        out.stderr
+    );
+    let snap = az.fake.snapshot();
+    assert_eq!(snap.pools.len(), 1);
+    assert_eq!(snap.pools[0]["enableAutoScale"], true, "{}", snap.pools[0]);
+    let ids = batch_ids(&snap, "hello");
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(az.run_dir().join("state.json")).expect("state")).expect("JSON");
+    let second = record["batch_jobs"]["hello"].as_str().expect("the second run's job");
+    assert!(ids.iter().any(|i| i == second), "{ids:?}");
+    let tasks = &snap.tasks[second];
+    assert_eq!(tasks.len(), planned.len());
+    assert!(tasks.values().all(|t| t.created == 1 && t.state == "completed"));
+}

@@ -234,7 +234,11 @@ fn a_pool_a_run_still_uses_is_listed_in_use_and_never_deleted_and_cancel_keeps_i
     assert!(named.stderr.contains("pool `cpu` is in use by job"), "{}", named.stderr);
     let idle = az.bf().args(["pools", "delete", "--idle"]).run();
     assert_eq!(idle.code, 0, "{}", show(&idle));
-    assert!(idle.stderr.contains("no idle pools made by batchflow"), "{}", idle.stderr);
+    assert!(
+        idle.stderr.contains("no idle pools made by batchflow"),
+        "{}",
+        idle.stderr
+    );
     assert_eq!(pool_states(&az.fake.snapshot())[0].1, "active");
 
     // Cancelled, the run ends as a finished one does: its pool says `keep`, so it is kept.

@@ -136,6 +136,8 @@ async fn leave(end: &RunEnd<'_>, pool: &str, others: &[String]) -> Vec<String> {
         .find(|k| k.pool == pool)
         .and_then(|k| crate::value::parse_iso8601(&k.idle).map(|d| d.as_secs()))
         .or(end.keep_pools.then_some(DEFAULT_IDLE_SECS))
+        // A keep another run asked for stands, whoever ends last: also for this run's own pool
+        // (a resumed run that took a kept pool finds it as its own).
         .or_else(|| warm::kept_for(&have.metadata));
     // A run that took the pool after this one made or took it (before its first job is even
     // on it, so `others` may not show it yet) is the one to leave it.

@@ -189,7 +189,7 @@ fn an_azure_run_uploads_by_content_and_leaves_the_same_files_as_a_local_run() {
 
     // A second run sends nothing: every file is in storage by its content already.
     std::fs::remove_dir_all(azure.path().join("results")).expect("results removed");
-    let again = run_with_storage(&azure, &["align.batchflow", "--replace-jobs"]);
+    let again = run_with_storage(&azure, &["align.batchflow"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
         again

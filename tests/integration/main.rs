@@ -40,6 +40,7 @@ mod no_panic;
 mod online;
 mod plan_schema;
 mod precommit;
+mod rerun_failed;
 mod resume;
 mod resume_choice;
 mod retired_sizes;

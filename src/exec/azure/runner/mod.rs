@@ -53,6 +53,9 @@ pub struct RunnerOptions {
     pub ids: RunIds,
     /// Fills staging's placeholders (blob URLs with SAS) as bodies are sent.
     pub links: Arc<Links>,
+    /// A rerun's tasks carried over from an earlier run, by (job, task): never sent, and no
+    /// task sent depends on them.
+    pub carried: Arc<HashSet<(String, String)>>,
 }
 
 /// What a run found, for the summary.
@@ -255,7 +258,9 @@ pub async fn run(
         sent_before: run_dir.steps_sent(),
         batch_jobs: identity::batch_jobs(plan, &opts.ids),
     });
-    let done_before = run_dir.steps_done();
+    let mut done_before = run_dir.steps_done();
+    // A rerun's jobs (and pools) with nothing to run are done before they start.
+    done_before.extend(crate::exec::rerun::idle_steps(plan, &opts.carried));
     let mut states: HashMap<&str, State> = plan
         .steps
         .iter()
@@ -271,7 +276,7 @@ pub async fn run(
     let mut report = Findings::default();
     let mut set: JoinSet<(String, Result<Done, RunError>)> = JoinSet::new();
     let mut counts: HashMap<String, TaskCounts> = HashMap::new();
-    let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
+    let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum::<u64>() - opts.carried.len() as u64;
     let mut aborted: Option<RunError> = None;
     let mut failed_jobs: HashSet<String> = HashSet::new();
     let index: HashMap<&str, &Step> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();

@@ -30,6 +30,12 @@ pub fn earlier(root: &Path, args: &RunArgs) -> Result<Option<RunState>, RunError
             st.run_id
         )));
     }
+    if st.target != "local" && matches!(st.status_text(), "stopped" | "interrupted") {
+        eprint_line(&format!(
+            "note: run `{}` did not end: its pools and jobs may still be on Batch; the rerun makes jobs of its own (end the old ones with `batchflow cancel {}`)",
+            st.run_id, st.run_id
+        ));
+    }
     Ok(Some(st))
 }
 

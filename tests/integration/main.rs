@@ -8,6 +8,7 @@ mod azure;
 mod azure_identity;
 mod azure_keep;
 mod azure_rerun;
+mod azure_rerun_failed;
 mod azure_resume;
 mod azure_versions;
 mod azurite;

@@ -2,7 +2,6 @@
 //! runs again (the library's `exec::rerun` decides); nothing failed is said, with exit 0.
 
 use super::eprint_line;
-use super::run::RunArgs;
 use batchflow::exec::error::RunError;
 use batchflow::exec::rerun::{self, Rerun};
 use batchflow::exec::state::RunState;
@@ -10,21 +9,31 @@ use batchflow::exit;
 use batchflow::plan::Plan;
 use std::path::Path;
 
+/// What `run` was given that a rerun looks at.
+pub struct Asked<'a> {
+    /// `--rerun-failed [RUN]`.
+    pub which: Option<&'a str>,
+    pub resume: bool,
+    pub file: Option<&'a Path>,
+    /// `--target azure`.
+    pub azure: bool,
+}
+
 /// The run `--rerun-failed` names, read; `None` without the option.
-pub fn earlier(root: &Path, args: &RunArgs) -> Result<Option<RunState>, RunError> {
-    let Some(which) = &args.rerun_failed else {
+pub fn earlier(root: &Path, asked: Asked<'_>) -> Result<Option<RunState>, RunError> {
+    let Some(which) = asked.which else {
         return Ok(None);
     };
-    if args.resume.is_some() {
+    if asked.resume {
         return Err(RunError::Refused(
             "--rerun-failed does not apply to this run: `--resume` continues a run, `--rerun-failed` starts a new one of what failed; give one of them".into(),
         ));
     }
-    let file = args.file.as_deref().ok_or_else(|| {
+    let file = asked.file.ok_or_else(|| {
         RunError::Refused("--rerun-failed needs the workflow file: `batchflow run FILE --rerun-failed [RUN]`".into())
     })?;
     let st = rerun::earlier(root, which, file)?;
-    if args.azure && st.target == "local" {
+    if asked.azure && st.target == "local" {
         return Err(RunError::Refused(format!(
             "run `{}` ran on this machine, and a rerun goes where its run went (its outputs are there): drop `--target azure`, or start a full run there",
             st.run_id
@@ -37,15 +46,6 @@ pub fn earlier(root: &Path, args: &RunArgs) -> Result<Option<RunState>, RunError
         ));
     }
     Ok(Some(st))
-}
-
-/// The arguments a rerun runs with: the earlier run's parameters unless others are given.
-pub fn args_for(args: &RunArgs, earlier: &RunState) -> RunArgs {
-    let mut out = args.clone();
-    if out.params.is_empty() {
-        out.params.clone_from(&earlier.params);
-    }
-    out
 }
 
 /// What runs again, said; nothing to run again is said too, and ends the command with exit 0

@@ -107,11 +107,21 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
             RunError::Refused("a resumed run keeps its parameters; start a new run to change them".into()).into(),
         );
     }
-    let earlier = super::rerun::earlier(&root, args)?;
+    let asked = super::rerun::Asked {
+        which: args.rerun_failed.as_deref(),
+        resume: args.resume.is_some(),
+        file: args.file.as_deref(),
+        azure: args.azure,
+    };
+    let earlier = super::rerun::earlier(&root, asked)?;
+    // A rerun runs with the earlier run's parameters unless others are given.
     let with_params;
-    let args = match &earlier {
+    let args = match earlier.as_ref().filter(|_| args.params.is_empty()) {
         Some(e) => {
-            with_params = super::rerun::args_for(args, e);
+            with_params = RunArgs {
+                params: e.params.clone(),
+                ..args.clone()
+            };
             &with_params
         }
         None => args,

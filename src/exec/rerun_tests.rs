@@ -69,3 +69,112 @@ fn only_carried_tasks_count_as_carried() {
         [("j".to_string(), "a".to_string())]
     );
 }
+
+const TWO_JOBS: &str = r#"workflow "mem"
+pool cpu {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+}
+pool side {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+}
+job prep on side {
+  task p { command = "/bin/true" }
+}
+job sweep on cpu {
+  task t[i in 0..4] { command = "/bin/true" }
+  task gather after t { command = "/bin/true" }
+}
+job report on cpu {
+  after = sweep
+  task r { command = "/bin/true" }
+}
+"#;
+
+fn two_jobs() -> Plan {
+    use crate::compile::{compile_text, CompileOptions, HookSource, Surroundings};
+    let mut sources = crate::source::SourceMap::new();
+    let compiled = compile_text(
+        "mem.batchflow",
+        "mem",
+        TWO_JOBS.to_string(),
+        |_| HookSource::None,
+        |_| Surroundings::default(),
+        &mut sources,
+        &CompileOptions::default(),
+    );
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    let wf = compiled.workflow.as_ref().expect("workflow");
+    crate::plan::plan(wf, None, &crate::plan::PlanOptions::default()).expect("plan")
+}
+
+fn again(r: &Rerun) -> Vec<String> {
+    r.tasks
+        .iter()
+        .filter(|t| t.from.is_none())
+        .map(|t| format!("{}/{}", t.job, t.task))
+        .collect()
+}
+
+#[test]
+fn what_depends_on_a_failed_task_runs_again_even_when_it_succeeded() {
+    use TaskState::*;
+    // `on_task_failed` said continue: `report` ran after `sweep` though `t-1` failed.
+    let earlier = record(&[
+        ("prep", "p", Succeeded),
+        ("sweep", "t-0", Succeeded),
+        ("sweep", "t-1", Failed),
+        ("sweep", "t-2", Succeeded),
+        ("sweep", "t-3", Succeeded),
+        ("sweep", "gather", Blocked),
+        ("report", "r", Succeeded),
+    ]);
+    let plan = two_jobs();
+    let r = select(&plan, &earlier);
+    assert_eq!(again(&r), ["sweep/t-1", "sweep/gather", "report/r"]);
+    assert_eq!((r.again, r.reused()), (3, 4));
+    assert!(r
+        .tasks
+        .iter()
+        .filter(|t| t.from.is_some())
+        .all(|t| t.state == Succeeded && t.from.as_deref() == Some("w-1")));
+    let mut idle: Vec<String> = idle_steps(
+        &plan,
+        &r.tasks
+            .iter()
+            .filter(|t| t.from.is_some())
+            .map(|t| (t.job.clone(), t.task.clone()))
+            .collect(),
+    )
+    .into_iter()
+    .collect();
+    idle.sort();
+    assert_eq!(
+        idle,
+        [
+            "add-tasks-prep-1",
+            "create-job-prep",
+            "create-pool-side",
+            "end-job-prep",
+            "wait-job-prep",
+            "wait-pool-side"
+        ]
+    );
+}
+
+#[test]
+fn a_task_the_earlier_run_did_not_have_runs() {
+    use TaskState::*;
+    let earlier = record(&[("prep", "p", Succeeded), ("sweep", "t-0", Succeeded)]);
+    let r = select(&two_jobs(), &earlier);
+    assert_eq!(
+        again(&r),
+        ["sweep/t-1", "sweep/t-2", "sweep/t-3", "sweep/gather", "report/r"]
+    );
+    assert!(idle_steps(&two_jobs(), &HashSet::new()).is_empty());
+}

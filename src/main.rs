@@ -159,7 +159,7 @@ enum Command {
     /// List the runs of this repository, newest first
     #[command(after_help = "Examples:\n  batchflow runs\n  batchflow runs --format json")]
     Runs {
-        /// `text` for people, `json` for machines: [{"id", "workflow", "target", "state", "started", "params", "counts"}]
+        /// `text` for people, `json` for machines: [{"id", "workflow", "target", "state", "started", "params", "counts", "rerun_of"}]
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
     },

@@ -26,7 +26,8 @@ job sweep on cpu {{
   }}
 
   task side {{
-    command = "/bin/sh -c 'echo ran >> $OUT/side'"
+    command = "/bin/sh -c 'echo ran >> $OUT/side && echo side made this > made.txt && echo side says hi'"
+    outputs {{ "made.txt" = "results/side.txt" }}
   }}
 
   task gather after t {{
@@ -107,6 +108,36 @@ fn a_fixed_instance_reruns_with_what_depends_on_it_and_nothing_else() {
     assert_eq!(runs[0]["rerun_of"], first_id.as_str());
     assert_eq!(runs[0]["counts"]["reused"], 6);
     assert_eq!(runs[0]["counts"]["succeeded"], 9);
+
+    let table = repo.test().args(["runs"]).success();
+    let newest = table.stdout.lines().nth(1).expect("the rerun's row");
+    assert!(
+        table
+            .stdout
+            .lines()
+            .next()
+            .is_some_and(|h| h.trim_end().ends_with("reran"))
+            && newest.trim_end().ends_with(&first_id),
+        "{}",
+        table.stdout
+    );
+
+    // The carried task's output came back with the first run, and is fetched from there.
+    assert_eq!(repo.read("results/side.txt"), "side made this\n");
+    std::fs::remove_file(repo.path().join("results/side.txt")).expect("removed");
+    let rerun_id = runs[0]["id"].as_str().expect("id").to_string();
+    // Nothing of it was copied into the rerun's store.
+    let rerun_store = repo.path().join(".batchflow/runs").join(&rerun_id).join("store");
+    assert!(!rerun_store.join("runs").join(&rerun_id).join("sweep/side").exists());
+    repo.test().args(["fetch", &rerun_id]).success();
+    assert_eq!(repo.read("results/side.txt"), "side made this\n");
+    let log = repo.test().args(["logs", &rerun_id, "side"]).success();
+    assert_eq!(log.stdout, "side says hi\n");
+    assert!(
+        log.stderr.contains(&format!("succeeded in run `{first_id}`")),
+        "{}",
+        log.stderr
+    );
 
     // Nothing failed in the rerun: said, exit 0, and no run made.
     let none = repo.test().args(["run", "w.batchflow", "--rerun-failed"]).success();

@@ -149,6 +149,10 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
         }
     };
     let root = crate::repo_scan::repo_root(path.parent().unwrap_or(Path::new(".")));
+    let prelude = |file: &crate::ast::File| Prelude {
+        hooks: hook_source(file),
+        files: crate::repo_scan::scan(&root, lower::file_globs(file).iter().map(String::as_str)),
+    };
     let surroundings = |wf: &Workflow| {
         let file = crate::settings::read(&root).unwrap_or_default();
         Surroundings {
@@ -160,7 +164,7 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
         &name,
         &stem,
         text,
-        hook_source,
+        prelude,
         surroundings,
         sources,
         options,
@@ -186,6 +190,23 @@ fn repo_inputs(wf: &Workflow) -> std::collections::BTreeSet<&str> {
         .collect()
 }
 
+/// What the compiler needs of the world once the file has parsed: its hook script, and the
+/// repository files of the globs its `files()` calls name ([`lower::file_globs`]).
+pub struct Prelude {
+    pub hooks: HookSource,
+    pub files: RepoFacts,
+}
+
+/// A hook script alone: `files()` then sees no repository (every glob matches nothing).
+impl From<HookSource> for Prelude {
+    fn from(hooks: HookSource) -> Prelude {
+        Prelude {
+            hooks,
+            files: RepoFacts::default(),
+        }
+    }
+}
+
 /// Where the hook script comes from.
 pub enum HookSource {
     None,
@@ -195,14 +216,15 @@ pub enum HookSource {
     Named(PathBuf, Span, Option<String>),
 }
 
-/// The pure part: text in, workflow and diagnostics out. `hooks` is asked for the hook
-/// script once the file has parsed, `surroundings` for what the workflow's checks and plan
-/// need of the world once it has lowered.
-pub fn compile_text(
+/// The pure part: text in, workflow and diagnostics out. `prelude` is asked for the hook
+/// script and the repository's files once the file has parsed (a [`HookSource`] alone will
+/// do), `surroundings` for what the workflow's checks and plan need of the world once it has
+/// lowered.
+pub fn compile_text<P: Into<Prelude>>(
     name: &str,
     stem: &str,
     text: String,
-    hooks: impl FnOnce(&crate::ast::File) -> HookSource,
+    prelude: impl FnOnce(&crate::ast::File) -> P,
     surroundings: impl FnOnce(&Workflow) -> Surroundings,
     sources: &mut SourceMap,
     options: &CompileOptions,
@@ -222,7 +244,8 @@ pub fn compile_text(
         };
     };
     let mut hooks_broken = false;
-    let hooks = match hooks(&file) {
+    let prelude: Prelude = prelude(&file).into();
+    let hooks = match prelude.hooks {
         HookSource::None => None,
         HookSource::Beside(path, text) | HookSource::Named(path, _, Some(text)) => {
             let hsrc = sources.add(path.display().to_string(), text.as_str());
@@ -256,6 +279,7 @@ pub fn compile_text(
         env: &options.env,
         hooks: hooks.as_ref(),
         hooks_broken,
+        files: &prelude.files,
     };
     let (workflow, lower_diags) = lower::lower(input, sources);
     diags.extend(lower_diags);

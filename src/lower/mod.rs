@@ -5,7 +5,9 @@ mod builtins;
 mod deps;
 mod eval;
 mod eval_error;
+mod file_sweep;
 mod files;
+mod globs;
 mod index;
 mod jobs;
 mod mentions;
@@ -30,6 +32,7 @@ use names::{Scopes, Unit};
 use schema::Fields;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+pub use globs::file_globs;
 pub use jobs::MAX_INSTANCES;
 
 /// What lowering needs besides the syntax tree.
@@ -45,10 +48,12 @@ pub struct Input<'a> {
     pub hooks: Option<&'a Hooks>,
     /// The hook script exists but did not compile (already reported): `rhai()` stays quiet.
     pub hooks_broken: bool,
+    /// The repository files of every glob the file hands to `files()` ([`file_globs`]).
+    pub files: &'a crate::repo::RepoFacts,
 }
 
 pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagnostic>) {
-    let mut scopes = Scopes::new(input.env, input.hooks, input.hooks_broken);
+    let mut scopes = Scopes::new(input.env, input.hooks, input.hooks_broken, input.files);
     let unit = scopes.add_unit(Unit::new());
     let mut lw = Lowerer {
         names: Evaluator::new(scopes),

@@ -35,10 +35,7 @@ impl Azure {
     /// As [`Azure::new`], the account configured by `overrides` (as an `account.json`).
     pub(crate) fn with_account(config: Config, overrides: &Value) -> Azure {
         let repo = Repo::new();
-        for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
-            let text = std::fs::read(entry.path()).expect("an example");
-            repo.write(Path::new("examples").join(entry.file_name()), text);
-        }
+        copy_examples(&root().join("examples"), Path::new("examples"), &repo);
         let shared_key = config.shared_key.is_some();
         let FakeAccount { batch, arm } = FakeAccount::start_with(config, overrides);
         Azure {
@@ -159,6 +156,18 @@ impl Azure {
             }
             assert!(started.elapsed() < DEADLINE, "gave up waiting for {label}");
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The files of `dir` (the examples, their data and hook scripts) into `repo` under `to`.
+fn copy_examples(dir: &Path, to: &Path, repo: &Repo) {
+    for entry in std::fs::read_dir(dir).expect("examples/").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_examples(&path, &to.join(entry.file_name()), repo);
+        } else {
+            repo.write(to.join(entry.file_name()), std::fs::read(&path).expect("an example"));
         }
     }
 }

@@ -21,6 +21,7 @@ mod fake_arm;
 mod fake_batch;
 mod fake_batch_tests;
 mod fake_nodes_tests;
+mod file_sweeps;
 mod fmt;
 mod fmt_cli;
 mod fmt_props;

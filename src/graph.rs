@@ -167,6 +167,39 @@ pub struct FileMap {
 pub struct MultiInstance {
     pub nodes: u32,
     pub coordination: Arc<str>,
+    /// Set by `mpi = ...`: the command and the coordination above are the launcher batchflow
+    /// wrote (see `docs/mpi.md`); this keeps what the user wrote.
+    pub mpi: Option<MpiLaunch>,
+}
+
+/// The MPI libraries the launch helper knows, as the HPC images ship them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mpi {
+    OpenMpi,
+    IntelMpi,
+    Hpcx,
+}
+
+impl Mpi {
+    /// The word written in the workflow.
+    pub fn word(self) -> &'static str {
+        match self {
+            Mpi::OpenMpi => "openmpi",
+            Mpi::IntelMpi => "intelmpi",
+            Mpi::Hpcx => "hpcx",
+        }
+    }
+}
+
+/// What `multi_instance { mpi = ... }` asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MpiLaunch {
+    pub mpi: Mpi,
+    pub processes_per_node: u32,
+    /// The task's `command` as written: the program every MPI process runs.
+    pub program: Arc<str>,
+    /// The `coordination` as written, run after the generated wait, if any.
+    pub coordination: Option<Arc<str>>,
 }
 
 /// The attribute spans of one declaration, shared by all the instances it produces.

@@ -142,6 +142,8 @@ codes! {
     BF228 "storage-not-configured" Error,
     BF229 "sas-expires-before-job" Warning,
     BF230 "too-many-input-files" Warning,
+    BF231 "mpi-over-ethernet" Warning,
+    BF232 "mpi-modules-missing" Error,
     BF301 "core-quota-exceeded" Error,
     BF302 "pool-quota-exceeded" Error,
     BF303 "job-quota-exceeded" Error,

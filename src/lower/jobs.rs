@@ -104,6 +104,7 @@ fn job<'a>(
 /// The task declarations of a job, expanded into instances.
 fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
     let mut named_by_files: HashSet<String> = HashSet::new();
+    lw.job_pool = lw.wf.job(job).and_then(|j| j.pool);
     for decl in &f.tasks {
         let id = TemplateId(lw.wf.templates.len() as u32);
         let claimed = lw
@@ -127,6 +128,7 @@ fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
             named_by_files.insert(decl.name.name.to_ascii_lowercase());
         }
     }
+    lw.job_pool = None;
     instance_collisions(lw, job, &named_by_files);
 }
 
@@ -207,6 +209,16 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) -> bool {
     let mut base = TaskSpec::default();
     lw.fill_spec(&body, &[], Pick::Invariant, &mut base);
     let varies = body.varies();
+    // The MPI launcher wraps the finished command: once here when no attribute varies, else
+    // once per instance.
+    let job_env = lw
+        .wf
+        .job(job)
+        .map_or_else(|| Arc::from(Vec::new()), |j| Arc::clone(&j.env));
+    let module = mpi_module_of(lw, &base);
+    if !varies {
+        super::mpi::launch(&mut base, &job_env, module);
+    }
     let job_node = lw.wf.job(job).map(|j| j.node);
     let mut count: u32 = 0;
     let total: u64 = axes.iter().map(|(_, v)| v.sweep_len().unwrap_or(0)).product();
@@ -220,6 +232,8 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) -> bool {
         let mut spec = base.clone();
         if varies {
             lw.fill_spec(&body, &vars, Pick::Variant, &mut spec);
+            let module = mpi_module_of(lw, &spec);
+            super::mpi::launch(&mut spec, &job_env, module);
         }
         let task_id = TaskId(lw.wf.tasks.len() as u32);
         let node = lw.wf.graph.add_node(Node::Task(task_id));
@@ -254,6 +268,12 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) -> bool {
         j.templates.push(id);
     }
     labels.iter().any(Option::is_some)
+}
+
+/// The environment module the MPI launcher loads for `spec`, if it asks for one.
+fn mpi_module_of(lw: &Lowerer<'_>, spec: &TaskSpec) -> &'static str {
+    let mpi = spec.multi_instance.as_ref().and_then(|m| m.mpi.as_ref()).map(|l| l.mpi);
+    mpi.map_or("", |m| lw.mpi_module(m))
 }
 
 /// A loop source as instance labels show it.

@@ -11,6 +11,8 @@ mod globs;
 mod index;
 mod jobs;
 mod mentions;
+mod mpi;
+mod mpi_launch;
 mod names;
 mod params;
 mod pools;
@@ -67,6 +69,7 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagno
         tasks: HashMap::new(),
         failed: HashSet::new(),
         src: input.src,
+        job_pool: None,
     };
     lw.wf.name = input.default_name.clone();
     lw.globals(input.file, input.params, sources);
@@ -96,6 +99,8 @@ pub(crate) struct Lowerer<'a> {
     failed: HashSet<Span>,
     /// The workflow file.
     src: SrcId,
+    /// The pool of the job whose tasks are being lowered (`nodes = pool`, the MPI launcher).
+    job_pool: Option<PoolId>,
 }
 
 impl Lowerer<'_> {

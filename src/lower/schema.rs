@@ -129,8 +129,9 @@ pub const TASK: Schema = Schema {
 
 pub const MULTI_INSTANCE: Schema = Schema {
     what: "multi_instance block",
-    attrs: &["nodes", "coordination"],
-    required: &["nodes", "coordination"],
+    attrs: &["nodes", "coordination", "mpi", "processes_per_node"],
+    // `coordination` is required unless `mpi` writes one (`mpi.rs`).
+    required: &["nodes"],
     blocks: &[],
     tasks: false,
 };

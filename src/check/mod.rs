@@ -14,6 +14,7 @@ pub mod docs;
 mod identities;
 mod images;
 mod jobs;
+mod mounts;
 mod mpi;
 pub mod online;
 mod outputs;
@@ -65,6 +66,7 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     run_options::check(wf, &mut out);
     tasks::check(wf, &mut out);
     mpi::check(wf, &mut out);
+    mounts::check(wf, &mut out);
     commands::check(wf, &mut out);
     outputs::check(wf, &mut out);
     staging::check(wf, ctx, &mut out);

@@ -144,6 +144,8 @@ codes! {
     BF230 "too-many-input-files" Warning,
     BF231 "mpi-over-ethernet" Warning,
     BF232 "mpi-modules-missing" Error,
+    BF233 "mount-unsupported-by-os" Error,
+    BF234 "duplicate-mount" Error,
     BF301 "core-quota-exceeded" Error,
     BF302 "pool-quota-exceeded" Error,
     BF303 "job-quota-exceeded" Error,

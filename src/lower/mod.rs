@@ -11,6 +11,7 @@ mod globs;
 mod index;
 mod jobs;
 mod mentions;
+mod mounts;
 mod mpi;
 mod mpi_launch;
 mod names;

@@ -29,6 +29,7 @@ mod init;
 mod inspect;
 mod interrupted;
 mod local_repo;
+mod mounts;
 mod no_panic;
 mod online;
 mod plan_schema;

@@ -15,6 +15,7 @@ const PROPERTIES: &[&str] = &[
     "interNodeCommunication",
     "taskSlotsPerNode",
     "startTask",
+    "mountConfiguration",
 ];
 const VM_FIELDS: &[&str] = &["imageReference", "nodeAgentSkuId", "containerConfiguration"];
 const IMAGE_FIELDS: &[&str] = &["publisher", "offer", "sku", "version", "id"];
@@ -113,7 +114,12 @@ pub fn as_batch(name: &str, body: &Value) -> Value {
     if p["interNodeCommunication"] == "Enabled" {
         out["enableInterNodeCommunication"] = json!(true);
     }
-    for (arm, batch) in [("taskSlotsPerNode", "taskSlotsPerNode"), ("displayName", "displayName")] {
+    // ARM's `mountConfiguration` has Batch's shape.
+    for (arm, batch) in [
+        ("taskSlotsPerNode", "taskSlotsPerNode"),
+        ("displayName", "displayName"),
+        ("mountConfiguration", "mountConfiguration"),
+    ] {
         if let Some(v) = p.get(arm) {
             out[batch] = v.clone();
         }

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod progress;
 pub mod run;
 pub mod runs;
+pub mod ssh;
 pub mod status;
 
 use batchflow::auth_mode::AuthMode;

@@ -45,6 +45,7 @@ mod run_nodes;
 mod sarif;
 mod schema;
 mod schema_tests;
+mod ssh;
 mod stdlib;
 mod storage;
 mod storage_proxy;

@@ -14,5 +14,6 @@ pub mod prices;
 pub mod reach;
 pub mod retry;
 pub mod runner;
+pub mod ssh;
 
 pub use backend::{AzureBackend, AzureSettings};

@@ -31,10 +31,11 @@ pub enum Body {
     TerminateJob,
     CreateTask,
     CreateTaskCollection,
+    CreateNodeUser,
 }
 
 impl Body {
-    pub const ALL: [Body; 7] = [
+    pub const ALL: [Body; 8] = [
         Body::CreatePool,
         Body::ResizePool,
         Body::CreateJob,
@@ -42,6 +43,7 @@ impl Body {
         Body::TerminateJob,
         Body::CreateTask,
         Body::CreateTaskCollection,
+        Body::CreateNodeUser,
     ];
 }
 
@@ -71,6 +73,7 @@ impl Version {
             (Version::V2025_06_01, Body::TerminateJob) => "BatchJobTerminateOptions",
             (Version::V2025_06_01, Body::CreateTask) => "BatchTaskCreateOptions",
             (Version::V2025_06_01, Body::CreateTaskCollection) => "BatchTaskGroup",
+            (Version::V2025_06_01, Body::CreateNodeUser) => "BatchNodeUserCreateOptions",
             (Version::V2024_02_01, Body::CreatePool) => "PoolAddParameter",
             (Version::V2024_02_01, Body::ResizePool) => "PoolResizeParameter",
             (Version::V2024_02_01, Body::CreateJob) => "JobAddParameter",
@@ -78,6 +81,7 @@ impl Version {
             (Version::V2024_02_01, Body::TerminateJob) => "JobTerminateParameter",
             (Version::V2024_02_01, Body::CreateTask) => "TaskAddParameter",
             (Version::V2024_02_01, Body::CreateTaskCollection) => "TaskAddCollectionParameter",
+            (Version::V2024_02_01, Body::CreateNodeUser) => "ComputeNodeUser",
         }
     }
 

@@ -26,6 +26,20 @@ impl Lowerer<'_> {
             if m.attr("coordination").is_none() {
                 self.missing_once(owner, "coordination", "add `coordination = \"...\"` (the command every node runs first), or `mpi = hpcx` for a launcher that writes one");
             }
+            if let Some(attr) = m.attr("processes_per_node") {
+                // Without `mpi` nothing launches the processes: the count would be ignored.
+                if self.failed.insert(attr.key.span) {
+                    self.sink.push(
+                        Diagnostic::new(
+                            Code::BF008,
+                            attr.key.span,
+                            "`processes_per_node` sets the launcher's process count, and this multi_instance block has no `mpi`",
+                        )
+                        .with_help("add `mpi = hpcx` (or `openmpi`, `intelmpi`) for the launcher, or remove `processes_per_node` and start the processes yourself in `command`"),
+                    );
+                }
+                return None;
+            }
             return Some(Arc::new(MultiInstance {
                 nodes: nodes?,
                 coordination: coordination?,

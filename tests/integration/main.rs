@@ -30,6 +30,7 @@ mod inspect;
 mod interrupted;
 mod local_repo;
 mod mounts;
+mod mpi;
 mod no_panic;
 mod online;
 mod plan_schema;

@@ -86,7 +86,13 @@ impl Lowerer<'_> {
         let options = text(self, "options");
         let kind = match kind {
             "azure_files" => {
-                let from_url = self.url_parts(&f, kind, &source, "https://ACCOUNT.file.core.windows.net/SHARE");
+                let from_url = self.url_parts(
+                    &f,
+                    kind,
+                    &source,
+                    FILE_SERVICE,
+                    "https://ACCOUNT.file.core.windows.net/SHARE",
+                );
                 let account = match text(self, "account") {
                     Some(a) => a,
                     None => from_url?.0,
@@ -97,15 +103,22 @@ impl Lowerer<'_> {
                     key: text(self, "key")?,
                 }
             }
-            "nfs" => MountKind::Nfs { source },
+            "nfs" => MountKind::Nfs {
+                source: self.source_form(&f, kind, source, nfs_source, "HOST:/PATH")?,
+            },
             "cifs" => MountKind::Cifs {
-                source,
+                source: self.source_form(&f, kind, source, cifs_source, "//HOST/SHARE")?,
                 username: text(self, "username")?,
                 password: text(self, "password")?,
             },
             _ => {
-                let (account, container) =
-                    self.url_parts(&f, kind, &source, "https://ACCOUNT.blob.core.windows.net/CONTAINER")?;
+                let (account, container) = self.url_parts(
+                    &f,
+                    kind,
+                    &source,
+                    BLOB_SERVICE,
+                    "https://ACCOUNT.blob.core.windows.net/CONTAINER",
+                )?;
                 MountKind::Blobfuse {
                     account,
                     container,
@@ -123,15 +136,50 @@ impl Lowerer<'_> {
     }
 
     /// The account (the host's first label) and the share or container (the path's first
-    /// segment) of an `https://` URL; BF006 when `url` is not one.
-    fn url_parts(&mut self, f: &Fields<'_>, attr: &str, url: &str, form: &str) -> Option<(String, String)> {
-        if let Some(parts) = account_and_path(url) {
+    /// segment) of an `https://` URL of one of `services`; BF006 when `url` is not one.
+    fn url_parts(
+        &mut self,
+        f: &Fields<'_>,
+        attr: &str,
+        url: &str,
+        services: &[&str],
+        form: &str,
+    ) -> Option<(String, String)> {
+        if let Some(parts) = account_and_path(url, services) {
             return Some(parts);
         }
         let span = f.attr(attr).map_or_else(Span::default, |a| a.value.span);
         self.sink.push(
             Diagnostic::new(Code::BF006, span, format!("`{attr}` must be a URL `{form}`"))
-                .with_help("write the URL without a query; a SAS token goes in `sas`, a key in `key`"),
+                .with_help("write the URL of the share or container on the account's endpoint for it (`file` for Azure Files, `blob` for blobfuse), without a query; a SAS token goes in `sas`, a key in `key`"),
+        );
+        self.failed.insert(span);
+        None
+    }
+
+    /// An NFS or CIFS source in the form its mount command takes; BF006 otherwise.
+    fn source_form(
+        &mut self,
+        f: &Fields<'_>,
+        attr: &str,
+        source: String,
+        valid: fn(&str) -> bool,
+        form: &str,
+    ) -> Option<String> {
+        if valid(&source) {
+            return Some(source);
+        }
+        let span = f.attr(attr).map_or_else(Span::default, |a| a.value.span);
+        self.sink.push(
+            Diagnostic::new(
+                Code::BF006,
+                span,
+                format!("`{attr}` must be a share `{form}`, found \"{source}\""),
+            )
+            .with_help(format!(
+                "name the server and the exported path, like `{attr} = \"{}\"`",
+                example(attr)
+            )),
         );
         self.failed.insert(span);
         None
@@ -172,26 +220,87 @@ impl Lowerer<'_> {
     }
 }
 
-/// `https://ACCOUNT.HOST/NAME[/...][/]` without a query: (`ACCOUNT`, `NAME`).
-fn account_and_path(url: &str) -> Option<(String, String)> {
+/// The storage endpoints a kind mounts from: an Azure Files URL of a blob endpoint (or the
+/// reverse) names a share or container the node cannot mount.
+const FILE_SERVICE: &[&str] = &["file"];
+const BLOB_SERVICE: &[&str] = &["blob", "dfs"];
+
+/// `https://ACCOUNT.SERVICE.DOMAIN/NAME[/...][/]` without a query, `SERVICE` one of
+/// `services`: (`ACCOUNT`, `NAME`).
+fn account_and_path(url: &str, services: &[&str]) -> Option<(String, String)> {
     let rest = url.strip_prefix("https://")?;
     if rest.contains(['?', '#']) {
         return None;
     }
     let (host, path) = rest.split_once('/')?;
     let (account, domain) = host.split_once('.')?;
+    let (service, suffix) = domain.split_once('.')?;
     let first = path.split('/').next().unwrap_or_default();
-    let valid = !account.is_empty() && !domain.is_empty() && !first.is_empty();
+    let valid = !account.is_empty()
+        && services.iter().any(|s| service.eq_ignore_ascii_case(s))
+        && !suffix.is_empty()
+        && !first.is_empty();
     valid.then(|| (account.to_string(), first.to_string()))
+}
+
+/// `HOST:/PATH`, as mount.nfs takes a remote target ("servername:/path/to/share").
+fn nfs_source(source: &str) -> bool {
+    source
+        .rsplit_once(":/")
+        .is_some_and(|(host, _)| !host.trim().is_empty() && !host.contains(char::is_whitespace))
+}
+
+/// `//HOST/SHARE[/...]`, the UNC form mount.cifs takes ("//server/share").
+fn cifs_source(source: &str) -> bool {
+    source
+        .strip_prefix("//")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(host, share)| !host.is_empty() && !share.split('/').next().unwrap_or_default().is_empty())
+}
+
+fn example(kind: &str) -> &'static str {
+    if kind == "nfs" {
+        "10.0.0.4:/exports/scratch"
+    } else {
+        "//files.contoso.com/projects"
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::account_and_path;
+    use super::{account_and_path, cifs_source, nfs_source, BLOB_SERVICE, FILE_SERVICE};
+
+    #[test]
+    fn nfs_and_cifs_sources_name_a_server_and_a_path() {
+        assert!(nfs_source("10.0.0.4:/exports/scratch"));
+        assert!(nfs_source("acct.file.core.windows.net:/acct/share"));
+        assert!(nfs_source("[fd00::4]:/exports"));
+        assert!(!nfs_source(""));
+        assert!(!nfs_source("/exports/scratch"));
+        assert!(!nfs_source(":/exports"));
+        assert!(cifs_source("//files.contoso.com/projects"));
+        assert!(cifs_source("//10.0.0.5/share/sub"));
+        assert!(!cifs_source("files.contoso.com/projects"));
+        assert!(!cifs_source("//files.contoso.com"));
+        assert!(!cifs_source("//files.contoso.com/"));
+        assert!(!cifs_source(""));
+    }
+
+    #[test]
+    fn a_url_of_the_other_storage_service_is_refused() {
+        assert!(account_and_path("https://acct.blob.core.windows.net/share", FILE_SERVICE).is_none());
+        assert!(account_and_path("https://acct.file.core.windows.net/raw", BLOB_SERVICE).is_none());
+        assert!(account_and_path("https://acct.dfs.core.windows.net/raw", BLOB_SERVICE).is_some());
+        assert!(account_and_path("https://acct.file.core.chinacloudapi.cn/share", FILE_SERVICE).is_some());
+    }
 
     #[test]
     fn accounts_and_containers_come_from_the_url() {
-        let parts = |u: &str| account_and_path(u).map(|(a, p)| format!("{a} {p}"));
+        let parts = |u: &str| {
+            account_and_path(u, FILE_SERVICE)
+                .or_else(|| account_and_path(u, BLOB_SERVICE))
+                .map(|(a, p)| format!("{a} {p}"))
+        };
         assert_eq!(
             parts("https://refstore.file.core.windows.net/genomes").as_deref(),
             Some("refstore genomes")

@@ -6,7 +6,7 @@
 //!
 //!     cargo run --release --example stage-upload -- [--hashed-first] CONTAINER PATH...
 
-use batchflow::exec::azure::blob::{hash_files, upload_files, upload_paths, Container, StorageAccount, UploadOptions};
+use batchflow::exec::cloud::blob::{hash_files, upload_files, upload_paths, Container, StorageAccount, UploadOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -61,8 +61,8 @@ pub struct Compiled {
 #[derive(Clone, Debug, Default)]
 pub struct Surroundings {
     pub repo: Arc<RepoFacts>,
-    /// The storage container, when a storage account is configured.
-    pub storage: Option<String>,
+    /// The storage staged files go through.
+    pub storage: crate::plan::StorageChoice,
 }
 
 impl Compiled {
@@ -71,7 +71,7 @@ impl Compiled {
         PlanOptions {
             api_version,
             repo: (*self.surroundings.repo).clone(),
-            container: self.surroundings.storage.clone(),
+            storage: self.surroundings.storage.clone(),
         }
     }
 }
@@ -157,7 +157,7 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
         let file = crate::settings::read(&root).unwrap_or_default();
         Surroundings {
             repo: Arc::new(crate::repo_scan::scan(&root, repo_inputs(wf))),
-            storage: crate::settings::storage_container(wf.storage.as_ref(), &file.storage, &options.env),
+            storage: crate::settings::storage(wf.storage.as_ref(), &file.storage, &options.env),
         }
     };
     Ok(compile_text(
@@ -288,7 +288,7 @@ pub fn compile_text<P: Into<Prelude>>(
         auth: options.auth,
         today: options.today,
         repo: Arc::clone(&around.repo),
-        storage: around.storage.clone(),
+        storage: around.storage.configured.then(|| around.storage.container.clone()),
     };
     diags.extend(check::check(&workflow, &ctx));
     diags.extend(crate::plan::oversized_tasks(&workflow));

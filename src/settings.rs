@@ -7,8 +7,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The storage container when nothing names one.
-pub const DEFAULT_CONTAINER: &str = "batchflow";
+use crate::plan::StorageChoice;
+pub use crate::plan::DEFAULT_CONTAINER;
 
 /// `batchflow.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -55,23 +55,21 @@ pub fn read(root: &Path) -> Result<File, String> {
     }
 }
 
-/// The workflow's storage container, when a storage account is configured anywhere: the
-/// workflow's `storage` block, `[storage]` in `batchflow.toml`, or the environment
-/// (`AZURE_STORAGE_CONNECTION_STRING`, `AZURE_STORAGE_ACCOUNT`).
-pub fn storage_container(
-    workflow: Option<&Storage>,
-    file: &StorageSection,
-    env: &BTreeMap<String, String>,
-) -> Option<String> {
+/// The workflow's storage: its container (the workflow's `storage` block, else
+/// `[storage]` in `batchflow.toml`, else `batchflow`), and whether and which account is
+/// configured: named by either, or given by the environment (`AZURE_STORAGE_CONNECTION_STRING`,
+/// `AZURE_STORAGE_ACCOUNT`).
+pub fn storage(workflow: Option<&Storage>, file: &StorageSection, env: &BTreeMap<String, String>) -> StorageChoice {
     let set = |k: &str| env.get(k).is_some_and(|v| !v.trim().is_empty());
-    let configured = workflow.is_some_and(|s| s.account.is_some())
-        || file.account.is_some()
-        || set("AZURE_STORAGE_CONNECTION_STRING")
-        || set("AZURE_STORAGE_ACCOUNT");
-    configured.then(|| {
-        workflow
+    let account = workflow
+        .and_then(|s| s.account.clone())
+        .or_else(|| file.account.clone());
+    StorageChoice {
+        container: workflow
             .and_then(|s| s.container.clone())
             .or_else(|| file.container.clone())
-            .unwrap_or_else(|| DEFAULT_CONTAINER.to_string())
-    })
+            .unwrap_or_else(|| DEFAULT_CONTAINER.to_string()),
+        configured: account.is_some() || set("AZURE_STORAGE_CONNECTION_STRING") || set("AZURE_STORAGE_ACCOUNT"),
+        account,
+    }
 }

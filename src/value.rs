@@ -131,6 +131,36 @@ pub fn iso8601(secs: u64) -> String {
     out
 }
 
+/// Reads back what [`iso8601`] writes (`PT1H30M`, `P1DT2H`).
+pub fn parse_iso8601(text: &str) -> Option<std::time::Duration> {
+    let rest = text.strip_prefix('P')?;
+    let (days, time) = match rest.split_once('T') {
+        Some((d, t)) => (d, t),
+        None => (rest, ""),
+    };
+    let mut secs: u64 = 0;
+    if let Some(d) = days.strip_suffix('D') {
+        secs += d.parse::<u64>().ok()?.checked_mul(86_400)?;
+    }
+    let mut num = String::new();
+    for c in time.chars() {
+        match c {
+            '0'..='9' => num.push(c),
+            'H' | 'M' | 'S' => {
+                let n: u64 = num.parse().ok()?;
+                secs += n * match c {
+                    'H' => 3_600,
+                    'M' => 60,
+                    _ => 1,
+                };
+                num.clear();
+            }
+            _ => return None,
+        }
+    }
+    Some(std::time::Duration::from_secs(secs))
+}
+
 /// `2000000` -> `2,000,000`.
 pub fn format_count(n: u64) -> String {
     let digits = n.to_string();
@@ -155,6 +185,11 @@ mod tests {
         assert_eq!(iso8601(90), "PT1M30S");
         assert_eq!(iso8601(7 * 86_400), "P7D");
         assert_eq!(iso8601(86_400 + 7_200), "P1DT2H");
+        assert_eq!(parse_iso8601("PT25M"), Some(std::time::Duration::from_secs(1_500)));
+        assert_eq!(parse_iso8601("P1DT2H"), Some(std::time::Duration::from_secs(93_600)));
+        assert_eq!(parse_iso8601("PT1M30S"), Some(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_iso8601("P7D"), Some(std::time::Duration::from_secs(604_800)));
+        assert_eq!(parse_iso8601("bogus"), None);
     }
 
     #[test]

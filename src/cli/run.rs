@@ -131,6 +131,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
             fresh(file, args, auth, reach.as_ref())?
         }
     };
+    let stage_env = env.clone();
     let backend: Box<dyn Backend> = match &reach {
         Some(reach) => Box::new(AzureBackend::new(
             &p.plan,
@@ -152,7 +153,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
             },
         )?),
     };
-    execute(p, backend, &root, args)
+    execute(p, backend, stage_env, &root, args)
 }
 
 fn environment() -> HashMap<String, String> {
@@ -343,7 +344,13 @@ fn resume(stopped: Stopped, root: &Path, args: &RunArgs) -> Result<Prepared, Sto
     })
 }
 
-fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunArgs) -> Result<u8, Stop> {
+fn execute(
+    p: Prepared,
+    mut backend: Box<dyn Backend>,
+    env: HashMap<String, String>,
+    root: &Path,
+    args: &RunArgs,
+) -> Result<u8, Stop> {
     let Prepared {
         plan,
         hooks,
@@ -362,7 +369,7 @@ fn execute(p: Prepared, mut backend: Box<dyn Backend>, root: &Path, args: &RunAr
         (None, Some((run_dir, state))) => Start::Resume { run_dir, state },
         (None, None) => return Err(RunError::Refused("nothing to run".into()).into()),
     };
-    let driver = Driver::start(&plan, start, backend.as_ref()).map_err(|e| Stop::Error(e, SourceMap::new()))?;
+    let driver = Driver::start(&plan, start, backend.as_ref(), env).map_err(|e| Stop::Error(e, SourceMap::new()))?;
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupt);
     // Only one handler per process; a second run in the same process reuses the first.

@@ -4,6 +4,7 @@
 
 use super::error::RunError;
 use super::policy::HookPolicy;
+use super::stage::{Carrier, Stage};
 use super::state::{RunDir, RunState};
 use super::{Observer, TaskReport};
 use crate::diagnostics::Problem;
@@ -43,6 +44,8 @@ pub struct Run<'a, 'h> {
     /// The stopped run's record, when this one continues it.
     pub resumed: Option<RunState>,
     pub policy: &'a mut HookPolicy<'h>,
+    /// The run's staging: placeholders filled in as bodies are sent, a local run's files.
+    pub stage: &'a Stage,
     pub observer: &'a mut dyn Observer,
     /// Set by Ctrl-C or SIGTERM.
     pub interrupt: Arc<AtomicBool>,
@@ -56,6 +59,11 @@ pub trait Backend {
     /// local run, the account of an azure one.
     fn describe(&self) -> String {
         self.target()
+    }
+
+    /// How tasks reach their files: copied on this machine, or through storage.
+    fn carrier(&self) -> Carrier {
+        Carrier::Local
     }
 
     /// Whether the stopped run `old` can be continued here.

@@ -2,15 +2,17 @@
 //! again), the hook policy (`on_task_failed` through the backend, `on_complete` once), the
 //! run record's final state and the summary. The CLI only chooses the backend and prints.
 //!
-//! Data staging and the task cache plug in here, above both backends: staging uploads a
-//! run's inputs before `execute` and brings outputs back after `finish`; the cache marks the
-//! tasks it can reuse as succeeded in the record before `execute`, so neither backend runs them.
+//! Data staging lives here, above both backends (`stage`): it checks and uploads a run's
+//! inputs before `execute`, brings each task's outputs back as it succeeds, and what is still
+//! due after `finish`. The task cache is to plug in the same way: it marks the tasks it can
+//! reuse as succeeded in the record before `execute`, so neither backend runs them.
 
 use super::backend::{Backend, Outcome, Run};
 use super::error::RunError;
 use super::plan_tasks;
 use super::policy::HookPolicy;
 use super::runs::{self, NewRun};
+use super::stage::{Opening, Stage};
 use super::state::{RunDir, RunState, RunStatus, TaskRecord};
 use super::{Observer, TaskReport};
 use crate::diagnostics::Problem;
@@ -43,6 +45,8 @@ pub struct Driver<'p> {
     dir: RunDir,
     record: RunState,
     resumed: Option<RunState>,
+    /// Storage credentials for staging (the Azure CLI's variables).
+    env: HashMap<String, String>,
 }
 
 /// How a run ended, for the summary and the exit code.
@@ -74,7 +78,12 @@ impl Finished {
 impl<'p> Driver<'p> {
     /// Creates the run's folder (a new run) or takes over a stopped run's: from here on the
     /// run can be resumed whatever happens.
-    pub fn start(plan: &'p Plan, start: Start<'_>, backend: &dyn Backend) -> Result<Driver<'p>, RunError> {
+    pub fn start(
+        plan: &'p Plan,
+        start: Start<'_>,
+        backend: &dyn Backend,
+        env: HashMap<String, String>,
+    ) -> Result<Driver<'p>, RunError> {
         match start {
             Start::Fresh {
                 root,
@@ -102,6 +111,7 @@ impl<'p> Driver<'p> {
                     dir,
                     record,
                     resumed: None,
+                    env,
                 })
             }
             Start::Resume { run_dir, state } => {
@@ -114,6 +124,7 @@ impl<'p> Driver<'p> {
                     dir: run_dir,
                     record,
                     resumed: Some(state),
+                    env,
                 })
             }
         }
@@ -137,13 +148,33 @@ impl<'p> Driver<'p> {
         interrupt: Arc<AtomicBool>,
     ) -> Result<Finished, RunError> {
         let mut policy = HookPolicy::new(hooks);
+        let opening = Opening {
+            plan: self.plan,
+            carrier: backend.carrier(),
+            run_dir: &self.dir.path,
+            run_id: &self.record.run_id,
+            env: &self.env,
+        };
+        let stage = match Stage::open(opening, observer) {
+            Ok(s) => s,
+            Err(e) => {
+                self.record.status = RunStatus::Failed;
+                let _ = self.dir.save(&self.record);
+                return Err(e);
+            }
+        };
+        let mut delivering = Delivering {
+            inner: observer,
+            stage: &stage,
+        };
         let mut run = Run {
             plan: self.plan,
             dir: &mut self.dir,
             record: &mut self.record,
             resumed: self.resumed.take(),
             policy: &mut policy,
-            observer,
+            stage: &stage,
+            observer: &mut delivering,
             interrupt,
         };
         let outcome = match backend.execute(&mut run) {
@@ -157,6 +188,7 @@ impl<'p> Driver<'p> {
         };
         let results = backend.finish(&mut run, &outcome)?;
         let mut problems = results.problems;
+        problems.extend(stage.finish(&results.reports, run.observer));
         let clean = problems.is_empty();
         merge(run.record, &results.reports);
         let interrupted = matches!(outcome, Outcome::Interrupted);
@@ -195,6 +227,28 @@ impl<'p> Driver<'p> {
             aborted,
             usage: results.usage,
         })
+    }
+}
+
+/// The observer the backend sees: the caller's, and staging told of each task that succeeds.
+struct Delivering<'o, 's> {
+    inner: &'o mut dyn Observer,
+    stage: &'s Stage,
+}
+
+impl Observer for Delivering<'_, '_> {
+    fn progress(&mut self, counts: &super::Counts) {
+        self.inner.progress(counts);
+    }
+    fn note(&mut self, line: &str) {
+        self.inner.note(line);
+    }
+    fn waiting(&mut self, key: &str, line: Option<&str>) {
+        self.inner.waiting(key, line);
+    }
+    fn task_succeeded(&mut self, job: &str, task: &str) {
+        self.stage.task_succeeded(job, task);
+        self.inner.task_succeeded(job, task);
     }
 }
 

@@ -144,7 +144,7 @@ fn fresh<'a>(root: &'a Path, script: Option<&'a str>) -> Start<'a> {
 }
 
 fn drive(plan: &Plan, start: Start<'_>, backend: &mut Memory, hooks: Option<&Hooks>) -> Result<Finished, RunError> {
-    let driver = Driver::start(plan, start, backend)?;
+    let driver = Driver::start(plan, start, backend, HashMap::new())?;
     driver.run(backend, hooks, &mut Quiet, Arc::new(AtomicBool::new(false)))
 }
 
@@ -284,7 +284,7 @@ fn a_backend_that_fails_leaves_the_record_failed() {
         broken: true,
         ..Memory::default()
     };
-    let driver = Driver::start(&plan, fresh(root.path(), None), &mem).expect("starts");
+    let driver = Driver::start(&plan, fresh(root.path(), None), &mem, HashMap::new()).expect("starts");
     let path = driver.path().to_path_buf();
     let err = driver
         .run(&mut mem, None, &mut Quiet, Arc::new(AtomicBool::new(false)))

@@ -3,6 +3,7 @@
 
 pub mod azure;
 pub mod backend;
+pub mod cloud;
 pub mod driver;
 #[cfg(test)]
 mod driver_tests;
@@ -13,6 +14,7 @@ pub mod plan_tasks;
 pub mod policy;
 mod preflight;
 pub mod runs;
+pub mod stage;
 pub mod state;
 pub mod storage_error;
 
@@ -95,6 +97,10 @@ pub trait Observer {
     /// (a later call with the same key replaces the earlier state), `None` ends the wait.
     fn waiting(&mut self, key: &str, line: Option<&str>) {
         let _ = (key, line);
+    }
+    /// A task succeeded (for staging, which brings its outputs back as it does).
+    fn task_succeeded(&mut self, job: &str, task: &str) {
+        let _ = (job, task);
     }
 }
 

@@ -1,4 +1,4 @@
-//! Errors of the storage layer (`exec::azure::blob`), their messages in one place. No message
+//! Errors of the storage layer (`exec::cloud::blob`), their messages in one place. No message
 //! ever holds an account key, a token or a SAS: the service's own text is kept only for
 //! errors that cannot concern credentials, and a 403 is explained from its code.
 

@@ -28,7 +28,7 @@ use serde_json::value::RawValue;
 
 pub use api_version::DEFAULT_API_VERSION;
 pub use limits::{MAX_COLLECTION_BYTES, MAX_COLLECTION_TASKS};
-pub use staging::{Delivery, Staging, Upload};
+pub use staging::{Delivery, Staging, StorageChoice, Upload, DEFAULT_CONTAINER};
 pub use step::{Action, Step, StepKind, Wait};
 pub use task_size::oversized_tasks;
 
@@ -37,8 +37,8 @@ pub struct PlanOptions {
     pub api_version: String,
     /// What the repository inputs stand for on disk.
     pub repo: RepoFacts,
-    /// The workflow's storage container, when storage is configured.
-    pub container: Option<String>,
+    /// The storage staged files go through.
+    pub storage: StorageChoice,
 }
 
 impl Default for PlanOptions {
@@ -46,7 +46,7 @@ impl Default for PlanOptions {
         PlanOptions {
             api_version: DEFAULT_API_VERSION.to_string(),
             repo: RepoFacts::default(),
-            container: None,
+            storage: StorageChoice::default(),
         }
     }
 }
@@ -73,7 +73,7 @@ fn raw<T: Serialize>(body: &T) -> Box<RawValue> {
 pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Result<Plan, Vec<Diagnostic>> {
     let files = staging::Files {
         repo: &options.repo,
-        container: options.container.as_deref(),
+        storage: &options.storage,
     };
     let mut steps = Vec::new();
     for pool in &wf.pools {
@@ -170,7 +170,7 @@ fn staging_of(wf: &Workflow, files: staging::Files<'_>) -> Staging {
         }
     }
     Staging {
-        container: files.container.map(str::to_string),
+        storage: files.storage.clone(),
         uploads: staging::uploads(inputs, files.repo),
         deliveries,
     }

@@ -18,12 +18,39 @@ use crate::graph::{FileMap, Location, UploadWhen};
 use crate::repo::{RepoFacts, Shape};
 use serde::{Deserialize, Serialize};
 
+/// The storage container when nothing names one.
+pub const DEFAULT_CONTAINER: &str = "batchflow";
+
+/// The storage a workflow's staged files go through.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageChoice {
+    /// The container in the storage account; a local run keeps its repository outputs in its
+    /// run folder under the same blob names.
+    pub container: String,
+    /// Whether a storage account is configured: named by the workflow's `storage` block or
+    /// `batchflow.toml`, or given by the environment.
+    pub configured: bool,
+    /// The account's name when the workflow or `batchflow.toml` names it (the environment's
+    /// credentials are used for it); `None`: the environment's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl Default for StorageChoice {
+    fn default() -> StorageChoice {
+        StorageChoice {
+            container: DEFAULT_CONTAINER.to_string(),
+            configured: false,
+            account: None,
+        }
+    }
+}
+
 /// What staging knows while it makes bodies.
 #[derive(Clone, Copy)]
 pub struct Files<'a> {
     pub repo: &'a RepoFacts,
-    /// The workflow's container when storage is configured.
-    pub container: Option<&'a str>,
+    pub storage: &'a StorageChoice,
 }
 
 /// A repository file the run uploads before anything starts.
@@ -49,8 +76,8 @@ pub struct Delivery {
 /// Everything a run moves besides what Batch itself downloads and uploads.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Staging {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    #[serde(default)]
+    pub storage: StorageChoice,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uploads: Vec<Upload>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -59,7 +86,7 @@ pub struct Staging {
 
 impl Staging {
     pub fn is_empty(&self) -> bool {
-        self.uploads.is_empty() && self.deliveries.is_empty()
+        self.uploads.is_empty() && self.deliveries.is_empty() && self.storage == StorageChoice::default()
     }
 }
 
@@ -173,7 +200,9 @@ fn condition(when: UploadWhen) -> UploadCondition {
 }
 
 /// The output files of a task: its `outputs`, then its `stdout.txt` and `stderr.txt` when
-/// storage is configured (so logs outlive the pool).
+/// storage is configured (so logs outlive the pool). Repository outputs go to the run's
+/// prefix in the container whether or not storage is configured: a local run keeps them in
+/// its run folder, and an azure run without storage is refused before it starts.
 pub fn output_files(outputs: &[FileMap], job: &str, task: &str, files: Files<'_>) -> Vec<OutputFile> {
     let mut out = Vec::new();
     for (i, f) in outputs.iter().enumerate() {
@@ -187,13 +216,10 @@ pub fn output_files(outputs: &[FileMap], job: &str, task: &str, files: Files<'_>
                 };
                 (format!("<outputs:{container}>"), (!path.is_empty()).then_some(path))
             }
-            Location::Repo => {
-                let Some(container) = files.container else { continue };
-                (
-                    format!("<outputs:{container}>"),
-                    Some(run_blob(job, task, i, &f.path).0),
-                )
-            }
+            Location::Repo => (
+                format!("<outputs:{}>", files.storage.container),
+                Some(run_blob(job, task, i, &f.path).0),
+            ),
         };
         out.push(OutputFile {
             file_pattern: f.path.to_string(),
@@ -205,7 +231,8 @@ pub fn output_files(outputs: &[FileMap], job: &str, task: &str, files: Files<'_>
             },
         });
     }
-    if let Some(container) = files.container {
+    if files.storage.configured {
+        let container = &files.storage.container;
         for log in ["stdout.txt", "stderr.txt"] {
             out.push(OutputFile {
                 file_pattern: format!("../{log}"),
@@ -300,9 +327,13 @@ mod tests {
                 vec![file("data/s1.fq", "s1.fq"), file("data/s2.fq", "s2.fq")],
             ),
         );
+        let storage = StorageChoice {
+            configured: true,
+            ..StorageChoice::default()
+        };
         let files = Files {
             repo: &repo,
-            container: Some("batchflow"),
+            storage: &storage,
         };
         let inputs = [
             map("data/", "https://a.blob.core.windows.net/c/train.csv?<secret:SAS>"),
@@ -346,9 +377,13 @@ mod tests {
     #[test]
     fn outputs_to_the_repository_come_back_through_the_run_prefix() {
         let repo = RepoFacts::default();
+        let storage = StorageChoice {
+            configured: true,
+            ..StorageChoice::default()
+        };
         let files = Files {
             repo: &repo,
-            container: Some("batchflow"),
+            storage: &storage,
         };
         let outputs = [map("*.bam", "results/s1/"), map("report.html", "reports/s1.html")];
         let o = output_files(&outputs, "align", "align-0", files);

@@ -10,11 +10,10 @@ use crate::source::Span;
 
 /// Repository inputs count as written: their files are known only to a plan.
 fn no_files() -> super::staging::Files<'static> {
-    static EMPTY: std::sync::OnceLock<crate::repo::RepoFacts> = std::sync::OnceLock::new();
-    super::staging::Files {
-        repo: EMPTY.get_or_init(crate::repo::RepoFacts::default),
-        container: None,
-    }
+    static EMPTY: std::sync::OnceLock<(crate::repo::RepoFacts, super::staging::StorageChoice)> =
+        std::sync::OnceLock::new();
+    let (repo, storage) = EMPTY.get_or_init(Default::default);
+    super::staging::Files { repo, storage }
 }
 use crate::value::format_count;
 

@@ -1388,32 +1388,3 @@ job j on cpu {
     );
     assert!(repo.run_dirs().is_empty());
 }
-
-#[test]
-fn outputs_stay_in_the_working_directory_and_the_run_says_so() {
-    let repo = local_repo();
-    repo.workflow(
-        "outputs.batchflow",
-        r#"pool cpu {
-@LINUX@
-  dedicated = 1
-}
-job j on cpu {
-  task t {
-    command = "/bin/sh -c 'echo result > model.pt'"
-    outputs { "*.pt" = "https://acct.blob.core.windows.net/models?sv=2025-01-05&sp=cw&sig=test" }
-  }
-}
-"#,
-    );
-    let out = repo.run(&["outputs.batchflow"]).success();
-    assert!(
-        out.stderr
-            .contains("1 task names outputs: a local run does not upload them; they stay in each task's wd/"),
-        "{}",
-        out.stderr
-    );
-    let run = repo.only_run();
-    let saved = std::fs::read_to_string(task_dir(&run, "cpu-node-0", "j", "t").join("wd/model.pt")).expect("model.pt");
-    assert_eq!(saved, "result\n");
-}

@@ -71,7 +71,12 @@ impl AzureBackend {
         })
     }
 
-    fn options(&self, started_ms: u64, interrupt: Arc<AtomicBool>) -> runner::RunnerOptions {
+    fn options(
+        &self,
+        started_ms: u64,
+        interrupt: Arc<AtomicBool>,
+        links: Arc<crate::exec::stage::Links>,
+    ) -> runner::RunnerOptions {
         let poll = self
             .settings
             .env
@@ -87,6 +92,7 @@ impl AzureBackend {
             run_started_ms: started_ms,
             replace_jobs: self.settings.replace_jobs,
             secrets: self.settings.env.clone(),
+            links,
         }
     }
 
@@ -159,6 +165,10 @@ impl Backend for AzureBackend {
         self.endpoint.clone()
     }
 
+    fn carrier(&self) -> crate::exec::stage::Carrier {
+        crate::exec::stage::Carrier::Storage
+    }
+
     /// A run that ended has its jobs terminated: it cannot go on. A run of another account
     /// goes on only there.
     fn resumable(&self, old: &RunState) -> Result<(), RunError> {
@@ -182,7 +192,7 @@ impl Backend for AzureBackend {
     }
 
     fn execute(&mut self, run: &mut Run<'_, '_>) -> Result<Outcome, RunError> {
-        let opts = self.options(run.record.started_ms, Arc::clone(&run.interrupt));
+        let opts = self.options(run.record.started_ms, Arc::clone(&run.interrupt), run.stage.links());
         let env = Env {
             run_dir: run.dir,
             policy: run.policy,

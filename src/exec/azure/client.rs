@@ -2,8 +2,8 @@
 //! `client-request-id`, the same across the retries of one request, an `ocp-date`, the
 //! api-version, and its authorization; transient failures are retried by [`RetryPolicy`].
 
-use super::auth::{Credentials, ToSign};
-use super::retry::{parse_retry_after, retryable, with_retries, Answer, Failure, RetryPolicy};
+use crate::exec::cloud::auth::{Credentials, ToSign};
+use crate::exec::cloud::retry::{parse_retry_after, retryable, with_retries, Answer, Failure, RetryPolicy};
 pub use crate::exec::error::BatchError as Error;
 use crate::exec::error::RunError;
 use reqwest::{Method, Url};

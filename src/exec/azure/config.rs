@@ -2,7 +2,7 @@
 //! Azure CLI's environment variables `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCOUNT` and
 //! `AZURE_BATCH_ACCESS_KEY`, which override it.
 
-use super::auth::{Credentials, Entra, EntraSource, SharedKey};
+use crate::exec::cloud::auth::{Credentials, Entra, EntraSource, SharedKey};
 use crate::exec::error::RunError;
 use std::collections::HashMap;
 use std::path::Path;

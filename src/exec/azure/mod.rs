@@ -1,9 +1,7 @@
 //! The azure backend: executes a plan against the Azure Batch data-plane REST API.
 
 pub mod arm;
-pub mod auth;
 mod backend;
-pub mod blob;
 pub mod cache;
 pub mod client;
 pub mod config;
@@ -12,7 +10,6 @@ pub mod list;
 pub mod models;
 pub mod prices;
 pub mod reach;
-pub mod retry;
 pub mod runner;
 pub mod ssh;
 

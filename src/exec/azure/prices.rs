@@ -9,7 +9,7 @@
 
 use super::cache;
 use super::config::secure_url;
-use super::retry::{with_retries, Answer, Failure, RetryPolicy};
+use crate::exec::cloud::retry::{with_retries, Answer, Failure, RetryPolicy};
 use crate::exec::error::{BatchError as Error, RunError};
 use crate::plan::estimate::{Hourly, Prices};
 use reqwest::Url;
@@ -212,7 +212,7 @@ impl PriceClient {
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
-                .and_then(super::retry::parse_retry_after);
+                .and_then(crate::exec::cloud::retry::parse_retry_after);
             match response.bytes().await {
                 Ok(b) => Ok(Answer::Status {
                     status,

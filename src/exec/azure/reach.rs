@@ -6,13 +6,13 @@
 use super::arm::account::{self, Wanted as Who};
 use super::arm::pools::ArmAccount;
 use super::arm::{client, facts, ArmClient};
-use super::auth::Credentials;
 use super::cache;
 use super::client::BatchClient;
 use super::config::{File, Target};
 use super::prices::{self, PriceClient};
-use super::retry::RetryPolicy;
 use crate::account::{AccountFacts, AccountInfo, Wanted, NEEDS_ENTRA};
+use crate::exec::cloud::auth::Credentials;
+use crate::exec::cloud::retry::RetryPolicy;
 use crate::exec::error::RunError;
 use crate::plan::estimate::Prices;
 use std::collections::HashMap;

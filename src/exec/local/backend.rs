@@ -74,26 +74,9 @@ impl LocalBackend {
         )
     }
 
-    /// Notes for the start of a run: how the pools are simulated, outputs left in place.
+    /// Notes for the start of a run: how the pools are simulated.
     fn notes(&self) -> Vec<String> {
-        let mut out = node_notes(&self.model);
-        let uploading = self
-            .model
-            .tasks
-            .iter()
-            .filter(|t| !t.body.output_files.is_empty())
-            .count();
-        if uploading > 0 {
-            let who = if uploading == 1 {
-                "1 task names".to_string()
-            } else {
-                format!("{uploading} tasks name")
-            };
-            out.push(format!(
-                "{who} outputs: a local run does not upload them; they stay in each task's wd/"
-            ));
-        }
-        out
+        node_notes(&self.model)
     }
 }
 
@@ -116,6 +99,7 @@ impl Backend for LocalBackend {
             run_id: run.record.run_id.clone(),
             secrets: self.secrets.clone(),
             mounts: self.mounts.clone(),
+            files: run.stage.local(),
         };
         let ctx = Ctx {
             run: run.dir,

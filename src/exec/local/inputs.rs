@@ -1,10 +1,12 @@
 //! A unit's `resourceFiles`, downloaded into its working directory before it starts, as the
 //! Batch node agent does: each `httpUrl` to its `filePath`, streamed to disk.
 //!
-//! A whole container (`storageContainerUrl`) is refused before a local run starts (see
-//! [`container_inputs`]): listing a container needs the Blob service's API.
+//! Repository files and `az://` blobs (placeholders in the plan) are staging's
+//! ([`LocalFiles`]). A whole container by URL (`storageContainerUrl`) is refused before a local
+//! run starts (see [`container_inputs`]): listing it needs credentials a URL does not carry.
 
 use crate::exec::error::RunError;
+use crate::exec::stage::LocalFiles;
 use crate::plan::batch_api::ResourceFile;
 use std::io::Write;
 use std::path::Path;
@@ -15,11 +17,20 @@ pub fn fetch(
     files: &[ResourceFile],
     wd: &Path,
     reveal: impl Fn(&str) -> Result<String, RunError>,
+    staged: Option<&LocalFiles>,
 ) -> Result<(), RunError> {
-    let wanted: Vec<(&ResourceFile, &str)> = files
-        .iter()
-        .filter_map(|f| f.http_url.as_deref().map(|u| (f, u)))
-        .collect();
+    let mut wanted: Vec<(&ResourceFile, &str)> = Vec::new();
+    for f in files {
+        // Repository and `az://` inputs (placeholders in the plan) are staging's to bring.
+        if let Some(staged) = staged {
+            if staged.input(f, wd)? {
+                continue;
+            }
+        }
+        if let Some(u) = f.http_url.as_deref() {
+            wanted.push((f, u));
+        }
+    }
     if wanted.is_empty() {
         return Ok(());
     }
@@ -90,9 +101,14 @@ fn without_query(text: &str) -> String {
     }
 }
 
-/// The resource files that name a whole container: what a local run cannot fetch.
+/// The resource files that name a whole container by URL: what a local run cannot fetch
+/// (an `az://` prefix, which staging lists with the storage account's credentials, can be).
 pub fn container_inputs(files: &[ResourceFile]) -> impl Iterator<Item = &ResourceFile> {
-    files.iter().filter(|f| f.storage_container_url.is_some())
+    files.iter().filter(|f| {
+        f.storage_container_url
+            .as_deref()
+            .is_some_and(|u| !u.starts_with("<container:"))
+    })
 }
 
 #[cfg(test)]
@@ -121,7 +137,7 @@ mod tests {
             blob_prefix: None,
             file_path: "data".into(),
         }];
-        assert!(fetch(&files, dir.path(), |s| Ok(s.to_string())).is_ok());
+        assert!(fetch(&files, dir.path(), |s| Ok(s.to_string()), None).is_ok());
         assert_eq!(container_inputs(&files).count(), 1);
     }
 }

@@ -18,5 +18,5 @@ pub mod spawn;
 pub mod words;
 
 pub use backend::{LocalBackend, LocalSettings};
-pub use clock::{human, parse_iso};
+pub use clock::human;
 pub use model::{Model, ModelError};

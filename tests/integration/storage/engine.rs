@@ -4,7 +4,7 @@ use super::transfer::small_blocks;
 use super::{account, noise, runtime, unique};
 use crate::azurite::Azurite;
 use azure_core::Bytes;
-use batchflow::exec::azure::blob::{hash_file, upload_files, upload_paths, LocalFile, Progress, UploadOptions};
+use batchflow::exec::cloud::blob::{hash_file, upload_files, upload_paths, LocalFile, Progress, UploadOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn options() -> UploadOptions {

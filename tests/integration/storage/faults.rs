@@ -8,7 +8,7 @@ use super::{noise, quick_retry, runtime, unique};
 use crate::azurite::{token, Azurite, ACCOUNT};
 use crate::storage_proxy::{Faults, Proxy};
 use azure_core::Bytes;
-use batchflow::exec::azure::blob::{hash_file, upload_files, StorageAccount, UploadOptions};
+use batchflow::exec::cloud::blob::{hash_file, upload_files, StorageAccount, UploadOptions};
 use batchflow::exec::error::{RunError, StorageError};
 use std::collections::HashMap;
 

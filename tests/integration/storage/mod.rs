@@ -1,4 +1,4 @@
-//! The storage layer (`batchflow::exec::azure::blob`) against Azurite: the client, SAS, the
+//! The storage layer (`batchflow::exec::cloud::blob`) against Azurite: the client, SAS, the
 //! content-addressed upload and atomic download engines, and their faults (through `proxy`).
 
 mod client;
@@ -8,8 +8,8 @@ mod sas;
 mod transfer;
 
 use crate::azurite::Azurite;
-use batchflow::exec::azure::blob::StorageAccount;
-use batchflow::exec::azure::retry::RetryPolicy;
+use batchflow::exec::cloud::blob::StorageAccount;
+use batchflow::exec::cloud::retry::RetryPolicy;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 use super::{account, entra_account, runtime, sas_client, unique};
 use crate::azurite::Azurite;
 use azure_core::Bytes;
-use batchflow::exec::azure::blob::{Container, SasSigner, MAX_DELEGATION};
+use batchflow::exec::cloud::blob::{Container, SasSigner, MAX_DELEGATION};
 use batchflow::exec::error::{StorageError, Via};
 use std::time::{Duration, SystemTime};
 

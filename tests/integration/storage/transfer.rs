@@ -3,7 +3,7 @@
 
 use super::{account, noise, runtime, unique};
 use crate::azurite::Azurite;
-use batchflow::exec::azure::blob::{hash_file, BlockOptions, Progress};
+use batchflow::exec::cloud::blob::{hash_file, BlockOptions, Progress};
 use batchflow::exec::error::StorageError;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -3,9 +3,9 @@
 //! Batch client uses, and list calls followed through `nextLink` (only to the same endpoint,
 //! so a token never goes to a host a reply named).
 
-use crate::exec::azure::auth::{Credentials, ARM_SCOPE};
 use crate::exec::azure::config::secure_url;
-use crate::exec::azure::retry::{parse_retry_after, with_retries, Answer, Failure, RetryPolicy};
+use crate::exec::cloud::auth::{Credentials, ARM_SCOPE};
+use crate::exec::cloud::retry::{parse_retry_after, with_retries, Answer, Failure, RetryPolicy};
 use crate::exec::error::{BatchError as Error, RunError};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;

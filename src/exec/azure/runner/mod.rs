@@ -17,6 +17,7 @@ use crate::exec::backend::Outcome;
 use crate::exec::error::RunError;
 use crate::exec::plan_tasks::Origins;
 use crate::exec::policy::{Decision, HookPolicy};
+use crate::exec::stage::Links;
 use crate::exec::state::RunDir;
 use crate::exec::{Counts, Observer};
 use crate::exec::{TaskReport, TaskState};
@@ -56,6 +57,8 @@ pub struct RunnerOptions {
     /// When the run began (its first attempt, for a resumed run), in ms since the epoch: a job
     /// created before then belongs to another run.
     pub run_started_ms: u64,
+    /// Fills staging's placeholders (blob URLs with SAS, the run id) as bodies are sent.
+    pub links: Arc<Links>,
 }
 
 /// What a run found, for the summary.
@@ -96,6 +99,11 @@ pub(crate) enum StepMsg {
         job: String,
         counts: TaskCounts,
     },
+    /// Tasks seen to succeed (once each).
+    Succeeded {
+        job: String,
+        tasks: Vec<String>,
+    },
     /// Failed tasks for `on_task_failed`: the hooks live on the run's loop.
     Ask {
         tasks: Vec<FailedTask>,
@@ -132,6 +140,9 @@ pub(crate) struct Ctx {
     pub opts: RunnerOptions,
     pub tx: mpsc::UnboundedSender<StepMsg>,
     pub hooks_on_failure: bool,
+    /// Jobs with outputs that come back into the repository: their succeeded tasks are
+    /// announced as they succeed.
+    pub delivering: HashSet<String>,
     /// The run folder's step log, to mark creations before they are sent.
     steps: RunDir,
     /// Steps an earlier process of this run had sent (or was about to).
@@ -180,12 +191,14 @@ impl Ctx {
     }
 
     /// How the wait for `key` stands; `None` when it is over.
-    /// A body with its secrets filled in, for sending only.
+    /// A body with its secrets and staging's URLs filled in, for sending only.
     pub fn reveal(&self, body: &str) -> Result<String, RunError> {
-        if !body.contains("<secret:") {
-            return Ok(body.to_string());
-        }
-        secrets::reveal(body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)
+        let body = if body.contains("<secret:") {
+            secrets::reveal(body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)?
+        } else {
+            body.to_string()
+        };
+        self.opts.links.fill(&body)
     }
 
     pub fn waiting(&self, key: &str, line: Option<String>) {
@@ -243,6 +256,7 @@ pub async fn run(
         opts: opts.clone(),
         tx,
         hooks_on_failure: policy.decides_failures(),
+        delivering: plan.staging.deliveries.iter().map(|d| d.job.clone()).collect(),
         steps: RunDir::open(run_dir.path.clone()),
         sent_before: run_dir.steps_sent(),
     });
@@ -375,6 +389,11 @@ fn handle(
         StepMsg::Waiting { key, line } => observer.waiting(&key, line.as_deref()),
         StepMsg::Counts { job, counts: c } => {
             counts.insert(job, c);
+        }
+        StepMsg::Succeeded { job, tasks } => {
+            for task in &tasks {
+                observer.task_succeeded(&job, task);
+            }
         }
         StepMsg::Ask { tasks, reply } => {
             let mut decisions = Vec::with_capacity(tasks.len());

@@ -12,6 +12,40 @@ use reqwest::Method;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 
+/// Tasks of a job already announced as succeeded (staging brings their outputs back).
+#[derive(Default)]
+struct Succeeded {
+    /// The succeeded count when they were last listed.
+    counted: u64,
+    told: HashSet<String>,
+}
+
+impl Succeeded {
+    /// Lists the job's succeeded tasks and tells the run loop of the new ones.
+    async fn announce(&mut self, ctx: &Ctx, job: &str, count: u64) -> Result<(), RunError> {
+        let tasks: Vec<CloudTask> = list::all(
+            &ctx.client,
+            &format!("/jobs/{job}/tasks"),
+            &[("$filter", "executionInfo/result eq 'success'"), ("$select", "id")],
+        )
+        .await
+        .map_err(|e| RunError::batch(format!("list the succeeded tasks of job `{job}`"), e))?;
+        let fresh: Vec<String> = tasks
+            .into_iter()
+            .map(|t| t.id)
+            .filter(|t| self.told.insert(t.clone()))
+            .collect();
+        self.counted = count;
+        if !fresh.is_empty() {
+            let _ = ctx.tx.send(StepMsg::Succeeded {
+                job: job.to_string(),
+                tasks: fresh,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Failed tasks whose stderr is fetched for the report.
 const TAILS: usize = 10;
 
@@ -35,6 +69,7 @@ pub struct FailedTask {
 pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
     let path = format!("/jobs/{job}");
     let mut settled: HashSet<String> = HashSet::new();
+    let mut succeeded = Succeeded::default();
     loop {
         stop_if_interrupted(ctx)?;
         let counts: TaskCountsResult = list::get(&ctx.client, &format!("{path}/taskcounts"), &[]).await?;
@@ -43,6 +78,9 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
             job: job.to_string(),
             counts: c,
         });
+        if ctx.delivering.contains(job) && c.succeeded > succeeded.counted {
+            succeeded.announce(ctx, job, c.succeeded).await?;
+        }
         let state: CloudJob = list::get(&ctx.client, &path, &[("$select", "id,state,executionInfo")]).await?;
         if state.state == "completed" {
             return finished(ctx, job, c.succeeded, Vec::new()).await;

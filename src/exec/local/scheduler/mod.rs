@@ -3,7 +3,7 @@
 //! of their pool has the slots; a failure blocks what depends on it while independent work
 //! goes on; timeouts and Ctrl-C stop whole process groups.
 
-use super::clock::{human, parse_iso};
+use super::clock::human;
 use super::layout::{self, Node};
 use super::model::Model;
 use super::spawn::{self, ContainerTask, Launch};
@@ -12,6 +12,7 @@ use crate::exec::policy::{Decision, HookPolicy};
 use crate::exec::state::{Event, RunDir, RunState, TaskRecord};
 use crate::exec::{Counts, Observer, TaskReport, TaskState};
 use crate::plan::batch_api::TaskContainerSettings;
+use crate::value::parse_iso8601;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::{HashMap, VecDeque};
@@ -21,6 +22,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 mod outcomes;
+mod outputs;
 mod placement;
 mod record;
 mod units;
@@ -46,6 +48,8 @@ pub struct SchedulerOptions {
     pub secrets: HashMap<String, String>,
     /// The folder each pool mount stands for.
     pub mounts: std::collections::BTreeMap<String, PathBuf>,
+    /// Staged inputs and outputs (repository files, `az://`).
+    pub files: Option<std::sync::Arc<crate::exec::stage::LocalFiles>>,
 }
 
 /// One piece of work on a node.

@@ -55,10 +55,17 @@ impl Sched<'_, '_> {
             Unit::Task(t) => {
                 self.tasks[t].exit_code = code;
                 self.tasks[t].duration = Some(elapsed);
-                if ok {
-                    self.finish_task(t, TaskState::Succeeded, None);
+                // As on a node: outputs go up when the process ends; a failed upload fails
+                // the task whatever its exit code.
+                let kept = if launch_error.is_none() {
+                    self.keep_outputs(t, r.node, if r.timed_out { None } else { code })
                 } else {
-                    self.task_failed(t, why());
+                    Ok(())
+                };
+                match (ok, kept) {
+                    (true, Ok(())) => self.finish_task(t, TaskState::Succeeded, None),
+                    (_, Err(upload)) => self.task_failed(t, upload),
+                    (false, Ok(())) => self.task_failed(t, why()),
                 }
             }
             Unit::Start => {
@@ -225,6 +232,13 @@ impl Sched<'_, '_> {
         }
         let (attempts, code) = (run.attempts, run.exit_code);
         self.journal(t, state, None, attempts, code);
+        if state == TaskState::Succeeded {
+            let (job, task) = (
+                &self.model.jobs[self.model.tasks[t].job].id,
+                &self.model.tasks[t].body.id,
+            );
+            self.observer.task_succeeded(job, task);
+        }
         let satisfies = self.tasks[t].satisfies;
         let job = self.model.tasks[t].job;
         if state != TaskState::Succeeded {

@@ -161,7 +161,7 @@ impl Sched<'_, '_> {
                 let job = &model.jobs[j];
                 let r = job.release().ok_or("no release task")?;
                 let env = job_env(job, &r.environment_settings);
-                let timeout = r.max_wall_clock_time.as_deref().and_then(parse_iso);
+                let timeout = r.max_wall_clock_time.as_deref().and_then(parse_iso8601);
                 Work {
                     job: Some(job.id.as_str()),
                     id: "jobrelease".into(),
@@ -191,7 +191,7 @@ impl Sched<'_, '_> {
             dir,
         } = w;
         // Blocks the scheduler while it downloads; local inputs are expected to be small.
-        crate::exec::local::inputs::fetch(inputs, &dir.join("wd"), secret)?;
+        crate::exec::local::inputs::fetch(inputs, &dir.join("wd"), secret, self.opts.files.as_deref())?;
         crate::exec::local::mounts::link(&node.mounts_dir(), &node.mounts)
             .map_err(|e| RunError::io("cannot link the node's mounts", e))?;
         let mut full_env = layout::batch_env(node, job, &id, &dir, attempt);
@@ -344,7 +344,7 @@ impl Sched<'_, '_> {
 }
 
 /// A job's common environment, then the task's own (a later name wins when the shell reads it).
-fn job_env(job: &super::super::model::Job, own: &[EnvironmentSetting]) -> Vec<(String, String)> {
+pub(super) fn job_env(job: &super::super::model::Job, own: &[EnvironmentSetting]) -> Vec<(String, String)> {
     let mut env = pairs(&job.body.common_environment_settings);
     env.extend(pairs(own));
     env
@@ -358,7 +358,7 @@ fn pairs(settings: &[EnvironmentSetting]) -> Vec<(String, String)> {
 fn wall_clock(constraints: Option<&TaskConstraints>) -> Option<Duration> {
     constraints
         .and_then(|c| c.max_wall_clock_time.as_deref())
-        .and_then(parse_iso)
+        .and_then(parse_iso8601)
 }
 
 /// What one unit runs, before secrets are filled in.

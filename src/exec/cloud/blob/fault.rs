@@ -3,7 +3,7 @@
 //! backoff ([`RetryPolicy`]); a 403 becomes [`StorageError::Denied`]. Messages are cut free of
 //! URL queries, where a SAS would sit.
 
-use crate::exec::azure::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
+use crate::exec::cloud::retry::{parse_retry_after, retryable, Jitter, RetryPolicy};
 use crate::exec::error::{StorageError, Via};
 use azure_core::error::ErrorKind;
 use azure_core::http::headers::HeaderName;

@@ -296,7 +296,7 @@ impl Container {
         Ok((r.body, total))
     }
 
-    pub(super) fn retry_policy(&self) -> &crate::exec::azure::retry::RetryPolicy {
+    pub(super) fn retry_policy(&self) -> &crate::exec::cloud::retry::RetryPolicy {
         &self.account.retry
     }
 }

@@ -4,8 +4,8 @@
 //! `AZURE_STORAGE_SERVICE_ENDPOINT` for an endpoint other than `https://NAME.blob.core.windows.net`).
 
 use super::shared_key::AccountKey;
-use crate::exec::azure::auth::{Entra, EntraSource};
-use crate::exec::azure::retry::RetryPolicy;
+use crate::exec::cloud::auth::{Entra, EntraSource};
+use crate::exec::cloud::retry::RetryPolicy;
 use crate::exec::error::{RunError, StorageError, Via};
 use reqwest::Url;
 use std::collections::HashMap;
@@ -168,7 +168,7 @@ impl StorageAccount {
         &self.endpoint
     }
 
-    /// How requests are authorized, and so which kind of SAS [`crate::exec::azure::blob::SasSigner`]
+    /// How requests are authorized, and so which kind of SAS [`crate::exec::cloud::blob::SasSigner`]
     /// makes: a service SAS with the key, a user delegation SAS with Entra ID.
     pub fn via(&self) -> Via {
         match self.auth {

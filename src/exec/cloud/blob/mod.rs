@@ -18,7 +18,7 @@
 //! ```
 //!
 //! Every request is retried on 408, 429, 5xx (`ServerBusy`), timeouts and dropped
-//! connections with the Batch client's [`RetryPolicy`](crate::exec::azure::retry::RetryPolicy);
+//! connections with the Batch client's [`RetryPolicy`](crate::exec::cloud::retry::RetryPolicy);
 //! errors are [`StorageError`](crate::exec::error::StorageError) (a 403 names the missing role
 //! or credential); no key, token or SAS ever appears in a message or in `Debug` output.
 

@@ -1,0 +1,229 @@
+//! Data staging, owned by the run driver for both backends: before anything runs, the
+//! repository files the plan names are checked (and, for Batch, uploaded by content); while it
+//! runs, placeholders become URLs with SAS ([`Links`]) or local copies ([`LocalFiles`]); as each
+//! task succeeds, its outputs with repository destinations are brought back; at the end,
+//! whatever is still due.
+
+mod deliver;
+mod links;
+mod local;
+mod patterns;
+mod store;
+mod upload;
+
+pub use deliver::{deliver, Delivered};
+pub use links::{needs_storage, Links, Signed};
+pub use local::{LocalFiles, Reveal};
+pub use store::Store;
+
+use crate::diagnostics::Problem;
+use crate::exec::cloud::blob::StorageAccount;
+use crate::exec::error::RunError;
+use crate::exec::{Observer, TaskReport, TaskState};
+use crate::plan::{Action, Delivery, Plan};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+/// How a backend's tasks reach their files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// On this machine: inputs copied from the repository, outputs kept in the run folder.
+    Local,
+    /// On Batch nodes: everything goes through the storage account.
+    Storage,
+}
+
+/// What staging needs to start.
+pub struct Opening<'a> {
+    pub plan: &'a Plan,
+    pub carrier: Carrier,
+    /// The run folder (`REPO/.batchflow/runs/RUN`).
+    pub run_dir: &'a Path,
+    pub run_id: &'a str,
+    /// Storage credentials (the Azure CLI's variables).
+    pub env: &'a HashMap<String, String>,
+}
+
+type Pending = (String, String, JoinHandle<Result<Vec<Delivered>, RunError>>);
+
+/// One run's staging.
+pub struct Stage {
+    rt: tokio::runtime::Runtime,
+    links: Arc<Links>,
+    local: Option<Arc<LocalFiles>>,
+    store: Arc<Store>,
+    repo: PathBuf,
+    run_id: String,
+    by_task: HashMap<(String, String), Vec<Delivery>>,
+    pending: Mutex<Vec<Pending>>,
+    started: Mutex<HashSet<(String, String)>>,
+}
+
+impl Stage {
+    /// Checks the repository files the plan uploads (each still there, of the size the plan
+    /// saw) and, for Batch, uploads them and prepares the SAS; nothing is created on Batch yet.
+    pub fn open(o: Opening<'_>, observer: &mut dyn Observer) -> Result<Stage, RunError> {
+        let staging = &o.plan.staging;
+        let repo = repo_of(o.run_dir);
+        upload::check_unchanged(&repo, &staging.uploads)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("batchflow-staging")
+            .enable_all()
+            .build()
+            .map_err(|e| RunError::io("cannot start staging", e))?;
+        let account = if staging.storage.configured {
+            match &staging.storage.account {
+                Some(name) => Some(StorageAccount::named(name, o.env)?),
+                None => StorageAccount::from_env(o.env)?,
+            }
+        } else {
+            None
+        };
+        let mut links = Links {
+            run_id: o.run_id.to_string(),
+            signed: None,
+        };
+        let folder = || Arc::new(Store::Folder(o.run_dir.join("store")));
+        let (store, local) = match o.carrier {
+            Carrier::Local => {
+                let store = folder();
+                let local = LocalFiles {
+                    repo: repo.clone(),
+                    store: Arc::clone(&store),
+                    container: staging.storage.container.clone(),
+                    account,
+                    run_id: o.run_id.to_string(),
+                    rt: rt.handle().clone(),
+                };
+                (store, Some(Arc::new(local)))
+            }
+            Carrier::Storage => match (account, needs_storage_at_all(o.plan)) {
+                (_, false) => (folder(), None),
+                (None, true) => return Err(no_storage()),
+                (Some(account), true) => {
+                    let signed = rt.block_on(upload::prepare(&account, o.plan, &repo, observer))?;
+                    let store = Arc::new(Store::Blob(account.container(&signed.container)));
+                    links.signed = Some(signed);
+                    (store, None)
+                }
+            },
+        };
+        let mut by_task: HashMap<(String, String), Vec<Delivery>> = HashMap::new();
+        for d in &staging.deliveries {
+            by_task
+                .entry((d.job.clone(), d.task.clone()))
+                .or_default()
+                .push(d.clone());
+        }
+        Ok(Stage {
+            rt,
+            links: Arc::new(links),
+            local,
+            store,
+            repo,
+            run_id: o.run_id.to_string(),
+            by_task,
+            pending: Mutex::new(Vec::new()),
+            started: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Fills the plan's placeholders in a body about to be sent.
+    pub fn links(&self) -> Arc<Links> {
+        Arc::clone(&self.links)
+    }
+
+    /// A local run's inputs and outputs.
+    pub fn local(&self) -> Option<Arc<LocalFiles>> {
+        self.local.clone()
+    }
+
+    /// Starts bringing back the outputs of a task that just succeeded.
+    pub fn task_succeeded(&self, job: &str, task: &str) {
+        let key = (job.to_string(), task.to_string());
+        let Some(list) = self.by_task.get(&key).cloned() else {
+            return;
+        };
+        if !self.started.lock().is_ok_and(|mut s| s.insert(key)) {
+            return;
+        }
+        let (store, repo, run_id) = (Arc::clone(&self.store), self.repo.clone(), self.run_id.clone());
+        let handle = self.rt.spawn(async move {
+            let mut out = Vec::with_capacity(list.len());
+            for d in &list {
+                out.push(deliver(&store, d, &run_id, &repo).await?);
+            }
+            Ok(out)
+        });
+        if let Ok(mut p) = self.pending.lock() {
+            p.push((job.to_string(), task.to_string(), handle));
+        }
+    }
+
+    /// Brings back the outputs of every succeeded task not yet brought back (those of an
+    /// earlier process of a resumed run too), waits for all, and reports what failed.
+    pub fn finish(&self, reports: &[TaskReport], observer: &mut dyn Observer) -> Vec<Problem> {
+        for r in reports.iter().filter(|r| r.state == TaskState::Succeeded) {
+            self.task_succeeded(&r.job, &r.task);
+        }
+        let pending = self
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        let mut problems = Vec::new();
+        let mut files = 0;
+        for (job, task, handle) in pending {
+            match self.rt.block_on(handle) {
+                Ok(Ok(done)) => {
+                    for d in done {
+                        files += d.files.len();
+                        if let Some(to) = d.missing {
+                            observer.note(&format!("`{job}/{task}` made no file for its output `{to}`"));
+                        }
+                    }
+                }
+                Ok(Err(e)) => problems.push(
+                    Problem::error(format!("cannot bring back the outputs of `{job}/{task}`: {e}"))
+                        .with_help("`batchflow fetch` tries again once the cause is fixed"),
+                ),
+                Err(e) => problems.push(Problem::error(format!(
+                    "bringing back the outputs of `{job}/{task}` stopped: {e}"
+                ))),
+            }
+        }
+        if files > 0 {
+            observer.note(&format!(
+                "brought back {files} output file{} into the repository",
+                if files == 1 { "" } else { "s" }
+            ));
+        }
+        problems
+    }
+}
+
+/// The repository of a run folder (`REPO/.batchflow/runs/RUN`).
+pub fn repo_of(run_dir: &Path) -> PathBuf {
+    let depth = Path::new(crate::exec::state::RUNS_DIR).components().count() + 1;
+    run_dir.ancestors().nth(depth).unwrap_or(run_dir).to_path_buf()
+}
+
+/// Whether a Batch run of `plan` moves anything through storage.
+fn needs_storage_at_all(plan: &Plan) -> bool {
+    !plan.staging.uploads.is_empty()
+        || !plan.staging.deliveries.is_empty()
+        || plan.steps.iter().any(|s| match &s.action {
+            Action::Request { body, .. } => needs_storage(body.get()),
+            Action::Wait { .. } => false,
+        })
+}
+
+fn no_storage() -> RunError {
+    RunError::Refused(
+        "this workflow moves files from or into the repository, which a run on Batch does through a storage account, and none is configured: set `account` under [storage] in batchflow.toml, a `storage { account = \"...\" }` block, or AZURE_STORAGE_CONNECTION_STRING (`batchflow explain azure`)"
+            .into(),
+    )
+}

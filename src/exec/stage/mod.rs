@@ -105,7 +105,7 @@ impl Stage {
                 (None, true) => return Err(no_storage()),
                 (Some(account), true) => {
                     let signed = rt.block_on(upload::prepare(&account, o.plan, &repo, observer))?;
-                    let store = Arc::new(Store::Blob(account.container(&signed.container)));
+                    let store = Arc::new(Store::Blob(Box::new(account.container(&signed.container))));
                     links.signed = Some(signed);
                     (store, None)
                 }

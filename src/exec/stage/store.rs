@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 pub enum Store {
     /// Blob `a/b` is the file `FOLDER/a/b`.
     Folder(PathBuf),
-    Blob(Container),
+    /// Boxed: a container (its account and client options) is much larger than a path.
+    Blob(Box<Container>),
 }
 
 impl Store {

@@ -25,6 +25,8 @@ pub(crate) struct Azure {
     pub(crate) fake: FakeBatch,
     pub(crate) arm: FakeArm,
     shared_key: bool,
+    /// The storage account runs stage repository files through (Azurite), when one is set.
+    storage: Option<String>,
 }
 
 impl Azure {
@@ -43,7 +45,14 @@ impl Azure {
             fake: batch,
             arm,
             shared_key,
+            storage: None,
         }
+    }
+
+    /// With the shared Azurite as the workflow's storage, for runs that stage repository files.
+    pub(crate) fn with_storage(mut self) -> Azure {
+        self.storage = Some(crate::azurite::Azurite::shared().connection_string());
+        self
     }
 
     /// Bearer tokens: every example compiles (custom images need Entra, BF112).
@@ -80,6 +89,10 @@ impl Azure {
         let bf = secret_names()
             .iter()
             .fold(bf, |bf, name| bf.env(name, format!("value-of-{name}")));
+        let bf = match &self.storage {
+            Some(cs) => bf.env("AZURE_STORAGE_CONNECTION_STRING", cs),
+            None => bf,
+        };
         if self.shared_key {
             bf.env(
                 "AZURE_BATCH_ACCESS_KEY",
@@ -260,7 +273,8 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
         .into_iter()
         .map(|file| {
             std::thread::spawn(move || {
-                let az = Azure::entra();
+                // A sweep over files() stages them: the run needs a storage account.
+                let az = Azure::entra().with_storage();
                 let planned = az.planned(&file, &[]);
                 let out = az.run(&[&file]);
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));

@@ -211,6 +211,19 @@ enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// Bring a run's outputs back into the repository again (those whose destination is a repository path)
+    #[command(
+        after_help = "Examples:\n  batchflow fetch latest\n  batchflow fetch align-20261123-141502 map-3 align/merge\n\nFiles come from where the run kept them: the run folder for a local run, the storage account for a run on Azure Batch (the same credentials as `run`). Each file is written whole or not at all."
+    )]
+    Fetch {
+        /// A run id, a unique prefix of one, or `latest`
+        run: String,
+        /// Only these tasks: TASK, or JOB/TASK when two jobs have it (default: every task with repository outputs)
+        tasks: Vec<String>,
+        /// `text`: one line per file; `json`: [{"job", "task", "files", "missing"}]
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// Remove run folders (.batchflow/runs/RUN), keeping runs still running and azure runs that did not end
     #[command(after_help = "Examples:\n  batchflow clean\n  batchflow clean --older-than 7d")]
     Clean {
@@ -372,6 +385,7 @@ fn main() -> ExitCode {
             key,
             print,
         } => cli::ssh::ssh(&run, target.as_deref(), &key, print),
+        Command::Fetch { run, tasks, format } => cli::fetch::fetch(&run, &tasks, matches!(format, PlanFormat::Json)),
         Command::Clean { older_than } => cli::clean::clean(older_than.as_deref()),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };

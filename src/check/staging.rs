@@ -12,7 +12,7 @@ use crate::repo::normalize;
 use crate::source::Span;
 use crate::stdlib::Date;
 use crate::value::format_count;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Batch's request limit shared by 100 tasks: a task whose resource files take more than this
 /// leaves less room than a full collection needs.
@@ -25,12 +25,15 @@ const BLOB_URL: usize = 250;
 pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mut destinations: HashMap<String, (String, Span)> = HashMap::new();
     for r in runnables::all(wf) {
-        let Some(spec) = r.first() else { continue };
-        for f in spec.inputs.iter() {
-            input(f, ctx, out);
-        }
-        for f in spec.outputs.iter() {
-            output(f, ctx, out);
+        // Every instance: a sweep variable can make one instance's path missing.
+        let (mut inputs, mut outputs) = (HashSet::new(), HashSet::new());
+        for spec in &r.specs {
+            for f in spec.inputs.iter().filter(|f| inputs.insert(&*f.url)) {
+                input(f, ctx, out);
+            }
+            for f in spec.outputs.iter().filter(|f| outputs.insert(&*f.url)) {
+                output(f, ctx, out);
+            }
         }
         sas_expiry(&r, ctx, out);
         if r.kind == Kind::Task {
@@ -50,7 +53,11 @@ fn input(f: &FileMap, ctx: &Context, out: &mut Vec<Diagnostic>) {
                 return;
             };
             if files.is_empty() {
-                let root = ctx.repo.root.as_deref().unwrap_or("the repository");
+                let root = match ctx.repo.root.as_deref() {
+                    Some("") => "the current folder".to_string(),
+                    Some(root) => format!("`{root}`"),
+                    None => "where `check` found `pipelines/`, `batchflow.toml` or `.git`".to_string(),
+                };
                 out.push(
                     Diagnostic::new(Code::BF225, f.span, format!("`{}` matches no file in the repository", f.url))
                         .with_help(format!(

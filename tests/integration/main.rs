@@ -47,6 +47,7 @@ mod sarif;
 mod schema;
 mod schema_tests;
 mod ssh;
+mod staging;
 mod stdlib;
 mod storage;
 mod storage_proxy;

@@ -5,6 +5,7 @@
 //! whatever is still due.
 
 mod deliver;
+mod fetch;
 mod links;
 mod local;
 mod patterns;
@@ -12,6 +13,7 @@ mod store;
 mod upload;
 
 pub use deliver::{deliver, Delivered};
+pub use fetch::{Fetched, RunStore};
 pub use links::{needs_storage, Links, Signed};
 pub use local::{LocalFiles, Reveal};
 pub use store::Store;

@@ -184,7 +184,9 @@ async fn put(
     let mut req = http
         .put(blob_url(container, blob))
         .header("x-ms-version", STORAGE_VERSION)
-        .header("x-ms-blob-type", "BlockBlob");
+        .header("x-ms-blob-type", "BlockBlob")
+        // An empty body goes out without a length unless told; Storage requires one.
+        .header("content-length", bytes.len());
     for h in headers.as_array().into_iter().flatten() {
         if let (Some(name), Some(value)) = (h["name"].as_str(), h["value"].as_str()) {
             req = req.header(name, value);

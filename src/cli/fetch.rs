@@ -2,17 +2,13 @@
 //! into the repository again, from where the run left them.
 
 use super::{environment, eprint_line, print_out, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::runs;
 use batchflow::exec::stage::{Carrier, RunStore};
-use batchflow::exec::{runs, state};
 
 pub fn fetch(run: &str, tasks: &[String], json: bool) -> u8 {
-    let root = match std::env::current_dir() {
-        Ok(d) => state::runs_root(&d),
-        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
-    };
-    let (run_dir, st) = match runs::open(&root, run) {
+    let (run_dir, st) = match super::status::open(run) {
         Ok(x) => x,
-        Err(e) => return usage_error(&e.to_string()),
+        Err(code) => return code,
     };
     let plan = match runs::read_plan(&run_dir) {
         Ok(p) => p,

@@ -71,13 +71,9 @@ pub fn runs(json: bool) -> u8 {
 /// `batchflow logs [RUN] TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`); for a
 /// task that never started, why it did not (exit 1).
 pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
-    let root = match std::env::current_dir() {
-        Ok(d) => state::runs_root(&d),
-        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
-    };
-    let (run_dir, st) = match runs::open(&root, run) {
+    let (run_dir, st) = match super::status::open(run) {
         Ok(x) => x,
-        Err(e) => return usage_error(&e.to_string()),
+        Err(code) => return code,
     };
     let rec = match inspect::find_task(&st, task) {
         Ok(rec) => rec,

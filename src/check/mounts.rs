@@ -1,6 +1,6 @@
 //! Pool mounts (`mounts { }`): a file system the pool's OS cannot mount (BF233), a mount name
-//! used twice (BF234), more mounts than Batch takes (BF119), and keys, passwords and SAS tokens
-//! written into the workflow (BF206).
+//! used twice (BF234), a Windows share not named by a drive letter (BF235), more mounts than
+//! Batch takes (BF119), and keys, passwords and SAS tokens written into the workflow (BF206).
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{BlobAuth, Mount, MountKind, Pool, Workflow};
@@ -16,6 +16,9 @@ pub fn check(wf: &Workflow, out: &mut Vec<Diagnostic>) {
         let windows = pool_os(pool) == Some(Os::Windows);
         for m in &pool.mounts {
             unsupported(pool, m, windows, out);
+            if windows {
+                drive_letter(pool, m, out);
+            }
             literal_secrets(m, out);
         }
         duplicates(pool, windows, out);
@@ -67,6 +70,35 @@ fn unsupported(pool: &Pool, m: &Mount, windows: bool, out: &mut Vec<Diagnostic>)
             .with_help("use an Ubuntu 24.04 image, such as `marketplace(\"microsoft-dsvm\", \"ubuntu-hpc\", \"2404\")`, or reach the data with `inputs`"),
         );
     }
+}
+
+/// BF235: on Windows, Batch maps an Azure Files share to the drive its name gives ("Windows
+/// file shares use a drive letter", compute node environment variables); `C` is the OS disk.
+fn drive_letter(pool: &Pool, m: &Mount, out: &mut Vec<Diagnostic>) {
+    if !matches!(m.kind, MountKind::AzureFiles { .. }) {
+        return; // BF233 already refuses the other kinds on Windows.
+    }
+    let name = m.name.value.as_str();
+    let letter = match name.as_bytes() {
+        [c] if c.is_ascii_alphabetic() => Some(c.to_ascii_uppercase()),
+        _ => None,
+    };
+    let message = match letter {
+        Some(b'C') => format!(
+            "mount `{name}` of Windows pool `{}` would take drive C:, the node's OS disk",
+            pool.name.value
+        ),
+        Some(_) => return,
+        None => format!(
+            "mount `{name}` of Windows pool `{}` is not a drive letter: Windows nodes map an Azure Files share to a drive",
+            pool.name.value
+        ),
+    };
+    out.push(
+        Diagnostic::new(Code::BF235, m.name.span, message)
+            .with_label(pool.attrs.or("image", pool.name.span), "a Windows image")
+            .with_help("name the mount after a free drive letter, such as `S { azure_files = ... }`, and reach the share as `S:\\` in commands"),
+    );
 }
 
 /// BF234: two mounts at one path; Windows paths (drive letters) ignore case.

@@ -146,6 +146,7 @@ codes! {
     BF232 "mpi-modules-missing" Error,
     BF233 "mount-unsupported-by-os" Error,
     BF234 "duplicate-mount" Error,
+    BF235 "mount-not-a-drive-letter" Error,
     BF301 "core-quota-exceeded" Error,
     BF302 "pool-quota-exceeded" Error,
     BF303 "job-quota-exceeded" Error,

@@ -231,9 +231,14 @@ enum Command {
         #[arg(long, value_name = "AGE")]
         older_than: Option<String>,
     },
+    /// Run the language server on stdin/stdout, for editors: diagnostics as you type, hover, completion, go to definition, rename, formatting, quick fixes
+    #[command(
+        after_help = "Editors start it themselves: `batchflow explain editors` shows the setup for VS Code, Neovim, Helix and Emacs.\nIt speaks the Language Server Protocol (JSON-RPC) on stdin and stdout, logs to stderr, and exits on the editor's `exit`."
+    )]
+    Lsp,
     /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, mpi
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, mpi, editors
         code: Option<String>,
     },
 }
@@ -387,6 +392,7 @@ fn main() -> ExitCode {
         } => cli::ssh::ssh(&run, target.as_deref(), &key, print),
         Command::Fetch { run, tasks, format } => cli::fetch::fetch(&run, &tasks, matches!(format, PlanFormat::Json)),
         Command::Clean { older_than } => cli::clean::clean(older_than.as_deref()),
+        Command::Lsp => cli::lsp::run(),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

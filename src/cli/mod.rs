@@ -5,6 +5,7 @@ pub mod clean;
 pub mod fetch;
 pub mod fmt;
 pub mod init;
+pub mod lsp;
 pub mod plan;
 pub mod progress;
 pub mod run;

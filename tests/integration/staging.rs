@@ -214,6 +214,10 @@ fn an_azure_run_with_repository_files_and_no_storage_is_refused_before_anything_
     );
     let snap = azure.fake.snapshot();
     assert!(snap.pools.is_empty(), "{:?}", snap.pools);
+    // Refused before the run folder is made: there is no run to resume or clean.
+    let runs = std::fs::read_dir(azure.path().join(".batchflow/runs")).map_or(0, Iterator::count);
+    assert_eq!(runs, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("done:"), "{}", out.stderr);
 }
 
 #[test]

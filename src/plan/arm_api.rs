@@ -52,6 +52,9 @@ pub struct ArmPoolProperties {
     /// The same shape as Batch's `mountConfiguration`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_configuration: Vec<MountConfiguration>,
+    /// As the Batch body's: who made the pool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<super::batch_api::MetadataItem>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -215,6 +218,7 @@ pub fn pool(b: &PoolAddParameter, identities: &[String]) -> ArmPoolBody {
             task_slots_per_node: b.task_slots_per_node,
             start_task: b.start_task.as_ref().map(start_task),
             mount_configuration: b.mount_configuration.clone(),
+            metadata: b.metadata.clone(),
         },
     }
 }

@@ -35,6 +35,9 @@ pub struct PoolAddParameter {
     pub task_slots_per_node: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_configuration: Vec<MountConfiguration>,
+    /// Who made the pool (see [`super::identity`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<MetadataItem>,
 }
 
 /// One file system to mount on every node; exactly one field is set.
@@ -113,6 +116,13 @@ pub struct AzureFileShareConfiguration {
     pub relative_mount_path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<String>,
+}
+
+/// A name-value pair Batch keeps on a pool or job and never interprets.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct MetadataItem {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
@@ -278,6 +288,9 @@ pub struct JobAddParameter {
     /// `noaction` at creation; the plan patches it to `terminatejob` after the last task.
     pub on_all_tasks_complete: OnAllTasksComplete,
     pub uses_task_dependencies: bool,
+    /// Which run made the job (see [`super::identity`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<MetadataItem>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

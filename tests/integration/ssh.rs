@@ -93,9 +93,12 @@ fn ssh_logs_in_to_the_node_a_task_ran_on_and_deletes_the_user_after() {
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBatchflowTestKeyOnly me@laptop"
     );
     assert!(user.body["expiryTime"].as_str().is_some_and(|t| t.ends_with('Z')));
-    // The node the task ran on, as Batch says.
+    // The node the task ran on, as Batch says (the job's Batch id is the run's own).
+    let state = std::fs::read_to_string(az.run_dir().join("state.json")).expect("the run's state");
+    let state: serde_json::Value = serde_json::from_str(&state).expect("state JSON");
+    let job = state["batch_jobs"]["work"].as_str().expect("the job's Batch id");
     let task = crate::fake_batch_tests::Client::new(&az.fake)
-        .get("/jobs/work/tasks/train")
+        .get(&format!("/jobs/{job}/tasks/train"))
         .json();
     assert_eq!(task["nodeInfo"]["nodeId"], user.node.as_str(), "{task}");
     assert_eq!(az.fake.snapshot().schema_errors, Vec::<String>::new());

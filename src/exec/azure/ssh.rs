@@ -81,13 +81,15 @@ pub async fn find(client: &BatchClient, plan: &Plan, run: &RunState, which: Opti
             }
         }
         return Err(RunError::Refused(format!(
-            "no pool of run `{}` has a node now ({}); a pool is deleted when its run ends, unless the run had --keep-pools",
+            "no pool of run `{}` has a node now ({}); a pool is deleted when its run ends, unless kept (`keep`, --keep-pools)",
             run.run_id,
             pools.join(", ")
         )));
     };
     if let Ok(task) = inspect::find_task(run, name) {
-        let path = format!("/jobs/{}/tasks/{}", task.job, task.task);
+        // The job's Batch id is the run's own (`JOB-<run-suffix>`), recorded when the run began.
+        let job = crate::exec::identity::batch_job(run, &task.job);
+        let path = format!("/jobs/{job}/tasks/{}", task.task);
         let t: TaskNode = list::get(client, &path, &[("$select", "id,nodeInfo")]).await?;
         let info = t.node_info.unwrap_or_default();
         return match (info.pool_id, info.node_id) {

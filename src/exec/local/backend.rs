@@ -32,6 +32,8 @@ pub struct LocalBackend {
     secrets: HashMap<String, String>,
     mounts: BTreeMap<String, PathBuf>,
     reports: Vec<TaskReport>,
+    /// Pools with `keep`: on this machine there is nothing to keep.
+    kept: Vec<String>,
 }
 
 impl LocalBackend {
@@ -58,6 +60,7 @@ impl LocalBackend {
             secrets: settings.env,
             mounts: settings.mounts,
             reports: Vec::new(),
+            kept: plan.keep.iter().map(|k| k.pool.clone()).collect(),
         })
     }
 
@@ -76,7 +79,13 @@ impl LocalBackend {
 
     /// Notes for the start of a run: how the pools are simulated.
     fn notes(&self) -> Vec<String> {
-        node_notes(&self.model)
+        let mut out = node_notes(&self.model);
+        for pool in &self.kept {
+            out.push(format!(
+                "pool `{pool}` says `keep`: a local run has nothing to keep, its simulated nodes end with the run (on Azure Batch the pool outlives it)"
+            ));
+        }
+        out
     }
 }
 

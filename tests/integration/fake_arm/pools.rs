@@ -16,6 +16,7 @@ const PROPERTIES: &[&str] = &[
     "taskSlotsPerNode",
     "startTask",
     "mountConfiguration",
+    "metadata",
 ];
 const VM_FIELDS: &[&str] = &["imageReference", "nodeAgentSkuId", "containerConfiguration"];
 const IMAGE_FIELDS: &[&str] = &["publisher", "offer", "sku", "version", "id"];
@@ -119,6 +120,7 @@ pub fn as_batch(name: &str, body: &Value) -> Value {
         ("taskSlotsPerNode", "taskSlotsPerNode"),
         ("displayName", "displayName"),
         ("mountConfiguration", "mountConfiguration"),
+        ("metadata", "metadata"),
     ] {
         if let Some(v) = p.get(arm) {
             out[batch] = v.clone();
@@ -159,6 +161,7 @@ fn as_arm(state: &State, batch: &Value, created: Option<&Value>) -> Value {
         "taskSlotsPerNode": batch["taskSlotsPerNode"],
         "currentDedicatedNodes": batch["currentDedicatedNodes"],
         "currentLowPriorityNodes": batch["currentLowPriorityNodes"],
+        "metadata": batch.get("metadata").cloned().unwrap_or_else(|| json!([])),
     });
     match created {
         Some(body) => {

@@ -10,11 +10,15 @@ const SKIPPED: &[&str] = &[".git", ".batchflow"];
 /// The repository `start` is in: the nearest folder with `pipelines/`, `batchflow.toml` or
 /// `.git`; `start` itself when there is none.
 pub fn repo_root(start: &Path) -> PathBuf {
+    find_root(start).unwrap_or_else(|| start.to_path_buf())
+}
+
+/// The nearest folder, going up from `start`, with `pipelines/`, `batchflow.toml` or `.git`.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
         .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
-        .unwrap_or(start)
-        .to_path_buf()
+        .map(Path::to_path_buf)
 }
 
 /// What each repository input value stands for under `root`.

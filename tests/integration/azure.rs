@@ -35,9 +35,13 @@ impl Azure {
     /// As [`Azure::new`], the account configured by `overrides` (as an `account.json`).
     pub(crate) fn with_account(config: Config, overrides: &Value) -> Azure {
         let repo = Repo::new();
-        for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
-            let text = std::fs::read(entry.path()).expect("an example");
-            repo.write(Path::new("examples").join(entry.file_name()), text);
+        // The examples and their data files (`examples/data/`), where the examples name them.
+        for entry in walkdir::WalkDir::new(root().join("examples")).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(root()).expect("under the project");
+                let text = std::fs::read(entry.path()).expect("an example");
+                repo.write(rel, text);
+            }
         }
         let shared_key = config.shared_key.is_some();
         let FakeAccount { batch, arm } = FakeAccount::start_with(config, overrides);

@@ -97,6 +97,26 @@ impl Azure {
         }
     }
 
+    /// Points `file`'s storage at Azurite: a container of the test's own (`batchflow.toml`),
+    /// and the account of its `storage { account = "..." }` block, if any, replaced by the
+    /// emulator's (a named account would be reached over the internet). Returns the
+    /// connection string the run needs in `AZURE_STORAGE_CONNECTION_STRING`.
+    pub(crate) fn emulated_storage(&self, file: &str) -> String {
+        let text = std::fs::read_to_string(self.path().join(file)).expect("the workflow");
+        let named = text
+            .split("storage { account = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        if let Some(account) = named {
+            let block = format!("storage {{ account = \"{account}\"");
+            let emulated = format!("storage {{ account = \"{}\"", crate::azurite::ACCOUNT);
+            self.write(file, &text.replace(&block, &emulated));
+        }
+        let container = crate::blob_sas::unique_container("examples");
+        self.write("batchflow.toml", &format!("[storage]\ncontainer = \"{container}\"\n"));
+        crate::azurite::Azurite::shared().connection_string()
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["run", "--target", "azure"];
         all.extend_from_slice(args);
@@ -256,8 +276,13 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
         .map(|file| {
             std::thread::spawn(move || {
                 let az = Azure::entra();
+                let storage = az.emulated_storage(&file);
                 let planned = az.planned(&file, &[]);
-                let out = az.run(&[&file]);
+                let out = az
+                    .bf()
+                    .env("AZURE_STORAGE_CONNECTION_STRING", storage)
+                    .args(["run", "--target", "azure", &file])
+                    .run();
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));
                 // The first lines price the run from the fake prices; the summary the hours used.
                 assert!(out.stderr.contains("cost: "), "{file}: {}", out.stderr);

@@ -54,6 +54,8 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
     /// What the workflow's repository inputs stand for, and its storage container.
     pub surroundings: Surroundings,
+    /// Each param's and evaluated `let`'s value, sorted by name (an editor's hover shows them).
+    pub values: Vec<(String, crate::value::Value)>,
 }
 
 /// What a workflow's checks and plan need to know of the world around it: the repository's
@@ -95,23 +97,14 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
     let name = path.display().to_string();
     if meta.len() > MAX_FILE_BYTES {
         let src = sources.add(name, "");
-        let d = Diagnostic::new(
-            Code::BF001,
-            Span::new(src, 0, 0),
-            format!(
-                "the file is {} bytes; workflows may be at most {MAX_FILE_BYTES}",
-                meta.len()
-            ),
-        )
-        .with_help(
-            "a workflow describes work; generate large inputs with sweeps and `rhai()` instead of writing them out",
-        );
+        let d = too_large(src, meta.len());
         return Ok(Compiled {
             src,
             workflow: None,
             hooks: None,
             diagnostics: vec![d],
             surroundings: Surroundings::default(),
+            values: Vec::new(),
         });
     }
     let bytes = std::fs::read(path)?;
@@ -119,52 +112,81 @@ pub fn compile(path: &Path, sources: &mut SourceMap, options: &CompileOptions) -
         Ok(text) => text,
         Err((offset, why)) => {
             let src = sources.add(name, String::from_utf8_lossy(&bytes).into_owned());
-            let d = Diagnostic::new(Code::BF001, Span::new(src, offset, offset), why)
-                .with_help("workflows are UTF-8 text files; check that this is the file you meant");
+            let d = not_text(Span::new(src, offset, offset), why);
             return Ok(Compiled {
                 src,
                 workflow: None,
                 hooks: None,
                 diagnostics: vec![d],
                 surroundings: Surroundings::default(),
+                values: Vec::new(),
             });
         }
     };
+    Ok(compile_buffer(path, text, sources, options))
+}
+
+/// BF001 for a file larger than [`MAX_FILE_BYTES`].
+pub fn too_large(src: SrcId, len: u64) -> Diagnostic {
+    Diagnostic::new(
+        Code::BF001,
+        Span::new(src, 0, 0),
+        format!("the file is {len} bytes; workflows may be at most {MAX_FILE_BYTES}"),
+    )
+    .with_help("a workflow describes work; generate large inputs with sweeps and `rhai()` instead of writing them out")
+}
+
+/// BF001 for bytes that are not a workflow's text ([`decode`]'s reason, at its offset).
+pub fn not_text(at: Span, why: String) -> Diagnostic {
+    Diagnostic::new(Code::BF001, at, why)
+        .with_help("workflows are UTF-8 text files; check that this is the file you meant")
+}
+
+/// Compiles `text` as the contents of the workflow at `path` (an editor's unsaved buffer):
+/// the hook script, the repository's files and settings are read from around `path`.
+pub fn compile_buffer(path: &Path, text: String, sources: &mut SourceMap, options: &CompileOptions) -> Compiled {
+    let name = path.display().to_string();
     let stem = path
         .file_stem()
         .map_or_else(|| "workflow".into(), |s| s.to_string_lossy().into_owned());
-    let hook_source = |file: &crate::ast::File| -> HookSource {
-        match file.hooks_path() {
-            Some((rel, span)) => {
-                let p = path.parent().unwrap_or(Path::new(".")).join(&rel);
-                HookSource::Named(p.clone(), span, std::fs::read_to_string(&p).ok())
-            }
-            None => {
-                let p = path.with_extension("rhai");
-                match std::fs::read_to_string(&p) {
-                    Ok(text) => HookSource::Beside(p, text),
-                    Err(_) => HookSource::None,
-                }
-            }
-        }
-    };
-    let root = crate::repo_scan::repo_root(path.parent().unwrap_or(Path::new(".")));
-    let surroundings = |wf: &Workflow| {
-        let file = crate::settings::read(&root).unwrap_or_default();
-        Surroundings {
-            repo: Arc::new(crate::repo_scan::scan(&root, repo_inputs(wf))),
-            storage: crate::settings::storage(wf.storage.as_ref(), &file.storage, &options.env),
-        }
-    };
-    Ok(compile_text(
+    compile_text(
         &name,
         &stem,
         text,
-        hook_source,
-        surroundings,
+        |file| hook_source(path, file),
+        |wf| surroundings(path, wf, options),
         sources,
         options,
-    ))
+    )
+}
+
+/// The hook script of the workflow at `path`: the file `hooks = "..."` names, else `NAME.rhai`
+/// beside it.
+pub fn hook_source(path: &Path, file: &crate::ast::File) -> HookSource {
+    match file.hooks_path() {
+        Some((rel, span)) => {
+            let p = path.parent().unwrap_or(Path::new(".")).join(&rel);
+            let text = std::fs::read_to_string(&p).ok();
+            HookSource::Named(p, span, text)
+        }
+        None => {
+            let p = path.with_extension("rhai");
+            match std::fs::read_to_string(&p) {
+                Ok(text) => HookSource::Beside(p, text),
+                Err(_) => HookSource::None,
+            }
+        }
+    }
+}
+
+/// What the workflow at `path` finds around it: its repository's files and storage settings.
+pub fn surroundings(path: &Path, wf: &Workflow, options: &CompileOptions) -> Surroundings {
+    let root = crate::repo_scan::repo_root(path.parent().unwrap_or(Path::new(".")));
+    let file = crate::settings::read(&root).unwrap_or_default();
+    Surroundings {
+        repo: Arc::new(crate::repo_scan::scan(&root, repo_inputs(wf))),
+        storage: crate::settings::storage(wf.storage.as_ref(), &file.storage, &options.env),
+    }
 }
 
 /// The values of every input that names a repository path.
@@ -219,6 +241,7 @@ pub fn compile_text(
             hooks: None,
             diagnostics: diags,
             surroundings: Surroundings::default(),
+            values: Vec::new(),
         };
     };
     let mut hooks_broken = false;
@@ -257,8 +280,9 @@ pub fn compile_text(
         hooks: hooks.as_ref(),
         hooks_broken,
     };
-    let (workflow, lower_diags) = lower::lower(input, sources);
-    diags.extend(lower_diags);
+    let lowered = lower::lower(input, sources);
+    let workflow = lowered.workflow;
+    diags.extend(lowered.diagnostics);
     let around = surroundings(&workflow);
     let ctx = Context {
         auth: options.auth,
@@ -276,6 +300,7 @@ pub fn compile_text(
         hooks,
         diagnostics: diags,
         surroundings: around,
+        values: lowered.values,
     }
 }
 

@@ -3,7 +3,7 @@
 //! here (`batchflow explain TOPIC`), never at a path of the repository.
 
 /// (topic, what it is, the page).
-pub const TOPICS: [(&str, &str, &str); 6] = [
+pub const TOPICS: [(&str, &str, &str); 7] = [
     (
         "tutorial",
         "from a laptop sweep to the same sweep on Azure Batch",
@@ -26,6 +26,11 @@ pub const TOPICS: [(&str, &str, &str); 6] = [
         include_str!("../docs/azure.md"),
     ),
     ("plan", "the plan's format", include_str!("../docs/plan.md")),
+    (
+        "editors",
+        "batchflow lsp in VS Code, Neovim, Helix and Emacs",
+        include_str!("../docs/editors.md"),
+    ),
 ];
 
 /// The page of a topic.

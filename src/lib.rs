@@ -18,6 +18,7 @@ pub mod guide;
 pub mod hooks;
 pub mod init;
 pub mod lower;
+pub mod lsp;
 pub mod online;
 pub mod plan;
 pub mod render_graph;

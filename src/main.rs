@@ -195,6 +195,19 @@ enum Command {
         #[arg(long)]
         stderr: bool,
     },
+    /// Bring a run's outputs back into the repository again (those whose destination is a repository path)
+    #[command(
+        after_help = "Examples:\n  batchflow fetch latest\n  batchflow fetch align-20261123-141502 map-3 align/merge\n\nFiles come from where the run kept them: the run folder for a local run, the storage account for a run on Azure Batch (the same credentials as `run`). Each file is written whole or not at all."
+    )]
+    Fetch {
+        /// A run id, a unique prefix of one, or `latest`
+        run: String,
+        /// Only these tasks: TASK, or JOB/TASK when two jobs have it (default: every task with repository outputs)
+        tasks: Vec<String>,
+        /// `text`: one line per file; `json`: [{"job", "task", "files", "missing"}]
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// Remove run folders (.batchflow/runs/RUN), keeping runs still running and azure runs that did not end
     #[command(after_help = "Examples:\n  batchflow clean\n  batchflow clean --older-than 7d")]
     Clean {
@@ -202,9 +215,14 @@ enum Command {
         #[arg(long, value_name = "AGE")]
         older_than: Option<String>,
     },
+    /// Run the language server on stdin/stdout, for editors: diagnostics as you type, hover, completion, go to definition, rename, formatting, quick fixes
+    #[command(
+        after_help = "Editors start it themselves: `batchflow explain editors` shows the setup for VS Code, Neovim, Helix and Emacs.\nIt speaks the Language Server Protocol (JSON-RPC) on stdin and stdout, logs to stderr, and exits on the editor's `exit`."
+    )]
+    Lsp,
     /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, editors
         code: Option<String>,
     },
 }
@@ -350,7 +368,9 @@ fn main() -> ExitCode {
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
         Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),
+        Command::Fetch { run, tasks, format } => cli::fetch::fetch(&run, &tasks, matches!(format, PlanFormat::Json)),
         Command::Clean { older_than } => cli::clean::clean(older_than.as_deref()),
+        Command::Lsp => cli::lsp::run(),
         Command::Explain { code } => cli::explain(code.as_deref()),
     };
     ExitCode::from(code)

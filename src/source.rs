@@ -143,6 +143,17 @@ impl SourceFile {
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
         offset_of(&self.text, line, column)
     }
+
+    /// The 0-based line a byte offset is on.
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = clamp_u32(offset);
+        self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+
+    /// Where 0-based line `line` starts; the end of the text past the last line.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts.get(line).map_or(self.text.len(), |&s| s as usize)
+    }
 }
 
 /// Byte offset of a 1-based line and column (characters) in `text`; clamps to the text.
@@ -215,6 +226,8 @@ mod tests {
         assert_eq!(file.line_col(5), (2, 2));
         assert_eq!(file.offset_of(2, 2), 5);
         assert_eq!(file.offset_of(9, 1), 7);
+        assert_eq!((file.line_of(0), file.line_of(4), file.line_of(99)), (0, 1, 2));
+        assert_eq!((file.line_start(1), file.line_start(2), file.line_start(3)), (3, 7, 7));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 
 pub mod check;
 pub mod clean;
+pub mod fetch;
 pub mod fmt;
 pub mod init;
+pub mod lsp;
 pub mod plan;
 pub mod progress;
 pub mod run;
@@ -163,4 +165,11 @@ pub fn explain(code: Option<&str>) -> u8 {
             usage_error(&format!("no rule `{text}`; {hint}"))
         }
     }
+}
+
+/// The process environment as text (variables that are not valid UTF-8 are left out).
+pub fn environment() -> std::collections::HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }

@@ -3,7 +3,7 @@
 //! and the exit code.
 
 use super::progress::{final_counts, relative, summary_json, summary_table, Progress};
-use super::{eprint_human, eprint_line, eprint_problems, options, print_out};
+use super::{environment, eprint_human, eprint_line, eprint_problems, options, print_out};
 use batchflow::exec::azure::reach::Reach;
 use batchflow::exec::azure::{self, config, AzureBackend};
 use batchflow::exec::backend::Backend;
@@ -153,12 +153,6 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
         )?),
     };
     execute(p, backend, stage_env, &root, args)
-}
-
-fn environment() -> HashMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
 }
 
 fn cpus() -> u32 {

@@ -1,7 +1,9 @@
 //! `batchflow runs` and `batchflow logs`: the runs of a repository, and a task's output.
 
-use super::{eprint_line, print_out, usage_error, FOUND_ERRORS, OK};
+use super::{environment, eprint_line, print_out, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::stage::{Carrier, RunStore};
 use batchflow::exec::state;
+use batchflow::exec::TaskState;
 use batchflow::exec::{inspect, runs};
 
 /// `batchflow runs`: every run, newest first, as a table or JSON.
@@ -69,13 +71,9 @@ pub fn runs(json: bool) -> u8 {
 /// `batchflow logs [RUN] TASK`: a task's `stdout.txt` (and `stderr.txt` with `--stderr`); for a
 /// task that never started, why it did not (exit 1).
 pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
-    let root = match std::env::current_dir() {
-        Ok(d) => state::runs_root(&d),
-        Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
-    };
-    let (run_dir, st) = match runs::open(&root, run) {
+    let (run_dir, st) = match super::status::open(run) {
         Ok(x) => x,
-        Err(e) => return usage_error(&e.to_string()),
+        Err(code) => return code,
     };
     let rec = match inspect::find_task(&st, task) {
         Ok(rec) => rec,
@@ -94,6 +92,9 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
     }
     let file = if stderr { "stderr.txt" } else { "stdout.txt" };
     if st.target != "local" {
+        if let Some(code) = stored_log(&run_dir, &st, rec, file) {
+            return code;
+        }
         return super::status::remote_log(&run_dir, &st, rec, file);
     }
     let Some(node) = &rec.node else {
@@ -114,5 +115,26 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
     match std::fs::read(task_dir.join(file)) {
         Ok(bytes) => print_out(&String::from_utf8_lossy(&bytes)).err().unwrap_or(OK),
         Err(e) => usage_error(&format!("cannot read {}: {e}", task_dir.join(file).display())),
+    }
+}
+
+/// A finished azure task's log from the run's storage (uploaded when storage is configured,
+/// so it outlives the pool); `None` to ask Batch instead.
+fn stored_log(run_dir: &state::RunDir, st: &state::RunState, rec: &state::TaskRecord, file: &str) -> Option<u8> {
+    if !matches!(rec.state, TaskState::Succeeded | TaskState::Failed) {
+        return None;
+    }
+    let plan = runs::read_plan(run_dir).ok()?;
+    if !plan.staging.storage.configured {
+        return None;
+    }
+    let store = RunStore::open(&run_dir.path, &plan, Carrier::Storage, &environment()).ok()?;
+    match store.log(&st.run_id, &rec.job, &rec.task, file) {
+        Ok(Some(bytes)) => Some(print_out(&String::from_utf8_lossy(&bytes)).err().unwrap_or(OK)),
+        Ok(None) => None,
+        Err(e) => {
+            eprint_line(&format!("note: cannot read {file} from storage ({e}); asking Batch"));
+            None
+        }
     }
 }

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 /// How long `cancel` waits for the run's process to stop after SIGINT.
 const STOP_WAIT: Duration = Duration::from_secs(60);
 
-fn open(which: &str) -> Result<(RunDir, RunState), u8> {
+/// The run `which` names (an id, a unique prefix, `latest`) in this repository.
+pub(super) fn open(which: &str) -> Result<(RunDir, RunState), u8> {
     let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
     runs::open(&state::runs_root(&cwd), which).map_err(|e| usage_error(&e.to_string()))
 }

@@ -3,6 +3,7 @@
 //! log for code scanning.
 
 mod code;
+mod excerpt;
 mod problem;
 pub mod render;
 mod sarif;

@@ -1,11 +1,11 @@
 //! Diagnostics as text for people (miette), as GitHub workflow annotations, and as JSON.
 
+use super::excerpt::Excerpt;
 use super::{Diagnostic, Problem, Severity};
 use crate::source::{SourceMap, Span};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
 use std::fmt;
-use std::sync::Arc;
 
 /// The human form: a miette report per diagnostic, source excerpt and all.
 pub fn human(diags: &[Diagnostic], sources: &SourceMap, color: bool, width: usize) -> String {
@@ -74,14 +74,14 @@ struct MietteReport {
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: NamedSource<Arc<str>>,
+    source: NamedSource<Excerpt>,
     labels: Vec<LabeledSpan>,
 }
 
 impl MietteReport {
     fn new(diag: &Diagnostic, sources: &SourceMap) -> MietteReport {
         let file = sources.get(diag.span.src);
-        let text: Arc<str> = file.map_or_else(|| Arc::from(""), |f| Arc::clone(&f.text));
+        let len = file.map_or(0, |f| f.text.len());
         let name = sources.name(diag.span.src).to_string();
         let primary_text = match diag.severity {
             Severity::Error => "here",
@@ -89,14 +89,14 @@ impl MietteReport {
         };
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             Some(primary_text.to_string()),
-            clamp(diag.span, text.len()),
+            clamp(diag.span, len),
         )];
         let mut notes = Vec::new();
         for label in &diag.labels {
             if label.span.src == diag.span.src {
                 labels.push(LabeledSpan::new_with_span(
                     Some(label.text.clone()),
-                    clamp(label.span, text.len()),
+                    clamp(label.span, len),
                 ));
             } else {
                 notes.push(format!("{}: {}", label.text, location(sources, label.span)));
@@ -117,21 +117,26 @@ impl MietteReport {
                 Severity::Info => miette::Severity::Advice,
             },
             help,
-            source: NamedSource::new(name, text),
+            source: NamedSource::new(name, excerpt(file, &labels)),
             labels,
         }
     }
 }
 
+fn excerpt(file: Option<&crate::source::SourceFile>, labels: &[LabeledSpan]) -> Excerpt {
+    let spans: Vec<(usize, usize)> = labels.iter().map(|l| (l.offset(), l.len())).collect();
+    Excerpt::new(file, &spans)
+}
+
 impl MietteReport {
     fn problem(p: &Problem, sources: &SourceMap) -> MietteReport {
         let file = p.span.and_then(|s| sources.get(s.src));
-        let text: Arc<str> = file.map_or_else(|| Arc::from(""), |f| Arc::clone(&f.text));
+        let len = file.map_or(0, |f| f.text.len());
         let name = p.span.map_or_else(String::new, |s| sources.name(s.src).to_string());
         let labels = match (p.span, file) {
             (Some(span), Some(_)) => vec![LabeledSpan::new_primary_with_span(
                 Some("declared here".to_string()),
-                clamp(span, text.len()),
+                clamp(span, len),
             )],
             _ => Vec::new(),
         };
@@ -146,7 +151,7 @@ impl MietteReport {
                 Severity::Info => miette::Severity::Advice,
             },
             help: (!help.is_empty()).then(|| help.join("\n")),
-            source: NamedSource::new(name, text),
+            source: NamedSource::new(name, excerpt(file, &labels)),
             labels,
         }
     }

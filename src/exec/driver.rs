@@ -12,7 +12,7 @@ use super::error::RunError;
 use super::plan_tasks;
 use super::policy::HookPolicy;
 use super::runs::{self, NewRun};
-use super::stage::{Opening, Stage};
+use super::stage::{self, Opening, Stage};
 use super::state::{RunDir, RunState, RunStatus, TaskRecord};
 use super::{Observer, TaskReport};
 use crate::diagnostics::Problem;
@@ -84,6 +84,11 @@ impl<'p> Driver<'p> {
         backend: &dyn Backend,
         env: HashMap<String, String>,
     ) -> Result<Driver<'p>, RunError> {
+        let repo = match &start {
+            Start::Fresh { root, .. } => stage::repo_of_runs(root),
+            Start::Resume { run_dir, .. } => stage::repo_of(&run_dir.path),
+        };
+        stage::precheck(plan, backend.carrier(), &repo, &env)?;
         match start {
             Start::Fresh {
                 root,

@@ -66,6 +66,25 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// The values of a unit's params and of its `let`s that evaluated, by name: what an
+    /// editor shows for a name.
+    pub fn values(&self, unit: usize) -> Vec<(String, Value)> {
+        let Some(u) = self.scopes.unit(unit) else {
+            return Vec::new();
+        };
+        let params = u
+            .param_names()
+            .filter_map(|n| Some((n.to_string(), u.param(n)?.clone()?)));
+        let lets = self.lets.borrow();
+        let lets = lets.iter().filter_map(|((i, n), state)| match state {
+            LetState::Done(v) if *i == unit => Some((n.clone(), v.clone())),
+            _ => None,
+        });
+        let mut out: Vec<(String, Value)> = params.chain(lets).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     pub fn eval(&self, unit: usize, expr: &Expr, vars: Bindings<'_>) -> EvalResult {
         // Each file nests at most 64 levels, but `let`s that use `let`s add their depths up:
         // bound the total so evaluation never exhausts the stack.

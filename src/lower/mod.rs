@@ -31,6 +31,7 @@ use schema::Fields;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub use jobs::MAX_INSTANCES;
+pub use schema::{schema_of, Schema, MAP_BLOCKS};
 
 /// What lowering needs besides the syntax tree.
 pub struct Input<'a> {
@@ -47,7 +48,15 @@ pub struct Input<'a> {
     pub hooks_broken: bool,
 }
 
-pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagnostic>) {
+/// A lowered file, with the values its params and lets took.
+pub struct Lowered {
+    pub workflow: Workflow,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Each param's and evaluated `let`'s value, sorted by name (an editor shows them).
+    pub values: Vec<(String, Value)>,
+}
+
+pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> Lowered {
     let mut scopes = Scopes::new(input.env, input.hooks, input.hooks_broken);
     let unit = scopes.add_unit(Unit::new());
     let mut lw = Lowerer {
@@ -71,7 +80,12 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> (Workflow, Vec<Diagno
     lw.names.eval_all_lets(unit);
     let let_errors = lw.names.take_let_errors();
     lw.sink.extend(let_errors);
-    (lw.wf, lw.sink.into_vec())
+    let values = lw.names.values(unit);
+    Lowered {
+        workflow: lw.wf,
+        diagnostics: lw.sink.into_vec(),
+        values,
+    }
 }
 
 pub(crate) struct Lowerer<'a> {

@@ -135,6 +135,24 @@ pub const MULTI_INSTANCE: Schema = Schema {
     tasks: false,
 };
 
+/// The schema of the block reached from the top level by `path`, as written: `["pool"]`,
+/// `["pool", "start_task"]`, `["job", "task", "multi_instance"]`.
+pub fn schema_of(path: &[&str]) -> Option<&'static Schema> {
+    Some(match path {
+        ["registry"] => &REGISTRY,
+        ["storage"] => &STORAGE,
+        ["pool"] => &POOL,
+        ["pool", "containers"] => &CONTAINERS,
+        ["pool", "start_task"] => &START_TASK,
+        ["job"] => &JOB,
+        ["job", "prep_task"] => &PREP_TASK,
+        ["job", "release_task"] => &RELEASE_TASK,
+        ["job", "task"] => &TASK,
+        ["job", "task", "multi_instance"] => &MULTI_INSTANCE,
+        _ => return None,
+    })
+}
+
 /// Blocks whose entries are free `KEY = value` pairs.
 pub const MAP_BLOCKS: &[&str] = &["env", "inputs", "outputs"];
 

@@ -2,7 +2,7 @@
 
 use super::{Action, Plan, Wait};
 use crate::graph::{Image, Job, Pool, Workflow};
-use crate::value::format_duration;
+use crate::value::{format_bytes, format_duration};
 use std::fmt::Write;
 
 pub fn pool_summary(pool: &Pool) -> String {
@@ -72,7 +72,14 @@ pub fn render(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    let width = plan
+        .steps
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(0)
+        .max("upload-inputs".len());
+    out.push_str(&uploads(plan, width));
     for step in &plan.steps {
         let (verb, path) = match &step.action {
             Action::Request { method, path, .. } => (*method, path.as_str()),
@@ -89,6 +96,76 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "  {:width$}        after {}", "", step.after.join(", "));
         }
     }
+    out.push_str(&deliveries(plan, width));
     out.push_str("\nsecrets appear as <secret:NAME>; they are read from the environment when the workflow runs.\n");
+    if !plan.staging.uploads.is_empty() || plan.staging.storage.configured {
+        out.push_str(
+            "storage appears as <repo:PATH> (a repository file's blob, by content), <blob:C/P>, <container:C> and <outputs:C>, and the run's id as <run>; each URL gets its <sas> when the workflow runs.\n",
+        );
+    }
+    out
+}
+
+/// Most files listed one by one; the rest are counted.
+const LISTED: usize = 20;
+
+/// The repository files a run on Batch uploads before it creates anything.
+fn uploads(plan: &Plan, width: usize) -> String {
+    let list = &plan.staging.uploads;
+    if list.is_empty() {
+        return String::new();
+    }
+    let total: u64 = list.iter().map(|u| u.size).sum();
+    let mut out = format!(
+        "  {:width$}  PUT   container `{}`, by content (cas/<sha256>: a file already there is not sent again)\n  {:width$}        {} repository file{}, {}\n",
+        "upload-inputs",
+        plan.staging.storage.container,
+        "",
+        list.len(),
+        if list.len() == 1 { "" } else { "s" },
+        format_bytes(total)
+    );
+    let name = list.iter().take(LISTED).map(|u| u.path.len()).max().unwrap_or(0);
+    for u in list.iter().take(LISTED) {
+        let _ = writeln!(
+            out,
+            "  {:width$}          {:name$}  {}",
+            "",
+            u.path,
+            format_bytes(u.size)
+        );
+    }
+    if list.len() > LISTED {
+        let _ = writeln!(out, "  {:width$}          ... and {} more", "", list.len() - LISTED);
+    }
+    out.push('\n');
+    out
+}
+
+/// The outputs that come back into the repository as each task succeeds.
+fn deliveries(plan: &Plan, width: usize) -> String {
+    let list = &plan.staging.deliveries;
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n  {:width$}  GET   container `{}` (or the run folder, on this machine)\n  {:width$}        {} output{} into the repository, each as its task succeeds\n",
+        "bring-back",
+        plan.staging.storage.container,
+        "",
+        list.len(),
+        if list.len() == 1 { "" } else { "s" }
+    );
+    for d in list.iter().take(LISTED) {
+        let from = if d.prefix {
+            format!("{}/**", d.blob.trim_end_matches('/'))
+        } else {
+            d.blob.clone()
+        };
+        let _ = writeln!(out, "  {:width$}          {}/{}: {from} -> {}", "", d.job, d.task, d.to);
+    }
+    if list.len() > LISTED {
+        let _ = writeln!(out, "  {:width$}          ... and {} more", "", list.len() - LISTED);
+    }
     out
 }

@@ -348,6 +348,7 @@ fn forbidden(krate: &Crate) -> Vec<String> {
                 (p, "exec") if PURE.contains(&p) => Some("the pure half never imports exec"),
                 ("plan", "check" | "lower") => Some("plan stands below check and lower"),
                 ("exec", "syntax" | "lower" | "check" | "compile") => Some("exec runs plans, never the compiler"),
+                ("lsp", "exec") => Some("the language server never runs a workflow"),
                 _ => None,
             };
             if let Some(why) = why {

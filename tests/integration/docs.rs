@@ -13,6 +13,7 @@ fn explain_prints_the_guides_the_binary_carries() {
         ("azure", "docs/azure.md"),
         ("cli", "docs/cli.md"),
         ("plan", "docs/plan.md"),
+        ("editors", "docs/editors.md"),
     ] {
         let text = std::fs::read_to_string(root().join(file)).expect(file);
         Test::project().args(["explain", topic]).stdout(text).success();

@@ -29,7 +29,7 @@ job align on cpu {
   max_wall_clock = 1h
 
   task map[s in samples] {
-    command = "/bin/sh -c 'mkdir -p out/deep && cat ${s}.fq ref/genome.fa > out/${s}.sam && ls all > out/deep/listing.txt && cat ref/idx/a.bin > summary.txt'"
+    command = "/bin/sh -c 'mkdir -p out/deep && cat ${s}.fq ref/genome.fa > out/${s}.sam && ls all > out/deep/listing.txt && cat ref/idx/a.bin > summary.txt && echo aligned ${s}'"
     inputs {
       "${s}.fq" = "data/${s}.fq"
       "ref"     = "ref"
@@ -94,6 +94,24 @@ fn a_local_run_reads_repository_files_and_brings_its_outputs_back() {
     for (path, text) in DATA {
         assert_eq!(std::fs::read_to_string(repo.path().join(path)).expect("data"), text);
     }
+
+    // `fetch` brings them back again from the run folder, all or by task.
+    std::fs::remove_dir_all(repo.path().join("results")).expect("results removed");
+    let one = repo.test().args(["fetch", "latest", "align/map-1"]).success();
+    assert!(one.stdout.contains("align/map-1  results/s2/s2.sam"), "{}", one.stdout);
+    let want: BTreeMap<String, String> = expected().into_iter().filter(|(k, _)| k.contains("s2")).collect();
+    assert_eq!(results(repo.path()), want);
+    let all = repo.test().args(["fetch", "latest"]).success();
+    assert!(all.stderr.contains("brought back 6 files of 2 tasks"), "{}", all.stderr);
+    assert_eq!(results(repo.path()), expected());
+    let unknown = repo.test().args(["fetch", "latest", "nope"]).failure();
+    assert!(
+        unknown
+            .stderr
+            .contains("`nope` has no outputs that go to the repository"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 /// An account whose nodes run the tasks, with Azurite as its storage (a container of the
@@ -137,6 +155,28 @@ fn an_azure_run_uploads_by_content_and_leaves_the_same_files_as_a_local_run() {
         out.stderr
     );
     assert_eq!(results(azure.path()), expected());
+    // The logs outlive the pool: read from storage, with Batch unreachable.
+    let logs = azure
+        .bf()
+        .env("AZURE_STORAGE_CONNECTION_STRING", Azurite::shared().connection_string())
+        .env("AZURE_BATCH_ENDPOINT", "http://127.0.0.1:9")
+        .args(["logs", "latest", "map-1"])
+        .run();
+    assert_eq!(
+        (logs.code, logs.stdout.as_str()),
+        (0, "aligned s2\n"),
+        "{}",
+        logs.stderr
+    );
+    // And `fetch` brings the results back from storage again.
+    std::fs::remove_dir_all(azure.path().join("results")).expect("results removed");
+    let fetched = azure
+        .bf()
+        .env("AZURE_STORAGE_CONNECTION_STRING", Azurite::shared().connection_string())
+        .args(["fetch", "latest"])
+        .run();
+    assert_eq!(fetched.code, 0, "{}", fetched.stderr);
+    assert_eq!(results(azure.path()), expected());
     let snap = azure.fake.snapshot();
     assert!(snap.schema_errors.is_empty(), "{:#?}", snap.schema_errors);
     // No SAS reached the run folder.
@@ -174,6 +214,10 @@ fn an_azure_run_with_repository_files_and_no_storage_is_refused_before_anything_
     );
     let snap = azure.fake.snapshot();
     assert!(snap.pools.is_empty(), "{:?}", snap.pools);
+    // Refused before the run folder is made: there is no run to resume or clean.
+    let runs = std::fs::read_dir(azure.path().join(".batchflow/runs")).map_or(0, Iterator::count);
+    assert_eq!(runs, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("done:"), "{}", out.stderr);
 }
 
 #[test]
@@ -187,4 +231,103 @@ fn a_missing_repository_input_stops_the_check_at_its_value() {
     assert!(out.stderr.contains("BF225"), "{}", out.stderr);
     assert!(out.stderr.contains("data/s2.fq"), "{}", out.stderr);
     assert!(repo.run_dirs().is_empty());
+}
+
+#[test]
+fn the_plan_shows_what_is_uploaded_and_brought_back_with_sizes_and_no_sas() {
+    let repo = local_repo();
+    for (path, text) in DATA {
+        repo.write(path, text);
+    }
+    repo.workflow("align.batchflow", ALIGN);
+    let out = repo.test().args(["plan", "align.batchflow"]).success();
+    for line in [
+        "upload-inputs      PUT   container `batchflow`, by content",
+        "4 repository files, 45 B",
+        "data/s1.fq     9 B",
+        "ref/idx/a.bin  12 B",
+        "bring-back         GET   container `batchflow`",
+        "align/map-1: runs/<run>/align/map-1/0/** -> results/s2/",
+        "align/map-0: runs/<run>/align/map-0/1/summary.txt -> results/s1.summary",
+    ] {
+        assert!(out.stdout.contains(line), "no `{line}` in:\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("sig="), "{}", out.stdout);
+}
+
+#[test]
+fn a_resumed_run_whose_input_changed_size_is_refused_naming_the_file() {
+    let repo = local_repo();
+    repo.write("data/s1.fq", "@r1\nACGT\n");
+    repo.workflow(
+        "gate.batchflow",
+        r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "/bin/sh -c 'test -f @DIR@/go && cat s1.fq > out.txt'"
+    inputs { "s1.fq" = "data/s1.fq" }
+    outputs { "out.txt" = "results/out.txt" }
+  }
+}
+"#,
+    );
+    repo.run(&["gate.batchflow"]).failure();
+    repo.write("go", "");
+    repo.write("data/s1.fq", "@r1\nACGTACGT\n");
+    let refused = repo.run(&["gate.batchflow", "--resume"]).status(2);
+    assert!(
+        refused
+            .stderr
+            .contains("the input `data/s1.fq` changed since the workflow was checked (9 bytes then, 13 now)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!repo.path().join("results/out.txt").exists());
+    repo.write("data/s1.fq", "@r1\nTTTT\n");
+    repo.run(&["gate.batchflow", "--resume"]).success();
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("results/out.txt")).expect("out.txt"),
+        "@r1\nTTTT\n"
+    );
+}
+
+#[test]
+fn a_local_run_reads_and_writes_az_paths_through_the_configured_storage() {
+    let az = Azurite::shared();
+    let blobs = crate::blob_sas::Blobs::new(az);
+    let data = unique_container("data");
+    blobs.create_container(&data);
+    blobs.put(&data, "ref/genome.fa", b">chr1\nACGT\n");
+    blobs.put(&data, "samples/a.fq", b"@a\n");
+    blobs.put(&data, "samples/b.fq", b"@b\n");
+    let repo = local_repo();
+    let workflow = r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "/bin/sh -c 'mkdir -p out && cat genome.fa > out/copy.fa && ls reads > out/reads.txt'"
+    inputs {
+      "genome.fa" = "az://DATA/ref/genome.fa"
+      "reads/"    = "az://DATA/samples/"
+    }
+    outputs { "out/*" = "az://DATA/results/" }
+  }
+}
+"#
+    .replace("DATA", &data);
+    repo.workflow("blobs.batchflow", &workflow);
+    // Without storage, the check names what to set.
+    let refused = repo.run(&["blobs.batchflow"]).failure();
+    assert!(refused.stderr.contains("BF228"), "{}", refused.stderr);
+    repo.run(&["blobs.batchflow"])
+        .env("AZURE_STORAGE_CONNECTION_STRING", az.connection_string())
+        .success();
+    // A container prefix keeps the whole blob name under the input's folder, as on Batch.
+    assert_eq!(blobs.text(&data, "results/copy.fa"), ">chr1\nACGT\n");
+    assert_eq!(blobs.text(&data, "results/reads.txt"), "samples\n");
 }

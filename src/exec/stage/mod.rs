@@ -5,6 +5,7 @@
 //! whatever is still due.
 
 mod deliver;
+mod fetch;
 mod links;
 mod local;
 mod patterns;
@@ -12,6 +13,7 @@ mod store;
 mod upload;
 
 pub use deliver::{deliver, Delivered};
+pub use fetch::{Fetched, RunStore};
 pub use links::{needs_storage, Links, Signed};
 pub use local::{LocalFiles, Reveal};
 pub use store::Store;
@@ -74,14 +76,7 @@ impl Stage {
             .enable_all()
             .build()
             .map_err(|e| RunError::io("cannot start staging", e))?;
-        let account = if staging.storage.configured {
-            match &staging.storage.account {
-                Some(name) => Some(StorageAccount::named(name, o.env)?),
-                None => StorageAccount::from_env(o.env)?,
-            }
-        } else {
-            None
-        };
+        let account = account(o.plan, o.env)?;
         let mut links = Links {
             run_id: o.run_id.to_string(),
             signed: None,
@@ -205,10 +200,37 @@ impl Stage {
     }
 }
 
+/// What [`Stage::open`] would refuse, found before the run folder is made: an input that
+/// changed since it was checked, or a run on Batch that needs storage and has none.
+pub fn precheck(plan: &Plan, carrier: Carrier, repo: &Path, env: &HashMap<String, String>) -> Result<(), RunError> {
+    upload::check_unchanged(repo, &plan.staging.uploads)?;
+    if carrier == Carrier::Storage && needs_storage_at_all(plan) && account(plan, env)?.is_none() {
+        return Err(no_storage());
+    }
+    Ok(())
+}
+
+/// The storage account the plan's workflow configured (by name, or the environment alone).
+fn account(plan: &Plan, env: &HashMap<String, String>) -> Result<Option<StorageAccount>, RunError> {
+    let storage = &plan.staging.storage;
+    if !storage.configured {
+        return Ok(None);
+    }
+    match &storage.account {
+        Some(name) => StorageAccount::named(name, env).map(Some),
+        None => StorageAccount::from_env(env),
+    }
+}
+
 /// The repository of a run folder (`REPO/.batchflow/runs/RUN`).
 pub fn repo_of(run_dir: &Path) -> PathBuf {
-    let depth = Path::new(crate::exec::state::RUNS_DIR).components().count() + 1;
-    run_dir.ancestors().nth(depth).unwrap_or(run_dir).to_path_buf()
+    repo_of_runs(run_dir.parent().unwrap_or(run_dir))
+}
+
+/// The repository of the folder of its runs (`REPO/.batchflow/runs`).
+pub fn repo_of_runs(root: &Path) -> PathBuf {
+    let depth = Path::new(crate::exec::state::RUNS_DIR).components().count();
+    root.ancestors().nth(depth).unwrap_or(root).to_path_buf()
 }
 
 /// Whether a Batch run of `plan` moves anything through storage.

@@ -59,6 +59,20 @@ impl Store {
         }
     }
 
+    /// Blob `name`'s bytes (a task's logs).
+    pub async fn read(&self, name: &str) -> Result<Vec<u8>, RunError> {
+        match self {
+            Store::Folder(root) => {
+                let path = under(root, name)?;
+                std::fs::read(&path).map_err(|e| RunError::io(format!("cannot read {}", path.display()), e))
+            }
+            Store::Blob(c) => c
+                .read(name)
+                .await
+                .map_err(|e| RunError::storage(format!("read `{name}` from container `{}`", c.name()), e)),
+        }
+    }
+
     /// Blob `name` to `dest`: the file appears whole or not at all.
     pub async fn fetch(&self, name: &str, dest: &Path) -> Result<(), RunError> {
         match self {

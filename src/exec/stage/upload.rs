@@ -8,6 +8,7 @@ use crate::exec::cloud::blob::{upload_paths, Progress, StorageAccount, UploadOpt
 use crate::exec::error::{RunError, StorageError};
 use crate::exec::Observer;
 use crate::plan::{Action, Plan, StepKind, Upload};
+use crate::value::format_bytes;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,8 +78,8 @@ pub async fn prepare(
                     "uploading {} input file{}: {} of {}",
                     uploads.len(),
                     if uploads.len() == 1 { "" } else { "s" },
-                    bytes(done),
-                    bytes(total)
+                    format_bytes(done),
+                    format_bytes(total)
                 )));
             }
         }
@@ -90,9 +91,9 @@ pub async fn prepare(
             "inputs: {} file{} sent ({}), {} already in storage ({})",
             up.files_sent,
             if up.files_sent == 1 { "" } else { "s" },
-            bytes(up.bytes_sent),
+            format_bytes(up.bytes_sent),
             up.files_skipped,
-            bytes(up.bytes_skipped)
+            format_bytes(up.bytes_skipped)
         ));
     }
     let cas: HashMap<String, String> = uploads
@@ -152,32 +153,9 @@ fn longest_job(plan: &Plan) -> Option<Duration> {
     Some(longest)
 }
 
-/// `12.3 MiB`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_as_people_write_them() {
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(1 << 30), "1.0 GiB");
-    }
 
     #[test]
     fn a_changed_or_missing_input_is_refused_by_name() {

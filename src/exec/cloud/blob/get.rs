@@ -88,4 +88,24 @@ impl Container {
         partial.rename_to(dest).map_err(|e| io(dest, e))?;
         Ok(size)
     }
+
+    /// Blob `name`'s bytes, for small blobs such as a task's logs; a cut transfer is retried
+    /// from the start.
+    pub async fn read(&self, name: &str) -> Result<Vec<u8>, StorageError> {
+        with_retry(self.retry_policy(), || async {
+            let (mut body, total) = self.open(name).await?;
+            let mut out = Vec::new();
+            while let Some(chunk) = body.next().await {
+                out.extend_from_slice(&chunk.map_err(|e| self.fault(e))?);
+            }
+            match total {
+                Some(t) if t != out.len() as u64 => Err(Fault::transient(format!(
+                    "the read of blob `{name}` ended after {} of {t} bytes",
+                    out.len()
+                ))),
+                _ => Ok(out),
+            }
+        })
+        .await
+    }
 }

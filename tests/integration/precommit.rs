@@ -38,7 +38,10 @@ fn every_hook_runs_its_command_on_the_files_pre_commit_passes() {
     for name in ["hello.batchflow", "gpu-sweep.batchflow"] {
         std::fs::copy(root().join("examples").join(name), tmp.join(name)).expect("copy");
     }
-    for entry in std::fs::read_dir(root().join("examples/data/gpu-sweep")).expect("data").flatten() {
+    for entry in std::fs::read_dir(root().join("examples/data/gpu-sweep"))
+        .expect("data")
+        .flatten()
+    {
         std::fs::copy(entry.path(), data.join(entry.file_name())).expect("copy");
     }
     for (id, entry, files) in &hooks {

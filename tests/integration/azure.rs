@@ -117,6 +117,18 @@ impl Azure {
         crate::azurite::Azurite::shared().connection_string()
     }
 
+    /// `run --target azure ARGS FILE` with Azurite as the workflow's storage
+    /// ([`Azure::emulated_storage`]): for workflows that move files.
+    pub(crate) fn run_stored(&self, args: &[&str], file: &str) -> Output {
+        let storage = self.emulated_storage(file);
+        self.bf()
+            .env("AZURE_STORAGE_CONNECTION_STRING", storage)
+            .args(["run", "--target", "azure"])
+            .args(args)
+            .arg(file)
+            .run()
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut all = vec!["run", "--target", "azure"];
         all.extend_from_slice(args);
@@ -276,13 +288,8 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
         .map(|file| {
             std::thread::spawn(move || {
                 let az = Azure::entra();
-                let storage = az.emulated_storage(&file);
                 let planned = az.planned(&file, &[]);
-                let out = az
-                    .bf()
-                    .env("AZURE_STORAGE_CONNECTION_STRING", storage)
-                    .args(["run", "--target", "azure", &file])
-                    .run();
+                let out = az.run_stored(&[], &file);
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));
                 // The first lines price the run from the fake prices; the summary the hours used.
                 assert!(out.stderr.contains("cost: "), "{file}: {}", out.stderr);
@@ -334,7 +341,7 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
 #[test]
 fn secrets_are_sent_filled_in() {
     let az = Azure::entra();
-    let out = az.run(&["examples/private-acr-password.batchflow"]);
+    let out = az.run_stored(&[], "examples/private-acr-password.batchflow");
     assert_eq!(out.code, 0, "{}", show(&out));
     let snap = az.fake.snapshot();
     let sent = serde_json::to_string(&snap.pools).unwrap_or_default();
@@ -802,7 +809,7 @@ fn on_task_failed_retry_reactivates_the_task_on_batch() {
         failing_tasks: vec![("shard-2".into(), 137)],
         ..Faults::default()
     });
-    let out = az.run(&["examples/hooks.batchflow"]);
+    let out = az.run_stored(&[], "examples/hooks.batchflow");
     assert_eq!(out.code, 1, "{}", show(&out));
     let reactivations = az
         .fake

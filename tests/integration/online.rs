@@ -225,12 +225,7 @@ fn the_acr_example_gets_a_pool_with_its_identity_and_an_existing_pool_without_it
         json!({"type": "UserAssigned", "userAssignedIdentities": {identity: {}}})
     );
     // Its reads and alignments go through storage: Azurite's.
-    let storage = az.emulated_storage(file);
-    let out = az
-        .bf()
-        .env("AZURE_STORAGE_CONNECTION_STRING", storage)
-        .args(["run", "--target", "azure", file])
-        .run();
+    let out = az.run_stored(&[], file);
     assert_eq!(out.code, 0, "{}", show(&out));
     let arm = az.arm.snapshot();
     assert_eq!(arm.if_none_match, [true]);

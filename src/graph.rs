@@ -259,6 +259,9 @@ pub struct Pool {
     /// Seconds.
     pub resize_timeout: Option<u64>,
     pub inter_node: Option<bool>,
+    /// Seconds the pool may stay idle after a run before it shrinks to no nodes (`keep`); the
+    /// pool outlives the run (Azure Batch only).
+    pub keep: Option<u64>,
     pub containers: Option<Containers>,
     pub start_task: Option<(AuxTask, NodeIndex)>,
 }

@@ -117,13 +117,13 @@ enum Command {
         /// Azure: task collections (of up to 100 tasks) sent at once (default 16)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         max_in_flight: Option<u16>,
-        /// Azure: leave the pools when the run ends (they cost money while they have nodes)
+        /// Azure: keep the pools after the run; each shrinks to no nodes after its `keep` idle time (30m when it has none)
         #[arg(long)]
         keep_pools: bool,
         /// Azure: the Batch api-version to send (default 2025-06-01); a resumed run keeps its plan's
         #[arg(long, value_name = "VERSION")]
         api_version: Option<String>,
-        /// Azure: delete a completed job of an earlier run that has the id of one of this run's jobs
+        /// Azure: does nothing now (each run's jobs have ids of their own); accepted for one more release
         #[arg(long)]
         replace_jobs: bool,
         /// Azure: skip the pre-flight (quotas, region, images read from the account before anything is created)
@@ -177,7 +177,7 @@ enum Command {
         /// A run id, a unique prefix of one, or `latest`
         #[arg(default_value = "latest")]
         run: String,
-        /// Leave the run's pools on Batch
+        /// Keep the run's pools on Batch, shrinking to no nodes once idle (as `run --keep-pools`)
         #[arg(long)]
         keep_pools: bool,
     },
@@ -194,6 +194,17 @@ enum Command {
         /// Print stderr.txt instead of stdout.txt
         #[arg(long)]
         stderr: bool,
+    },
+    /// The pools batchflow made in the Azure Batch account: kept ones and those runs still use; `pools delete` removes them
+    #[command(
+        after_help = "Examples:\n  batchflow pools\n  batchflow pools --format json\n  batchflow pools delete cpu\n  batchflow pools delete --idle\n\nA pool is kept after a run by `keep = 30m` on the pool or `run --keep-pools`: it shrinks to no nodes once it\nhas had no tasks that long, and the next run whose pool has the same specification takes it. The account is that of\nbatchflow.toml or AZURE_BATCH_ENDPOINT. Local runs keep nothing: their simulated nodes end with the run."
+    )]
+    Pools {
+        #[command(subcommand)]
+        action: Option<PoolsAction>,
+        /// `text` for people, `json` for machines: [{"id", "workflow", "run", "state", "idle_since", "keep", "nodes", "target", "size", "cost_per_hour", ...}]
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
     },
     /// Bring a run's outputs back into the repository again (those whose destination is a repository path)
     #[command(
@@ -224,6 +235,18 @@ enum Command {
     Explain {
         /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, editors
         code: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoolsAction {
+    /// Delete pools batchflow made: those named, or with --idle every idle one; never one a job still runs on
+    Delete {
+        /// Pool ids
+        ids: Vec<String>,
+        /// Every pool batchflow made that no run uses now
+        #[arg(long)]
+        idle: bool,
     },
 }
 
@@ -368,6 +391,10 @@ fn main() -> ExitCode {
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
         Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),
+        Command::Pools { action, format } => match action {
+            None => cli::pools::pools(matches!(format, PlanFormat::Json)),
+            Some(PoolsAction::Delete { ids, idle }) => cli::pools::delete(&ids, idle),
+        },
         Command::Fetch { run, tasks, format } => cli::fetch::fetch(&run, &tasks, matches!(format, PlanFormat::Json)),
         Command::Clean { older_than } => cli::clean::clean(older_than.as_deref()),
         Command::Lsp => cli::lsp::run(),

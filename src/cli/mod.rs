@@ -7,6 +7,7 @@ pub mod fmt;
 pub mod init;
 pub mod lsp;
 pub mod plan;
+pub mod pools;
 pub mod progress;
 pub mod run;
 pub mod runs;

@@ -33,7 +33,8 @@ pub struct RunArgs {
     pub keep_pools: bool,
     /// `--api-version`: the Batch api-version of a new run's plan (azure).
     pub api_version: Option<String>,
-    /// `--replace-jobs`: delete completed jobs of earlier runs with the same ids (azure).
+    /// `--replace-jobs`: does nothing now that each run's jobs have ids of their own; kept one
+    /// release so scripts that pass it keep working.
     pub replace_jobs: bool,
     /// Read the account before anything is created (azure; `--no-preflight` turns it off).
     pub preflight: bool,
@@ -120,6 +121,9 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
     } else {
         None
     };
+    if args.replace_jobs {
+        eprint_line("note: --replace-jobs does nothing and will be removed: each run's jobs now have Batch ids of their own (`JOB-SUFFIX`), so a run never meets an earlier run's job");
+    }
     let auth = reach.as_ref().map(|r| r.credentials().mode());
     let p = match stopped {
         Some(stopped) => resume(stopped, &root, args)?,
@@ -139,7 +143,6 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
             azure::AzureSettings {
                 max_in_flight: args.max_in_flight,
                 keep_pools: args.keep_pools,
-                replace_jobs: args.replace_jobs,
                 env,
             },
         )?),

@@ -5,6 +5,7 @@ use super::{eprint_line, print_out, usage_error, OK};
 use batchflow::exec::azure::client::BatchClient;
 use batchflow::exec::azure::config;
 use batchflow::exec::azure::control;
+use batchflow::exec::azure::release::{self, RunEnd};
 use batchflow::exec::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use batchflow::exec::TaskState;
 use batchflow::exec::{inspect, runs};
@@ -61,7 +62,11 @@ pub fn remote_log(run_dir: &RunDir, st: &RunState, rec: &TaskRecord, file: &str)
         Ok(r) => r,
         Err(code) => return code,
     };
-    let path = format!("/jobs/{}/tasks/{}/files/{file}", rec.job, rec.task);
+    let path = format!(
+        "/jobs/{}/tasks/{}/files/{file}",
+        batchflow::exec::identity::batch_job(st, &rec.job),
+        rec.task
+    );
     match remote
         .rt
         .block_on(remote.client.send(reqwest::Method::GET, &path, &[], None))
@@ -107,7 +112,10 @@ pub fn status(which: &str, json: bool) -> u8 {
             Ok(r) => r,
             Err(code) => return code,
         };
-        match remote.rt.block_on(control::status(&remote.client, &remote.plan)) {
+        match remote
+            .rt
+            .block_on(control::status(&remote.client, &remote.plan, &st.batch_jobs))
+        {
             Ok(s) => Some(s),
             Err(e) => return usage_error(&format!("cannot ask Batch about run `{}`: {e}", st.run_id)),
         }
@@ -181,8 +189,8 @@ fn human(s: &Summary<'_>) -> String {
         }
         for j in &b.jobs {
             out.push_str(&format!(
-                "  job  {:<24} {:<10} {} active, {} running, {} succeeded, {} failed\n",
-                j.id, j.state, j.active, j.running, j.succeeded, j.failed
+                "  job  {:<24} {:<10} {} active, {} running, {} succeeded, {} failed (Batch id `{}`)\n",
+                j.name, j.state, j.active, j.running, j.succeeded, j.failed, j.id
             ));
         }
     }
@@ -207,10 +215,16 @@ pub fn cancel(which: &str, keep_pools: bool) -> u8 {
             Err(code) => return code,
         };
         let done = run_dir.steps_done();
-        for line in remote
-            .rt
-            .block_on(control::end_run(&remote.client, &remote.plan, &done, keep_pools, None))
-        {
+        let end = RunEnd {
+            client: &remote.client,
+            plan: &remote.plan,
+            run_id: &st.run_id,
+            job_ids: &st.batch_jobs,
+            done: &done,
+            keep_pools,
+            arm: None,
+        };
+        for line in remote.rt.block_on(release::end_run(&end)) {
             eprint_line(&line);
         }
     } else if st.status != RunStatus::Running && st.status != RunStatus::Interrupted {

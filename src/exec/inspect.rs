@@ -160,6 +160,9 @@ pub struct RunSummary {
     /// Its `--param NAME=VALUE`s.
     pub params: Vec<String>,
     pub counts: TaskCounts,
+    /// An azure run: the Batch id of each of the workflow's jobs.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub batch_jobs: std::collections::BTreeMap<String, String>,
 }
 
 /// How many of a run's tasks are in each state.
@@ -205,6 +208,7 @@ impl RunSummary {
             started: utc(state.started),
             params: state.params.clone(),
             counts: TaskCounts::of(state),
+            batch_jobs: state.batch_jobs.clone(),
         }
     }
 }

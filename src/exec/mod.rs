@@ -8,6 +8,7 @@ pub mod driver;
 #[cfg(test)]
 mod driver_tests;
 pub mod error;
+pub mod identity;
 pub mod inspect;
 pub mod local;
 pub mod plan_tasks;

@@ -4,6 +4,7 @@
 //! file's workflow), and removing old ones (`batchflow clean`).
 
 use super::error::RunError;
+use super::identity::{self, RunIds};
 use super::state::{self, RunDir, RunState, RunStatus, TaskRecord};
 use crate::plan::Plan;
 use std::path::{Path, PathBuf};
@@ -49,10 +50,20 @@ pub struct Stopped {
 /// resumed.
 pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
     ignore_state_folder(new.root);
-    let run_id = new_run_id(new.root, &new.plan.workflow);
-    let mut run_dir =
-        RunDir::create(new.root.join(&run_id)).map_err(|e| RunError::io("cannot create the run folder", e))?;
+    let (run_id, mut run_dir) =
+        claim_run_dir(new.root, &new.plan.workflow).map_err(|e| RunError::io("cannot create the run folder", e))?;
     let started_ms = now_ms();
+    let ids = RunIds {
+        run_id: run_id.clone(),
+        suffix: Some(identity::new_suffix(started_ms)),
+    };
+    // An azure run records its jobs' Batch ids before anything is sent (`status`, `cancel`
+    // and a later run read them); a local run's jobs keep the workflow's names.
+    let batch_jobs = if new.target == "local" {
+        Default::default()
+    } else {
+        identity::batch_jobs(new.plan, &ids)
+    };
     let record = RunState {
         run_id,
         workflow: new.plan.workflow.clone(),
@@ -64,6 +75,8 @@ pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
         status: RunStatus::Running,
         owner_pid: std::process::id(),
         target: new.target,
+        suffix: ids.suffix,
+        batch_jobs,
         tasks: new.tasks,
     };
     run_dir
@@ -311,7 +324,9 @@ pub fn open(root: &Path, which: &str) -> Result<(RunDir, RunState), RunError> {
     Ok((run_dir, st))
 }
 
-fn new_run_id(root: &Path, workflow: &str) -> String {
+/// A new run's id and its folder, claimed (`RunDir::claim`) so that two runs started in the
+/// same second get two: `WORKFLOW-YYYYMMDD-HHMMSS`, then `-2`, `-3`, ...
+fn claim_run_dir(root: &Path, workflow: &str) -> std::io::Result<(String, RunDir)> {
     let stamp = stamp(now_ms() / 1000);
     let base: String = workflow
         .chars()
@@ -326,11 +341,16 @@ fn new_run_id(root: &Path, workflow: &str) -> String {
         .collect();
     let mut id = format!("{base}-{stamp}");
     let mut n = 1;
-    while root.join(&id).exists() {
-        n += 1;
-        id = format!("{base}-{stamp}-{n}");
+    loop {
+        match RunDir::claim(root.join(&id)) {
+            Ok(dir) => return Ok((id, dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => {
+                n += 1;
+                id = format!("{base}-{stamp}-{n}");
+            }
+            Err(e) => return Err(e),
+        }
     }
-    id
 }
 
 pub fn now_ms() -> u64 {

@@ -97,6 +97,13 @@ pub struct RunState {
     /// `local`, or the Batch endpoint an azure run talks to.
     #[serde(default = "local_target")]
     pub target: String,
+    /// The token that makes this run's Batch job ids its own (`<run-suffix>` in the plan);
+    /// `None` in runs from before job ids had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    /// An azure run: the Batch id each of the workflow's jobs got, by job name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub batch_jobs: std::collections::BTreeMap<String, String>,
     pub tasks: Vec<TaskRecord>,
 }
 
@@ -169,6 +176,16 @@ pub struct RunDir {
 impl RunDir {
     pub fn create(path: PathBuf) -> std::io::Result<RunDir> {
         std::fs::create_dir_all(&path)?;
+        Ok(RunDir { path, journal: None })
+    }
+
+    /// Creates the folder `path` as a new run's, failing with `AlreadyExists` when another
+    /// run has it: two runs started in the same second never share one.
+    pub fn claim(path: PathBuf) -> std::io::Result<RunDir> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::create_dir(&path)?;
         Ok(RunDir { path, journal: None })
     }
 
@@ -347,6 +364,8 @@ mod tests {
             status: RunStatus::Running,
             owner_pid: 0,
             target: "local".into(),
+            suffix: None,
+            batch_jobs: Default::default(),
             tasks: (0..3)
                 .map(|i| TaskRecord::waiting("j".into(), format!("t-{i}")))
                 .collect(),

@@ -120,6 +120,7 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span, 
         task_slots: lw.typed(&f, "task_slots", &[], typed::count),
         resize_timeout: lw.typed(&f, "resize_timeout", &[], typed::duration),
         inter_node: lw.typed(&f, "inter_node", &[], typed::boolean),
+        keep: lw.typed(&f, "keep", &[], typed::duration),
         containers: None,
         start_task: None,
     };

@@ -46,6 +46,7 @@ pub const POOL: Schema = Schema {
         "resize_timeout",
         "inter_node",
         "display_name",
+        "keep",
     ],
     required: &["vm_size", "image"],
     blocks: &["containers", "start_task"],

@@ -49,6 +49,9 @@ pub struct ArmPoolProperties {
     pub task_slots_per_node: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_task: Option<ArmStartTask>,
+    /// As the Batch body's: who made the pool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<super::batch_api::MetadataItem>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -211,6 +214,7 @@ pub fn pool(b: &PoolAddParameter, identities: &[String]) -> ArmPoolBody {
                 .map(|_| "Enabled".into()),
             task_slots_per_node: b.task_slots_per_node,
             start_task: b.start_task.as_ref().map(start_task),
+            metadata: b.metadata.clone(),
         },
     }
 }

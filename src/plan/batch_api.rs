@@ -33,6 +33,16 @@ pub struct PoolAddParameter {
     pub start_task: Option<StartTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_slots_per_node: Option<u32>,
+    /// Who made the pool (see [`super::identity`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<MetadataItem>,
+}
+
+/// A name-value pair Batch keeps on a pool or job and never interprets.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct MetadataItem {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
@@ -198,6 +208,9 @@ pub struct JobAddParameter {
     /// `noaction` at creation; the plan patches it to `terminatejob` after the last task.
     pub on_all_tasks_complete: OnAllTasksComplete,
     pub uses_task_dependencies: bool,
+    /// Which run made the job (see [`super::identity`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<MetadataItem>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]

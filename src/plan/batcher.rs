@@ -20,6 +20,8 @@ pub enum Who {
 /// collection that holds one of its tasks' dependencies.
 pub struct Batcher<'a> {
     job: &'a str,
+    /// The job's id on Batch, in the request paths.
+    batch_id: &'a str,
     create: &'a str,
     current: Vec<Box<RawValue>>,
     bytes: usize,
@@ -36,9 +38,10 @@ pub struct Batcher<'a> {
 }
 
 impl<'a> Batcher<'a> {
-    pub fn new(job: &'a str, create: &'a str, tasks: usize) -> Batcher<'a> {
+    pub fn new(job: &'a str, batch_id: &'a str, create: &'a str, tasks: usize) -> Batcher<'a> {
         Batcher {
             job,
+            batch_id,
             create,
             current: Vec::new(),
             bytes: ENVELOPE,
@@ -136,7 +139,7 @@ impl<'a> Batcher<'a> {
             self.kind(self.steps.len()),
             Action::Request {
                 method: "POST",
-                path: format!("/jobs/{}/addtaskcollection", self.job),
+                path: format!("/jobs/{}/addtaskcollection", self.batch_id),
                 body,
             },
             after,

@@ -1,12 +1,15 @@
 //! Workflow nodes to Batch request bodies.
 
 use super::batch_api::*;
+use super::identity;
 use super::staging::{output_files, resource_files, Files};
 use crate::graph::{AuxTask, Elevation, EnvVar, Image, Job, Pool, Registry, Scope, TaskSpec};
 use crate::stdlib::facts::effective_node_agent;
 use crate::value::iso8601;
 
-pub fn pool(pool: &Pool, registries: &[Registry], files: Files<'_>) -> PoolAddParameter {
+/// The pool's body, with the metadata that says which workflow (and, once sent, which run)
+/// made it.
+pub fn pool(workflow: &str, pool: &Pool, registries: &[Registry], files: Files<'_>) -> PoolAddParameter {
     let image_reference = match &pool.image {
         Some(Image::Marketplace {
             publisher,
@@ -37,7 +40,7 @@ pub fn pool(pool: &Pool, registries: &[Registry], files: Files<'_>) -> PoolAddPa
             .collect(),
     });
     let autoscale = pool.autoscale.is_some();
-    PoolAddParameter {
+    let mut body = PoolAddParameter {
         id: pool.name.value.clone(),
         display_name: pool.display_name.clone(),
         vm_size: pool.vm_size.clone().unwrap_or_default(),
@@ -55,7 +58,10 @@ pub fn pool(pool: &Pool, registries: &[Registry], files: Files<'_>) -> PoolAddPa
         enable_inter_node_communication: pool.inter_node.filter(|b| *b),
         start_task: pool.start_task.as_ref().map(|(aux, _)| start_task(aux, files)),
         task_slots_per_node: pool.task_slots,
-    }
+        metadata: Vec::new(),
+    };
+    body.metadata = identity::pool_metadata(workflow, &identity::spec(&body));
+    body
 }
 
 fn registry(r: &Registry) -> ContainerRegistry {
@@ -80,10 +86,13 @@ fn start_task(aux: &AuxTask, files: Files<'_>) -> StartTask {
     }
 }
 
-pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool, files: Files<'_>) -> JobAddParameter {
+/// The job's body: its id unique to the run (`NAME-<run-suffix>`), its display name the
+/// workflow's and the job's unless the workflow names it.
+pub fn job(workflow: &str, job: &Job, pool_id: &str, uses_dependencies: bool, files: Files<'_>) -> JobAddParameter {
+    let name = &job.name.value;
     JobAddParameter {
-        id: job.name.value.clone(),
-        display_name: job.display_name.clone(),
+        id: identity::job_id(name),
+        display_name: Some(job.display_name.clone().unwrap_or_else(|| format!("{workflow}/{name}"))),
         priority: job.priority,
         constraints: job.max_wall_clock.map(|t| JobConstraints {
             max_wall_clock_time: iso8601(t),
@@ -121,6 +130,7 @@ pub fn job(job: &Job, pool_id: &str, uses_dependencies: bool, files: Files<'_>) 
         },
         on_all_tasks_complete: OnAllTasksComplete::NoAction,
         uses_task_dependencies: uses_dependencies,
+        metadata: identity::job_metadata(workflow, name),
     }
 }
 

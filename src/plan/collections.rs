@@ -20,6 +20,8 @@ pub fn job_steps(
         return Ok(Vec::new());
     };
     let name = &job.name.value;
+    // The job's id on Batch, unique to the run: the workflow's name is the step's.
+    let batch_id = super::identity::job_id(name);
     let order = template_order(wf, id);
     let uses_dependencies = order
         .iter()
@@ -42,7 +44,7 @@ pub fn job_steps(
         Action::Request {
             method: "POST",
             path: "/jobs".into(),
-            body: raw(&bodies::job(job, &pool.name.value, uses_dependencies, files)),
+            body: raw(&bodies::job(&wf.name, job, &pool.name.value, uses_dependencies, files)),
         },
         after,
         job.name.span,
@@ -50,7 +52,7 @@ pub fn job_steps(
     .with_summary(text::job_summary(wf, job));
     let create_id = create.id.clone();
     let mut steps = vec![create];
-    let mut batcher = Batcher::new(name, &create_id, wf.tasks.len());
+    let mut batcher = Batcher::new(name, &batch_id, &create_id, wf.tasks.len());
     let mut barriers = Barriers::new(wf, id, files);
     let mut errors = Vec::new();
     for t in order {
@@ -96,7 +98,7 @@ pub fn job_steps(
         StepKind::EndJob { job: name.clone() },
         Action::Request {
             method: "PATCH",
-            path: format!("/jobs/{name}"),
+            path: format!("/jobs/{batch_id}"),
             body: raw(&JobPatchParameter {
                 on_all_tasks_complete: super::batch_api::OnAllTasksComplete::TerminateJob,
             }),
@@ -109,7 +111,7 @@ pub fn job_steps(
         StepKind::WaitJob { job: name.clone() },
         Action::Wait {
             wait: Wait::JobCompleted,
-            path: format!("/jobs/{name}"),
+            path: format!("/jobs/{batch_id}"),
         },
         vec![
             end.id.clone(),

@@ -12,6 +12,8 @@ mod collections;
 pub mod deps;
 pub mod estimate;
 mod hook;
+pub mod identity;
+pub mod keep;
 pub mod labels;
 mod limits;
 pub mod staging;
@@ -61,6 +63,9 @@ pub struct Plan {
     /// Repository files to upload and outputs to bring back (see [`staging`]).
     #[serde(default, skip_serializing_if = "Staging::is_empty")]
     pub staging: Staging,
+    /// Pools left when the run ends, shrinking to no nodes once idle (see [`keep`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<keep::Keep>,
     pub steps: Vec<Step>,
 }
 
@@ -77,7 +82,7 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
     };
     let mut steps = Vec::new();
     for pool in &wf.pools {
-        let body = bodies::pool(pool, &wf.registries, files);
+        let body = bodies::pool(&wf.name, pool, &wf.registries, files);
         let id = &pool.name.value;
         let identities = wf.pool_identities(pool);
         let (kind, action) = if identities.is_empty() {
@@ -100,6 +105,9 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
             )
         };
         let mut summary = text::pool_summary(pool);
+        if let Some(idle) = pool.keep {
+            summary.push_str(&format!("; {}", keep::describe(idle)));
+        }
         if !identities.is_empty() {
             summary.push_str(&format!(
                 ", through Azure Resource Manager with identit{} {}",
@@ -144,6 +152,11 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
         api_version: options.api_version.clone(),
         estimate: None,
         staging: staging_of(wf, files),
+        keep: wf
+            .pools
+            .iter()
+            .filter_map(|p| p.keep.map(|idle| keep::Keep::new(&p.name.value, idle)))
+            .collect(),
         steps,
     })
 }

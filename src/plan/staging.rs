@@ -71,6 +71,28 @@ pub struct Delivery {
     pub prefix: bool,
     /// The repository path: a folder (ending in `/`) or a file.
     pub to: String,
+    /// When Batch uploads it, and so when it comes back: older plans have none (success).
+    #[serde(default = "on_success", skip_serializing_if = "is_on_success")]
+    pub when: UploadCondition,
+}
+
+fn on_success() -> UploadCondition {
+    UploadCondition::TaskSuccess
+}
+
+fn is_on_success(c: &UploadCondition) -> bool {
+    *c == UploadCondition::TaskSuccess
+}
+
+impl Delivery {
+    /// Whether a task that ended this way has this output to bring back.
+    pub fn after(&self, succeeded: bool) -> bool {
+        match self.when {
+            UploadCondition::TaskSuccess => succeeded,
+            UploadCondition::TaskFailure => !succeeded,
+            UploadCondition::TaskCompletion => true,
+        }
+    }
 }
 
 /// Everything a run moves besides what Batch itself downloads and uploads.
@@ -265,6 +287,7 @@ pub fn deliveries(outputs: &[FileMap], job: &str, task: &str) -> Vec<Delivery> {
                 blob,
                 prefix,
                 to: f.url.to_string(),
+                when: condition(f.when),
             }
         })
         .collect()

@@ -144,13 +144,10 @@ impl Azure {
         let plan: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
         let mut tasks = BTreeMap::new();
         for step in plan["steps"].as_array().expect("steps") {
-            let path = step["path"].as_str().unwrap_or("");
-            let Some(job) = path
-                .strip_prefix("/jobs/")
-                .and_then(|p| p.strip_suffix("/addtaskcollection"))
-            else {
+            if step["kind"] != "add-tasks" {
                 continue;
-            };
+            }
+            let job = step["job"].as_str().expect("the workflow's job");
             for t in step["body"]["value"].as_array().expect("a collection") {
                 let mut deps: Vec<String> = t["dependsOn"]["taskIds"]
                     .as_array()
@@ -173,9 +170,14 @@ impl Azure {
     }
 
     pub(crate) fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_logged(args, "spawned.log")
+    }
+
+    /// As [`Azure::spawn`], its stderr in `log` (in the repository).
+    pub(crate) fn spawn_logged(&self, args: &[&str], log: &str) -> Child {
         let mut all = vec!["run", "--target", "azure"];
         all.extend_from_slice(args);
-        let log = std::fs::File::create(self.repo.path().join("spawned.log")).expect("a log file");
+        let log = std::fs::File::create(self.repo.path().join(log)).expect("a log file");
         self.bf()
             .args(all)
             .command()
@@ -218,8 +220,36 @@ fn secret_names() -> Vec<String> {
     names
 }
 
-/// Every planned task was created exactly once, with the planned dependencies, and nothing else;
-/// every body was valid; every request had a `client-request-id`, never reused for another.
+/// The workflow's job a Batch job stands for (its `batchflow-job` metadata), else its id.
+pub(crate) fn workflow_job(job: &Value) -> &str {
+    job["metadata"]
+        .as_array()
+        .and_then(|m| m.iter().find(|i| i["name"] == "batchflow-job"))
+        .and_then(|i| i["value"].as_str())
+        .or_else(|| job["id"].as_str())
+        .unwrap_or("")
+}
+
+/// The workflow's job name of each Batch job id the service saw.
+pub(crate) fn workflow_jobs(snap: &Snapshot) -> BTreeMap<String, String> {
+    snap.jobs
+        .iter()
+        .map(|j| (j["id"].as_str().unwrap_or("").to_string(), workflow_job(j).to_string()))
+        .collect()
+}
+
+/// The Batch ids of the workflow's job `job`, in the order the service saw them created.
+pub(crate) fn batch_ids(snap: &Snapshot, job: &str) -> Vec<String> {
+    snap.jobs
+        .iter()
+        .filter(|j| workflow_job(j) == job)
+        .filter_map(|j| j["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Every planned task was created exactly once, with the planned dependencies, and nothing else
+/// (the service's jobs read as the workflow's by their metadata: one run's); every body was
+/// valid; every request had a `client-request-id`, never reused for another.
 pub(crate) fn assert_exactly_once(snap: &Snapshot, planned: &BTreeMap<(String, String), Vec<String>>) {
     assert!(snap.schema_errors.is_empty(), "{:#?}", snap.schema_errors);
     assert!(snap.unexpected_requests.is_empty(), "{:#?}", snap.unexpected_requests);
@@ -229,8 +259,10 @@ pub(crate) fn assert_exactly_once(snap: &Snapshot, planned: &BTreeMap<(String, S
         "{:#?}",
         snap.client_request_id_conflicts
     );
+    let names = workflow_jobs(snap);
     let mut seen = 0;
-    for (job, tasks) in &snap.tasks {
+    for (batch_id, tasks) in &snap.tasks {
+        let job = names.get(batch_id).unwrap_or(batch_id);
         for (id, t) in tasks {
             seen += 1;
             let key = (job.clone(), id.clone());
@@ -259,7 +291,7 @@ pub(crate) fn api_versions(snap: &Snapshot) -> BTreeSet<String> {
         .collect()
 }
 
-fn pool_states(snap: &Snapshot) -> Vec<(String, String)> {
+pub(crate) fn pool_states(snap: &Snapshot) -> Vec<(String, String)> {
     snap.pools
         .iter()
         .map(|p| {
@@ -271,10 +303,12 @@ fn pool_states(snap: &Snapshot) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The state of the workflow's job `job` on the service (the latest run's).
 pub(crate) fn job_state(snap: &Snapshot, job: &str) -> String {
     snap.jobs
         .iter()
-        .find(|j| j["id"] == job)
+        .rev()
+        .find(|j| workflow_job(j) == job)
         .and_then(|j| j["state"].as_str())
         .unwrap_or("absent")
         .to_string()
@@ -527,6 +561,12 @@ fn a_run_killed_while_adding_10000_tasks_resumes_and_creates_each_once() {
         .count();
     assert!(resent <= 200, "{resent} tasks were sent more than once");
     assert_eq!(job_state(&snap, "many"), "completed");
+    // The resumed run went on with the job of its first process: one job, its id the record's.
+    let ids = batch_ids(&snap, "many");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(az.run_dir().join("state.json")).expect("state")).expect("JSON");
+    assert_eq!(record["batch_jobs"]["many"], ids[0].as_str());
 }
 
 #[test]
@@ -554,10 +594,17 @@ fn a_pool_of_the_same_name_with_another_size_is_refused_and_left_alone() {
 }
 
 #[test]
-fn the_same_pool_from_an_earlier_run_is_used() {
+fn a_pool_kept_by_an_earlier_run_is_taken_and_kept_again() {
     let az = Azure::entra();
     let first = az.run(&["--keep-pools", "examples/hello.batchflow"]);
     assert_eq!(first.code, 0, "{}", show(&first));
+    assert!(
+        first
+            .stderr
+            .contains("pool `cpu` is kept: no nodes once it has had no tasks for 30m"),
+        "{}",
+        first.stderr
+    );
     let renamed = std::fs::read_to_string(az.repo.path().join("examples/hello.batchflow"))
         .expect("hello")
         .replace("job hello on", "job hello2 on");
@@ -565,18 +612,13 @@ fn the_same_pool_from_an_earlier_run_is_used() {
     let out = az.run(&[&file]);
     assert_eq!(out.code, 0, "{}", show(&out));
     assert!(
-        out.stderr
-            .contains("exists from an earlier run with the same size, image and node agent"),
+        out.stderr.contains("pool `cpu` of run `hello-")
+            && out.stderr.contains("has the same specification: taking it"),
         "{}",
         out.stderr
     );
-    // The pool was there before the second run, so the second run leaves it.
-    assert!(
-        out.stderr
-            .contains("pool `cpu` was there before this run: left as it was"),
-        "{}",
-        out.stderr
-    );
+    // Kept by the first run, it stays kept after the second.
+    assert!(out.stderr.contains("pool `cpu` is kept"), "{}", out.stderr);
     assert_eq!(
         pool_states(&az.fake.snapshot()),
         [("cpu".to_string(), "active".to_string())]
@@ -586,75 +628,46 @@ fn the_same_pool_from_an_earlier_run_is_used() {
 }
 
 #[test]
-fn a_completed_job_of_an_earlier_run_is_replaced_only_when_asked() {
+fn the_same_workflow_runs_twice_in_one_account_each_run_with_jobs_of_its_own() {
     let az = Azure::entra();
     let first = az.run(&["examples/hello.batchflow"]);
     assert_eq!(first.code, 0, "{}", show(&first));
-    std::thread::sleep(Duration::from_millis(1100));
-    let again = az.run(&["examples/hello.batchflow"]);
-    assert_eq!(again.code, 1, "{}", show(&again));
-    assert!(
-        again.stderr.contains("job `hello` already exists and is completed")
-            && again.stderr.contains("run with --replace-jobs to delete it first"),
-        "{}",
-        again.stderr
-    );
-    std::thread::sleep(Duration::from_millis(1100));
-    let replaced = az.run(&["examples/hello.batchflow", "--replace-jobs"]);
-    assert_eq!(replaced.code, 0, "{}", show(&replaced));
-    assert!(
-        replaced.stderr.contains("job `hello` of an earlier run (created at "),
-        "{}",
-        replaced.stderr
-    );
+    // `--replace-jobs` is a no-op now, and says so.
+    let again = az.run(&["examples/hello.batchflow", "--replace-jobs"]);
+    assert_eq!(again.code, 0, "{}", show(&again));
+    assert!(again.stderr.contains("--replace-jobs does nothing"), "{}", again.stderr);
     let snap = az.fake.snapshot();
-    // The service keeps a record of every job: the first run's, deleted; the new one, ended.
-    let states: Vec<&str> = snap
-        .jobs
-        .iter()
-        .filter(|j| j["id"] == "hello")
-        .filter_map(|j| j["state"].as_str())
-        .collect();
-    assert_eq!(states, ["deleted", "completed"]);
-    let deletes = snap
-        .client_request_ids
-        .iter()
-        .filter(|(what, _, retry)| what.starts_with("DELETE /jobs/hello") && !retry)
-        .count();
-    assert_eq!(deletes, 1);
-}
-
-#[test]
-fn a_second_run_while_the_first_runs_is_refused_and_touches_nothing_of_the_first() {
-    let az = Azure::new(Config {
-        task_duration: Duration::from_secs(600),
-        ..Config::default()
-    });
-    let mut first = az.spawn(&["examples/hello.batchflow"]);
-    az.wait_for("running tasks", |s| {
-        s.tasks.values().flat_map(|t| t.values()).any(|t| t.state == "running")
-    });
-    // Run ids have a one-second clock in them: the second run must not share the first's folder.
-    std::thread::sleep(Duration::from_millis(1100));
-    let second = az.run(&["examples/hello.batchflow"]);
-    assert_ne!(second.code, 0, "{}", show(&second));
+    let ids = batch_ids(&snap, "hello");
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    for id in &ids {
+        assert!(id.starts_with("hello-") && id.len() == "hello-".len() + 20, "{id}");
+        assert_eq!(snap.tasks[id].len(), 5, "{id}");
+    }
+    // The runs' records name their jobs' ids; the jobs name their runs.
+    let runs: Vec<Value> =
+        serde_json::from_str(&az.bf().args(["runs", "--format", "json"]).run().stdout).expect("runs JSON");
+    for job in snap.jobs.iter().filter(|j| workflow_job(j) == "hello") {
+        assert_eq!(job["state"], "completed");
+        // The workflow names the job's display name; it stays as written.
+        assert_eq!(job["displayName"], "hello, batchflow");
+        let run = job["metadata"]
+            .as_array()
+            .and_then(|m| m.iter().find(|i| i["name"] == "batchflow-run"))
+            .and_then(|i| i["value"].as_str())
+            .expect("a batchflow-run tag");
+        let record = runs.iter().find(|r| r["id"] == run).expect("the run that made it");
+        assert_eq!(record["batch_jobs"]["hello"], job["id"]);
+    }
+    // Nothing of the first run was deleted to make room for the second.
     assert!(
-        second.stderr.contains("job `hello` already exists, active, created at")
-            && second.stderr.contains("by another run"),
-        "{}",
-        second.stderr
+        !snap
+            .client_request_ids
+            .iter()
+            .any(|(what, _, _)| what.starts_with("DELETE /jobs")),
+        "{:?}",
+        snap.client_request_ids
     );
-    let snap = az.fake.snapshot();
-    // The first run's job, tasks and pool are as they were: nothing added twice, nothing ended.
-    assert_eq!(job_state(&snap, "hello"), "active");
-    assert!(snap.tasks["hello"]
-        .values()
-        .all(|t| t.created == 1 && t.add_attempts == 1));
-    assert_eq!(pool_states(&snap), [("cpu".to_string(), "active".to_string())]);
-    let cancel = az.bf().args(["cancel", "--keep-pools"]).run();
-    let _ = first.kill();
-    let _ = first.wait();
-    assert_eq!(cancel.code, 0, "{}", show(&cancel));
 }
 
 #[test]
@@ -847,11 +860,18 @@ fn status_shows_batch_and_cancel_ends_the_run() {
     assert_eq!(status.code, 0, "{}", show(&status));
     let v: Value = serde_json::from_str(&status.stdout).expect("status JSON");
     assert_eq!(v["status"], "running", "{v}");
-    assert_eq!(v["batch"]["jobs"][0]["id"], "hello");
+    assert_eq!(v["batch"]["jobs"][0]["name"], "hello");
+    assert!(
+        v["batch"]["jobs"][0]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("hello-")),
+        "{v}"
+    );
     assert_eq!(v["batch"]["jobs"][0]["state"], "active");
     assert_eq!(v["batch"]["pools"][0]["allocation"], "steady");
     let text = az.bf().args(["status"]).run();
     assert!(text.stdout.contains("job  hello"), "{}", text.stdout);
+    assert!(text.stdout.contains("(Batch id `hello-"), "{}", text.stdout);
     // Without AZURE_BATCH_ENDPOINT the run's own account is asked; another one is refused.
     let own = az.bf().env("AZURE_BATCH_ENDPOINT", "").args(["status"]).run();
     assert!(own.stdout.contains("job  hello"), "{}", show(&own));
@@ -881,7 +901,7 @@ fn status_shows_batch_and_cancel_ends_the_run() {
     assert_eq!(cancel.code, 0, "{}", show(&cancel));
     let code = child.wait().expect("the run ends").code();
     assert_eq!(code, Some(130));
-    assert!(cancel.stderr.contains("job `hello` terminated"), "{}", cancel.stderr);
+    assert!(cancel.stderr.contains("job `hello` (`hello-"), "{}", cancel.stderr);
     assert!(
         cancel.stderr.contains("pool `cpu` is being deleted"),
         "{}",

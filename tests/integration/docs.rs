@@ -90,7 +90,8 @@ fn documents() -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Inline code spans and the lines of fenced code blocks that are not batchflow source.
+/// Inline code spans and the lines of fenced code blocks that are not batchflow source (nor
+/// Rhai hooks, nor Batch autoscale formulas).
 fn code_of(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut fence: Option<bool> = None;
@@ -98,7 +99,7 @@ fn code_of(text: &str) -> Vec<(usize, String)> {
         if let Some(rest) = line.trim_start().strip_prefix("```") {
             fence = match fence {
                 Some(_) => None,
-                None => Some(rest.trim() != "batchflow" && rest.trim() != "rhai"),
+                None => Some(!["batchflow", "rhai", "autoscale"].contains(&rest.trim())),
             };
             continue;
         }

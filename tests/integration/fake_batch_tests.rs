@@ -823,14 +823,17 @@ fn bodies_the_schema_rejects_are_400_and_recorded() {
     assert!(s.pools.is_empty() && s.jobs.is_empty());
 
     // Requests the fake does not know, and ones without an api-version or with unknown parameters.
-    let r = c.get("/pools");
+    let r = c.get("/certificates");
     assert_eq!((r.status, r.code()), (404, "ResourceNotFound".to_string()));
     let r = c.send_url("GET", &format!("{}/jobs/j", fake.url()), None);
     assert_eq!((r.status, r.code()), (400, "MissingRequiredQueryParameter".to_string()));
     let r = c.get("/jobs/j?maxResults=10");
     assert_eq!((r.status, r.code()), (400, "UnsupportedQueryParameter".to_string()));
     let s = fake.snapshot();
-    assert_eq!(s.unexpected_requests, [format!("GET /pools?api-version={}", c.version)]);
+    assert_eq!(
+        s.unexpected_requests,
+        [format!("GET /certificates?api-version={}", c.version)]
+    );
 }
 
 /// Each request is checked against the schema of the api-version it names; an api-version
@@ -1169,8 +1172,14 @@ fn slow_replies_and_latency_delay_the_answer() {
 
 /// Replays a plan (`batchflow plan --format json`) against the fake: its requests in order,
 /// its waits by polling. `create-arm-pool` steps go to the fake ARM `arm` (the account's id in
-/// place of `{batchAccount}`), whose pools are the fake Batch service's.
+/// place of `{batchAccount}`), whose pools are the fake Batch service's. The run's id and
+/// suffix are filled in as a run does.
 fn replay(c: &Client, plan: &Value, arm: (&Client, &str)) {
+    let filled = plan
+        .to_string()
+        .replace("<run-suffix>", "261123-141502-3fa9c1")
+        .replace("<run>", "replay-20261123-141502");
+    let plan: Value = serde_json::from_str(&filled).expect("the plan, filled");
     for step in plan["steps"].as_array().expect("steps") {
         let path = step["path"].as_str().expect("path");
         if step["kind"] == "create-arm-pool" {

@@ -5,6 +5,8 @@ mod support;
 mod architecture;
 mod autoscale;
 mod azure;
+mod azure_identity;
+mod azure_keep;
 mod azure_rerun;
 mod azure_resume;
 mod azure_versions;

@@ -290,7 +290,16 @@ fn seconds_of(v: &Value) -> Option<f64> {
 }
 
 /// Validates every body of a plan and every rule beyond the schema.
+/// A run's suffix as a run fills it into the plan's job ids (`<run-suffix>`): the requests
+/// checked are those a run sends, their ids at their longest.
+const RUN_SUFFIX: &str = "261123-141502-3fa9c1";
+
 fn check_plan(label: &str, plan: &Value, secrets: Option<&Secrets>) -> Report {
+    let filled = serde_json::to_string(plan)
+        .map(|t| t.replace("<run-suffix>", RUN_SUFFIX))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let plan = filled.as_ref().unwrap_or(plan);
     let mut r = Report::default();
     let problem = |r: &mut Report, msg: String| r.problems.push(format!("{label}: {msg}"));
     let Some(version) = plan["api_version"].as_str().and_then(Version::from_name) else {
@@ -980,12 +989,11 @@ pool cpu {
 
 /// The collections of one job: (step id, task bodies).
 fn collections<'p>(plan: &'p Value, job: &str) -> Vec<(&'p str, &'p [Value])> {
-    let path = format!("/jobs/{job}/addtaskcollection");
     plan["steps"]
         .as_array()
         .expect("steps")
         .iter()
-        .filter(|s| s["method"] == "POST" && s["path"] == path.as_str())
+        .filter(|s| s["kind"] == "add-tasks" && s["job"] == job)
         .map(|s| {
             (
                 s["step"].as_str().unwrap_or(""),

@@ -11,6 +11,8 @@ fn each_version_names_the_body_of_each_request_batchflow_sends() {
     let requests = [
         ("POST", "/pools", Body::CreatePool),
         ("POST", "/pools/cpu/resize", Body::ResizePool),
+        ("POST", "/pools/cpu/enableautoscale", Body::EnableAutoScale),
+        ("PATCH", "/pools/cpu", Body::PatchPool),
         ("POST", "/jobs", Body::CreateJob),
         ("PATCH", "/jobs/sweep", Body::PatchJob),
         ("POST", "/jobs/sweep/terminate", Body::TerminateJob),

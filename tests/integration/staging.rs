@@ -189,7 +189,7 @@ fn an_azure_run_uploads_by_content_and_leaves_the_same_files_as_a_local_run() {
 
     // A second run sends nothing: every file is in storage by its content already.
     std::fs::remove_dir_all(azure.path().join("results")).expect("results removed");
-    let again = run_with_storage(&azure, &["align.batchflow", "--replace-jobs"]);
+    let again = run_with_storage(&azure, &["align.batchflow"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
         again
@@ -330,4 +330,47 @@ job j on cpu {
     // A container prefix keeps the whole blob name under the input's folder, as on Batch.
     assert_eq!(blobs.text(&data, "results/copy.fa"), ">chr1\nACGT\n");
     assert_eq!(blobs.text(&data, "results/reads.txt"), "samples\n");
+}
+
+/// A task that fails and sends its logs home whatever happens.
+const FAILING: &str = r#"workflow "failing"
+
+pool cpu {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+}
+
+job j on cpu {
+  task t {
+    command = "/bin/sh -c 'echo partial > part.txt; echo oops >&2; exit 3'"
+    outputs {
+      "../std*.txt" = { to = "logs/t/", when = always }
+      "part.txt"    = "results/part.txt"
+    }
+  }
+}
+"#;
+
+#[test]
+fn a_failed_task_brings_back_the_outputs_it_sends_always_and_not_the_others() {
+    let repo = local_repo();
+    repo.workflow("failing.batchflow", FAILING);
+    repo.run(&["failing.batchflow"]).failure();
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("logs/t/stderr.txt")).expect("stderr brought back"),
+        "oops\n"
+    );
+    assert!(!repo.path().join("results/part.txt").exists());
+
+    let (azure, _container) = azure_with_storage();
+    azure.write("failing.batchflow", FAILING);
+    let out = run_with_storage(&azure, &["failing.batchflow"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(azure.path().join("logs/t/stderr.txt")).expect("stderr brought back"),
+        "oops\n"
+    );
+    assert!(!azure.path().join("results/part.txt").exists());
 }

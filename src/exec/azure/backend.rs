@@ -6,10 +6,12 @@ use super::arm::pools::ArmAccount;
 use super::client::BatchClient;
 use super::control::{self, TaskStatus};
 use super::reach::Reach;
+use super::release::{self, RunEnd};
 use super::runner::{self, Env, FailedTask, Findings};
 use crate::diagnostics::Problem;
 use crate::exec::backend::{Backend, Outcome, Results, Run};
 use crate::exec::error::RunError;
+use crate::exec::identity::{batch_job, RunIds};
 use crate::exec::plan_tasks::Origins;
 use crate::exec::state::{RunState, RunStatus};
 use crate::exec::{TaskReport, TaskState};
@@ -32,7 +34,6 @@ pub struct AzureSettings {
     /// `--max-in-flight` (default 16).
     pub max_in_flight: Option<usize>,
     pub keep_pools: bool,
-    pub replace_jobs: bool,
     /// The environment: secrets, `BATCHFLOW_POLL_MS`.
     pub env: HashMap<String, String>,
 }
@@ -73,7 +74,7 @@ impl AzureBackend {
 
     fn options(
         &self,
-        started_ms: u64,
+        ids: RunIds,
         interrupt: Arc<AtomicBool>,
         links: Arc<crate::exec::stage::Links>,
     ) -> runner::RunnerOptions {
@@ -85,12 +86,10 @@ impl AzureBackend {
             .map_or(POLL, Duration::from_millis);
         runner::RunnerOptions {
             max_in_flight: self.settings.max_in_flight.unwrap_or(16).max(1),
-            keep_pools: self.settings.keep_pools,
             poll,
             resize_retries: RESIZE_RETRIES,
             interrupt,
-            run_started_ms: started_ms,
-            replace_jobs: self.settings.replace_jobs,
+            ids,
             secrets: self.settings.env.clone(),
             links,
         }
@@ -106,7 +105,7 @@ impl AzureBackend {
                 .iter()
                 .filter(|j| done.contains(&StepKind::CreateJob { job: j.to_string() }.id()))
             {
-                match control::task_states(&self.client, job, true).await {
+                match control::task_states(&self.client, batch_job(run.record, job), true).await {
                     Ok(list) => {
                         all.insert(job.clone(), list);
                     }
@@ -177,7 +176,7 @@ impl Backend for AzureBackend {
             RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
         ) {
             return Err(RunError::Refused(format!(
-                "run `{}` on Azure Batch has ended ({}); its jobs are terminated: start a new run, with --replace-jobs to replace them",
+                "run `{}` on Azure Batch has ended ({}); its jobs are terminated: start a new run (its jobs get ids of their own)",
                 old.run_id,
                 old.status_text()
             )));
@@ -192,7 +191,7 @@ impl Backend for AzureBackend {
     }
 
     fn execute(&mut self, run: &mut Run<'_, '_>) -> Result<Outcome, RunError> {
-        let opts = self.options(run.record.started_ms, Arc::clone(&run.interrupt), run.stage.links());
+        let opts = self.options(RunIds::of(run.record), Arc::clone(&run.interrupt), run.stage.links());
         let env = Env {
             run_dir: run.dir,
             policy: run.policy,
@@ -218,13 +217,16 @@ impl Backend for AzureBackend {
         }
         let states = self.final_states(run.plan, run);
         let done = run.dir.steps_done();
-        for line in self.runtime.block_on(control::end_run(
-            &self.client,
-            run.plan,
-            &done,
-            self.settings.keep_pools,
-            self.arm.as_ref(),
-        )) {
+        let end = RunEnd {
+            client: &self.client,
+            plan: run.plan,
+            run_id: &run.record.run_id,
+            job_ids: &run.record.batch_jobs,
+            done: &done,
+            keep_pools: self.settings.keep_pools,
+            arm: self.arm.as_ref(),
+        };
+        for line in self.runtime.block_on(release::end_run(&end)) {
             run.observer.note(&line);
         }
         let usage = usage(&self.report);

@@ -144,21 +144,6 @@ impl BatchClient {
         self.send_url(method, url, body).await
     }
 
-    /// As [`BatchClient::send`]; an error comes with the number of attempts made, so a
-    /// caller can tell "exists" on a first attempt (someone else's) from one on a retry
-    /// (perhaps its own earlier attempt, whose answer was lost).
-    pub async fn send_counting(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<Reply, (Error, u32)> {
-        let mut url = self.base.clone();
-        url.set_path(path);
-        url.query_pairs_mut().append_pair("api-version", &self.api_version);
-        self.send_url_counting(method, url, body).await
-    }
-
     /// A request to a full URL, such as an `odata.nextLink`; only to the account's own
     /// endpoint, so credentials never go to a host a reply named.
     pub async fn send_url(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Reply, Error> {

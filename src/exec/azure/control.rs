@@ -1,7 +1,7 @@
-//! What happens around a run on Batch: ending it (terminate its jobs, delete its pools), the
-//! final state of every task, and how things stand now (`batchflow status`).
+//! What happens around a run on Batch: what a plan creates there, terminating a job, the final
+//! state of every task, and how things stand now (`batchflow status`). Ending a run is
+//! `release::end_run`.
 
-use super::arm::pools::ArmAccount;
 use super::client::{BatchClient, Error};
 use super::list;
 use super::models::{CloudJob, CloudPool, CloudTask, TaskCounts, TaskCountsResult};
@@ -9,9 +9,17 @@ use crate::exec::TaskState;
 use crate::plan::{Plan, StepKind};
 use reqwest::Method;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
-/// The pools and jobs a plan creates, by id, in plan order.
+/// A run's Batch job ids, by the workflow's job names (`RunState::batch_jobs`).
+pub type JobIds = BTreeMap<String, String>;
+
+/// The Batch id of the workflow's job `job`: its run's, else its name (older runs).
+pub fn job_id<'a>(ids: &'a JobIds, job: &'a str) -> &'a str {
+    ids.get(job).map_or(job, String::as_str)
+}
+
+/// The pools and jobs a plan creates, by id, in plan order (jobs by the workflow's names).
 pub fn created(plan: &Plan) -> (Vec<String>, Vec<String>) {
     let (mut pools, mut jobs) = (Vec::new(), Vec::new());
     for step in &plan.steps {
@@ -27,66 +35,6 @@ pub fn created(plan: &Plan) -> (Vec<String>, Vec<String>) {
 /// The line of the run folder's step log that says a pool was there before the run.
 pub fn adopted_mark(pool: &str) -> String {
     format!("adopted-pool {pool}")
-}
-
-/// Terminates the run's jobs and deletes its pools (unless `keep_pools`): only those this run
-/// created (`done` holds the finished steps); a pool it found and used, or refused, is left.
-/// Pools created through Azure Resource Manager are deleted through it when `arm` is given
-/// (through the Batch API otherwise, which deletes any pool). Returns one line per action.
-pub async fn end_run(
-    client: &BatchClient,
-    plan: &Plan,
-    done: &HashSet<String>,
-    keep_pools: bool,
-    arm: Option<&ArmAccount>,
-) -> Vec<String> {
-    let (pools, jobs) = created(plan);
-    let mut lines = Vec::new();
-    for job in jobs
-        .iter()
-        .filter(|j| done.contains(&StepKind::CreateJob { job: j.to_string() }.id()))
-    {
-        match terminate_job(client, job, "RunEnded").await {
-            Ok(true) => lines.push(format!("job `{job}` terminated")),
-            Ok(false) => {}
-            Err(e) => lines.push(format!("cannot terminate job `{job}`: {e}")),
-        }
-    }
-    if keep_pools {
-        return lines;
-    }
-    for pool in pools
-        .iter()
-        .filter(|p| done.contains(&StepKind::CreatePool { pool: p.to_string() }.id()))
-    {
-        if done.contains(&adopted_mark(pool)) {
-            lines.push(format!(
-                "pool `{pool}` was there before this run: left as it was (`az batch pool delete --pool-id {pool}` deletes it)"
-            ));
-            continue;
-        }
-        let through_arm = plan
-            .steps
-            .iter()
-            .any(|s| s.kind == StepKind::CreateArmPool { pool: pool.clone() });
-        if let (true, Some(arm)) = (through_arm, arm) {
-            match arm.delete(pool).await {
-                Ok(()) => lines.push(format!("pool `{pool}` is being deleted (through Azure Resource Manager)")),
-                Err(e) => lines.push(format!(
-                    "cannot delete pool `{pool}` through Azure Resource Manager: {e} (delete it with `az batch pool delete --pool-id {pool}`)"
-                )),
-            }
-            continue;
-        }
-        match client.send(Method::DELETE, &format!("/pools/{pool}"), &[], None).await {
-            Ok(_) => lines.push(format!("pool `{pool}` is being deleted")),
-            Err(e) if matches!(e.code(), Some("PoolNotFound") | Some("PoolBeingDeleted")) => {}
-            Err(e) => lines.push(format!(
-                "cannot delete pool `{pool}`: {e} (delete it with `az batch pool delete --pool-id {pool}`)"
-            )),
-        }
-    }
-    lines
 }
 
 /// Terminates a job; false if it had ended already.
@@ -162,6 +110,9 @@ pub struct PoolStatus {
 
 #[derive(Debug, Serialize)]
 pub struct JobStatus {
+    /// The workflow's job.
+    pub name: String,
+    /// Its Batch id in the run.
     pub id: String,
     pub state: String,
     pub active: u64,
@@ -177,7 +128,7 @@ pub struct Status {
 }
 
 /// The plan's pools and jobs as Batch has them now.
-pub async fn status(client: &BatchClient, plan: &Plan) -> Result<Status, Error> {
+pub async fn status(client: &BatchClient, plan: &Plan, job_ids: &JobIds) -> Result<Status, Error> {
     let (pools, jobs) = created(plan);
     let mut out = Status {
         pools: Vec::new(),
@@ -203,11 +154,13 @@ pub async fn status(client: &BatchClient, plan: &Plan) -> Result<Status, Error> 
             Err(e) => return Err(e),
         }
     }
-    for id in jobs {
+    for name in jobs {
+        let id = job_id(job_ids, &name).to_string();
         let job = match list::get_raw::<CloudJob>(client, &format!("/jobs/{id}"), &[("$select", "id,state")]).await {
             Ok(j) => j,
             Err(e) if e.code() == Some("JobNotFound") => {
                 out.jobs.push(JobStatus {
+                    name,
                     id,
                     state: "missing".into(),
                     active: 0,
@@ -223,6 +176,7 @@ pub async fn status(client: &BatchClient, plan: &Plan) -> Result<Status, Error> 
             .await?
             .task_counts;
         out.jobs.push(JobStatus {
+            name,
             id,
             state: job.state,
             active: c.active,

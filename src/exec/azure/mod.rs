@@ -7,9 +7,12 @@ pub mod client;
 pub mod config;
 pub mod control;
 pub mod list;
+pub mod made_pools;
 pub mod models;
 pub mod prices;
 pub mod reach;
+pub mod release;
 pub mod runner;
+pub mod warm;
 
 pub use backend::{AzureBackend, AzureSettings};

@@ -1,7 +1,7 @@
 //! The parts of Batch's replies the backend reads (serde, wire names). Fields it does not
 //! need are left out; serde ignores them.
 
-use crate::plan::batch_api::ImageReference;
+use crate::plan::batch_api::{ImageReference, MetadataItem};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -19,7 +19,10 @@ pub struct CloudPool {
     pub target_dedicated_nodes: u32,
     pub target_low_priority_nodes: u32,
     pub enable_auto_scale: Option<bool>,
+    pub auto_scale_formula: Option<String>,
     pub resize_errors: Vec<ResizeError>,
+    /// Who made the pool (see `plan::identity`).
+    pub metadata: Vec<MetadataItem>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -70,6 +73,8 @@ pub struct CloudJob {
     /// RFC 3339.
     pub creation_time: Option<String>,
     pub execution_info: Option<JobExecutionInfo>,
+    /// Which run made the job (see `plan::identity`).
+    pub metadata: Vec<MetadataItem>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

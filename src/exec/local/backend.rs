@@ -29,6 +29,8 @@ pub struct LocalBackend {
     container_cli: Option<PathBuf>,
     secrets: HashMap<String, String>,
     reports: Vec<TaskReport>,
+    /// Pools with `keep`: on this machine there is nothing to keep.
+    kept: Vec<String>,
 }
 
 impl LocalBackend {
@@ -54,6 +56,7 @@ impl LocalBackend {
             container_cli,
             secrets: settings.env,
             reports: Vec::new(),
+            kept: plan.keep.iter().map(|k| k.pool.clone()).collect(),
         })
     }
 
@@ -72,7 +75,13 @@ impl LocalBackend {
 
     /// Notes for the start of a run: how the pools are simulated.
     fn notes(&self) -> Vec<String> {
-        node_notes(&self.model)
+        let mut out = node_notes(&self.model);
+        for pool in &self.kept {
+            out.push(format!(
+                "pool `{pool}` says `keep`: a local run has nothing to keep, its simulated nodes end with the run (on Azure Batch the pool outlives it)"
+            ));
+        }
+        out
     }
 }
 

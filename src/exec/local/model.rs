@@ -117,7 +117,7 @@ impl Model {
                         id: p.id,
                     });
                 }
-                StepKind::CreateJob { .. } => {
+                StepKind::CreateJob { job: name } => {
                     let j: JobAddParameter = body(&step.id, raw)?;
                     let pool = model
                         .pools
@@ -126,7 +126,7 @@ impl Model {
                         .ok_or_else(|| {
                             ModelError(format!(
                                 "job `{}` runs on pool `{}`, which the plan does not create",
-                                j.id, j.pool_info.pool_id
+                                name, j.pool_info.pool_id
                             ))
                         })?;
                     // A job after other jobs comes after their wait steps.
@@ -137,9 +137,11 @@ impl Model {
                         .filter(|(_, j)| step.after.contains(&StepKind::WaitJob { job: j.id.clone() }.id()))
                         .map(|(i, _)| i)
                         .collect();
-                    job_index.insert(j.id.clone(), model.jobs.len());
+                    // A local run's folder is its own: its jobs keep the workflow's names
+                    // (on Batch, each run's job ids are unique to it).
+                    job_index.insert(name.clone(), model.jobs.len());
                     model.jobs.push(Job {
-                        id: j.id.clone(),
+                        id: name.clone(),
                         pool,
                         body: j,
                         after,

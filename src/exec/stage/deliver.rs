@@ -66,6 +66,7 @@ mod tests {
             blob: blob.into(),
             prefix,
             to: to.into(),
+            when: crate::plan::batch_api::UploadCondition::TaskSuccess,
         }
     }
 

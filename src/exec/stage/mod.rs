@@ -138,11 +138,17 @@ impl Stage {
 
     /// Starts bringing back the outputs of a task that just succeeded.
     pub fn task_succeeded(&self, job: &str, task: &str) {
+        self.task_ended(job, task, true);
+    }
+
+    /// Starts bringing back the outputs a task that ended this way has (`when`), once per task.
+    fn task_ended(&self, job: &str, task: &str, succeeded: bool) {
         let key = (job.to_string(), task.to_string());
-        let Some(list) = self.by_task.get(&key).cloned() else {
+        let Some(list) = self.by_task.get(&key) else {
             return;
         };
-        if !self.started.lock().is_ok_and(|mut s| s.insert(key)) {
+        let list: Vec<Delivery> = list.iter().filter(|d| d.after(succeeded)).cloned().collect();
+        if list.is_empty() || !self.started.lock().is_ok_and(|mut s| s.insert(key)) {
             return;
         }
         let (store, repo, run_id) = (Arc::clone(&self.store), self.repo.clone(), self.run_id.clone());
@@ -158,11 +164,16 @@ impl Stage {
         }
     }
 
-    /// Brings back the outputs of every succeeded task not yet brought back (those of an
-    /// earlier process of a resumed run too), waits for all, and reports what failed.
+    /// Brings back the outputs of every ended task not yet brought back (those of an earlier
+    /// process of a resumed run too, and a failed task's `when = failure|always` ones), waits
+    /// for all, and reports what failed.
     pub fn finish(&self, reports: &[TaskReport], observer: &mut dyn Observer) -> Vec<Problem> {
-        for r in reports.iter().filter(|r| r.state == TaskState::Succeeded) {
-            self.task_succeeded(&r.job, &r.task);
+        for r in reports {
+            match r.state {
+                TaskState::Succeeded => self.task_ended(&r.job, &r.task, true),
+                TaskState::Failed => self.task_ended(&r.job, &r.task, false),
+                _ => {}
+            }
         }
         let pending = self
             .pending

@@ -15,6 +15,7 @@ const PROPERTIES: &[&str] = &[
     "interNodeCommunication",
     "taskSlotsPerNode",
     "startTask",
+    "metadata",
 ];
 const VM_FIELDS: &[&str] = &["imageReference", "nodeAgentSkuId", "containerConfiguration"];
 const IMAGE_FIELDS: &[&str] = &["publisher", "offer", "sku", "version", "id"];
@@ -113,7 +114,11 @@ pub fn as_batch(name: &str, body: &Value) -> Value {
     if p["interNodeCommunication"] == "Enabled" {
         out["enableInterNodeCommunication"] = json!(true);
     }
-    for (arm, batch) in [("taskSlotsPerNode", "taskSlotsPerNode"), ("displayName", "displayName")] {
+    for (arm, batch) in [
+        ("taskSlotsPerNode", "taskSlotsPerNode"),
+        ("displayName", "displayName"),
+        ("metadata", "metadata"),
+    ] {
         if let Some(v) = p.get(arm) {
             out[batch] = v.clone();
         }
@@ -153,6 +158,7 @@ fn as_arm(state: &State, batch: &Value, created: Option<&Value>) -> Value {
         "taskSlotsPerNode": batch["taskSlotsPerNode"],
         "currentDedicatedNodes": batch["currentDedicatedNodes"],
         "currentLowPriorityNodes": batch["currentLowPriorityNodes"],
+        "metadata": batch.get("metadata").cloned().unwrap_or_else(|| json!([])),
     });
     match created {
         Some(body) => {

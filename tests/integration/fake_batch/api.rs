@@ -22,6 +22,10 @@ enum Route<'a> {
     PoolExists(&'a str),
     DeletePool(&'a str),
     ResizePool(&'a str),
+    ListPools,
+    PatchPool(&'a str),
+    EnableAutoScale(&'a str),
+    DisableAutoScale(&'a str),
     ListNodes(&'a str),
     GetNode(&'a str, &'a str),
     NodeFile(&'a str, &'a str, &'a str),
@@ -50,6 +54,10 @@ fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
         ("HEAD", ["pools", p]) => Route::PoolExists(p),
         ("DELETE", ["pools", p]) => Route::DeletePool(p),
         ("POST", ["pools", p, "resize"]) => Route::ResizePool(p),
+        ("GET", ["pools"]) => Route::ListPools,
+        ("PATCH", ["pools", p]) => Route::PatchPool(p),
+        ("POST", ["pools", p, "enableautoscale"]) => Route::EnableAutoScale(p),
+        ("POST", ["pools", p, "disableautoscale"]) => Route::DisableAutoScale(p),
         ("GET", ["pools", p, "nodes"]) => Route::ListNodes(p),
         ("GET", ["pools", p, "nodes", n]) => Route::GetNode(p, n),
         ("GET", ["pools", p, "nodes", n, "files", "startup", f]) => Route::NodeFile(p, n, f),
@@ -75,7 +83,7 @@ fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
 /// The query parameters an operation takes besides `api-version` and `timeout`.
 fn extra_params(r: &Route<'_>) -> &'static [&'static str] {
     match r {
-        Route::ListNodes(_) | Route::ListTasks(_) | Route::ListJobs | Route::ListJobSchedules => {
+        Route::ListNodes(_) | Route::ListTasks(_) | Route::ListJobs | Route::ListJobSchedules | Route::ListPools => {
             &["maxresults", "$filter", "$select", "$expand", "$skiptoken"]
         }
         Route::SupportedImages => &["maxresults", "$filter", "$skiptoken"],
@@ -254,6 +262,13 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
                     .header("Last-Modified", modified))
             })
         }),
+        Route::ListPools => super::pool_api::list_pools(shared, req, faults),
+        Route::PatchPool(p) => {
+            body(shared, req, Body::PatchPool).and_then(|b| super::pool_api::patch_pool(shared, faults, p, &b))
+        }
+        Route::EnableAutoScale(p) => body(shared, req, Body::EnableAutoScale)
+            .and_then(|b| super::pool_api::enable_autoscale(shared, faults, p, &b)),
+        Route::DisableAutoScale(p) => super::pool_api::disable_autoscale(shared, faults, p),
         Route::ListNodes(p) => list_nodes(shared, req, faults, p),
         Route::GetNode(p, n) => shared.with_sim(faults, |sim, _| -> Result<Reply> {
             let i = sim.pool(p)?;
@@ -394,7 +409,7 @@ fn version(req: &Req) -> Version {
 
 /// The request's body as a valid `kind`: parsed and checked against the strict schema of the
 /// request's api-version.
-fn body(shared: &Shared, req: &Req, kind: Body) -> Result<Value> {
+pub(super) fn body(shared: &Shared, req: &Req, kind: Body) -> Result<Value> {
     match optional_body(shared, req, kind)? {
         Some(v) => Ok(v),
         None => Err(bad_body(

@@ -21,6 +21,7 @@ mod files;
 pub mod handle;
 mod node;
 pub mod odata;
+mod pool_api;
 mod state;
 
 use http_body_util::{BodyExt, Full};
@@ -71,6 +72,9 @@ pub struct Config {
     pub supported_images_page: usize,
     /// Active jobs of other runs that `GET /jobs` lists.
     pub extra_active_jobs: u32,
+    /// Shortest time between two `enableautoscale` calls on one pool; Batch's is 30 seconds
+    /// ("You cannot call this API for the same Pool more than once every 30 seconds").
+    pub enable_autoscale_spacing: Duration,
 }
 
 impl Default for Config {
@@ -89,6 +93,7 @@ impl Default for Config {
             supported_images: catalog::supported_images(),
             supported_images_page: 2,
             extra_active_jobs: 0,
+            enable_autoscale_spacing: Duration::ZERO,
         }
     }
 }

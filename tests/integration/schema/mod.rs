@@ -26,6 +26,10 @@ pub enum Version {
 pub enum Body {
     CreatePool,
     ResizePool,
+    /// Autoscaling on an existing pool (a kept pool's idle formula).
+    EnableAutoScale,
+    /// A pool's metadata (who holds a kept pool).
+    PatchPool,
     CreateJob,
     PatchJob,
     TerminateJob,
@@ -34,9 +38,11 @@ pub enum Body {
 }
 
 impl Body {
-    pub const ALL: [Body; 7] = [
+    pub const ALL: [Body; 9] = [
         Body::CreatePool,
         Body::ResizePool,
+        Body::EnableAutoScale,
+        Body::PatchPool,
         Body::CreateJob,
         Body::PatchJob,
         Body::TerminateJob,
@@ -66,6 +72,8 @@ impl Version {
         match (self, body) {
             (Version::V2025_06_01, Body::CreatePool) => "BatchPoolCreateOptions",
             (Version::V2025_06_01, Body::ResizePool) => "BatchPoolResizeOptions",
+            (Version::V2025_06_01, Body::EnableAutoScale) => "BatchPoolEnableAutoScaleOptions",
+            (Version::V2025_06_01, Body::PatchPool) => "BatchPoolUpdateOptions",
             (Version::V2025_06_01, Body::CreateJob) => "BatchJobCreateOptions",
             (Version::V2025_06_01, Body::PatchJob) => "BatchJobUpdateOptions",
             (Version::V2025_06_01, Body::TerminateJob) => "BatchJobTerminateOptions",
@@ -73,6 +81,8 @@ impl Version {
             (Version::V2025_06_01, Body::CreateTaskCollection) => "BatchTaskGroup",
             (Version::V2024_02_01, Body::CreatePool) => "PoolAddParameter",
             (Version::V2024_02_01, Body::ResizePool) => "PoolResizeParameter",
+            (Version::V2024_02_01, Body::EnableAutoScale) => "PoolEnableAutoScaleParameter",
+            (Version::V2024_02_01, Body::PatchPool) => "PoolPatchParameter",
             (Version::V2024_02_01, Body::CreateJob) => "JobAddParameter",
             (Version::V2024_02_01, Body::PatchJob) => "JobPatchParameter",
             (Version::V2024_02_01, Body::TerminateJob) => "JobTerminateParameter",

@@ -241,3 +241,29 @@ fn the_deepest_nesting_checked_fits_a_small_stack() {
     let results = worker.expect("thread").join().expect("no stack overflow");
     assert!(results.iter().all(Vec::is_empty), "{results:#?}");
 }
+
+#[test]
+fn the_idle_formula_of_a_kept_pool_checks_clean() {
+    use crate::plan::batch_api::PoolAddParameter;
+    use crate::plan::keep::idle_formula;
+    let fixed = PoolAddParameter {
+        target_dedicated_nodes: Some(4),
+        target_low_priority_nodes: Some(2),
+        ..PoolAddParameter::default()
+    };
+    assert_eq!(analyze(&idle_formula(&fixed, 30 * 60)), Vec::new());
+    // A pool with a formula of its own (the article's "Pending tasks" example, and one that
+    // sets the aliases) keeps it, with the guard after it.
+    for own in [
+        "startingNumberOfVMs = 1;\nmaxNumberofVMs = 25;\npendingTaskSamplePercent = $PendingTasks.GetSamplePercent(180 * TimeInterval_Second);\npendingTaskSamples = pendingTaskSamplePercent < 70 ? startingNumberOfVMs : avg($PendingTasks.GetSample(180 * TimeInterval_Second));\n$TargetDedicatedNodes=min(maxNumberofVMs, pendingTaskSamples);\n$NodeDeallocationOption = taskcompletion;",
+        "$TargetDedicated = 3",
+    ] {
+        let pool = PoolAddParameter {
+            enable_auto_scale: Some(true),
+            auto_scale_formula: Some(own.into()),
+            ..PoolAddParameter::default()
+        };
+        let formula = idle_formula(&pool, 10 * 60);
+        assert_eq!(analyze(&formula), Vec::new(), "{formula}");
+    }
+}

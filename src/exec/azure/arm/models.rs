@@ -116,6 +116,9 @@ pub struct ArmPoolProperties {
     pub creation_time: Option<String>,
     #[serde(default)]
     pub deployment_configuration: Option<serde_json::Value>,
+    /// Who made the pool (see `plan::identity`).
+    #[serde(default)]
+    pub metadata: Vec<crate::plan::batch_api::MetadataItem>,
 }
 
 #[derive(Deserialize, Debug, Default)]

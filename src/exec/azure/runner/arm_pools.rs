@@ -3,12 +3,13 @@
 //! it has the workflow's size, image, node agent and every identity, else its differences are
 //! listed), and waited for until ARM has provisioned it; from there the pool is a Batch pool
 //! like the others, and its nodes and start tasks are waited for through the Batch API (ARM
-//! shows no nodes). The pool is deleted through ARM when the run ends (`control::end_run`).
+//! shows no nodes). The pool is deleted through ARM when the run ends (`release::end_run`).
 
 use super::pools::{stop_if_interrupted, wait_ready};
 use super::{Ctx, Done};
 use crate::exec::azure::arm::models::ArmPool;
 use crate::exec::azure::arm::pools::{ArmAccount, Created};
+use crate::exec::azure::warm;
 use crate::exec::error::RunError;
 use crate::plan::arm_api::ArmPoolBody;
 
@@ -95,8 +96,8 @@ fn differences(have: &ArmPool, wanted: &ArmPoolBody) -> Vec<String> {
     out
 }
 
-/// A pool of the id exists: this run's (an answer lost), an earlier run's of the same shape
-/// (used, and left when the run ends), or another (an error listing the differences).
+/// A pool of the id exists: another shape is an error listing the differences; else whose it
+/// is decides (`reuse.rs`).
 async fn same_pool(ctx: &Ctx, arm: &ArmAccount, pool: &str, wanted: &ArmPoolBody) -> Result<Done, RunError> {
     let have = arm
         .get(pool)
@@ -119,13 +120,7 @@ async fn same_pool(ctx: &Ctx, arm: &ArmAccount, pool: &str, wanted: &ArmPoolBody
             differences.join(", ")
         )));
     }
-    if ctx.created_by_this_run(have.properties.creation_time.as_deref()) {
-        return Ok(Done::Plain);
-    }
-    ctx.note(format!(
-        "pool `{pool}` exists from an earlier run with the same size, image, node agent and identities: using it, and leaving it when this run ends"
-    ));
-    Ok(Done::PoolAdopted(pool.to_string()))
+    super::reuse::existing(ctx, &warm::from_arm(pool, wanted), &have.properties.metadata).await
 }
 
 /// Until Azure Resource Manager has provisioned the pool, then as any pool: nodes allocated

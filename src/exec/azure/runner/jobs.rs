@@ -7,6 +7,7 @@ use super::{Ctx, Done};
 use crate::exec::azure::list;
 use crate::exec::azure::models::{CloudJob, TaskAddCollectionResult};
 use crate::exec::error::RunError;
+use crate::plan::identity::{self, meta};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -18,70 +19,50 @@ const SERVER_ERROR_ROUNDS: u32 = 8;
 /// How long a job being deleted may take to go.
 const DELETE_WAIT: Duration = Duration::from_secs(30 * 60);
 
-/// What to do about a job that exists already.
-enum Existing {
-    /// This run created it (an attempt whose answer was lost, or before a crash).
-    Ours,
-    /// An earlier run's, ended: deleted (`--replace-jobs`); create it again once it is gone.
-    Replaced,
-}
-
-/// Step `step` creates job `id` with `body`.
-pub async fn create(ctx: &Ctx, step: &str, id: &str, body: String) -> Result<(), RunError> {
-    let mut replaced = false;
+/// Step `step` creates the workflow's job `job` with `body` (its Batch id is the run's own).
+pub async fn create(ctx: &Ctx, step: &str, job: &str, body: String) -> Result<(), RunError> {
+    let id = ctx.job_id(job);
     loop {
         match ctx.create(step, "/jobs", body.clone()).await {
             Ok(()) => return Ok(()),
-            Err((e, _)) if e.code() == Some("JobBeingDeleted") => wait_gone(ctx, id).await?,
-            Err((e, maybe_ours)) if e.code() == Some("JobExists") => {
-                match existing(ctx, id, maybe_ours, !replaced).await? {
-                    Existing::Ours => return Ok(()),
-                    Existing::Replaced => replaced = true,
-                }
-            }
-            Err((e, _)) => return Err(RunError::batch(format!("create job `{id}`"), e)),
+            Err(e) if e.code() == Some("JobBeingDeleted") => wait_gone(ctx, id).await?,
+            Err(e) if e.code() == Some("JobExists") => return existing(ctx, job, id).await,
+            Err(e) => return Err(RunError::batch(format!("create job `{job}` (`{id}`)"), e)),
         }
     }
 }
 
-/// A job of the run's id exists: this run's own, an earlier run's (replaced when asked, and
-/// only once), or another's (an error that says what to do).
-async fn existing(ctx: &Ctx, id: &str, maybe_ours: bool, may_replace: bool) -> Result<Existing, RunError> {
-    let job: CloudJob = list::get_raw(
+/// A job of this run's id exists: this run's own when its metadata names this run (an
+/// attempt whose answer was lost, or a process of this run that was killed), and then it is
+/// added to; anything else is an error, never shared.
+async fn existing(ctx: &Ctx, job: &str, id: &str) -> Result<(), RunError> {
+    let have: CloudJob = list::get_raw(
         &ctx.client,
         &format!("/jobs/{id}"),
-        &[("$select", "id,state,creationTime")],
+        &[("$select", "id,state,creationTime,metadata")],
     )
     .await
     .map_err(|e| RunError::batch(format!("read job `{id}`, which exists already"), e))?;
-    let created = job.creation_time.as_deref().unwrap_or("an unknown time");
-    if job.state == "active" && maybe_ours && ctx.created_by_this_run(job.creation_time.as_deref()) {
-        ctx.note(format!(
-            "job `{id}` exists and is active (an earlier attempt of this run): adding to it"
-        ));
-        return Ok(Existing::Ours);
-    }
-    if job.state != "completed" {
+    // A run from before job ids were the run's own has no metadata to go by.
+    let untagged_own = ctx.opts.ids.suffix.is_none() && have.metadata.is_empty();
+    if !(ctx.is_mine(&have.metadata) || untagged_own) {
+        let by = identity::value(&have.metadata, meta::RUN)
+            .map_or_else(|| "not by batchflow".to_string(), |r| format!("by run `{r}`"));
         return Err(RunError::Conflict(format!(
-            "job `{id}` already exists, {}, created at {created} by another run: let that run finish or cancel it (`batchflow cancel RUN`, `az batch job terminate --job-id {id}`), or rename the job",
-            job.state
+            "job `{id}` already exists ({}, made {by}): a run never shares a job; start the run again for a new id",
+            have.state
         )));
     }
-    if !(ctx.opts.replace_jobs && may_replace) {
+    if have.state != "active" {
         return Err(RunError::Conflict(format!(
-            "job `{id}` already exists and is completed (created at {created} by an earlier run): run with --replace-jobs to delete it first, delete it yourself (`az batch job delete --job-id {id}`), or rename the job"
+            "job `{id}` of this run is {} already; start a new run",
+            have.state
         )));
     }
     ctx.note(format!(
-        "job `{id}` of an earlier run (created at {created}) is being deleted (--replace-jobs)"
+        "job `{job}` (`{id}`) exists and is active (an earlier attempt of this run): adding to it"
     ));
-    match ctx.client.send(Method::DELETE, &format!("/jobs/{id}"), &[], None).await {
-        Ok(_) => {}
-        Err(e) if matches!(e.code(), Some("JobNotFound") | Some("JobBeingDeleted")) => {}
-        Err(e) => return Err(RunError::batch(format!("delete job `{id}` of an earlier run"), e)),
-    }
-    wait_gone(ctx, id).await?;
-    Ok(Existing::Replaced)
+    Ok(())
 }
 
 /// Until Batch no longer has the job (a deleted job takes a while to go).
@@ -122,11 +103,12 @@ struct JustId {
 
 /// Adds one collection; returns the tasks added and those Batch refused (with why).
 pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, RunError> {
+    let id = ctx.job_id(job);
     let parsed: Collection<'_> = serde_json::from_str(&body).map_err(|e| RunError::Body {
         what: format!("a collection of job `{job}`"),
         error: e,
     })?;
-    let path = format!("/jobs/{job}/addtaskcollection");
+    let path = format!("/jobs/{id}/addtaskcollection");
     let mut queue: Vec<Vec<&RawValue>> = vec![parsed.value];
     let (mut added, mut rejected) = (0u64, Vec::new());
     let mut rounds = 0;
@@ -214,7 +196,12 @@ pub async fn end_when_done(ctx: &Ctx, job: &str, body: String) -> Result<(), Run
         return Ok(());
     }
     ctx.client
-        .send(Method::PATCH, &format!("/jobs/{job}"), &[], Some(body.into_bytes()))
+        .send(
+            Method::PATCH,
+            &format!("/jobs/{}", ctx.job_id(job)),
+            &[],
+            Some(body.into_bytes()),
+        )
         .await
         .map(|_| ())
         .map_err(|e| RunError::batch(format!("set job `{job}` to end when its tasks are done"), e))

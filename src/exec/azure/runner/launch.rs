@@ -136,10 +136,11 @@ fn start<'p>(
     let ctx = Arc::clone(ctx);
     let kind = step.kind.clone();
     let (body, path) = match &step.action {
-        Action::Request { body, path, .. } => (Some(body.get()), path.clone()),
-        Action::Wait { path, .. } => (None, path.clone()),
+        Action::Request { body, path, .. } => (Some(body.get()), ctx.opts.ids.fill(path).into_owned()),
+        Action::Wait { path, .. } => (None, ctx.opts.ids.fill(path).into_owned()),
     };
-    // Secrets are filled in only here, just before the body is sent: never in the plan.
+    // Secrets and the run's id are filled in only here, just before the body is sent: never
+    // in the plan.
     let body = match body.map(|b| ctx.reveal(b)).transpose() {
         Ok(b) => b,
         Err(e) => {

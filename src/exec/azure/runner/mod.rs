@@ -7,6 +7,7 @@ mod jobs;
 mod launch;
 mod monitor;
 mod pools;
+mod reuse;
 mod submit;
 
 use super::arm::pools::ArmAccount;
@@ -15,6 +16,7 @@ use super::control;
 use super::models::TaskCounts;
 use crate::exec::backend::Outcome;
 use crate::exec::error::RunError;
+use crate::exec::identity::{self, RunIds};
 use crate::exec::plan_tasks::Origins;
 use crate::exec::policy::{Decision, HookPolicy};
 use crate::exec::stage::Links;
@@ -25,7 +27,7 @@ use crate::plan::{Plan, Step, StepKind};
 use crate::secrets::{self, Escape};
 use launch::{launch, Queue};
 use reqwest::Method;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,15 +37,10 @@ use tokio::task::JoinSet;
 pub use monitor::FailedTask;
 use submit::{is_collection, Submit};
 
-/// Clocks here and at Batch may disagree by this much.
-const CLOCK_SKEW_MS: u64 = 60_000;
-
 #[derive(Clone, Debug)]
 pub struct RunnerOptions {
     /// Task collections in flight at once (`--max-in-flight`).
     pub max_in_flight: usize,
-    /// Leave the pools when the run ends (`--keep-pools`).
-    pub keep_pools: bool,
     /// How often waits ask Batch how things stand.
     pub poll: Duration,
     /// Resizes re-issued when a pool stops short of its target.
@@ -51,13 +48,10 @@ pub struct RunnerOptions {
     pub interrupt: Arc<AtomicBool>,
     /// Values for `<secret:NAME>` placeholders, filled in as each body is sent.
     pub secrets: HashMap<String, String>,
-    /// Delete a completed job of an earlier run that has a job id of this one
-    /// (`--replace-jobs`).
-    pub replace_jobs: bool,
-    /// When the run began (its first attempt, for a resumed run), in ms since the epoch: a job
-    /// created before then belongs to another run.
-    pub run_started_ms: u64,
-    /// Fills staging's placeholders (blob URLs with SAS, the run id) as bodies are sent.
+    /// The run's id and suffix, for `<run>` and `<run-suffix>`; whose pools and jobs are this
+    /// run's.
+    pub ids: RunIds,
+    /// Fills staging's placeholders (blob URLs with SAS) as bodies are sent.
     pub links: Arc<Links>,
 }
 
@@ -114,7 +108,8 @@ pub(crate) enum StepMsg {
 /// What a finished step tells the loop.
 pub(crate) enum Done {
     Plain,
-    /// A pool that was there before this run, used as it is: left when the run ends.
+    /// A pool that was there before this run (see `reuse.rs`); when the run ends it is left as
+    /// it was if batchflow did not make it (`release.rs`).
     PoolAdopted(String),
     Collection {
         job: String,
@@ -147,6 +142,8 @@ pub(crate) struct Ctx {
     steps: RunDir,
     /// Steps an earlier process of this run had sent (or was about to).
     sent_before: HashSet<String>,
+    /// The Batch id of each of the workflow's jobs in this run.
+    batch_jobs: BTreeMap<String, String>,
 }
 
 impl Ctx {
@@ -164,43 +161,40 @@ impl Ctx {
     }
 
     /// Sends a request that creates a pool or job (`step`), first marking it in the run folder.
-    /// On an "exists" answer the error comes with whether this run may have created it itself:
-    /// an earlier attempt of this request (the answer lost) or an earlier process of this run
-    /// sent it. On a first attempt never sent before, it is someone else's.
-    pub async fn create(&self, step: &str, path: &str, body: String) -> Result<(), (Error, bool)> {
-        let sent_before = self.mark_sending(step);
-        match self
-            .client
-            .send_counting(Method::POST, path, Some(body.into_bytes()))
+    /// An "exists" answer is for the caller to judge, from the metadata of what exists: this
+    /// run's own (an attempt whose answer was lost, or a process of this run that was killed)
+    /// carries this run's id.
+    pub async fn create(&self, step: &str, path: &str, body: String) -> Result<(), Error> {
+        self.mark_sending(step);
+        self.client
+            .send(Method::POST, path, &[], Some(body.into_bytes()))
             .await
-        {
-            Ok(_) => Ok(()),
-            Err((e, attempts)) => Err((e, sent_before || attempts > 1)),
-        }
+            .map(|_| ())
     }
 
-    /// Whether a pool or job that may be this run's, created at `creation_time` (RFC 3339),
-    /// is: created after the run began. Pool and job ids are the workflow's, so another run of
-    /// the same workflow uses the same ids.
-    pub fn created_by_this_run(&self, creation_time: Option<&str>) -> bool {
-        let Some(at) = creation_time.and_then(|t| azure_core::time::parse_rfc3339(t).ok()) else {
-            return false;
-        };
-        let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        ms + CLOCK_SKEW_MS >= self.opts.run_started_ms
+    /// Whether a pool or job carrying `metadata` is this run's.
+    pub fn is_mine(&self, metadata: &[crate::plan::batch_api::MetadataItem]) -> bool {
+        self.opts.ids.is_mine(metadata)
     }
 
-    /// How the wait for `key` stands; `None` when it is over.
-    /// A body with its secrets and staging's URLs filled in, for sending only.
+    /// The Batch id of the workflow's job `job` in this run.
+    pub fn job_id<'a>(&'a self, job: &'a str) -> &'a str {
+        self.batch_jobs.get(job).map_or(job, String::as_str)
+    }
+
+    /// A body (or path) with the run's id and suffix, its secrets and staging's URLs filled in,
+    /// for sending only.
     pub fn reveal(&self, body: &str) -> Result<String, RunError> {
+        let body = self.opts.ids.fill(body);
         let body = if body.contains("<secret:") {
-            secrets::reveal(body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)?
+            secrets::reveal(&body, &self.opts.secrets, Escape::Json).map_err(RunError::Refused)?
         } else {
-            body.to_string()
+            body.into_owned()
         };
         self.opts.links.fill(&body)
     }
 
+    /// How the wait for `key` stands; `None` when it is over.
     pub fn waiting(&self, key: &str, line: Option<String>) {
         let _ = self.tx.send(StepMsg::Waiting {
             key: key.to_string(),
@@ -259,6 +253,7 @@ pub async fn run(
         delivering: plan.staging.deliveries.iter().map(|d| d.job.clone()).collect(),
         steps: RunDir::open(run_dir.path.clone()),
         sent_before: run_dir.steps_sent(),
+        batch_jobs: identity::batch_jobs(plan, &opts.ids),
     });
     let done_before = run_dir.steps_done();
     let mut states: HashMap<&str, State> = plan

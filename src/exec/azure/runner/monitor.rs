@@ -25,7 +25,7 @@ impl Succeeded {
     async fn announce(&mut self, ctx: &Ctx, job: &str, count: u64) -> Result<(), RunError> {
         let tasks: Vec<CloudTask> = list::all(
             &ctx.client,
-            &format!("/jobs/{job}/tasks"),
+            &format!("/jobs/{}/tasks", ctx.job_id(job)),
             &[("$filter", "executionInfo/result eq 'success'"), ("$select", "id")],
         )
         .await
@@ -67,7 +67,7 @@ pub struct FailedTask {
 /// `terminatejob`; with an `on_task_failed` hook that PATCH is held back (a completed job
 /// cannot reactivate a task), and the job is terminated here once it is quiet.
 pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
-    let path = format!("/jobs/{job}");
+    let path = format!("/jobs/{}", ctx.job_id(job));
     let mut settled: HashSet<String> = HashSet::new();
     let mut succeeded = Succeeded::default();
     loop {
@@ -143,7 +143,7 @@ async fn finished(ctx: &Ctx, job: &str, succeeded: u64, blocked: Vec<FailedTask>
 }
 
 async fn terminate(ctx: &Ctx, job: &str, reason: &str) -> Result<(), RunError> {
-    control::terminate_job(&ctx.client, job, reason)
+    control::terminate_job(&ctx.client, ctx.job_id(job), reason)
         .await
         .map(|_| ())
         .map_err(|e| RunError::batch(format!("terminate job `{job}`"), e))
@@ -166,7 +166,7 @@ async fn retry_some(ctx: &Ctx, job: &str, fresh: &[String], settled: &mut HashSe
     for (t, decision) in tasks.iter().zip(decisions) {
         match decision {
             Decision::Retry => {
-                let path = format!("/jobs/{job}/tasks/{}/reactivate", t.task);
+                let path = format!("/jobs/{}/tasks/{}/reactivate", ctx.job_id(job), t.task);
                 ctx.client
                     .send(Method::POST, &path, &[], None)
                     .await
@@ -206,7 +206,7 @@ struct Quiet {
 }
 
 async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, RunError> {
-    let path = format!("/jobs/{job}/tasks");
+    let path = format!("/jobs/{}/tasks", ctx.job_id(job));
     let open: Vec<CloudTask> = list::all(
         &ctx.client,
         &path,
@@ -258,7 +258,7 @@ async fn quiet(ctx: &Ctx, job: &str) -> Result<Option<Quiet>, RunError> {
 async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, RunError> {
     let tasks: Vec<CloudTask> = list::all(
         &ctx.client,
-        &format!("/jobs/{job}/tasks"),
+        &format!("/jobs/{}/tasks", ctx.job_id(job)),
         &[
             ("$filter", "executionInfo/result eq 'failure'"),
             ("$select", "id,state,executionInfo"),
@@ -307,7 +307,7 @@ async fn failures(ctx: &Ctx, job: &str) -> Result<Vec<FailedTask>, RunError> {
 /// None when neither can be read (the node may be gone) or both are empty.
 async fn output_tail(ctx: &Ctx, job: &str, task: &str) -> Option<(&'static str, String)> {
     for file in ["stderr.txt", "stdout.txt"] {
-        let path = format!("/jobs/{job}/tasks/{task}/files/{file}");
+        let path = format!("/jobs/{}/tasks/{task}/files/{file}", ctx.job_id(job));
         if let Ok(tail) = file_tail(ctx, &path).await {
             if !tail.is_empty() {
                 return Some((file, tail));

@@ -1,4 +1,4 @@
-//! Pools: create (or accept the same pool from an earlier run), wait until allocation is
+//! Pools: create (or take the same pool from an earlier run), wait until allocation is
 //! steady and the start tasks are done, re-issue a resize that stopped short of its target.
 
 use super::{Ctx, Done};
@@ -38,11 +38,11 @@ pub async fn create(ctx: &Ctx, step: &str, body: String) -> Result<Done, RunErro
                 ctx.note(format!("pool `{}` created", wanted.id));
                 return Ok(Done::Plain);
             }
-            Err((e, maybe_ours)) if e.code() == Some("PoolExists") => return same_pool(ctx, &wanted, maybe_ours).await,
+            Err(e) if e.code() == Some("PoolExists") => return same_pool(ctx, &wanted).await,
             // An earlier run's pool of this id (`batchflow cancel` a moment ago) is still being
             // deleted: Batch refuses the id until it is gone, which takes minutes.
-            Err((e, _)) if e.code() == Some("PoolBeingDeleted") => wait_gone(ctx, &wanted.id).await?,
-            Err((e, _)) => return Err(RunError::batch(format!("create pool `{}`", wanted.id), e)),
+            Err(e) if e.code() == Some("PoolBeingDeleted") => wait_gone(ctx, &wanted.id).await?,
+            Err(e) => return Err(RunError::batch(format!("create pool `{}`", wanted.id), e)),
         }
     }
 }
@@ -83,14 +83,17 @@ async fn wait_gone(ctx: &Ctx, pool: &str) -> Result<(), RunError> {
     result
 }
 
-/// A pool of the same name exists: fine if it is the pool the workflow describes (an earlier
-/// run's), a hard error if it is another.
-async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Result<Done, RunError> {
+/// A pool of the same name exists: a hard error if it differs in size, image or node agent;
+/// else whose it is decides (`reuse.rs`).
+async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter) -> Result<Done, RunError> {
     let path = format!("/pools/{}", wanted.id);
     let have: CloudPool = list::get_raw(
         &ctx.client,
         &path,
-        &[("$select", "id,vmSize,virtualMachineConfiguration,state,creationTime")],
+        &[(
+            "$select",
+            "id,vmSize,virtualMachineConfiguration,state,creationTime,metadata",
+        )],
     )
     .await
     .map_err(|e| RunError::batch(format!("read pool `{}`, which exists already", wanted.id), e))?;
@@ -129,16 +132,8 @@ async fn same_pool(ctx: &Ctx, wanted: &PoolAddParameter, maybe_ours: bool) -> Re
             wanted.id
         )));
     }
-    let ours = maybe_ours && ctx.created_by_this_run(have.creation_time.as_deref());
-    if differences.is_empty() && ours {
-        // An attempt whose answer was lost, or a step cut short by a crash, created it.
-        Ok(Done::Plain)
-    } else if differences.is_empty() {
-        ctx.note(format!(
-            "pool `{}` exists from an earlier run with the same size, image and node agent: using it, and leaving it when this run ends",
-            wanted.id
-        ));
-        Ok(Done::PoolAdopted(wanted.id.clone()))
+    if differences.is_empty() {
+        super::reuse::existing(ctx, wanted, &have.metadata).await
     } else {
         Err(RunError::Conflict(format!(
             "pool `{}` already exists with {}: delete it (`az batch pool delete --pool-id {}`) or give the workflow's pool another name",

@@ -18,6 +18,7 @@
 mod jobs;
 mod pools;
 mod runs;
+mod scaling;
 mod views;
 
 use super::node::{Launch, Outcome};
@@ -162,6 +163,8 @@ pub struct Pool {
     pub gone: bool,
     etag: u64,
     modified: Instant,
+    /// When autoscaling was last enabled on the pool (after its creation).
+    last_enable: Option<Instant>,
 }
 
 impl Pool {

@@ -76,6 +76,7 @@ impl Sim {
             gone: false,
             etag,
             modified: now,
+            last_enable: None,
         };
         self.pools.push(pool);
         let i = self.pools.len() - 1;

@@ -27,6 +27,7 @@ mod fake_nodes_tests;
 mod fmt;
 mod fmt_cli;
 mod fmt_props;
+mod genomics;
 mod init;
 mod inspect;
 mod interrupted;

@@ -25,8 +25,6 @@ pub(crate) struct Azure {
     pub(crate) fake: FakeBatch,
     pub(crate) arm: FakeArm,
     shared_key: bool,
-    /// The storage account runs stage repository files through (Azurite), when one is set.
-    storage: Option<String>,
 }
 
 impl Azure {
@@ -37,7 +35,14 @@ impl Azure {
     /// As [`Azure::new`], the account configured by `overrides` (as an `account.json`).
     pub(crate) fn with_account(config: Config, overrides: &Value) -> Azure {
         let repo = Repo::new();
-        copy_examples(&root().join("examples"), Path::new("examples"), &repo);
+        // The examples and their data files (`examples/data/`), where the examples name them.
+        for entry in walkdir::WalkDir::new(root().join("examples")).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(root()).expect("under the project");
+                let text = std::fs::read(entry.path()).expect("an example");
+                repo.write(rel, text);
+            }
+        }
         let shared_key = config.shared_key.is_some();
         let FakeAccount { batch, arm } = FakeAccount::start_with(config, overrides);
         Azure {
@@ -45,14 +50,7 @@ impl Azure {
             fake: batch,
             arm,
             shared_key,
-            storage: None,
         }
-    }
-
-    /// With the shared Azurite as the workflow's storage, for runs that stage repository files.
-    pub(crate) fn with_storage(mut self) -> Azure {
-        self.storage = Some(crate::azurite::Azurite::shared().connection_string());
-        self
     }
 
     /// Bearer tokens: every example compiles (custom images need Entra, BF112).
@@ -89,10 +87,6 @@ impl Azure {
         let bf = secret_names()
             .iter()
             .fold(bf, |bf, name| bf.env(name, format!("value-of-{name}")));
-        let bf = match &self.storage {
-            Some(cs) => bf.env("AZURE_STORAGE_CONNECTION_STRING", cs),
-            None => bf,
-        };
         if self.shared_key {
             bf.env(
                 "AZURE_BATCH_ACCESS_KEY",
@@ -101,6 +95,38 @@ impl Azure {
         } else {
             bf.env("BATCHFLOW_ACCESS_TOKEN", "a-test-token")
         }
+    }
+
+    /// Points `file`'s storage at Azurite: a container of the test's own (`batchflow.toml`),
+    /// and the account of its `storage { account = "..." }` block, if any, replaced by the
+    /// emulator's (a named account would be reached over the internet). Returns the
+    /// connection string the run needs in `AZURE_STORAGE_CONNECTION_STRING`.
+    pub(crate) fn emulated_storage(&self, file: &str) -> String {
+        let text = std::fs::read_to_string(self.path().join(file)).expect("the workflow");
+        let named = text
+            .split("storage { account = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        if let Some(account) = named {
+            let block = format!("storage {{ account = \"{account}\"");
+            let emulated = format!("storage {{ account = \"{}\"", crate::azurite::ACCOUNT);
+            self.write(file, &text.replace(&block, &emulated));
+        }
+        let container = crate::blob_sas::unique_container("examples");
+        self.write("batchflow.toml", &format!("[storage]\ncontainer = \"{container}\"\n"));
+        crate::azurite::Azurite::shared().connection_string()
+    }
+
+    /// `run --target azure ARGS FILE` with Azurite as the workflow's storage
+    /// ([`Azure::emulated_storage`]): for workflows that move files.
+    pub(crate) fn run_stored(&self, args: &[&str], file: &str) -> Output {
+        let storage = self.emulated_storage(file);
+        self.bf()
+            .env("AZURE_STORAGE_CONNECTION_STRING", storage)
+            .args(["run", "--target", "azure"])
+            .args(args)
+            .arg(file)
+            .run()
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
@@ -171,18 +197,6 @@ impl Azure {
             }
             assert!(started.elapsed() < DEADLINE, "gave up waiting for {label}");
             std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-/// The files of `dir` (the examples, their data and hook scripts) into `repo` under `to`.
-fn copy_examples(dir: &Path, to: &Path, repo: &Repo) {
-    for entry in std::fs::read_dir(dir).expect("examples/").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            copy_examples(&path, &to.join(entry.file_name()), repo);
-        } else {
-            repo.write(to.join(entry.file_name()), std::fs::read(&path).expect("an example"));
         }
     }
 }
@@ -307,10 +321,9 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
         .into_iter()
         .map(|file| {
             std::thread::spawn(move || {
-                // A sweep over files() stages them: the run needs a storage account.
-                let az = Azure::entra().with_storage();
+                let az = Azure::entra();
                 let planned = az.planned(&file, &[]);
-                let out = az.run(&[&file]);
+                let out = az.run_stored(&[], &file);
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));
                 // The first lines price the run from the fake prices; the summary the hours used.
                 assert!(out.stderr.contains("cost: "), "{file}: {}", out.stderr);
@@ -362,7 +375,7 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
 #[test]
 fn secrets_are_sent_filled_in() {
     let az = Azure::entra();
-    let out = az.run(&["examples/private-acr-password.batchflow"]);
+    let out = az.run_stored(&[], "examples/private-acr-password.batchflow");
     assert_eq!(out.code, 0, "{}", show(&out));
     let snap = az.fake.snapshot();
     let sent = serde_json::to_string(&snap.pools).unwrap_or_default();
@@ -809,7 +822,7 @@ fn on_task_failed_retry_reactivates_the_task_on_batch() {
         failing_tasks: vec![("shard-2".into(), 137)],
         ..Faults::default()
     });
-    let out = az.run(&["examples/hooks.batchflow"]);
+    let out = az.run_stored(&[], "examples/hooks.batchflow");
     assert_eq!(out.code, 1, "{}", show(&out));
     let reactivations = az
         .fake

@@ -153,10 +153,10 @@ fn formatting_keeps_the_meaning_of_every_workflow_in_the_repository() {
 
 #[test]
 fn every_example_plans_the_same_before_and_after_formatting() {
-    // A repository of its own (`.git`), with the examples where the project has them: the
-    // `files()` globs of an example are relative to the repository root.
+    // A repository of its own (`.git` marks the root) holding `examples/` as the project
+    // does, so the examples' repository paths (`examples/data/...`) resolve the same way.
     let tmp = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(tmp.path().join(".git")).expect("mkdir .git");
+    std::fs::create_dir(tmp.path().join(".git")).expect("a repository marker");
     copy_dir(&root().join("examples"), &tmp.path().join("examples"));
     let out = Test::project().args(["fmt", "examples"]).current_dir(tmp.path()).run();
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -238,10 +238,16 @@ fn every_example_typed_from_the_top_is_answered_at_each_step() {
     let mut examples: Vec<_> = std::fs::read_dir(&dir)
         .expect("examples/")
         .map(|e| e.expect("an entry").path())
-        .filter(|p| p.is_file()) // not examples/data/
+        .filter(|p| p.is_file())
         .collect();
-    // The files the examples sweep over (`files("examples/data/...")`), where their globs look.
-    copy_tree(&dir.join("data"), std::path::Path::new("examples/data"), &c.repo);
+    // The examples' data, where their repository paths name it.
+    let root = crate::support::root();
+    for entry in walkdir::WalkDir::new(dir.join("data")).into_iter().flatten() {
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(&root).expect("under the project");
+            c.repo.write(rel, std::fs::read(entry.path()).expect("a data file"));
+        }
+    }
     // Hook scripts first, so each workflow finds its own.
     examples.sort_by_key(|p| (p.extension().is_none_or(|e| e != "rhai"), p.clone()));
     for path in examples {
@@ -292,16 +298,4 @@ fn every_example_typed_from_the_top_is_answered_at_each_step() {
         assert!(errors.is_empty(), "{name}: {errors:?}");
     }
     c.stop();
-}
-
-/// The files below `dir` into `repo` under `to`.
-fn copy_tree(dir: &std::path::Path, to: &std::path::Path, repo: &crate::support::Repo) {
-    for entry in std::fs::read_dir(dir).expect("a data folder").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            copy_tree(&path, &to.join(entry.file_name()), repo);
-        } else {
-            repo.write(to.join(entry.file_name()), std::fs::read(&path).expect("a data file"));
-        }
-    }
 }

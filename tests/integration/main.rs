@@ -28,6 +28,7 @@ mod file_sweeps;
 mod fmt;
 mod fmt_cli;
 mod fmt_props;
+mod genomics;
 mod init;
 mod inspect;
 mod interrupted;

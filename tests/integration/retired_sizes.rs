@@ -104,7 +104,7 @@ fn texts() -> Vec<(PathBuf, String)> {
             .expect("examples/ and init's templates")
             .flatten()
         {
-            // Files only: `examples/data/` holds data, not text that could recommend a size.
+            // Files only: `examples/data/` holds the examples' data, not workflows.
             if entry.path().is_file() {
                 files.push(entry.path());
             }

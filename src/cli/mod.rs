@@ -11,6 +11,7 @@ pub mod pools;
 pub mod progress;
 pub mod run;
 pub mod runs;
+pub mod ssh;
 pub mod status;
 
 use batchflow::auth_mode::AuthMode;

@@ -7,6 +7,7 @@ mod autoscale;
 mod azure;
 mod azure_identity;
 mod azure_keep;
+mod azure_pool_gone;
 mod azure_rerun;
 mod azure_resume;
 mod azure_versions;

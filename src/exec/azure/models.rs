@@ -75,6 +75,13 @@ pub struct CloudJob {
     pub execution_info: Option<JobExecutionInfo>,
     /// Which run made the job (see `plan::identity`).
     pub metadata: Vec<MetadataItem>,
+    pub pool_info: Option<PoolInfo>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PoolInfo {
+    pub pool_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

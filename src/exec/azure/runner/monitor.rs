@@ -106,10 +106,9 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
             return finished(ctx, job, c.succeeded, Vec::new()).await;
         }
         polls += 1;
-        if c.active > 0 && c.running == 0 && polls.is_multiple_of(POOL_CHECK_EVERY) {
-            if let Some(pool) = state.pool_info.and_then(|p| p.pool_id) {
-                pool_still_there(ctx, job, &pool).await?;
-            }
+        let pool = &state.pool_info.pool_id;
+        if c.active > 0 && c.running == 0 && polls.is_multiple_of(POOL_CHECK_EVERY) && !pool.is_empty() {
+            pool_still_there(ctx, job, pool).await?;
         }
         // Counts lag behind on Batch; a quiet job is confirmed with a list call.
         let may_be_quiet = c.running == 0 && (c.active == 0 || c.failed > 0);

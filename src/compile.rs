@@ -149,11 +149,15 @@ pub fn compile_buffer(path: &Path, text: String, sources: &mut SourceMap, option
     let stem = path
         .file_stem()
         .map_or_else(|| "workflow".into(), |s| s.to_string_lossy().into_owned());
+    let prelude = |file: &crate::ast::File| Prelude {
+        hooks: hook_source(path, file),
+        files: glob_files(path, file),
+    };
     compile_text(
         &name,
         &stem,
         text,
-        |file| hook_source(path, file),
+        prelude,
         |wf| surroundings(path, wf, options),
         sources,
         options,
@@ -177,6 +181,12 @@ pub fn hook_source(path: &Path, file: &crate::ast::File) -> HookSource {
             }
         }
     }
+}
+
+/// The repository files that the `files()` globs of the workflow at `path` match.
+pub fn glob_files(path: &Path, file: &crate::ast::File) -> RepoFacts {
+    let root = crate::repo_scan::repo_root(path.parent().unwrap_or(Path::new(".")));
+    crate::repo_scan::scan(&root, lower::file_globs(file).iter().map(String::as_str))
 }
 
 /// What the workflow at `path` finds around it: its repository's files and storage settings.
@@ -208,6 +218,23 @@ fn repo_inputs(wf: &Workflow) -> std::collections::BTreeSet<&str> {
         .collect()
 }
 
+/// What the compiler needs of the world once the file has parsed: its hook script, and the
+/// repository files of the globs its `files()` calls name ([`lower::file_globs`]).
+pub struct Prelude {
+    pub hooks: HookSource,
+    pub files: RepoFacts,
+}
+
+/// A hook script alone: `files()` then sees no repository (every glob matches nothing).
+impl From<HookSource> for Prelude {
+    fn from(hooks: HookSource) -> Prelude {
+        Prelude {
+            hooks,
+            files: RepoFacts::default(),
+        }
+    }
+}
+
 /// Where the hook script comes from.
 pub enum HookSource {
     None,
@@ -217,14 +244,15 @@ pub enum HookSource {
     Named(PathBuf, Span, Option<String>),
 }
 
-/// The pure part: text in, workflow and diagnostics out. `hooks` is asked for the hook
-/// script once the file has parsed, `surroundings` for what the workflow's checks and plan
-/// need of the world once it has lowered.
-pub fn compile_text(
+/// The pure part: text in, workflow and diagnostics out. `prelude` is asked for the hook
+/// script and the repository's files once the file has parsed (a [`HookSource`] alone will
+/// do), `surroundings` for what the workflow's checks and plan need of the world once it has
+/// lowered.
+pub fn compile_text<P: Into<Prelude>>(
     name: &str,
     stem: &str,
     text: String,
-    hooks: impl FnOnce(&crate::ast::File) -> HookSource,
+    prelude: impl FnOnce(&crate::ast::File) -> P,
     surroundings: impl FnOnce(&Workflow) -> Surroundings,
     sources: &mut SourceMap,
     options: &CompileOptions,
@@ -245,7 +273,8 @@ pub fn compile_text(
         };
     };
     let mut hooks_broken = false;
-    let hooks = match hooks(&file) {
+    let prelude: Prelude = prelude(&file).into();
+    let hooks = match prelude.hooks {
         HookSource::None => None,
         HookSource::Beside(path, text) | HookSource::Named(path, _, Some(text)) => {
             let hsrc = sources.add(path.display().to_string(), text.as_str());
@@ -279,6 +308,7 @@ pub fn compile_text(
         env: &options.env,
         hooks: hooks.as_ref(),
         hooks_broken,
+        files: &prelude.files,
     };
     let lowered = lower::lower(input, sources);
     let workflow = lowered.workflow;

@@ -167,6 +167,39 @@ pub struct FileMap {
 pub struct MultiInstance {
     pub nodes: u32,
     pub coordination: Arc<str>,
+    /// Set by `mpi = ...`: the command and the coordination above are the launcher batchflow
+    /// wrote (see `docs/mpi.md`); this keeps what the user wrote.
+    pub mpi: Option<MpiLaunch>,
+}
+
+/// The MPI libraries the launch helper knows, as the HPC images ship them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mpi {
+    OpenMpi,
+    IntelMpi,
+    Hpcx,
+}
+
+impl Mpi {
+    /// The word written in the workflow.
+    pub fn word(self) -> &'static str {
+        match self {
+            Mpi::OpenMpi => "openmpi",
+            Mpi::IntelMpi => "intelmpi",
+            Mpi::Hpcx => "hpcx",
+        }
+    }
+}
+
+/// What `multi_instance { mpi = ... }` asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MpiLaunch {
+    pub mpi: Mpi,
+    pub processes_per_node: u32,
+    /// The task's `command` as written: the program every MPI process runs.
+    pub program: Arc<str>,
+    /// The `coordination` as written, run after the generated wait, if any.
+    pub coordination: Option<Arc<str>>,
 }
 
 /// The attribute spans of one declaration, shared by all the instances it produces.
@@ -237,6 +270,61 @@ pub struct Containers {
     pub registries: Vec<RegistryId>,
 }
 
+/// A file system every node of a pool mounts under `$AZ_BATCH_NODE_MOUNTS_DIR/NAME`
+/// (`mountConfiguration`).
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// The mount's name: its path below the mounts directory (`relativeMountPath`).
+    pub name: Spanned<String>,
+    pub span: Span,
+    pub attrs: AttrSpans,
+    pub kind: MountKind,
+    /// `mountOptions` (`blobfuseOptions` for blobfuse), passed to the mount command.
+    pub options: Option<String>,
+}
+
+/// What a mount mounts. Keys, passwords and SAS tokens may hold `<secret:NAME>` placeholders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    /// An Azure Files share: `https://ACCOUNT.file.core.windows.net/SHARE`.
+    AzureFiles { url: String, account: String, key: String },
+    /// An NFS export: `10.0.0.4:/exports/data`.
+    Nfs { source: String },
+    /// A CIFS/SMB share: `//server/share`.
+    Cifs {
+        source: String,
+        username: String,
+        password: String,
+    },
+    /// A blob container through blobfuse.
+    Blobfuse {
+        account: String,
+        container: String,
+        auth: BlobAuth,
+    },
+}
+
+impl MountKind {
+    /// The attribute that names the kind in a `mounts` block.
+    pub fn word(&self) -> &'static str {
+        match self {
+            MountKind::AzureFiles { .. } => "azure_files",
+            MountKind::Nfs { .. } => "nfs",
+            MountKind::Cifs { .. } => "cifs",
+            MountKind::Blobfuse { .. } => "blobfuse",
+        }
+    }
+}
+
+/// How blobfuse reaches its container: exactly one of these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobAuth {
+    Key(String),
+    Sas(String),
+    /// A user-assigned identity's resource id; the pool carries it.
+    Identity(String),
+}
+
 #[derive(Clone, Debug)]
 pub struct Pool {
     pub name: Spanned<String>,
@@ -264,6 +352,8 @@ pub struct Pool {
     pub keep: Option<u64>,
     pub containers: Option<Containers>,
     pub start_task: Option<(AuxTask, NodeIndex)>,
+    /// `mounts { }`, in the order written.
+    pub mounts: Vec<Mount>,
 }
 
 impl Pool {
@@ -379,14 +469,22 @@ impl Workflow {
     }
 
     /// The user-assigned managed identities `pool` must carry, by resource id, each once: those
-    /// of the registries it pulls from. A pool with any is created through Azure Resource
+    /// of the registries it pulls from and of its blobfuse mounts. A pool with any is created through Azure Resource
     /// Manager, the only API that sets a pool's identities. The hook for other users of a
     /// pool identity (`storage { identity = "…" }`, so resource and output files use
     /// `identityReference`): add their ids here, and the pool gets them.
     pub fn pool_identities(&self, pool: &Pool) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let registries = pool.containers.iter().flat_map(|c| c.registries.iter());
-        for id in registries.filter_map(|r| self.registry(*r)?.identity.clone()) {
+        let mounts = pool.mounts.iter().filter_map(|m| match &m.kind {
+            MountKind::Blobfuse {
+                auth: BlobAuth::Identity(id),
+                ..
+            } => Some(id.clone()),
+            _ => None,
+        });
+        let registries = registries.filter_map(|r| self.registry(*r)?.identity.clone());
+        for id in registries.chain(mounts) {
             if !out.iter().any(|o| o.eq_ignore_ascii_case(&id)) {
                 out.push(id);
             }

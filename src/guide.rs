@@ -3,7 +3,7 @@
 //! here (`batchflow explain TOPIC`), never at a path of the repository.
 
 /// (topic, what it is, the page).
-pub const TOPICS: [(&str, &str, &str); 7] = [
+pub const TOPICS: [(&str, &str, &str); 8] = [
     (
         "tutorial",
         "from a laptop sweep to the same sweep on Azure Batch",
@@ -26,6 +26,11 @@ pub const TOPICS: [(&str, &str, &str); 7] = [
         include_str!("../docs/azure.md"),
     ),
     ("plan", "the plan's format", include_str!("../docs/plan.md")),
+    (
+        "mpi",
+        "the MPI launch helper: what it writes, with sources",
+        include_str!("../docs/mpi.md"),
+    ),
     (
         "editors",
         "batchflow lsp in VS Code, Neovim, Helix and Emacs",

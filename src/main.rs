@@ -198,6 +198,22 @@ enum Command {
         #[arg(long)]
         stderr: bool,
     },
+    /// Log in to a node of a run on Azure Batch: the node a task ran on, a node by its id, or the first node of the run's pools
+    #[command(
+        after_help = "Examples:\n  batchflow ssh latest train-3\n  batchflow ssh train-20261123-141502 --print\n  batchflow ssh latest tvm-1695681911_1-20161122t193202z --key ~/.ssh/work.pub\n\nA node user is added for an hour with your SSH public key, and deleted when the session ends (with --print it lives until it expires). Windows nodes: the Remote Desktop address, user and password are printed instead. BATCHFLOW_SSH names another ssh program."
+    )]
+    Ssh {
+        /// A run id, a unique prefix of one, or `latest`
+        run: String,
+        /// A task of the run (JOB/TASK when two jobs have it) or a node id; none: the first node of the run's pools
+        target: Option<String>,
+        /// The SSH public key to log in with
+        #[arg(long, value_name = "FILE", default_value = "~/.ssh/id_ed25519.pub")]
+        key: String,
+        /// Add the user and print the ssh command instead of running it
+        #[arg(long)]
+        print: bool,
+    },
     /// The pools batchflow made in the Azure Batch account: kept ones and those runs still use; `pools delete` removes them
     #[command(
         after_help = "Examples:\n  batchflow pools\n  batchflow pools --format json\n  batchflow pools delete cpu\n  batchflow pools delete --idle\n\nA pool is kept after a run by `keep = 30m` on the pool or `run --keep-pools`: it shrinks to no nodes once it\nhas had no tasks that long, and the next run whose pool has the same specification takes it. The account is that of\nbatchflow.toml or AZURE_BATCH_ENDPOINT. Local runs keep nothing: their simulated nodes end with the run."
@@ -236,7 +252,7 @@ enum Command {
     Lsp,
     /// Explain a rule (`batchflow explain BF101`) or print a guide (`batchflow explain language`); alone, list them
     Explain {
-        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, editors
+        /// A rule code like BF101, its name like dependency-cycle, or a guide: tutorial, language, cli, run, azure, plan, mpi, editors
         code: Option<String>,
     },
 }
@@ -396,6 +412,12 @@ fn main() -> ExitCode {
         Command::Status { run, format } => cli::status::status(&run, matches!(format, PlanFormat::Json)),
         Command::Cancel { run, keep_pools } => cli::status::cancel(&run, keep_pools),
         Command::Logs { run, task, stderr } => cli::runs::logs(run.as_deref().unwrap_or("latest"), &task, stderr),
+        Command::Ssh {
+            run,
+            target,
+            key,
+            print,
+        } => cli::ssh::ssh(&run, target.as_deref(), &key, print),
         Command::Pools { action, format } => match action {
             None => cli::pools::pools(matches!(format, PlanFormat::Json)),
             Some(PoolsAction::Delete { ids, idle }) => cli::pools::delete(&ids, idle),

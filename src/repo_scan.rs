@@ -8,13 +8,30 @@ use std::path::{Path, PathBuf};
 const SKIPPED: &[&str] = &[".git", ".batchflow"];
 
 /// The repository `start` is in: the nearest folder with `pipelines/`, `batchflow.toml` or
-/// `.git`; `start` itself when there is none.
+/// `.git`; `start` itself when there is none. A relative `start` stays relative: a root above
+/// the current folder (`cd examples && batchflow check x.batchflow`) is named with `..`.
 pub fn repo_root(start: &Path) -> PathBuf {
-    start
-        .ancestors()
-        .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
-        .unwrap_or(start)
-        .to_path_buf()
+    find_root(start).unwrap_or_else(|| start.to_path_buf())
+}
+
+/// The nearest folder, going up from `start`, that marks a repository root; for a relative
+/// `start`, also above the current folder.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    if let Some(found) = start.ancestors().find(|d| is_root(d)) {
+        return Some(found.to_path_buf());
+    }
+    if start.is_relative() {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        if let Some(up) = cwd.ancestors().skip(1).position(is_root) {
+            return Some((0..=up).fold(PathBuf::new(), |p, _| p.join("..")));
+        }
+    }
+    None
+}
+
+/// Whether `dir` marks a repository root.
+fn is_root(dir: &Path) -> bool {
+    dir.join("pipelines").is_dir() || dir.join("batchflow.toml").is_file() || dir.join(".git").exists()
 }
 
 /// What each repository input value stands for under `root`.

@@ -1,5 +1,6 @@
-//! `batchflow.toml` at the repository root: the Batch target (`[target]`) and the storage
-//! account (`[storage]`); the environment overrides both where the Azure CLI's names say so.
+//! `batchflow.toml` at the repository root: the Batch target (`[target]`), the storage
+//! account (`[storage]`), and the local folders pool mounts stand for in a local run
+//! (`[mounts]`); the environment overrides the first two where the Azure CLI's names say so.
 
 use crate::graph::Storage;
 use serde::Deserialize;
@@ -17,6 +18,9 @@ pub struct File {
     pub target: TargetSection,
     #[serde(default)]
     pub storage: StorageSection,
+    /// A mount's name -> the folder of this machine a local run mounts there.
+    #[serde(default)]
+    pub mounts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::auth_mode::AuthMode;
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::Workflow;
+use crate::graph::{BlobAuth, MountKind, Workflow};
 
 pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
     if ctx.auth != Some(AuthMode::SharedKey) {
@@ -25,6 +25,27 @@ pub fn check(wf: &Workflow, ctx: &Context, out: &mut Vec<Diagnostic>) {
                 )
                 .with_label(pool.name.span, "created through Azure Resource Manager to carry the identity")
                 .with_help("Batch sets a pool's identities only through Azure Resource Manager, which takes Microsoft Entra ID: unset AZURE_BATCH_ACCESS_KEY and sign in with `az login`, a managed identity or a service principal; or give the registry a username and a secret password"),
+            );
+        }
+        for m in &pool.mounts {
+            let MountKind::Blobfuse {
+                auth: BlobAuth::Identity(id),
+                ..
+            } = &m.kind
+            else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::BF124,
+                    m.attrs.or("identity", m.name.span),
+                    format!(
+                        "pool `{}` needs the user-assigned identity `{id}` of mount `{}`, and the target authenticates with a shared key",
+                        pool.name.value, m.name.value
+                    ),
+                )
+                .with_label(pool.name.span, "created through Azure Resource Manager to carry the identity")
+                .with_help("Batch sets a pool's identities only through Azure Resource Manager, which takes Microsoft Entra ID: unset AZURE_BATCH_ACCESS_KEY and sign in with `az login`, a managed identity or a service principal; or give the mount a `sas = secret(\"NAME\")`"),
             );
         }
     }

@@ -14,6 +14,8 @@ pub mod docs;
 mod identities;
 mod images;
 mod jobs;
+mod mounts;
+mod mpi;
 pub mod online;
 mod outputs;
 mod pools;
@@ -63,6 +65,8 @@ pub fn check(wf: &Workflow, ctx: &Context) -> Vec<Diagnostic> {
     container_images::check(wf, &mut out);
     run_options::check(wf, &mut out);
     tasks::check(wf, &mut out);
+    mpi::check(wf, &mut out);
+    mounts::check(wf, &mut out);
     commands::check(wf, &mut out);
     outputs::check(wf, &mut out);
     staging::check(wf, ctx, &mut out);

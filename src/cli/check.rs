@@ -2,6 +2,7 @@
 
 use super::{eprint_human, options, summary, usage_error, Output, FOUND_ERRORS, OK};
 use batchflow::diagnostics::{render, Diagnostic, Severity};
+use batchflow::repo_scan::find_root;
 use batchflow::source::SourceMap;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +77,7 @@ pub fn run(paths: &[PathBuf], output: Output, deny_warnings: bool, online: bool,
 /// `--online`: the target of `batchflow.toml` and the environment, which must be configured.
 fn online_target(options: &batchflow::CompileOptions) -> Result<batchflow::exec::azure::reach::Reach, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let file = repository_root(&cwd)
+    let file = find_root(&cwd)
         .map(|root| batchflow::settings::read(&root))
         .transpose()?
         .unwrap_or_default();
@@ -94,7 +95,7 @@ fn online_target(options: &batchflow::CompileOptions) -> Result<batchflow::exec:
 pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     if paths.is_empty() {
         let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-        let root = repository_root(&cwd).ok_or_else(|| {
+        let root = find_root(&cwd).ok_or_else(|| {
             "no repository here: give paths, or run inside a repository (a folder with `pipelines/`, `batchflow.toml` or `.git`)".to_string()
         })?;
         let pipelines = root.join("pipelines");
@@ -131,14 +132,6 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         }
     }
     Ok(out)
-}
-
-/// The first folder, going up, that holds `pipelines/`, `batchflow.toml` or `.git`.
-pub fn repository_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join("pipelines").is_dir() || d.join("batchflow.toml").is_file() || d.join(".git").exists())
-        .map(Path::to_path_buf)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -16,7 +16,7 @@ pub fn run(name: Option<&str>, template: Template) -> u8 {
         Ok(d) => d,
         Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
     };
-    let root = super::check::repository_root(&cwd).unwrap_or_else(|| cwd.clone());
+    let root = batchflow::repo_scan::find_root(&cwd).unwrap_or_else(|| cwd.clone());
     let shown = |p: &Path| p.strip_prefix(&cwd).unwrap_or(p).display().to_string();
     let workflow = root.join("pipelines").join(format!("{name}.batchflow"));
     if workflow.exists() {

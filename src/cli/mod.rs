@@ -12,6 +12,7 @@ pub mod progress;
 pub mod rerun;
 pub mod run;
 pub mod runs;
+pub mod ssh;
 pub mod status;
 
 use batchflow::auth_mode::AuthMode;

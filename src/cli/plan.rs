@@ -78,7 +78,7 @@ fn estimate(wf: &batchflow::graph::Workflow, offline: bool) -> batchflow::plan::
         .collect();
     let file = std::env::current_dir()
         .ok()
-        .and_then(|cwd| super::check::repository_root(&cwd))
+        .and_then(|cwd| batchflow::repo_scan::find_root(&cwd))
         .and_then(|root| batchflow::settings::read(&root).ok())
         .unwrap_or_default();
     let reach = batchflow::online::reach(&file, &env).unwrap_or_else(|e| {

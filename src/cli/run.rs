@@ -187,6 +187,7 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
                 jobs: args.jobs.unwrap_or_else(cpus),
                 container_cli: args.container_cli.clone(),
                 env,
+                mounts: local::mounts::folders(&state::repo_root(&cwd))?,
             },
         )?),
     };

@@ -23,13 +23,13 @@ pub(super) fn open(which: &str) -> Result<(RunDir, RunState), u8> {
 }
 
 /// The account an azure run used: a client, the run's saved plan, a runtime to send with.
-struct Remote {
-    client: BatchClient,
-    plan: Plan,
-    rt: tokio::runtime::Runtime,
+pub(super) struct Remote {
+    pub(super) client: BatchClient,
+    pub(super) plan: Plan,
+    pub(super) rt: tokio::runtime::Runtime,
 }
 
-fn connect(run_dir: &RunDir, st: &RunState) -> Result<Remote, u8> {
+pub(super) fn connect(run_dir: &RunDir, st: &RunState) -> Result<Remote, u8> {
     let cwd = std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?;
     let mut env: HashMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))

@@ -1,6 +1,6 @@
-//! The built-in functions: `marketplace`, `managed_image`, `gallery_image`, `secret`, `env`
-//! and `rhai`. Their arguments arrive evaluated; this matches them to parameters and builds
-//! the value.
+//! The built-in functions: `marketplace`, `managed_image`, `gallery_image`, `secret`, `env`,
+//! `rhai`, `files`, `stem` and `basename`. Their arguments arrive evaluated; this matches them
+//! to parameters and builds the value.
 
 use super::eval_error::{wrong_type, EvalError, EvalResult};
 use super::names::Scopes;
@@ -12,7 +12,17 @@ use crate::suggest::did_you_mean;
 use crate::value::{has_secret, secret_placeholder, Value};
 use std::sync::Arc;
 
-pub const BUILTINS: &[&str] = &["marketplace", "managed_image", "gallery_image", "secret", "env", "rhai"];
+pub const BUILTINS: &[&str] = &[
+    "marketplace",
+    "managed_image",
+    "gallery_image",
+    "secret",
+    "env",
+    "rhai",
+    "files",
+    "stem",
+    "basename",
+];
 
 /// Longest range handed to a hook script (it becomes a Rhai array).
 const MAX_RANGE_TO_HOOK: u64 = 1_000_000;
@@ -25,6 +35,9 @@ pub enum Builtin {
     Secret,
     Env,
     Rhai,
+    Files,
+    Stem,
+    Basename,
 }
 
 impl Builtin {
@@ -36,6 +49,9 @@ impl Builtin {
             Builtin::Secret => "secret",
             Builtin::Env => "env",
             Builtin::Rhai => "rhai",
+            Builtin::Files => "files",
+            Builtin::Stem => "stem",
+            Builtin::Basename => "basename",
         }
     }
 
@@ -46,6 +62,8 @@ impl Builtin {
             Builtin::Secret => &["name"],
             Builtin::Env => &["name", "default"],
             Builtin::Rhai => &[],
+            Builtin::Files => &["glob"],
+            Builtin::Stem | Builtin::Basename => &["path"],
         }
     }
 }
@@ -66,6 +84,9 @@ pub fn find(name: &str, span: Span) -> Result<Builtin, EvalError> {
         "secret" => Ok(Builtin::Secret),
         "env" => Ok(Builtin::Env),
         "rhai" => Ok(Builtin::Rhai),
+        "files" => Ok(Builtin::Files),
+        "stem" => Ok(Builtin::Stem),
+        "basename" => Ok(Builtin::Basename),
         _ => {
             let help = did_you_mean(name, BUILTINS.iter().copied())
                 .unwrap_or_else(|| format!("the functions are {}", BUILTINS.join(", ")));
@@ -134,6 +155,9 @@ pub fn call(f: Builtin, args: Vec<Evaluated<'_>>, span: Span, scopes: &Scopes<'_
             }
             Ok(Value::str(secret_placeholder(&key)))
         }
+        Builtin::Files => super::file_sweep::files(&required(0)?, span, scopes.repo()),
+        Builtin::Stem => Ok(Value::str(super::file_sweep::stem(&required(0)?))),
+        Builtin::Basename => Ok(Value::str(super::file_sweep::basename(&required(0)?))),
         Builtin::Env | Builtin::Rhai => env(required(0)?, values.get(1).and_then(Option::as_ref), span, scopes),
     }
 }

@@ -210,6 +210,9 @@ impl<'a> Evaluator<'a> {
     /// A call of a built-in function: its arguments evaluated in order, then the function.
     fn call(&self, unit: usize, name: &Ident, args: &[Arg], span: Span, vars: Bindings<'_>) -> EvalResult {
         let builtin = builtins::find(&name.name, name.span)?;
+        if builtin == builtins::Builtin::Files {
+            super::file_sweep::literal_globs(args)?;
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(builtins::Evaluated {

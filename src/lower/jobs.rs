@@ -1,5 +1,6 @@
 //! `job` items: their attributes, prep/release tasks, and task declarations expanded into
-//! instances (sweeps are cartesian products, `NAME-i-j` by index).
+//! instances (sweeps are cartesian products, `NAME-i-j` by index, or by file name for a
+//! sweep over `files()`: `NAME-s1`).
 
 use super::eval_error::EvalError;
 use super::schema::{self, Fields};
@@ -102,6 +103,8 @@ fn job<'a>(
 
 /// The task declarations of a job, expanded into instances.
 fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
+    let mut named_by_files: HashSet<String> = HashSet::new();
+    lw.job_pool = lw.wf.job(job).and_then(|j| j.pool);
     for decl in &f.tasks {
         let id = TemplateId(lw.wf.templates.len() as u32);
         let claimed = lw
@@ -121,22 +124,26 @@ fn tasks(lw: &mut Lowerer<'_>, job: JobId, f: &Fields<'_>) {
             );
             continue;
         }
-        template(lw, job, decl);
+        if template(lw, job, decl) {
+            named_by_files.insert(decl.name.name.to_ascii_lowercase());
+        }
     }
-    instance_collisions(lw, job);
+    lw.job_pool = None;
+    instance_collisions(lw, job, &named_by_files);
 }
 
 /// BF003 for two instance ids equal ignoring case (`task t[i in 0..3]` beside `task T-1`).
-/// Only a declaration named like another's instance (`NAME-digits...`) can collide, so the
-/// full comparison runs only when one exists.
-fn instance_collisions(lw: &mut Lowerer<'_>, job: JobId) {
+/// Only a declaration named like another's instance (`NAME-digits...`, or `NAME-anything`
+/// beside a sweep over files) can collide, or two file names in one sweep over several
+/// lists, so the full comparison runs only when one of these exists.
+fn instance_collisions(lw: &mut Lowerer<'_>, job: JobId, named_by_files: &HashSet<String>) {
     let templates: Vec<TemplateId> = lw.wf.job(job).map(|j| j.templates.clone()).unwrap_or_default();
     let names: HashSet<String> = templates
         .iter()
         .filter_map(|t| lw.wf.template(*t))
         .map(|t| t.name.value.to_ascii_lowercase())
         .collect();
-    let suspicious = names.iter().any(|n| {
+    let by_index = names.iter().any(|n| {
         let mut rest = n.as_str();
         while let Some((head, tail)) = rest.rsplit_once('-') {
             if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
@@ -149,6 +156,15 @@ fn instance_collisions(lw: &mut Lowerer<'_>, job: JobId) {
         }
         false
     });
+    let by_file = names.iter().any(|n| {
+        n.match_indices('-')
+            .any(|(at, _)| n.get(..at).is_some_and(|head| named_by_files.contains(head)))
+    });
+    let several_lists = templates
+        .iter()
+        .filter_map(|t| lw.wf.template(*t))
+        .any(|t| t.axes.len() > 1 && named_by_files.contains(&t.name.value.to_ascii_lowercase()));
+    let suspicious = by_index || by_file || several_lists;
     if !suspicious {
         return;
     }
@@ -175,23 +191,34 @@ fn instance_collisions(lw: &mut Lowerer<'_>, job: JobId) {
                 format!("task id `{id}` is produced twice in this job"),
             )
             .with_label(a.name.span, "also produced by this declaration")
-            .with_help("Batch task ids ignore case and sweeps add `-N`: rename one of the tasks"),
+            .with_help("Batch task ids ignore case, and sweeps add `-N` (or a file's name, over `files()`): rename one of the tasks"),
         );
     }
 }
 
-fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
+/// Expands one declaration; true when its instances are named after files.
+fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) -> bool {
     let loop_vars: Vec<String> = decl.loops.iter().map(|l| l.name.name.clone()).collect();
     let body = lw.body(&decl.body, &schema::TASK, decl.name.span, loop_vars);
-    let Some(axes) = sweep_axes(lw, decl) else {
+    let Some((axes, labels)) = sweep_axes(lw, decl) else {
         lw.unexpanded.push((job, decl.name.name.clone()));
-        return;
+        return false;
     };
     let id = TemplateId(lw.wf.templates.len() as u32);
     let first = lw.wf.tasks.len() as u32;
     let mut base = TaskSpec::default();
     lw.fill_spec(&body, &[], Pick::Invariant, &mut base);
     let varies = body.varies();
+    // The MPI launcher wraps the finished command: once here when no attribute varies, else
+    // once per instance.
+    let job_env = lw
+        .wf
+        .job(job)
+        .map_or_else(|| Arc::from(Vec::new()), |j| Arc::clone(&j.env));
+    let module = mpi_module_of(lw, &base);
+    if !varies {
+        super::mpi::launch(&mut base, &job_env, module);
+    }
     let job_node = lw.wf.job(job).map(|j| j.node);
     let mut count: u32 = 0;
     let total: u64 = axes.iter().map(|(_, v)| v.sweep_len().unwrap_or(0)).product();
@@ -205,6 +232,8 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
         let mut spec = base.clone();
         if varies {
             lw.fill_spec(&body, &vars, Pick::Variant, &mut spec);
+            let module = mpi_module_of(lw, &spec);
+            super::mpi::launch(&mut spec, &job_env, module);
         }
         let task_id = TaskId(lw.wf.tasks.len() as u32);
         let node = lw.wf.graph.add_node(Node::Task(task_id));
@@ -212,7 +241,7 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
             lw.wf.graph.add_edge(jn, node, Edge::Contains);
         }
         lw.wf.tasks.push(Task {
-            id: instance_id(&decl.name.name, &index, axes.is_empty()).into_boxed_str(),
+            id: instance_id(&decl.name.name, &index, &labels, axes.is_empty()).into_boxed_str(),
             template: id,
             node,
             spec,
@@ -238,6 +267,13 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) {
     if let Some(j) = lw.wf.jobs.get_mut(job.index()) {
         j.templates.push(id);
     }
+    labels.iter().any(Option::is_some)
+}
+
+/// The environment module the MPI launcher loads for `spec`, if it asks for one.
+fn mpi_module_of(lw: &Lowerer<'_>, spec: &TaskSpec) -> &'static str {
+    let mpi = spec.multi_instance.as_ref().and_then(|m| m.mpi.as_ref()).map(|l| l.mpi);
+    mpi.map_or("", |m| lw.mpi_module(m))
 }
 
 /// A loop source as instance labels show it.
@@ -260,23 +296,37 @@ fn advance(index: &mut [u64], axes: &[(String, Value)]) {
     }
 }
 
-fn instance_id(name: &str, index: &[u64], plain: bool) -> String {
+/// `NAME-i-j`: each loop variable by its index, or by its file's label in a sweep over files.
+fn instance_id(name: &str, index: &[u64], labels: &[Option<Vec<String>>], plain: bool) -> String {
     if plain {
         return name.to_string();
     }
     let mut id = String::with_capacity(name.len() + 8 * index.len());
     id.push_str(name);
-    for i in index {
+    for (axis, i) in index.iter().enumerate() {
         id.push('-');
-        id.push_str(&i.to_string());
+        let label = labels
+            .get(axis)
+            .and_then(Option::as_ref)
+            .and_then(|l| l.get(usize::try_from(*i).ok()?));
+        match label {
+            Some(l) => id.push_str(l),
+            None => id.push_str(&i.to_string()),
+        }
     }
     id
 }
 
+/// Each loop variable with what it ranges over.
+type Axes = Vec<(String, Value)>;
+/// For each loop variable over `files()`, the id part of each of its files.
+type Labels = Vec<Option<Vec<String>>>;
+
 /// Evaluates the loop sources and checks the product against [`MAX_INSTANCES`] before any
 /// instance exists; `None` when the declaration cannot be expanded.
-fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String, Value)>> {
-    let mut axes: Vec<(String, Value)> = Vec::new();
+fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<(Axes, Labels)> {
+    let mut axes: Axes = Vec::new();
+    let mut labels: Labels = Vec::new();
     let mut ok = true;
     for lv in &decl.loops {
         if axes.iter().any(|(n, _)| *n == lv.name.name) {
@@ -292,7 +342,13 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
             continue;
         }
         match lw.names.eval(lw.unit, &lv.source, &[]) {
-            Ok(v) if v.sweep_len().is_some() => axes.push((lv.name.name.clone(), v)),
+            Ok(v) if v.sweep_len().is_some() => {
+                labels.push(match &v {
+                    Value::List(items) if lw.lists_files(&lv.source) => Some(super::file_sweep::labels(items)),
+                    _ => None,
+                });
+                axes.push((lv.name.name.clone(), v));
+            }
             Ok(v) => {
                 lw.sink.push(
                     Diagnostic::new(
@@ -323,7 +379,7 @@ fn sweep_axes(lw: &mut Lowerer<'_>, decl: &ast::TaskDecl) -> Option<Vec<(String,
         .try_fold(1u64, |acc, (_, v)| acc.checked_mul(v.sweep_len().unwrap_or(0)));
     let already = lw.wf.tasks.len() as u64;
     match product {
-        Some(n) if already.saturating_add(n) <= MAX_INSTANCES => Some(axes),
+        Some(n) if already.saturating_add(n) <= MAX_INSTANCES => Some((axes, labels)),
         _ => {
             let size = product.map_or_else(|| "more than 18 quintillion".to_string(), format_count);
             let span = decl.loops.first().map_or(decl.name.span, |l| {
@@ -364,7 +420,13 @@ mod tests {
 
     #[test]
     fn ids_by_index() {
-        assert_eq!(instance_id("train", &[3, 1], false), "train-3-1");
-        assert_eq!(instance_id("report", &[], true), "report");
+        assert_eq!(instance_id("train", &[3, 1], &[], false), "train-3-1");
+        assert_eq!(instance_id("report", &[], &[], true), "report");
+    }
+
+    #[test]
+    fn ids_by_file() {
+        let labels = vec![Some(vec!["s1".to_string(), "s2".to_string()]), None];
+        assert_eq!(instance_id("align", &[1, 0], &labels, false), "align-s2-0");
     }
 }

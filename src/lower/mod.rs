@@ -5,10 +5,15 @@ mod builtins;
 mod deps;
 mod eval;
 mod eval_error;
+mod file_sweep;
 mod files;
+mod globs;
 mod index;
 mod jobs;
 mod mentions;
+mod mounts;
+mod mpi;
+mod mpi_launch;
 mod names;
 mod params;
 mod pools;
@@ -30,6 +35,7 @@ use names::{Scopes, Unit};
 use schema::Fields;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+pub use globs::file_globs;
 pub use jobs::MAX_INSTANCES;
 pub use schema::{schema_of, Schema, MAP_BLOCKS};
 
@@ -46,6 +52,8 @@ pub struct Input<'a> {
     pub hooks: Option<&'a Hooks>,
     /// The hook script exists but did not compile (already reported): `rhai()` stays quiet.
     pub hooks_broken: bool,
+    /// The repository files of every glob the file hands to `files()` ([`file_globs`]).
+    pub files: &'a crate::repo::RepoFacts,
 }
 
 /// A lowered file, with the values its params and lets took.
@@ -57,7 +65,7 @@ pub struct Lowered {
 }
 
 pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> Lowered {
-    let mut scopes = Scopes::new(input.env, input.hooks, input.hooks_broken);
+    let mut scopes = Scopes::new(input.env, input.hooks, input.hooks_broken, input.files);
     let unit = scopes.add_unit(Unit::new());
     let mut lw = Lowerer {
         names: Evaluator::new(scopes),
@@ -71,6 +79,7 @@ pub fn lower(input: Input<'_>, sources: &mut SourceMap) -> Lowered {
         tasks: HashMap::new(),
         failed: HashSet::new(),
         src: input.src,
+        job_pool: None,
     };
     lw.wf.name = input.default_name.clone();
     lw.globals(input.file, input.params, sources);
@@ -105,6 +114,8 @@ pub(crate) struct Lowerer<'a> {
     failed: HashSet<Span>,
     /// The workflow file.
     src: SrcId,
+    /// The pool of the job whose tasks are being lowered (`nodes = pool`, the MPI launcher).
+    job_pool: Option<PoolId>,
 }
 
 impl Lowerer<'_> {

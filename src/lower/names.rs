@@ -1,9 +1,11 @@
 //! The names an expression can see, as tables: the params and lets of each file (the
 //! workflow, or a stdlib module it imports), its imported modules, the environment for
-//! `env()` and the hook script for `rhai()`. Evaluation lives in `eval.rs`.
+//! `env()`, the hook script for `rhai()` and the repository files for `files()`. Evaluation
+//! lives in `eval.rs`.
 
 use crate::ast::{Expr, Ident};
 use crate::hooks::Hooks;
+use crate::repo::RepoFacts;
 use crate::source::Span;
 use crate::value::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -78,22 +80,34 @@ impl Unit {
     }
 }
 
-/// Every file's names, and what the functions `env()` and `rhai()` read.
+/// Every file's names, and what the functions `env()`, `rhai()` and `files()` read.
 pub struct Scopes<'a> {
     units: Vec<Unit>,
     env: &'a BTreeMap<String, String>,
     hooks: Option<&'a Hooks>,
     hooks_broken: bool,
+    repo: &'a RepoFacts,
 }
 
 impl<'a> Scopes<'a> {
-    pub fn new(env: &'a BTreeMap<String, String>, hooks: Option<&'a Hooks>, hooks_broken: bool) -> Scopes<'a> {
+    pub fn new(
+        env: &'a BTreeMap<String, String>,
+        hooks: Option<&'a Hooks>,
+        hooks_broken: bool,
+        repo: &'a RepoFacts,
+    ) -> Scopes<'a> {
         Scopes {
             units: Vec::new(),
             env,
             hooks,
             hooks_broken,
+            repo,
         }
+    }
+
+    /// The repository files the workflow's `files()` globs match, found before lowering.
+    pub fn repo(&self) -> &RepoFacts {
+        self.repo
     }
 
     pub fn add_unit(&mut self, unit: Unit) -> usize {

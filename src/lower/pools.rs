@@ -123,6 +123,7 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span, 
         keep: lw.typed(&f, "keep", &[], typed::duration),
         containers: None,
         start_task: None,
+        mounts: Vec::new(),
     };
     if let (Some(attr), Some(formula)) = (f.attr("autoscale"), pool.autoscale.as_deref()) {
         pool.autoscale_map = literal_map(&attr.value, formula, sources);
@@ -139,6 +140,9 @@ fn pool(lw: &mut Lowerer<'_>, name: &ast::Ident, body: &ast::Block, span: Span, 
     }
     if let Some(block) = f.block("containers") {
         pool.containers = Some(containers(lw, block));
+    }
+    if let Some(block) = f.block("mounts") {
+        pool.mounts = lw.mounts(block);
     }
     if let Some(block) = f.block("start_task") {
         let aux = lw.aux_task(block, &schema::START_TASK);

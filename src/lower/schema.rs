@@ -49,7 +49,41 @@ pub const POOL: Schema = Schema {
         "keep",
     ],
     required: &["vm_size", "image"],
-    blocks: &["containers", "start_task"],
+    blocks: &["containers", "start_task", "mounts"],
+    tasks: false,
+};
+
+/// The mounts of each kind (`mounts.rs`); the attribute named after the kind says where the
+/// file system is.
+pub const AZURE_FILES_MOUNT: Schema = Schema {
+    what: "azure_files mount",
+    attrs: &["azure_files", "account", "key", "options"],
+    required: &["key"],
+    blocks: &[],
+    tasks: false,
+};
+
+pub const NFS_MOUNT: Schema = Schema {
+    what: "nfs mount",
+    attrs: &["nfs", "options"],
+    required: &[],
+    blocks: &[],
+    tasks: false,
+};
+
+pub const CIFS_MOUNT: Schema = Schema {
+    what: "cifs mount",
+    attrs: &["cifs", "username", "password", "options"],
+    required: &["username", "password"],
+    blocks: &[],
+    tasks: false,
+};
+
+pub const BLOBFUSE_MOUNT: Schema = Schema {
+    what: "blobfuse mount",
+    attrs: &["blobfuse", "key", "sas", "identity", "options"],
+    required: &[],
+    blocks: &[],
     tasks: false,
 };
 
@@ -130,8 +164,9 @@ pub const TASK: Schema = Schema {
 
 pub const MULTI_INSTANCE: Schema = Schema {
     what: "multi_instance block",
-    attrs: &["nodes", "coordination"],
-    required: &["nodes", "coordination"],
+    attrs: &["nodes", "coordination", "mpi", "processes_per_node"],
+    // `coordination` is required unless `mpi` writes one (`mpi.rs`).
+    required: &["nodes"],
     blocks: &[],
     tasks: false,
 };

@@ -7,7 +7,7 @@ use super::schema::{self, Fields, MapEntry, Schema};
 use super::{typed, Lowerer};
 use crate::ast::{Block, Entry, Nested};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::graph::{AttrSpans, AuxTask, EnvVar, MultiInstance, TaskSpec};
+use crate::graph::{AttrSpans, AuxTask, EnvVar, TaskSpec};
 use crate::source::Span;
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ pub(super) enum Pick {
 pub(super) struct Body<'a> {
     pub fields: Fields<'a>,
     pub multi: Option<Fields<'a>>,
+    /// The `multi_instance` keyword, where a missing attribute of the block is reported.
+    pub multi_owner: Span,
     pub spans: AttrSpans,
     pub loop_vars: Vec<String>,
 }
@@ -79,6 +81,7 @@ impl Lowerer<'_> {
                 self.only_attrs(b);
             }
         }
+        let multi_owner = fields.block("multi_instance").map_or(owner, |n| n.name.span);
         let multi = fields.block("multi_instance").map(|n| {
             spans.insert("multi_instance", n.span);
             let f = Fields::collect(&n.body, &schema::MULTI_INSTANCE, n.name.span, &mut self.sink);
@@ -90,6 +93,7 @@ impl Lowerer<'_> {
         Body {
             fields,
             multi,
+            multi_owner,
             spans,
             loop_vars,
         }
@@ -189,11 +193,7 @@ impl Lowerer<'_> {
         if let Some(m) = &body.multi {
             let varies = m.attrs.iter().any(|(_, a)| mentions(&a.value, &body.loop_vars));
             if varies == (pick == Pick::Variant) {
-                let nodes = self.typed(m, "nodes", vars, typed::count);
-                let coordination = self.typed(m, "coordination", vars, typed::string);
-                if let (Some(nodes), Some(coordination)) = (nodes, coordination) {
-                    spec.multi_instance = Some(Arc::new(MultiInstance { nodes, coordination }));
-                }
+                spec.multi_instance = self.multi_instance(m, body.multi_owner, vars);
             }
         }
     }

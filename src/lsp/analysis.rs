@@ -96,7 +96,11 @@ pub fn analyze(path: &Path, text: &str, encoding: Encoding, options: &CompileOpt
                 named: matches!(found, HookSource::Named(..)),
             }));
         }
-        found
+        // `files()` sees the repository around the file, as `check` does.
+        compile::Prelude {
+            hooks: found,
+            files: compile::glob_files(path, file),
+        }
     };
     let compiled = compile::compile_text(
         &name,

@@ -7,8 +7,8 @@
 //! models. Sub-objects whose wire form is the same in both APIs are the Batch types.
 
 use super::batch_api::{
-    AutoUserScope, ContainerRegistry, ElevationLevel, EnvironmentSetting, PoolAddParameter, ResourceFile, StartTask,
-    TaskContainerSettings,
+    AutoUserScope, ContainerRegistry, ElevationLevel, EnvironmentSetting, MountConfiguration, PoolAddParameter,
+    ResourceFile, StartTask, TaskContainerSettings,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,6 +49,9 @@ pub struct ArmPoolProperties {
     pub task_slots_per_node: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_task: Option<ArmStartTask>,
+    /// The same shape as Batch's `mountConfiguration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_configuration: Vec<MountConfiguration>,
     /// As the Batch body's: who made the pool.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metadata: Vec<super::batch_api::MetadataItem>,
@@ -214,6 +217,7 @@ pub fn pool(b: &PoolAddParameter, identities: &[String]) -> ArmPoolBody {
                 .map(|_| "Enabled".into()),
             task_slots_per_node: b.task_slots_per_node,
             start_task: b.start_task.as_ref().map(start_task),
+            mount_configuration: b.mount_configuration.clone(),
             metadata: b.metadata.clone(),
         },
     }

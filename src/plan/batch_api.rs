@@ -33,9 +33,89 @@ pub struct PoolAddParameter {
     pub start_task: Option<StartTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_slots_per_node: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_configuration: Vec<MountConfiguration>,
     /// Who made the pool (see [`super::identity`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metadata: Vec<MetadataItem>,
+}
+
+/// One file system to mount on every node; exactly one field is set.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MountConfiguration {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure_blob_file_system_configuration: Option<AzureBlobFileSystemConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfs_mount_configuration: Option<NfsMountConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cifs_mount_configuration: Option<CifsMountConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure_file_share_configuration: Option<AzureFileShareConfiguration>,
+}
+
+impl MountConfiguration {
+    /// The mount's path below `AZ_BATCH_NODE_MOUNTS_DIR`.
+    pub fn relative_mount_path(&self) -> Option<&str> {
+        let paths = [
+            self.azure_blob_file_system_configuration
+                .as_ref()
+                .map(|c| &c.relative_mount_path),
+            self.nfs_mount_configuration.as_ref().map(|c| &c.relative_mount_path),
+            self.cifs_mount_configuration.as_ref().map(|c| &c.relative_mount_path),
+            self.azure_file_share_configuration
+                .as_ref()
+                .map(|c| &c.relative_mount_path),
+        ];
+        paths.into_iter().flatten().next().map(String::as_str)
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureBlobFileSystemConfiguration {
+    pub account_name: String,
+    pub container_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sas_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blobfuse_options: Option<String>,
+    pub relative_mount_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_reference: Option<IdentityReference>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct NfsMountConfiguration {
+    pub source: String,
+    pub relative_mount_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount_options: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct CifsMountConfiguration {
+    pub username: String,
+    pub source: String,
+    pub relative_mount_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount_options: Option<String>,
+    pub password: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureFileShareConfiguration {
+    pub account_name: String,
+    pub azure_file_url: String,
+    pub account_key: String,
+    pub relative_mount_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount_options: Option<String>,
 }
 
 /// A name-value pair Batch keeps on a pool or job and never interprets.

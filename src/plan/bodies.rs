@@ -3,7 +3,9 @@
 use super::batch_api::*;
 use super::identity;
 use super::staging::{output_files, resource_files, Files};
-use crate::graph::{AuxTask, Elevation, EnvVar, Image, Job, Pool, Registry, Scope, TaskSpec};
+use crate::graph::{
+    AuxTask, BlobAuth, Elevation, EnvVar, Image, Job, Mount, MountKind, Pool, Registry, Scope, TaskSpec,
+};
 use crate::stdlib::facts::effective_node_agent;
 use crate::value::iso8601;
 
@@ -58,10 +60,80 @@ pub fn pool(workflow: &str, pool: &Pool, registries: &[Registry], files: Files<'
         enable_inter_node_communication: pool.inter_node.filter(|b| *b),
         start_task: pool.start_task.as_ref().map(|(aux, _)| start_task(aux, files)),
         task_slots_per_node: pool.task_slots,
+        mount_configuration: pool.mounts.iter().map(mount).collect(),
         metadata: Vec::new(),
     };
     body.metadata = identity::pool_metadata(workflow, &identity::spec(&body));
     body
+}
+
+/// A mount as `mountConfiguration` has it, at `$AZ_BATCH_NODE_MOUNTS_DIR/NAME`.
+fn mount(m: &Mount) -> MountConfiguration {
+    let path = m.name.value.clone();
+    let options = m.options.clone();
+    match &m.kind {
+        MountKind::AzureFiles { url, account, key } => MountConfiguration {
+            azure_file_share_configuration: Some(AzureFileShareConfiguration {
+                account_name: account.clone(),
+                azure_file_url: url.clone(),
+                account_key: key.clone(),
+                relative_mount_path: path,
+                mount_options: options,
+            }),
+            ..MountConfiguration::default()
+        },
+        MountKind::Nfs { source } => MountConfiguration {
+            nfs_mount_configuration: Some(NfsMountConfiguration {
+                source: source.clone(),
+                relative_mount_path: path,
+                mount_options: options,
+            }),
+            ..MountConfiguration::default()
+        },
+        MountKind::Cifs {
+            source,
+            username,
+            password,
+        } => MountConfiguration {
+            cifs_mount_configuration: Some(CifsMountConfiguration {
+                username: username.clone(),
+                source: source.clone(),
+                relative_mount_path: path,
+                mount_options: options,
+                password: password.clone(),
+            }),
+            ..MountConfiguration::default()
+        },
+        MountKind::Blobfuse {
+            account,
+            container,
+            auth,
+        } => {
+            let pick = |want: fn(&BlobAuth) -> Option<&String>| want(auth).cloned();
+            MountConfiguration {
+                azure_blob_file_system_configuration: Some(AzureBlobFileSystemConfiguration {
+                    account_name: account.clone(),
+                    container_name: container.clone(),
+                    account_key: pick(|a| match a {
+                        BlobAuth::Key(k) => Some(k),
+                        _ => None,
+                    }),
+                    sas_key: pick(|a| match a {
+                        BlobAuth::Sas(s) => Some(s),
+                        _ => None,
+                    }),
+                    blobfuse_options: options,
+                    relative_mount_path: path,
+                    identity_reference: pick(|a| match a {
+                        BlobAuth::Identity(i) => Some(i),
+                        _ => None,
+                    })
+                    .map(|resource_id| IdentityReference { resource_id }),
+                }),
+                ..MountConfiguration::default()
+            }
+        }
+    }
 }
 
 fn registry(r: &Registry) -> ContainerRegistry {

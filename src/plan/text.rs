@@ -50,6 +50,23 @@ pub fn job_summary(wf: &Workflow, job: &Job) -> String {
     if let Some(t) = job.max_wall_clock {
         let _ = write!(out, ", max wall clock {}", format_duration(t));
     }
+    for template in job.templates.iter().filter_map(|t| wf.template(*t)) {
+        let Some(task) = template.instances().next().and_then(|id| wf.task(id)) else {
+            continue;
+        };
+        let Some(mi) = &task.spec.multi_instance else { continue };
+        let Some(launch) = &mi.mpi else { continue };
+        let _ = write!(
+            out,
+            "\n`{}`: {} on {} nodes x {} processes (batchflow explain mpi)\n  command: {}\n  coordination: {}",
+            template.name.value,
+            launch.mpi.word(),
+            mi.nodes,
+            launch.processes_per_node,
+            task.spec.command.as_deref().unwrap_or(""),
+            mi.coordination
+        );
+    }
     out
 }
 
@@ -91,7 +108,9 @@ pub fn render(plan: &Plan) -> String {
             ),
         };
         let _ = writeln!(out, "  {:width$}  {verb:<5} {path}", step.id);
-        let _ = writeln!(out, "  {:width$}        {}", "", step.summary);
+        for line in step.summary.lines() {
+            let _ = writeln!(out, "  {:width$}        {line}", "");
+        }
         if !step.after.is_empty() {
             let _ = writeln!(out, "  {:width$}        after {}", "", step.after.join(", "));
         }

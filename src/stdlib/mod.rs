@@ -1,11 +1,13 @@
 //! The standard library, embedded in the binary: data tables of VM sizes, marketplace images,
-//! node agents, Windows Server builds and blob endpoints (each row with its source, see
+//! node agents, Windows Server builds, blob endpoints and the HPC images' MPI modules (each row
+//! with its source, see
 //! `stdlib/SOURCES.md`), and `.batchflow` modules such as `std/images`.
 
 mod date;
 mod endpoints;
 pub mod facts;
 mod images;
+mod mpi;
 mod retirement;
 mod vm_sizes;
 mod windows;
@@ -13,6 +15,7 @@ mod windows;
 pub use date::Date;
 pub use endpoints::{blob_endpoint, blob_endpoints, BlobEndpoint};
 pub use images::{image, images, node_agent, node_agents, ImageInfo, NodeAgent, Os};
+pub use mpi::{mpi_module, mpi_modules, ships_mpi_modules, MpiModule};
 pub use retirement::{Effect, Retirement};
 pub use vm_sizes::{vm_size, vm_sizes, VmSize};
 pub use windows::{windows_build, windows_build_by_sku_word, windows_build_by_tag, windows_builds, WindowsBuild};

@@ -35,9 +35,13 @@ impl Azure {
     /// As [`Azure::new`], the account configured by `overrides` (as an `account.json`).
     pub(crate) fn with_account(config: Config, overrides: &Value) -> Azure {
         let repo = Repo::new();
-        for entry in std::fs::read_dir(root().join("examples")).expect("examples/").flatten() {
-            let text = std::fs::read(entry.path()).expect("an example");
-            repo.write(Path::new("examples").join(entry.file_name()), text);
+        // The examples and their data files (`examples/data/`), where the examples name them.
+        for entry in walkdir::WalkDir::new(root().join("examples")).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let rel = entry.path().strip_prefix(root()).expect("under the project");
+                let text = std::fs::read(entry.path()).expect("an example");
+                repo.write(rel, text);
+            }
         }
         let shared_key = config.shared_key.is_some();
         let FakeAccount { batch, arm } = FakeAccount::start_with(config, overrides);
@@ -91,6 +95,38 @@ impl Azure {
         } else {
             bf.env("BATCHFLOW_ACCESS_TOKEN", "a-test-token")
         }
+    }
+
+    /// Points `file`'s storage at Azurite: a container of the test's own (`batchflow.toml`),
+    /// and the account of its `storage { account = "..." }` block, if any, replaced by the
+    /// emulator's (a named account would be reached over the internet). Returns the
+    /// connection string the run needs in `AZURE_STORAGE_CONNECTION_STRING`.
+    pub(crate) fn emulated_storage(&self, file: &str) -> String {
+        let text = std::fs::read_to_string(self.path().join(file)).expect("the workflow");
+        let named = text
+            .split("storage { account = \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        if let Some(account) = named {
+            let block = format!("storage {{ account = \"{account}\"");
+            let emulated = format!("storage {{ account = \"{}\"", crate::azurite::ACCOUNT);
+            self.write(file, &text.replace(&block, &emulated));
+        }
+        let container = crate::blob_sas::unique_container("examples");
+        self.write("batchflow.toml", &format!("[storage]\ncontainer = \"{container}\"\n"));
+        crate::azurite::Azurite::shared().connection_string()
+    }
+
+    /// `run --target azure ARGS FILE` with Azurite as the workflow's storage
+    /// ([`Azure::emulated_storage`]): for workflows that move files.
+    pub(crate) fn run_stored(&self, args: &[&str], file: &str) -> Output {
+        let storage = self.emulated_storage(file);
+        self.bf()
+            .env("AZURE_STORAGE_CONNECTION_STRING", storage)
+            .args(["run", "--target", "azure"])
+            .args(args)
+            .arg(file)
+            .run()
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
@@ -287,7 +323,7 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
             std::thread::spawn(move || {
                 let az = Azure::entra();
                 let planned = az.planned(&file, &[]);
-                let out = az.run(&[&file]);
+                let out = az.run_stored(&[], &file);
                 assert_eq!(out.code, 0, "{file}: {}", show(&out));
                 // The first lines price the run from the fake prices; the summary the hours used.
                 assert!(out.stderr.contains("cost: "), "{file}: {}", out.stderr);
@@ -339,7 +375,7 @@ fn every_example_runs_end_to_end_on_the_fake_service() {
 #[test]
 fn secrets_are_sent_filled_in() {
     let az = Azure::entra();
-    let out = az.run(&["examples/private-acr-password.batchflow"]);
+    let out = az.run_stored(&[], "examples/private-acr-password.batchflow");
     assert_eq!(out.code, 0, "{}", show(&out));
     let snap = az.fake.snapshot();
     let sent = serde_json::to_string(&snap.pools).unwrap_or_default();
@@ -786,7 +822,7 @@ fn on_task_failed_retry_reactivates_the_task_on_batch() {
         failing_tasks: vec![("shard-2".into(), 137)],
         ..Faults::default()
     });
-    let out = az.run(&["examples/hooks.batchflow"]);
+    let out = az.run_stored(&[], "examples/hooks.batchflow");
     assert_eq!(out.code, 1, "{}", show(&out));
     let reactivations = az
         .fake

@@ -17,7 +17,7 @@ fn a_run_with_api_version_2024_02_01_sends_it_and_its_bodies_are_valid_for_it() 
     let az = Azure::entra();
     let file = "examples/pipeline-two-jobs.batchflow";
     let planned = az.planned(file, &["--api-version", OLD]);
-    let out = az.run(&["--api-version", OLD, file]);
+    let out = az.run_stored(&["--api-version", OLD], file);
     assert_eq!(out.code, 0, "{}", show(&out));
     assert!(!out.stderr.contains("note: the request bodies"), "{}", out.stderr);
     let snap = az.fake.snapshot();

@@ -134,6 +134,10 @@ impl Client {
         self.send_url(method, &self.url(path), body)
     }
 
+    pub(crate) fn delete(&self, path: &str) -> Resp {
+        self.send("DELETE", path, None)
+    }
+
     pub(crate) fn get(&self, path: &str) -> Resp {
         self.send("GET", path, None)
     }

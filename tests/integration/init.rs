@@ -93,4 +93,5 @@ fn the_commented_settings_are_the_ones_batchflow_reads() {
         Some(batchflow::settings::DEFAULT_CONTAINER)
     );
     assert!(file.storage.account.is_some());
+    assert_eq!(file.mounts.get("refdata").map(String::as_str), Some("data/genomes"));
 }

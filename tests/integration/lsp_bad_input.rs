@@ -238,7 +238,16 @@ fn every_example_typed_from_the_top_is_answered_at_each_step() {
     let mut examples: Vec<_> = std::fs::read_dir(&dir)
         .expect("examples/")
         .map(|e| e.expect("an entry").path())
+        .filter(|p| p.is_file())
         .collect();
+    // The examples' data, where their repository paths name it.
+    let root = crate::support::root();
+    for entry in walkdir::WalkDir::new(dir.join("data")).into_iter().flatten() {
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(&root).expect("under the project");
+            c.repo.write(rel, std::fs::read(entry.path()).expect("a data file"));
+        }
+    }
     // Hook scripts first, so each workflow finds its own.
     examples.sort_by_key(|p| (p.extension().is_none_or(|e| e != "rhai"), p.clone()));
     for path in examples {

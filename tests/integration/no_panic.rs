@@ -7,7 +7,7 @@
 //! scripts that never return, and `let` cycles.
 
 use crate::support::{root, Output, Repo};
-use batchflow::compile::{compile_text, CompileOptions, Compiled, HookSource, Surroundings};
+use batchflow::compile::{compile_text, CompileOptions, Compiled, HookSource, Prelude, Surroundings};
 use batchflow::diagnostics::render;
 use batchflow::plan;
 use batchflow::source::SourceMap;
@@ -44,9 +44,16 @@ fn config() -> ProptestConfig {
 /// Runs the whole pipeline on `text`, as `batchflow plan` does, and checks what comes back.
 fn run_pipeline(text: &str, hook_script: Option<&str>) {
     let mut sources = SourceMap::new();
-    let hooks = |_: &batchflow::ast::File| match hook_script {
-        Some(script) => HookSource::Beside(PathBuf::from("fuzz.rhai"), script.to_string()),
-        None => HookSource::None,
+    // `files()` globs see this repository, as they would from a workflow in it.
+    let hooks = |file: &batchflow::ast::File| Prelude {
+        hooks: match hook_script {
+            Some(script) => HookSource::Beside(PathBuf::from("fuzz.rhai"), script.to_string()),
+            None => HookSource::None,
+        },
+        files: batchflow::repo_scan::scan(
+            &crate::support::root(),
+            batchflow::lower::file_globs(file).iter().map(String::as_str),
+        ),
     };
     let compiled = compile_text(
         "fuzz.batchflow",

@@ -224,7 +224,8 @@ fn the_acr_example_gets_a_pool_with_its_identity_and_an_existing_pool_without_it
         create["body"]["identity"],
         json!({"type": "UserAssigned", "userAssignedIdentities": {identity: {}}})
     );
-    let out = az.run(&[file]);
+    // Its reads and alignments go through storage: Azurite's.
+    let out = az.run_stored(&[], file);
     assert_eq!(out.code, 0, "{}", show(&out));
     let arm = az.arm.snapshot();
     assert_eq!(arm.if_none_match, [true]);
@@ -245,13 +246,20 @@ fn the_acr_example_gets_a_pool_with_its_identity_and_an_existing_pool_without_it
             .replace("  identity = ", "  username = \"u\"\n  password = secret(\"PW\")\n  # ")
             .replace("workflow \"acr-managed-identity\"", "workflow \"plain\""),
     );
+    az.emulated_storage(file);
+    let storage = az.emulated_storage(&plain);
     let first = az
         .bf()
         .env("PW", "x")
+        .env("AZURE_STORAGE_CONNECTION_STRING", &storage)
         .args(["run", "--target", "azure", "--keep-pools", &plain])
         .run();
     assert_eq!(first.code, 0, "{}", show(&first));
-    let out = az.run(&[file]);
+    let out = az
+        .bf()
+        .env("AZURE_STORAGE_CONNECTION_STRING", &storage)
+        .args(["run", "--target", "azure", file])
+        .run();
     assert_eq!(out.code, 1, "{}", show(&out));
     assert!(
         out.stderr

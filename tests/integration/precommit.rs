@@ -29,9 +29,20 @@ fn every_hook_runs_its_command_on_the_files_pre_commit_passes() {
     let ids: Vec<&str> = hooks.iter().map(|h| h.0.as_str()).collect();
     assert_eq!(ids, ["batchflow-fmt", "batchflow-check"]);
     let docs = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
-    let tmp = tempfile::tempdir().expect("tempdir");
+    // A repository of its own (`.git`) with the examples' data where they name it.
+    let repo = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(repo.path().join(".git")).expect("a repository marker");
+    let tmp = repo.path().join("examples");
+    let data = tmp.join("data/gpu-sweep");
+    std::fs::create_dir_all(&data).expect("a data folder");
     for name in ["hello.batchflow", "gpu-sweep.batchflow"] {
-        std::fs::copy(root().join("examples").join(name), tmp.path().join(name)).expect("copy");
+        std::fs::copy(root().join("examples").join(name), tmp.join(name)).expect("copy");
+    }
+    for entry in std::fs::read_dir(root().join("examples/data/gpu-sweep"))
+        .expect("data")
+        .flatten()
+    {
+        std::fs::copy(entry.path(), data.join(entry.file_name())).expect("copy");
     }
     for (id, entry, files) in &hooks {
         assert_eq!(files, r"\.batchflow$", "{id}");
@@ -41,7 +52,7 @@ fn every_hook_runs_its_command_on_the_files_pre_commit_passes() {
         let out = Test::project()
             .args(&args[1..])
             .args(["hello.batchflow", "gpu-sweep.batchflow"])
-            .current_dir(tmp.path())
+            .current_dir(&tmp)
             .run();
         assert_eq!(out.code, 0, "{id}: {}", out.stderr);
     }

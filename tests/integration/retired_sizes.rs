@@ -104,7 +104,10 @@ fn texts() -> Vec<(PathBuf, String)> {
             .expect("examples/ and init's templates")
             .flatten()
         {
-            files.push(entry.path());
+            // Files only: `examples/data/` holds the examples' data, not workflows.
+            if entry.path().is_file() {
+                files.push(entry.path());
+            }
         }
     }
     for entry in std::fs::read_dir(root.join("tests/fixtures/rules"))

@@ -19,10 +19,8 @@ const ALIGN: &str = r#"workflow "align"
 param samples: list<string> = ["s1", "s2"]
 
 pool cpu {
-  vm_size    = "Standard_D2s_v5"
-  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
-  node_agent = "batch.node.ubuntu 24.04"
-  dedicated  = 1
+@LINUX@
+  dedicated = 1
 }
 
 job align on cpu {
@@ -42,6 +40,12 @@ job align on cpu {
   }
 }
 "#;
+
+/// A workflow of this file with its pool filled in, for a repository without `LocalRepo`'s
+/// placeholders.
+fn filled(workflow: &str) -> String {
+    workflow.replace("@LINUX@", crate::local_repo::LINUX)
+}
 
 /// The repository files the workflow reads.
 const DATA: [(&str, &str); 5] = [
@@ -128,7 +132,7 @@ fn azure_with_storage() -> (Azure, String) {
     }
     let container = unique_container("staging");
     azure.write("batchflow.toml", &format!("[storage]\ncontainer = \"{container}\"\n"));
-    azure.write("align.batchflow", ALIGN);
+    azure.write("align.batchflow", &filled(ALIGN));
     (azure, container)
 }
 
@@ -336,10 +340,8 @@ job j on cpu {
 const FAILING: &str = r#"workflow "failing"
 
 pool cpu {
-  vm_size    = "Standard_D2s_v5"
-  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
-  node_agent = "batch.node.ubuntu 24.04"
-  dedicated  = 1
+@LINUX@
+  dedicated = 1
 }
 
 job j on cpu {
@@ -365,7 +367,7 @@ fn a_failed_task_brings_back_the_outputs_it_sends_always_and_not_the_others() {
     assert!(!repo.path().join("results/part.txt").exists());
 
     let (azure, _container) = azure_with_storage();
-    azure.write("failing.batchflow", FAILING);
+    azure.write("failing.batchflow", &filled(FAILING));
     let out = run_with_storage(&azure, &["failing.batchflow"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(

@@ -48,6 +48,17 @@ struct Shared {
     injected: AtomicU64,
     block_bytes: AtomicU64,
     body_bytes: AtomicU64,
+    /// Requests being served (a request the client gave up on counts until its forward ends).
+    in_flight: AtomicU64,
+}
+
+/// Counts a request in flight for as long as it is served, cancelled or not.
+struct Serving(Arc<Shared>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Relaxed);
+    }
 }
 
 pub struct Proxy {
@@ -71,6 +82,7 @@ impl Proxy {
             injected: AtomicU64::new(0),
             block_bytes: AtomicU64::new(0),
             body_bytes: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = shared.clone();
@@ -114,6 +126,16 @@ impl Proxy {
 
     pub fn set(&self, faults: Faults) {
         *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Waits until no request is being served: what a client abandoned has reached Azurite or
+    /// never will.
+    pub fn wait_idle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.shared.in_flight.load(Relaxed) > 0 {
+            assert!(std::time::Instant::now() < deadline, "the proxy never became idle");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// What it saw since it started or since the last call.
@@ -219,6 +241,8 @@ fn error_reply(status: u16, code: &str) -> Response<Body> {
 }
 
 async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Body>, Dropped> {
+    shared.in_flight.fetch_add(1, Relaxed);
+    let _serving = Serving(Arc::clone(&shared));
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     shared.requests.fetch_add(1, Relaxed);

@@ -6,6 +6,7 @@
 use super::client::BatchClient;
 use super::list;
 use super::models::CloudPool;
+use crate::exec::azure::models::PoolInfo;
 use crate::exec::error::BatchError as Error;
 use crate::plan::estimate::Prices;
 use crate::plan::identity::{self, meta};
@@ -49,12 +50,6 @@ pub struct MadePool {
 struct Job {
     id: String,
     pool_info: PoolInfo,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct PoolInfo {
-    pool_id: String,
 }
 
 /// Every pool of the account batchflow made, by id.

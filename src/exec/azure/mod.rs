@@ -13,6 +13,7 @@ pub mod prices;
 pub mod reach;
 pub mod release;
 pub mod runner;
+pub mod ssh;
 pub mod warm;
 
 pub use backend::{AzureBackend, AzureSettings};

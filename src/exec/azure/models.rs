@@ -75,6 +75,14 @@ pub struct CloudJob {
     pub execution_info: Option<JobExecutionInfo>,
     /// Which run made the job (see `plan::identity`).
     pub metadata: Vec<MetadataItem>,
+    pub pool_info: PoolInfo,
+}
+
+/// The pool a job runs on (empty when not asked for).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PoolInfo {
+    pub pool_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

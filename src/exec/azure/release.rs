@@ -14,6 +14,7 @@ use super::control::{adopted_mark, created, job_id, terminate_job, JobIds};
 use super::list;
 use super::models::CloudPool;
 use super::warm;
+use crate::exec::azure::models::PoolInfo;
 use crate::plan::identity::{self, meta};
 use crate::plan::keep::DEFAULT_IDLE_SECS;
 use crate::plan::{Plan, StepKind};
@@ -43,12 +44,6 @@ pub struct RunEnd<'a> {
 struct ActiveJob {
     id: String,
     pool_info: PoolInfo,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct PoolInfo {
-    pool_id: String,
 }
 
 /// Terminates the run's jobs (those it created: `end.done` holds the finished steps), then

@@ -10,7 +10,7 @@ use crate::exec::backend::{Backend, Outcome, Results, Run};
 use crate::exec::error::RunError;
 use crate::exec::TaskReport;
 use crate::plan::Plan;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// What `run` takes for this target.
@@ -21,6 +21,8 @@ pub struct LocalSettings {
     pub container_cli: Option<String>,
     /// The environment: secrets, `BATCHFLOW_CONTAINER_CLI`, `PATH`.
     pub env: HashMap<String, String>,
+    /// The folder each pool mount stands for (`batchflow.toml`'s `[mounts]`).
+    pub mounts: BTreeMap<String, PathBuf>,
 }
 
 pub struct LocalBackend {
@@ -28,6 +30,7 @@ pub struct LocalBackend {
     jobs: u32,
     container_cli: Option<PathBuf>,
     secrets: HashMap<String, String>,
+    mounts: BTreeMap<String, PathBuf>,
     reports: Vec<TaskReport>,
     /// Pools with `keep`: on this machine there is nothing to keep.
     kept: Vec<String>,
@@ -37,7 +40,7 @@ impl LocalBackend {
     /// The backend for `plan`, or why it cannot run here (refused before anything starts).
     pub fn new(plan: &Plan, settings: LocalSettings) -> Result<LocalBackend, RunError> {
         let model = Model::from_plan(plan).map_err(|e| RunError::Refused(e.to_string()))?;
-        preflight(&model, plan, &settings.env)?;
+        preflight(&model, plan, &settings.env, &settings.mounts)?;
         let container_cli = if model.has_containers() {
             let found = container_cli::resolve(
                 settings.container_cli.as_deref(),
@@ -55,6 +58,7 @@ impl LocalBackend {
             jobs: settings.jobs.max(1),
             container_cli,
             secrets: settings.env,
+            mounts: settings.mounts,
             reports: Vec::new(),
             kept: plan.keep.iter().map(|k| k.pool.clone()).collect(),
         })
@@ -103,6 +107,7 @@ impl Backend for LocalBackend {
             container_cli: self.container_cli.clone(),
             run_id: run.record.run_id.clone(),
             secrets: self.secrets.clone(),
+            mounts: self.mounts.clone(),
             files: run.stage.local(),
         };
         let ctx = Ctx {

@@ -16,6 +16,8 @@ pub struct Node {
     pub slots: u32,
     /// A dedicated node; else a Spot/low-priority one.
     pub dedicated: bool,
+    /// Its pool's mounts: the name, and the local folder it stands for.
+    pub mounts: Vec<(String, PathBuf)>,
 }
 
 impl Node {
@@ -25,6 +27,11 @@ impl Node {
 
     pub fn startup(&self) -> PathBuf {
         self.root.join("startup")
+    }
+
+    /// `fsmounts/`, where Batch mounts the pool's file systems.
+    pub fn mounts_dir(&self) -> PathBuf {
+        self.root.join("fsmounts")
     }
 
     /// `workitems/<job>/job-1/<task>`: the task directory; `wd/` inside is its working dir.
@@ -50,6 +57,7 @@ pub fn batch_env(
         ("AZ_BATCH_NODE_IS_DEDICATED".into(), node.dedicated.to_string()),
         ("AZ_BATCH_NODE_ROOT_DIR".into(), path(&node.root)),
         ("AZ_BATCH_NODE_SHARED_DIR".into(), path(&node.shared())),
+        ("AZ_BATCH_NODE_MOUNTS_DIR".into(), path(&node.mounts_dir())),
         ("AZ_BATCH_NODE_STARTUP_DIR".into(), path(&node.startup())),
         (
             "AZ_BATCH_NODE_STARTUP_WORKING_DIR".into(),
@@ -110,6 +118,7 @@ mod tests {
             root: PathBuf::from("/r/nodes/cpu-node-0"),
             slots: 1,
             dedicated: false,
+            mounts: Vec::new(),
         };
         assert_eq!(
             node.task_dir("j", "t-3"),

@@ -10,6 +10,7 @@ pub mod container_cli;
 pub mod inputs;
 pub mod layout;
 pub mod model;
+pub mod mounts;
 mod preflight;
 pub mod program;
 mod scheduler;

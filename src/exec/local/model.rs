@@ -21,6 +21,8 @@ pub struct Pool {
     pub containers: bool,
     pub start_task: Option<StartTask>,
     pub windows: bool,
+    /// The names of its mounts (`relativeMountPath`).
+    pub mounts: Vec<String>,
 }
 
 pub struct Job {
@@ -114,6 +116,11 @@ impl Model {
                         containers: p.virtual_machine_configuration.container_configuration.is_some(),
                         start_task: p.start_task,
                         windows: agent.contains("windows"),
+                        mounts: p
+                            .mount_configuration
+                            .iter()
+                            .filter_map(|m| m.relative_mount_path().map(str::to_string))
+                            .collect(),
                         id: p.id,
                     });
                 }

@@ -1,14 +1,20 @@
 //! What a local run refuses before anything starts: Windows pools, pools without nodes,
-//! whole-container inputs, unset secrets, container tasks without a container CLI; and the
-//! notes on how it simulates the pools.
+//! whole-container inputs, mounts without a local folder, unset secrets, container tasks
+//! without a container CLI; and the notes on how it simulates the pools.
 
 use super::Model;
 use crate::exec::error::RunError;
 use crate::plan::Plan;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 /// Refuses what cannot run here before anything starts.
-pub fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> Result<(), RunError> {
+pub fn preflight(
+    model: &Model,
+    plan: &Plan,
+    env: &HashMap<String, String>,
+    mounts: &BTreeMap<String, PathBuf>,
+) -> Result<(), RunError> {
     let windows: Vec<&str> = model
         .pools
         .iter()
@@ -30,6 +36,9 @@ pub fn preflight(model: &Model, plan: &Plan, env: &HashMap<String, String>) -> R
             "{} take a whole blob container as input (`storageContainerUrl`), which a local run cannot list: name the files one by one in `inputs`, or run on Azure Batch",
             whole.join(", ")
         )));
+    }
+    if let Some(why) = super::mounts::unmapped(model, mounts) {
+        return Err(RunError::Refused(why));
     }
     crate::exec::preflight::secrets_set(plan, env)
 }

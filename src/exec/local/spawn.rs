@@ -76,12 +76,13 @@ pub struct ContainerTask<'a> {
 /// directory at the same path, every task environment variable, and the task working
 /// directory as the container's working directory unless the run options set `--workdir`.
 /// The command line's words follow the image as arguments, as Batch passes them to `docker
-/// create` (no shell); an empty command line keeps the image's ENTRYPOINT.
+/// create` (no shell); an empty command line keeps the image's ENTRYPOINT. `folders` (the
+/// pool's mounts here) are mapped at their own paths, where the node's mount links point.
 pub fn container_argv(
     cli: &str,
     c: &ContainerTask<'_>,
     env: &[(String, String)],
-    node_root: &Path,
+    (node_root, folders): (&Path, &[PathBuf]),
     task_dir: &Path,
     name: &str,
 ) -> Result<Vec<String>, RunError> {
@@ -102,6 +103,10 @@ pub fn container_argv(
     ];
     let root = node_root.display().to_string();
     args.extend(["--volume".into(), format!("{root}:{root}")]);
+    for folder in folders {
+        let f = folder.display();
+        args.extend(["--volume".into(), format!("{f}:{f}")]);
+    }
     let sets_workdir = options
         .iter()
         .any(|o| o == "-w" || o.starts_with("--workdir") || (o.starts_with("-w") && o.len() > 2));
@@ -217,7 +222,7 @@ mod tests {
             ("SEED".to_string(), "3".to_string()),
         ];
         let task = Path::new("/n/workitems/j/job-1/t");
-        let argv = container_argv("docker", &c, &env, Path::new("/n"), task, "bf-t").expect("argv");
+        let argv = container_argv("docker", &c, &env, (Path::new("/n"), &[]), task, "bf-t").expect("argv");
         assert_eq!(
             argv,
             [
@@ -257,7 +262,14 @@ mod tests {
             run_options: Some("--workdir /app"),
             command_line: "",
         };
-        let argv = container_argv("podman", &c, &[], Path::new("/n"), Path::new("/n/t"), "x").expect("argv");
+        let folders = [PathBuf::from("/data/genomes")];
+        let argv =
+            container_argv("podman", &c, &[], (Path::new("/n"), &folders), Path::new("/n/t"), "x").expect("argv");
+        assert!(
+            argv.windows(2)
+                .any(|w| w == ["--volume", "/data/genomes:/data/genomes"]),
+            "{argv:?}"
+        );
         assert_eq!(argv.iter().filter(|a| a.as_str() == "--workdir").count(), 1);
         assert_eq!(argv.last().map(String::as_str), Some("app"));
     }

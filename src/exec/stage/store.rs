@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 pub enum Store {
     /// Blob `a/b` is the file `FOLDER/a/b`.
     Folder(PathBuf),
+    /// Boxed: a container (its account and client options) is much larger than a path.
     Blob(Box<Container>),
 }
 

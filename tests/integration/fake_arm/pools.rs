@@ -15,6 +15,7 @@ const PROPERTIES: &[&str] = &[
     "interNodeCommunication",
     "taskSlotsPerNode",
     "startTask",
+    "mountConfiguration",
     "metadata",
 ];
 const VM_FIELDS: &[&str] = &["imageReference", "nodeAgentSkuId", "containerConfiguration"];
@@ -114,9 +115,11 @@ pub fn as_batch(name: &str, body: &Value) -> Value {
     if p["interNodeCommunication"] == "Enabled" {
         out["enableInterNodeCommunication"] = json!(true);
     }
+    // ARM's `mountConfiguration` has Batch's shape.
     for (arm, batch) in [
         ("taskSlotsPerNode", "taskSlotsPerNode"),
         ("displayName", "displayName"),
+        ("mountConfiguration", "mountConfiguration"),
         ("metadata", "metadata"),
     ] {
         if let Some(v) = p.get(arm) {

@@ -8,6 +8,9 @@ use crate::schema::{Body, Version};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
+mod users;
+pub use users::NodeUserSeen;
+
 /// "The total serialized size of this collection must be less than 1MB."
 pub const MAX_BODY_BYTES: usize = 1_000_000;
 /// "The maximum count of Tasks is 100."
@@ -29,6 +32,9 @@ enum Route<'a> {
     ListNodes(&'a str),
     GetNode(&'a str, &'a str),
     NodeFile(&'a str, &'a str, &'a str),
+    AddNodeUser(&'a str, &'a str),
+    DeleteNodeUser(&'a str, &'a str, &'a str),
+    RemoteLogin(&'a str, &'a str),
     AddJob,
     GetJob(&'a str),
     PatchJob(&'a str),
@@ -61,6 +67,9 @@ fn route<'a>(method: &str, segs: &'a [&'a str]) -> Option<Route<'a>> {
         ("GET", ["pools", p, "nodes"]) => Route::ListNodes(p),
         ("GET", ["pools", p, "nodes", n]) => Route::GetNode(p, n),
         ("GET", ["pools", p, "nodes", n, "files", "startup", f]) => Route::NodeFile(p, n, f),
+        ("POST", ["pools", p, "nodes", n, "users"]) => Route::AddNodeUser(p, n),
+        ("DELETE", ["pools", p, "nodes", n, "users", u]) => Route::DeleteNodeUser(p, n, u),
+        ("GET", ["pools", p, "nodes", n, "remoteloginsettings"]) => Route::RemoteLogin(p, n),
         ("POST", ["jobs"]) => Route::AddJob,
         ("GET", ["jobs"]) => Route::ListJobs,
         ("GET", ["jobschedules"]) => Route::ListJobSchedules,
@@ -278,6 +287,9 @@ pub fn handle(shared: &Shared, req: &Req, faults: &Faults) -> Reply {
             Ok(Reply::json(200, &odata::select(v, select(req).as_deref())))
         }),
         Route::NodeFile(p, n, f) => files::node_file(shared, faults, p, n, f).map_err(Handled::from),
+        Route::AddNodeUser(p, n) => users::add(shared, req, faults, p, n),
+        Route::DeleteNodeUser(p, n, u) => users::delete(shared, faults, p, n, u),
+        Route::RemoteLogin(p, n) => users::remote_login(shared, faults, p, n),
         Route::AddJob => add_job(shared, req, faults),
         Route::GetJob(j) => shared.with_sim(faults, |sim, _| -> Result<Reply> {
             let j = sim.job(j)?;

@@ -15,6 +15,9 @@
 
 mod account_api;
 mod api;
+// For the tests' assertions; the fake-batch program does not name it.
+#[allow(unused_imports)]
+pub use api::NodeUserSeen;
 mod auth;
 pub mod catalog;
 mod files;
@@ -188,6 +191,8 @@ pub struct Snapshot {
     pub unexpected_requests: Vec<String>,
     /// Every error reply the service logic gave (not the injected faults): (request, status, code).
     pub error_replies: Vec<(String, u16, String)>,
+    /// Every node user added, and whether it was deleted since.
+    pub node_users: Vec<api::NodeUserSeen>,
 }
 
 /// The running service; dropping it stops the server.
@@ -303,7 +308,7 @@ impl FakeBatch {
 
     pub fn snapshot(&self) -> Snapshot {
         let faults = self.shared.faults();
-        let (pools, jobs, tasks) = self.shared.with_sim(&faults, |sim, _| {
+        let (pools, jobs, tasks, node_users) = self.shared.with_sim(&faults, |sim, _| {
             let mut tasks: BTreeMap<String, BTreeMap<String, TaskSeen>> = BTreeMap::new();
             for job in &sim.jobs {
                 let mut seen = BTreeMap::new();
@@ -336,7 +341,7 @@ impl FakeBatch {
                 // A job id used again after a deletion: the later job wins.
                 tasks.insert(job.id.clone(), seen);
             }
-            (sim.snapshot_pools(), sim.snapshot_jobs(), tasks)
+            (sim.snapshot_pools(), sim.snapshot_jobs(), tasks, sim.users.clone())
         });
         let log = self.shared.log();
         Snapshot {
@@ -353,6 +358,7 @@ impl FakeBatch {
             client_request_id_conflicts: log.conflicts.clone(),
             unexpected_requests: log.unexpected.clone(),
             error_replies: log.errors.clone(),
+            node_users,
         }
     }
 }

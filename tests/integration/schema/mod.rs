@@ -35,10 +35,11 @@ pub enum Body {
     TerminateJob,
     CreateTask,
     CreateTaskCollection,
+    CreateNodeUser,
 }
 
 impl Body {
-    pub const ALL: [Body; 9] = [
+    pub const ALL: [Body; 10] = [
         Body::CreatePool,
         Body::ResizePool,
         Body::EnableAutoScale,
@@ -48,6 +49,7 @@ impl Body {
         Body::TerminateJob,
         Body::CreateTask,
         Body::CreateTaskCollection,
+        Body::CreateNodeUser,
     ];
 }
 
@@ -79,6 +81,7 @@ impl Version {
             (Version::V2025_06_01, Body::TerminateJob) => "BatchJobTerminateOptions",
             (Version::V2025_06_01, Body::CreateTask) => "BatchTaskCreateOptions",
             (Version::V2025_06_01, Body::CreateTaskCollection) => "BatchTaskGroup",
+            (Version::V2025_06_01, Body::CreateNodeUser) => "BatchNodeUserCreateOptions",
             (Version::V2024_02_01, Body::CreatePool) => "PoolAddParameter",
             (Version::V2024_02_01, Body::ResizePool) => "PoolResizeParameter",
             (Version::V2024_02_01, Body::EnableAutoScale) => "PoolEnableAutoScaleParameter",
@@ -88,6 +91,7 @@ impl Version {
             (Version::V2024_02_01, Body::TerminateJob) => "JobTerminateParameter",
             (Version::V2024_02_01, Body::CreateTask) => "TaskAddParameter",
             (Version::V2024_02_01, Body::CreateTaskCollection) => "TaskAddCollectionParameter",
+            (Version::V2024_02_01, Body::CreateNodeUser) => "ComputeNodeUser",
         }
     }
 

@@ -83,8 +83,10 @@ fn an_upload_killed_midway_resumes_without_resending_staged_blocks() {
             .await
             .expect_err("the upload dies after 1 MiB");
         assert!(matches!(err, StorageError::Transport(_)), "{err:?}");
+        // Blocks the upload abandoned may still be on their way to Azurite: let them land.
+        proxy.wait_idle();
         let first = proxy.take_stats();
-        assert!(first.block_bytes > 0 && first.block_bytes <= 1024 * 1024, "{first:?}");
+        assert!(first.block_bytes > 0 && first.body_bytes <= 1024 * 1024, "{first:?}");
         assert_eq!(
             c.properties(&file.cas_name()).await.expect("probe"),
             None,
@@ -97,9 +99,11 @@ fn an_upload_killed_midway_resumes_without_resending_staged_blocks() {
             .await
             .expect("resumed");
         let second = proxy.take_stats();
-        assert_eq!(
-            up.bytes_skipped, first.block_bytes,
-            "the staged blocks are not sent again"
+        // Which blocks Azurite staged before the cut depends on timing; none is sent twice,
+        // and no more is reused than went through before it.
+        assert!(
+            up.bytes_skipped > 0 && up.bytes_skipped <= first.body_bytes,
+            "the staged blocks are not sent again: {up:?} after {first:?}"
         );
         assert_eq!(up.bytes_sent + up.bytes_skipped, data.len() as u64);
         assert_eq!(

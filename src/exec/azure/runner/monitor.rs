@@ -4,7 +4,7 @@
 
 use super::pools::{file_tail, stop_if_interrupted};
 use super::{Ctx, Done, StepMsg};
-use crate::exec::azure::models::{CloudJob, CloudTask, TaskCountsResult};
+use crate::exec::azure::models::{CloudJob, CloudPool, CloudTask, TaskCountsResult};
 use crate::exec::azure::{control, list};
 use crate::exec::error::RunError;
 use crate::exec::policy::Decision;
@@ -46,6 +46,25 @@ impl Succeeded {
     }
 }
 
+/// Polls between looks at the pool of a job whose tasks wait and none runs.
+const POOL_CHECK_EVERY: u64 = 5;
+
+/// Tasks wait for nodes forever once their pool is gone (deleted by another run, by hand):
+/// that is an error, not a wait.
+async fn pool_still_there(ctx: &Ctx, job: &str, pool: &str) -> Result<(), RunError> {
+    let gone = |how: &str| {
+        RunError::Aborted(format!(
+            "pool `{pool}` {how} while tasks of job `{job}` waited for it; they can never run"
+        ))
+    };
+    match list::get_raw::<CloudPool>(&ctx.client, &format!("/pools/{pool}"), &[("$select", "id,state")]).await {
+        Err(e) if e.code() == Some("PoolNotFound") => Err(gone("was deleted")),
+        Err(e) => Err(RunError::batch(format!("read pool `{pool}`"), e)),
+        Ok(p) if p.state.as_deref() == Some("deleting") => Err(gone("is being deleted")),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Failed tasks whose stderr is fetched for the report.
 const TAILS: usize = 10;
 
@@ -70,6 +89,7 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
     let path = format!("/jobs/{}", ctx.job_id(job));
     let mut settled: HashSet<String> = HashSet::new();
     let mut succeeded = Succeeded::default();
+    let mut polls: u64 = 0;
     loop {
         stop_if_interrupted(ctx)?;
         let counts: TaskCountsResult = list::get(&ctx.client, &format!("{path}/taskcounts"), &[]).await?;
@@ -81,9 +101,14 @@ pub async fn wait_completed(ctx: &Ctx, job: &str) -> Result<Done, RunError> {
         if ctx.delivering.contains(job) && c.succeeded > succeeded.counted {
             succeeded.announce(ctx, job, c.succeeded).await?;
         }
-        let state: CloudJob = list::get(&ctx.client, &path, &[("$select", "id,state,executionInfo")]).await?;
+        let state: CloudJob = list::get(&ctx.client, &path, &[("$select", "id,state,executionInfo,poolInfo")]).await?;
         if state.state == "completed" {
             return finished(ctx, job, c.succeeded, Vec::new()).await;
+        }
+        polls += 1;
+        let pool = &state.pool_info.pool_id;
+        if c.active > 0 && c.running == 0 && polls.is_multiple_of(POOL_CHECK_EVERY) && !pool.is_empty() {
+            pool_still_there(ctx, job, pool).await?;
         }
         // Counts lag behind on Batch; a quiet job is confirmed with a list call.
         let may_be_quiet = c.running == 0 && (c.active == 0 || c.failed > 0);

@@ -46,6 +46,8 @@ pub struct SchedulerOptions {
     pub run_id: String,
     /// Values for `<secret:NAME>` placeholders.
     pub secrets: HashMap<String, String>,
+    /// The folder each pool mount stands for.
+    pub mounts: std::collections::BTreeMap<String, PathBuf>,
     /// Staged inputs and outputs (repository files, `az://`).
     pub files: Option<std::sync::Arc<crate::exec::stage::LocalFiles>>,
 }
@@ -189,7 +191,7 @@ pub struct Ctx<'a, 'h> {
 /// folder itself; everything a task does is in its report.
 pub fn run(model: &Model, opts: &SchedulerOptions, ctx: Ctx<'_, '_>) -> std::io::Result<(Outcome, Vec<TaskReport>)> {
     let (tx, rx) = channel();
-    let nodes = nodes(model, &ctx.run.path);
+    let nodes = nodes(model, &ctx.run.path, &opts.mounts);
     let mut pool_nodes = vec![Vec::new(); model.pools.len()];
     for (i, n) in nodes.iter().enumerate() {
         if let Some(v) = pool_nodes.get_mut(n.node.pool) {
@@ -235,7 +237,11 @@ pub fn run(model: &Model, opts: &SchedulerOptions, ctx: Ctx<'_, '_>) -> std::io:
 
 /// The simulated nodes of every pool: as many as the pool has (see [`layout::simulated`]),
 /// each with the pool's task slots.
-fn nodes(model: &Model, run_dir: &std::path::Path) -> Vec<NodeRun> {
+fn nodes(
+    model: &Model,
+    run_dir: &std::path::Path,
+    mounts: &std::collections::BTreeMap<String, PathBuf>,
+) -> Vec<NodeRun> {
     let mut out = Vec::new();
     for (p, pool) in model.pools.iter().enumerate() {
         for (n, dedicated) in layout::simulated(pool.dedicated, pool.low_priority)
@@ -251,6 +257,11 @@ fn nodes(model: &Model, run_dir: &std::path::Path) -> Vec<NodeRun> {
                     pool_id: pool.id.clone(),
                     slots: pool.task_slots,
                     dedicated,
+                    mounts: pool
+                        .mounts
+                        .iter()
+                        .filter_map(|m| Some((m.clone(), mounts.get(m)?.clone())))
+                        .collect(),
                 },
                 free: pool.task_slots,
                 start: if pool.start_task.is_some() {

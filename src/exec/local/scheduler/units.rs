@@ -192,6 +192,8 @@ impl Sched<'_, '_> {
         } = w;
         // Blocks the scheduler while it downloads; local inputs are expected to be small.
         crate::exec::local::inputs::fetch(inputs, &dir.join("wd"), secret, self.opts.files.as_deref())?;
+        crate::exec::local::mounts::link(&node.mounts_dir(), &node.mounts)
+            .map_err(|e| RunError::io("cannot link the node's mounts", e))?;
         let mut full_env = layout::batch_env(node, job, &id, &dir, attempt);
         for (k, v) in env {
             full_env.push((k, secret(&v)?));
@@ -216,7 +218,8 @@ impl Sched<'_, '_> {
                         run_options: options.as_deref(),
                         command_line,
                     };
-                    spawn::container_argv(&cli, &c, &full_env, &node.root, &dir, name)
+                    let folders: Vec<PathBuf> = node.mounts.iter().map(|(_, f)| f.clone()).collect();
+                    spawn::container_argv(&cli, &c, &full_env, (&node.root, &folders), &dir, name)
                 };
                 let before = coordination
                     .map(|c| run(&c, &format!("{name}-coordination")))

@@ -388,6 +388,8 @@ pub struct Sim {
     seq: u64,
     etag: u64,
     pool_seq: u32,
+    /// Node users, as added (`api/users.rs`).
+    pub users: Vec<crate::fake_batch::api::NodeUserSeen>,
 }
 
 /// Batch ids: letters, digits, `-`, `_`; 1 to 64 of them.
@@ -430,6 +432,7 @@ impl Sim {
             seq: 0,
             etag: 0x8D4_1309_1E73_9A56,
             pool_seq: 0,
+            users: Vec::new(),
         }
     }
 

@@ -218,3 +218,82 @@ fn bad_reruns_are_refused_with_a_way_forward() {
         .status(2);
     assert!(both.stderr.contains("give one of them"), "{}", both.stderr);
 }
+
+/// A sweep whose instance `i` fails while `out/broken-i` exists and waits while `out/hold-i`
+/// does, writing `out/ok-i` when it succeeds.
+fn held(out: &Path) -> String {
+    format!(
+        r#"workflow "held"
+
+pool cpu {{
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+  task_slots = 4
+}}
+
+job sweep on cpu {{
+  env {{ OUT = "{out}" }}
+
+  task t[i in 0..4] {{
+    command = "/bin/sh -c 'echo ran >> $OUT/t-${{i}}; [ ! -e $OUT/broken-${{i}} ] || exit 1; while [ -e $OUT/hold-${{i}} ]; do sleep 0.05; done; echo ok >> $OUT/ok-${{i}}'"
+  }}
+
+  task gather after t {{
+    command = "/bin/sh -c 'echo ran >> $OUT/gather'"
+  }}
+}}
+"#,
+        out = out.display()
+    )
+}
+
+#[test]
+fn a_rerun_killed_and_resumed_runs_each_task_once_and_never_the_carried_ones() {
+    let repo = Repo::new();
+    let out = repo.mkdir("out");
+    repo.write("w.batchflow", held(&out));
+    repo.write("out/broken-2", "");
+    repo.test().args(["run", "w.batchflow", "--quiet"]).failure();
+    let first_id = runs_json(&repo)[0]["id"].as_str().expect("id").to_string();
+
+    std::fs::remove_file(out.join("broken-2")).expect("fixed");
+    repo.write("out/hold-2", "");
+    let mut child = repo
+        .test()
+        .args(["run", "w.batchflow", "--rerun-failed", "--quiet"])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("batchflow starts");
+    let started = std::time::Instant::now();
+    while times(&repo, "t-2") < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "t-2 never started again"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    // The task goes on without batchflow, and ends once released.
+    std::fs::remove_file(out.join("hold-2")).expect("released");
+
+    let resumed = repo
+        .test()
+        .args(["run", "w.batchflow", "--resume", "--quiet"])
+        .success();
+    assert_eq!(times(&repo, "t-2"), 2, "{}", resumed.stderr);
+    assert_eq!(times(&repo, "ok-2"), 1);
+    for i in [0, 1, 3] {
+        assert_eq!(times(&repo, &format!("t-{i}")), 1, "t-{i} ran again");
+    }
+    assert_eq!(times(&repo, "gather"), 1);
+    let runs = runs_json(&repo);
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["rerun_of"], first_id.as_str());
+    assert_eq!(runs[0]["state"], "succeeded");
+    assert_eq!(runs[0]["counts"]["reused"], 3);
+}

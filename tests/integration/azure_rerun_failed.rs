@@ -114,3 +114,75 @@ fn a_rerun_sends_only_what_failed_and_its_dependents() {
     assert_eq!(batch_ids(&after, "sweep").len(), 2);
     assert!(after.requests - before < 20, "{} requests", after.requests - before);
 }
+
+const MANY: &str = r#"
+workflow "remany"
+
+pool cpu {
+  vm_size    = "Standard_D2s_v5"
+  image      = marketplace("Canonical", "ubuntu-24_04-lts", "server")
+  node_agent = "batch.node.ubuntu 24.04"
+  dedicated  = 1
+  task_slots = 4
+}
+
+job sweep on cpu {
+  task t[i in 0..300] {
+    command = "/bin/sh -c 'echo ${i}'"
+  }
+
+  task gather after t {
+    command = "/bin/sh -c 'echo gather'"
+  }
+}
+"#;
+
+#[test]
+fn a_rerun_killed_while_adding_and_resumed_creates_each_task_once() {
+    let az = Azure::new(crate::fake_batch::Config {
+        latency: std::time::Duration::from_millis(40),
+        ..crate::fake_batch::Config::default()
+    });
+    let file = az.write("remany.batchflow", MANY);
+    // `t-1`, `t-10`...`t-19` and `t-100`...`t-199` fail: 111 tasks, and `gather` is blocked.
+    az.fake.set_faults(Faults {
+        failing_tasks: vec![("t-1".into(), 3)],
+        ..Faults::default()
+    });
+    let first = az.run(&[&file]);
+    assert_eq!(first.code, 1, "{}", show(&first));
+    az.fake.set_faults(Faults::default());
+
+    let mut child = az.spawn(&[&file, "--rerun-failed"]);
+    let snap = az.wait_for("the rerun's first tasks", |s| {
+        let ids = batch_ids(s, "sweep");
+        ids.len() == 2 && s.tasks.get(&ids[1]).is_some_and(|t| !t.is_empty())
+    });
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let ids = batch_ids(&snap, "sweep");
+
+    let out = az.run(&["--resume"]);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    let snap = az.fake.snapshot();
+    assert!(snap.schema_errors.is_empty(), "{:?}", snap.schema_errors);
+    assert_eq!(
+        batch_ids(&snap, "sweep"),
+        ids,
+        "the resumed rerun made no job of its own"
+    );
+    let rerun = &snap.tasks[&ids[1]];
+    let mut want: Vec<String> = (0..300)
+        .map(|i| format!("t-{i}"))
+        .filter(|t| t.starts_with("t-1"))
+        .collect();
+    assert_eq!(want.len(), 111);
+    assert!(rerun.values().all(|t| t.created == 1), "a task created twice");
+    let mut deps = rerun["gather"].depends_on.clone();
+    deps.sort();
+    want.sort();
+    assert_eq!(deps, want);
+    want.push("gather".into());
+    want.sort();
+    assert_eq!(rerun.keys().cloned().collect::<Vec<_>>(), want);
+}

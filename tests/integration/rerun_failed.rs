@@ -122,6 +122,15 @@ fn a_fixed_instance_reruns_with_what_depends_on_it_and_nothing_else() {
         table.stdout
     );
 
+    let status = repo.test().args(["status"]).success();
+    assert!(
+        status
+            .stdout
+            .contains(&format!("a rerun of run {first_id}: 6 succeeded task(s) taken from it")),
+        "{}",
+        status.stdout
+    );
+
     // The carried task's output came back with the first run, and is fetched from there.
     assert_eq!(repo.read("results/side.txt"), "side made this\n");
     std::fs::remove_file(repo.path().join("results/side.txt")).expect("removed");

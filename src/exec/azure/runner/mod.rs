@@ -276,7 +276,7 @@ pub async fn run(
     let mut report = Findings::default();
     let mut set: JoinSet<(String, Result<Done, RunError>)> = JoinSet::new();
     let mut counts: HashMap<String, TaskCounts> = HashMap::new();
-    let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum::<u64>() - opts.carried.len() as u64;
+    let total_tasks: u64 = plan.steps.iter().map(|s| s.tasks as u64).sum();
     let mut aborted: Option<RunError> = None;
     let mut failed_jobs: HashSet<String> = HashSet::new();
     let index: HashMap<&str, &Step> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
@@ -291,7 +291,7 @@ pub async fn run(
         if aborted.is_none() {
             launch(plan, &mut queue, &mut states, &mut set, &ctx, &failed_jobs, &mut submit);
         }
-        observer.progress(&progress(&counts, total_tasks));
+        observer.progress(&progress(&counts, total_tasks, opts.carried.len() as u64));
         if set.is_empty() {
             break;
         }
@@ -445,9 +445,9 @@ fn absorb(done: Done, report: &mut Findings, failed_jobs: &mut HashSet<String>) 
 }
 
 /// Task counts for the progress display, from what Batch reported per job; tasks not yet
-/// seen by Batch count as waiting.
-fn progress(counts: &HashMap<String, TaskCounts>, total: u64) -> Counts {
-    let (mut running, mut succeeded, mut failed) = (0u64, 0u64, 0u64);
+/// seen by Batch count as waiting, and those a rerun carried over as succeeded.
+fn progress(counts: &HashMap<String, TaskCounts>, total: u64, carried: u64) -> Counts {
+    let (mut running, mut succeeded, mut failed) = (0u64, carried, 0u64);
     for tc in counts.values() {
         running += tc.running;
         succeeded += tc.succeeded;

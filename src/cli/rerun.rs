@@ -48,6 +48,26 @@ pub fn earlier(root: &Path, asked: Asked<'_>) -> Result<Option<RunState>, RunErr
     Ok(Some(st))
 }
 
+/// The parameters a rerun of `earlier` takes when `given` is empty: the earlier run's.
+/// Others given are used, with a note that the tasks that succeeded are still taken.
+pub fn params(earlier: &RunState, given: &[String]) -> Option<Vec<String>> {
+    if given.is_empty() {
+        return Some(earlier.params.clone());
+    }
+    if given != earlier.params.as_slice() {
+        let before = if earlier.params.is_empty() {
+            "none".to_string()
+        } else {
+            earlier.params.join(" ")
+        };
+        eprint_line(&format!(
+            "note: these parameters differ from run `{}`'s ({before}); its succeeded tasks are still taken as they are: start a new run without --rerun-failed to run them all",
+            earlier.run_id
+        ));
+    }
+    None
+}
+
 /// What runs again, said; nothing to run again is said too, and ends the command with exit 0
 /// before a run is made.
 pub fn select(plan: &Plan, earlier: &RunState, quiet: bool) -> Result<Rerun, u8> {

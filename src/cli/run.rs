@@ -116,12 +116,9 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
     let earlier = super::rerun::earlier(&root, asked)?;
     // A rerun runs with the earlier run's parameters unless others are given.
     let with_params;
-    let args = match earlier.as_ref().filter(|_| args.params.is_empty()) {
-        Some(e) => {
-            with_params = RunArgs {
-                params: e.params.clone(),
-                ..args.clone()
-            };
+    let args = match earlier.as_ref().and_then(|e| super::rerun::params(e, &args.params)) {
+        Some(params) => {
+            with_params = RunArgs { params, ..args.clone() };
             &with_params
         }
         None => args,

@@ -19,8 +19,13 @@ pub fn fetch(run: &str, tasks: &[String], json: bool) -> u8 {
     } else {
         Carrier::Storage
     };
+    let from: std::collections::HashMap<(String, String), String> = st
+        .tasks
+        .iter()
+        .filter_map(|t| t.from.clone().map(|f| ((t.job.clone(), t.task.clone()), f)))
+        .collect();
     let fetched = RunStore::open(&run_dir.path, &plan, carrier, &environment())
-        .and_then(|store| store.fetch(&run_dir.path, &plan, &st.run_id, tasks));
+        .and_then(|store| store.fetch(&run_dir.path, &plan, &st.run_id, &from, tasks));
     let fetched = match fetched {
         Ok(f) => f,
         Err(e) => {

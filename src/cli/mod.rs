@@ -9,6 +9,7 @@ pub mod lsp;
 pub mod plan;
 pub mod pools;
 pub mod progress;
+pub mod rerun;
 pub mod run;
 pub mod runs;
 pub mod ssh;

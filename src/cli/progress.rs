@@ -120,7 +120,14 @@ fn label<'a>(labels: &'a Labels, r: &TaskReport) -> Option<&'a str> {
 }
 
 /// The summary as one JSON object, for `run --format json`: every task, not only the first rows.
-pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskReport], labels: &Labels) -> String {
+pub fn summary_json(
+    run_id: &str,
+    target: &str,
+    status: &str,
+    reports: &[TaskReport],
+    labels: &Labels,
+    rerun_of: Option<&str>,
+) -> String {
     let counts = tally(reports);
     let tasks: Vec<serde_json::Value> = reports
         .iter()
@@ -142,6 +149,7 @@ pub fn summary_json(run_id: &str, target: &str, status: &str, reports: &[TaskRep
         "run": run_id,
         "target": target,
         "status": status,
+        "rerun_of": rerun_of,
         "counts": {
             "total": counts.total(),
             "succeeded": counts.succeeded,

@@ -11,6 +11,7 @@ use batchflow::exec::driver::{Driver, Finished, Start};
 use batchflow::exec::error::RunError;
 use batchflow::exec::local::{self, LocalBackend};
 use batchflow::exec::plan_tasks::{self, Labels};
+use batchflow::exec::rerun::Rerun;
 use batchflow::exec::runs::{self, Stopped};
 use batchflow::exec::state::{self, RunStatus};
 use batchflow::exit;
@@ -48,6 +49,8 @@ pub struct RunArgs {
     pub quiet: bool,
     /// `--resume [RUN]`: `Some("")` for the latest run.
     pub resume: Option<String>,
+    /// `--rerun-failed [RUN]`: `Some("")` for the latest run of the file.
+    pub rerun_failed: Option<String>,
     /// `--format json`: the summary as one JSON object on stdout.
     pub json: bool,
 }
@@ -61,12 +64,17 @@ struct Prepared {
     fresh: Option<(PathBuf, String, Option<String>)>,
     /// The stopped run's folder and record, when resuming.
     stopped: Option<(state::RunDir, state::RunState)>,
+    /// `--rerun-failed`: the earlier run's tasks, carried over or to run again.
+    rerun: Option<Rerun>,
 }
 
 pub fn run(mut args: RunArgs) -> u8 {
     // `run --resume FILE`: `--resume` takes an optional RUN, so the workflow lands there.
     if args.file.is_none() && args.resume.as_deref().is_some_and(|w| Path::new(w).is_file()) {
         args.file = args.resume.replace(String::new()).map(PathBuf::from);
+    }
+    if args.file.is_none() && args.rerun_failed.as_deref().is_some_and(|w| Path::new(w).is_file()) {
+        args.file = args.rerun_failed.replace(String::new()).map(PathBuf::from);
     }
     match go(&args) {
         Ok(code) => code,
@@ -99,18 +107,38 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
             RunError::Refused("a resumed run keeps its parameters; start a new run to change them".into()).into(),
         );
     }
+    let asked = super::rerun::Asked {
+        which: args.rerun_failed.as_deref(),
+        resume: args.resume.is_some(),
+        file: args.file.as_deref(),
+        azure: args.azure,
+    };
+    let earlier = super::rerun::earlier(&root, asked)?;
+    // A rerun runs with the earlier run's parameters unless others are given.
+    let with_params;
+    let args = match earlier.as_ref().and_then(|e| super::rerun::params(e, &args.params)) {
+        Some(params) => {
+            with_params = RunArgs { params, ..args.clone() };
+            &with_params
+        }
+        None => args,
+    };
     let stopped = match &args.resume {
         Some(which) => Some(runs::open_stopped(&root, which, args.file.as_deref())?),
         None => None,
     };
-    // A resumed run goes where it ran.
-    let azure = stopped.as_ref().map_or(args.azure, |s| s.state.target != "local");
+    // A resumed run goes where it ran, and so does a rerun.
+    let azure = stopped
+        .as_ref()
+        .map(|s| &s.state)
+        .or(earlier.as_ref())
+        .map_or(args.azure, |s| s.target != "local");
     options_fit(args, azure).map_err(RunError::Refused)?;
     let mut env = environment();
     let reach = if azure {
-        // A resumed run goes back to its own account unless told otherwise.
-        if let Some(s) = &stopped {
-            config::default_endpoint(&mut env, &s.state.target);
+        // A resumed run (or a rerun) goes back to its own account unless told otherwise.
+        if let Some(s) = stopped.as_ref().map(|s| &s.state).or(earlier.as_ref()) {
+            config::default_endpoint(&mut env, &s.target);
         }
         let file = config::read_file(&state::repo_root(&cwd))?;
         let mut reach = Reach::new(config::resolve(&file, &env)?, &file, &env)?;
@@ -132,7 +160,11 @@ fn go(args: &RunArgs) -> Result<u8, Stop> {
                 .file
                 .as_deref()
                 .ok_or_else(|| RunError::Refused("give a workflow file, or `--resume` to continue a run".into()))?;
-            fresh(file, args, auth, reach.as_ref())?
+            let mut p = fresh(file, args, auth, reach.as_ref())?;
+            if let Some(e) = &earlier {
+                p.rerun = Some(super::rerun::select(&p.plan, e, args.quiet).map_err(Stop::Printed)?);
+            }
+            p
         }
     };
     let stage_env = env.clone();
@@ -272,6 +304,7 @@ fn fresh(
         sources,
         fresh: Some((file.to_path_buf(), text, hooks_text)),
         stopped: None,
+        rerun: None,
     })
 }
 
@@ -338,6 +371,7 @@ fn resume(stopped: Stopped, root: &Path, args: &RunArgs) -> Result<Prepared, Sto
         sources,
         fresh: None,
         stopped: Some((run_dir, old)),
+        rerun: None,
     })
 }
 
@@ -354,6 +388,7 @@ fn execute(
         sources,
         fresh,
         stopped,
+        rerun,
     } = p;
     let start = match (&fresh, stopped) {
         (Some((file, text, hooks_text)), _) => Start::Fresh {
@@ -362,6 +397,7 @@ fn execute(
             text,
             hooks: hooks_text.as_deref(),
             params: &args.params,
+            rerun,
         },
         (None, Some((run_dir, state))) => Start::Resume { run_dir, state },
         (None, None) => return Err(RunError::Refused("nothing to run".into()).into()),
@@ -417,10 +453,13 @@ fn summarize(
         _ => "failed",
     };
     let summary = if args.json {
-        summary_json(&f.run_id, &f.target, status, &f.reports, labels)
+        summary_json(&f.run_id, &f.target, status, &f.reports, labels, f.rerun_of.as_deref())
     } else {
         summary_table(&f.reports, labels)
     };
+    if let (Some(of), false) = (&f.rerun_of, args.json) {
+        eprint_line(&format!("run `{}` reran run `{of}`", f.run_id));
+    }
     print_out(&summary).map_err(Stop::Printed)?;
     if let (false, Some(e)) = (f.usage.is_empty(), estimate) {
         let (hours, cost) = plan::estimate::cost(&f.usage, e);
@@ -434,6 +473,10 @@ fn summarize(
     eprint_problems(&f.problems, sources);
     let local = f.target == "local";
     let id = &f.run_id;
+    let file = args
+        .file
+        .as_deref()
+        .map_or_else(|| "FILE".to_string(), |f| f.display().to_string());
     match (&f.status, local) {
         (RunStatus::Interrupted, true) => eprint_line(&format!("interrupted; resume with `batchflow run --resume {id}`")),
         (RunStatus::Interrupted, false) => eprint_line(&format!(
@@ -441,9 +484,11 @@ fn summarize(
         )),
         (RunStatus::Succeeded, _) => {}
         (_, true) => eprint_line(&format!(
-            "see a task's output with `batchflow logs {id} TASK`; re-run what failed with `batchflow run --resume {id}`"
+            "see a task's output with `batchflow logs {id} TASK`; once fixed, run what failed again with `batchflow run {file} --rerun-failed` (a new run), or in this run with `batchflow run --resume {id}`"
         )),
-        (_, false) => eprint_line(&format!("see a task's output with `batchflow logs {id} TASK`")),
+        (_, false) => eprint_line(&format!(
+            "see a task's output with `batchflow logs {id} TASK`; once fixed, run what failed again with `batchflow run {file} --rerun-failed`"
+        )),
     }
     Ok(f.exit_code())
 }

@@ -37,6 +37,7 @@ pub fn runs(json: bool) -> u8 {
         "workflow",
         "target",
         "params",
+        "reran",
     ];
     let rows: Vec<Vec<String>> = runs
         .iter()
@@ -62,6 +63,7 @@ pub fn runs(json: bool) -> u8 {
                 s.workflow.clone(),
                 target.to_string(),
                 s.params.join(" "),
+                s.rerun_of.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -79,6 +81,14 @@ pub fn logs(run: &str, task: &str, stderr: bool) -> u8 {
         Ok(rec) => rec,
         Err(e) => return usage_error(&e.to_string()),
     };
+    if let Some(from) = &rec.from {
+        // A rerun took it from an earlier run: its output is that run's.
+        eprint_line(&format!(
+            "`{}/{}` was not run in run `{}`: it succeeded in run `{from}`, whose output this is",
+            rec.job, rec.task, st.run_id
+        ));
+        return logs(from, &format!("{}/{}", rec.job, rec.task), stderr);
+    }
     if inspect::never_started(rec) {
         let plan = runs::read_plan(&run_dir).ok();
         eprint_line(&format!(

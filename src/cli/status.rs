@@ -87,6 +87,11 @@ struct Summary<'a> {
     workflow: &'a str,
     target: &'a str,
     status: &'a str,
+    /// The run this one reran (`run --rerun-failed`), and how many of its tasks it took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rerun_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reused: Option<usize>,
     /// Task counts from the run folder, by state.
     tasks: HashMap<&'static str, usize>,
     /// The failed tasks, with their exit codes and reasons.
@@ -125,6 +130,8 @@ pub fn status(which: &str, json: bool) -> u8 {
         workflow: &st.workflow,
         target: &st.target,
         status: st.status_text(),
+        rerun_of: st.rerun_of.as_deref(),
+        reused: st.rerun_of.as_ref().map(|_| st.carried().len()),
         tasks,
         failed: inspect::failed_tasks(&st, runs::read_plan(&run_dir).ok().as_ref()),
         batch,
@@ -139,6 +146,12 @@ pub fn status(which: &str, json: bool) -> u8 {
 
 fn human(s: &Summary<'_>) -> String {
     let mut out = format!("run {} of `{}` on {}: {}\n", s.run, s.workflow, s.target, s.status);
+    if let Some(of) = s.rerun_of {
+        out.push_str(&format!(
+            "a rerun of run {of}: {} succeeded task(s) taken from it, not run again\n",
+            s.reused.unwrap_or(0)
+        ));
+    }
     let order = [
         TaskState::Waiting,
         TaskState::Running,

@@ -34,6 +34,8 @@ pub enum Start<'a> {
         text: &'a str,
         hooks: Option<&'a str>,
         params: &'a [String],
+        /// `--rerun-failed`: the earlier run's succeeded tasks, carried over.
+        rerun: Option<super::rerun::Rerun>,
     },
     /// A stopped run (its folder and its record), continued where it stopped.
     Resume { run_dir: RunDir, state: RunState },
@@ -63,6 +65,8 @@ pub struct Finished {
     pub aborted: Option<RunError>,
     /// Node-hours each pool used, where the backend measures them.
     pub usage: Vec<crate::plan::estimate::PoolHours>,
+    /// The run this one reran, whose succeeded tasks it took as they were.
+    pub rerun_of: Option<String>,
 }
 
 impl Finished {
@@ -96,11 +100,18 @@ impl<'p> Driver<'p> {
                 text,
                 hooks,
                 params,
+                rerun,
             } => {
-                let tasks = plan_tasks::tasks(plan)
-                    .into_iter()
-                    .map(|(job, task, _)| TaskRecord::waiting(job, task))
-                    .collect();
+                let (tasks, rerun_of) = match rerun {
+                    Some(r) => (r.tasks, Some(r.of)),
+                    None => (
+                        plan_tasks::tasks(plan)
+                            .into_iter()
+                            .map(|(job, task, _)| TaskRecord::waiting(job, task))
+                            .collect(),
+                        None,
+                    ),
+                };
                 let (dir, record) = runs::create(NewRun {
                     root,
                     file,
@@ -110,6 +121,7 @@ impl<'p> Driver<'p> {
                     plan,
                     target: backend.target(),
                     tasks,
+                    rerun_of,
                 })?;
                 Ok(Driver {
                     plan,
@@ -153,12 +165,19 @@ impl<'p> Driver<'p> {
         interrupt: Arc<AtomicBool>,
     ) -> Result<Finished, RunError> {
         let mut policy = HookPolicy::new(hooks);
+        // A rerun's carried tasks are succeeded in its record: handed over as a resumed run's
+        // are, so the backend does not run them.
+        let carried = self.record.carried();
+        if self.resumed.is_none() && !carried.is_empty() {
+            self.resumed = Some(self.record.clone());
+        }
         let opening = Opening {
             plan: self.plan,
             carrier: backend.carrier(),
             run_dir: &self.dir.path,
             run_id: &self.record.run_id,
             env: &self.env,
+            carried: &carried,
         };
         let stage = match Stage::open(opening, observer) {
             Ok(s) => s,
@@ -191,7 +210,8 @@ impl<'p> Driver<'p> {
                 return Err(e);
             }
         };
-        let results = backend.finish(&mut run, &outcome)?;
+        let mut results = backend.finish(&mut run, &outcome)?;
+        carried_over(run.record, &mut results.reports);
         let mut problems = results.problems;
         problems.extend(stage.finish(&results.reports, run.observer));
         let clean = problems.is_empty();
@@ -231,6 +251,7 @@ impl<'p> Driver<'p> {
             problems,
             aborted,
             usage: results.usage,
+            rerun_of: self.record.rerun_of.clone(),
         })
     }
 }
@@ -254,6 +275,22 @@ impl Observer for Delivering<'_, '_> {
     fn task_succeeded(&mut self, job: &str, task: &str) {
         self.stage.task_succeeded(job, task);
         self.inner.task_succeeded(job, task);
+    }
+}
+
+/// The tasks a rerun took from an earlier run stay as that run left them: succeeded, with
+/// where their outputs are as the reason.
+fn carried_over(record: &RunState, reports: &mut [TaskReport]) {
+    let from: HashMap<(&str, &str), (&str, &TaskRecord)> = record
+        .tasks
+        .iter()
+        .filter_map(|t| t.from.as_deref().map(|f| ((t.job.as_str(), t.task.as_str()), (f, t))))
+        .collect();
+    for r in reports {
+        if let Some((run, rec)) = from.get(&(r.job.as_str(), r.task.as_str())).copied() {
+            *r = rec.report();
+            r.reason = Some(format!("succeeded in run `{run}`; not run again"));
+        }
     }
 }
 

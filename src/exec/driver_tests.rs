@@ -140,6 +140,7 @@ fn fresh<'a>(root: &'a Path, script: Option<&'a str>) -> Start<'a> {
         text: WORKFLOW,
         hooks: script,
         params: &[],
+        rerun: None,
     }
 }
 

@@ -160,6 +160,10 @@ pub struct RunSummary {
     /// Its `--param NAME=VALUE`s.
     pub params: Vec<String>,
     pub counts: TaskCounts,
+    /// The run this one reran (`run --rerun-failed`); its tasks taken from there are in
+    /// `counts.reused` (and in `counts.succeeded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
     /// An azure run: the Batch id of each of the workflow's jobs.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub batch_jobs: std::collections::BTreeMap<String, String>,
@@ -175,6 +179,8 @@ pub struct TaskCounts {
     pub interrupted: usize,
     pub waiting: usize,
     pub running: usize,
+    /// Succeeded in an earlier run and not run in this one (a rerun).
+    pub reused: usize,
 }
 
 impl TaskCounts {
@@ -194,6 +200,7 @@ impl TaskCounts {
             };
             *slot += 1;
         }
+        c.reused = state.tasks.iter().filter(|t| t.from.is_some()).count();
         c
     }
 }
@@ -208,6 +215,7 @@ impl RunSummary {
             started: utc(state.started),
             params: state.params.clone(),
             counts: TaskCounts::of(state),
+            rerun_of: state.rerun_of.clone(),
             batch_jobs: state.batch_jobs.clone(),
         }
     }

@@ -14,6 +14,7 @@ pub mod local;
 pub mod plan_tasks;
 pub mod policy;
 mod preflight;
+pub mod rerun;
 pub mod runs;
 pub mod stage;
 pub mod state;

@@ -32,6 +32,8 @@ pub struct NewRun<'a> {
     /// `local`, or the Batch endpoint.
     pub target: String,
     pub tasks: Vec<TaskRecord>,
+    /// The run this one reruns (`--rerun-failed`).
+    pub rerun_of: Option<String>,
 }
 
 /// A stopped run, opened to continue it: its folder, its state, the plan it runs and the
@@ -77,6 +79,7 @@ pub fn create(new: NewRun<'_>) -> Result<(RunDir, RunState), RunError> {
         target: new.target,
         suffix: ids.suffix,
         batch_jobs,
+        rerun_of: new.rerun_of,
         tasks: new.tasks,
     };
     run_dir
@@ -226,6 +229,16 @@ pub fn newest_stopped_of(root: &Path, file: &Path) -> Result<PathBuf, RunError> 
     }))
 }
 
+/// The newest run of the workflow file `file`, whatever its state: what `--rerun-failed`
+/// reruns when no run is named.
+pub fn newest_of(root: &Path, file: &Path) -> Option<PathBuf> {
+    let repo = repo_of(root);
+    state::list_runs(root)
+        .into_iter()
+        .find(|(_, s)| s.as_ref().is_some_and(|s| is_run_of(s, &repo, file)))
+        .map(|(p, _)| p)
+}
+
 impl Stopped {
     /// The workflow file, when its text is no longer the text this run was planned from:
     /// `file` when given, else the file the run was started with.
@@ -243,7 +256,7 @@ impl Stopped {
 
 /// Whether `state` is a run of the workflow file `file`: the same file of the repository (for
 /// a run from before runs kept that, the file it was given as, seen from here).
-fn is_run_of(state: &RunState, repo: &Path, file: &Path) -> bool {
+pub fn is_run_of(state: &RunState, repo: &Path, file: &Path) -> bool {
     match &state.repo_file {
         Some(key) => repo_key(repo, file).as_ref() == Some(key),
         None => same_file(Path::new(&state.file), file),
@@ -255,7 +268,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// The repository whose runs are under `root` (`REPO/.batchflow/runs`).
-fn repo_of(root: &Path) -> PathBuf {
+pub fn repo_of(root: &Path) -> PathBuf {
     let depth = Path::new(state::RUNS_DIR).components().count();
     root.ancestors().nth(depth).unwrap_or(root).to_path_buf()
 }

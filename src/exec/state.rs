@@ -41,6 +41,10 @@ pub struct TaskRecord {
     /// Process id of the attempt under way, while the task is running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// A task this run did not run because it succeeded in an earlier one (a rerun): the run
+    /// whose outputs it is, which are used where they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 impl TaskRecord {
@@ -70,6 +74,7 @@ impl TaskRecord {
             duration_ms: None,
             reason: None,
             pid: None,
+            from: None,
         }
     }
 }
@@ -104,6 +109,10 @@ pub struct RunState {
     /// An azure run: the Batch id each of the workflow's jobs got, by job name.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub batch_jobs: std::collections::BTreeMap<String, String>,
+    /// The run this one reran (`run --rerun-failed`): its tasks that succeeded are this run's
+    /// too, not run again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
     pub tasks: Vec<TaskRecord>,
 }
 
@@ -112,6 +121,15 @@ fn local_target() -> String {
 }
 
 impl RunState {
+    /// The tasks this run takes as they were from an earlier run, by (job, task).
+    pub fn carried(&self) -> std::collections::HashSet<(String, String)> {
+        self.tasks
+            .iter()
+            .filter(|t| t.from.is_some())
+            .map(|t| (t.job.clone(), t.task.clone()))
+            .collect()
+    }
+
     /// `running` only while its process lives; a run whose process died is `stopped`.
     pub fn status_text(&self) -> &'static str {
         match self.status {
@@ -366,6 +384,7 @@ mod tests {
             target: "local".into(),
             suffix: None,
             batch_jobs: Default::default(),
+            rerun_of: None,
             tasks: (0..3)
                 .map(|i| TaskRecord::waiting("j".into(), format!("t-{i}")))
                 .collect(),

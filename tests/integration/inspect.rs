@@ -148,8 +148,10 @@ fn runs_format_json_gives_params_and_counts() {
     assert_eq!(run["params"], serde_json::json!(["lrs=0.5,0.01"]));
     assert_eq!(
         run["counts"],
-        serde_json::json!({"total": 5, "succeeded": 3, "failed": 1, "blocked": 1, "interrupted": 0, "waiting": 0, "running": 0})
+        serde_json::json!({"total": 5, "succeeded": 3, "failed": 1, "blocked": 1, "interrupted": 0, "waiting": 0, "running": 0, "reused": 0})
     );
+    // Not a rerun: no run it reran.
+    assert!(run.get("rerun_of").is_none(), "{v}");
     assert!(run["started"].as_str().unwrap_or("").ends_with('Z'), "{v}");
     // The table shows the params too.
     repo.test().args(["runs"]).stdout_contains("lrs=0.5,0.01").success();

@@ -77,6 +77,7 @@ impl AzureBackend {
         ids: RunIds,
         interrupt: Arc<AtomicBool>,
         links: Arc<crate::exec::stage::Links>,
+        carried: std::collections::HashSet<(String, String)>,
     ) -> runner::RunnerOptions {
         let poll = self
             .settings
@@ -92,6 +93,7 @@ impl AzureBackend {
             ids,
             secrets: self.settings.env.clone(),
             links,
+            carried: Arc::new(carried),
         }
     }
 
@@ -191,7 +193,12 @@ impl Backend for AzureBackend {
     }
 
     fn execute(&mut self, run: &mut Run<'_, '_>) -> Result<Outcome, RunError> {
-        let opts = self.options(RunIds::of(run.record), Arc::clone(&run.interrupt), run.stage.links());
+        let opts = self.options(
+            RunIds::of(run.record),
+            Arc::clone(&run.interrupt),
+            run.stage.links(),
+            run.record.carried(),
+        );
         let env = Env {
             run_dir: run.dir,
             policy: run.policy,

@@ -63,7 +63,16 @@ impl RunStore {
 
     /// Brings back the outputs of the tasks in `only` (every task with repository outputs
     /// when empty) into the repository of `run_dir`; a task name matches `TASK` or `JOB/TASK`.
-    pub fn fetch(&self, run_dir: &Path, plan: &Plan, run_id: &str, only: &[String]) -> Result<Vec<Fetched>, RunError> {
+    /// A task a rerun took from an earlier run (`from`, by (job, task)) is fetched from where
+    /// that run kept its outputs.
+    pub fn fetch(
+        &self,
+        run_dir: &Path,
+        plan: &Plan,
+        run_id: &str,
+        from: &HashMap<(String, String), String>,
+        only: &[String],
+    ) -> Result<Vec<Fetched>, RunError> {
         let repo = repo_of(run_dir);
         let mut by_task: BTreeMap<(&str, &str), Vec<&Delivery>> = BTreeMap::new();
         for d in &plan.staging.deliveries {
@@ -87,8 +96,18 @@ impl RunStore {
                 files: Vec::new(),
                 missing: Vec::new(),
             };
+            let origin = from.get(&(job.to_string(), task.to_string()));
+            // A local run's store is its folder; runs on Batch share the container.
+            let elsewhere = match (&self.store, origin) {
+                (Store::Folder(_), Some(other)) => run_dir
+                    .parent()
+                    .map(|runs| Store::Folder(runs.join(other).join("store"))),
+                _ => None,
+            };
+            let store = elsewhere.as_ref().unwrap_or(&self.store);
+            let id = origin.map_or(run_id, String::as_str);
             for d in list {
-                let Delivered { files, missing } = self.rt.block_on(deliver(&self.store, d, run_id, &repo))?;
+                let Delivered { files, missing } = self.rt.block_on(deliver(store, d, id, &repo))?;
                 fetched.files.extend(files);
                 fetched.missing.extend(missing);
             }

@@ -46,6 +46,8 @@ pub struct Opening<'a> {
     pub run_id: &'a str,
     /// Storage credentials (the Azure CLI's variables).
     pub env: &'a HashMap<String, String>,
+    /// Tasks a rerun takes from an earlier run: their outputs came back with that run.
+    pub carried: &'a HashSet<(String, String)>,
 }
 
 type Pending = (String, String, JoinHandle<Result<Vec<Delivered>, RunError>>);
@@ -60,6 +62,7 @@ pub struct Stage {
     run_id: String,
     by_task: HashMap<(String, String), Vec<Delivery>>,
     pending: Mutex<Vec<Pending>>,
+    /// Tasks whose outputs are on their way (or need none from this run: carried over).
     started: Mutex<HashSet<(String, String)>>,
 }
 
@@ -122,7 +125,7 @@ impl Stage {
             run_id: o.run_id.to_string(),
             by_task,
             pending: Mutex::new(Vec::new()),
-            started: Mutex::new(HashSet::new()),
+            started: Mutex::new(o.carried.clone()),
         })
     }
 

@@ -7,6 +7,7 @@ use super::{Ctx, Done};
 use crate::exec::azure::list;
 use crate::exec::azure::models::{CloudJob, TaskAddCollectionResult};
 use crate::exec::error::RunError;
+use crate::exec::rerun;
 use crate::plan::identity::{self, meta};
 use reqwest::Method;
 use serde::Deserialize;
@@ -104,6 +105,21 @@ struct JustId {
 /// Adds one collection; returns the tasks added and those Batch refused (with why).
 pub async fn add_collection(ctx: &Ctx, job: &str, body: String) -> Result<Done, RunError> {
     let id = ctx.job_id(job);
+    let carried: HashSet<&str> = ctx
+        .opts
+        .carried
+        .iter()
+        .filter(|(j, _)| j == job)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    let body = if carried.is_empty() {
+        body
+    } else {
+        rerun::collection_without(&body, &carried).map_err(|e| RunError::Body {
+            what: format!("a collection of job `{job}`"),
+            error: e,
+        })?
+    };
     let parsed: Collection<'_> = serde_json::from_str(&body).map_err(|e| RunError::Body {
         what: format!("a collection of job `{job}`"),
         error: e,

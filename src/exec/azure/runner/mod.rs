@@ -53,6 +53,9 @@ pub struct RunnerOptions {
     pub ids: RunIds,
     /// Fills staging's placeholders (blob URLs with SAS) as bodies are sent.
     pub links: Arc<Links>,
+    /// A rerun's tasks carried over from an earlier run, by (job, task): never sent, and no
+    /// task sent depends on them.
+    pub carried: Arc<HashSet<(String, String)>>,
 }
 
 /// What a run found, for the summary.
@@ -255,7 +258,9 @@ pub async fn run(
         sent_before: run_dir.steps_sent(),
         batch_jobs: identity::batch_jobs(plan, &opts.ids),
     });
-    let done_before = run_dir.steps_done();
+    let mut done_before = run_dir.steps_done();
+    // A rerun's jobs (and pools) with nothing to run are done before they start.
+    done_before.extend(crate::exec::rerun::idle_steps(plan, &opts.carried));
     let mut states: HashMap<&str, State> = plan
         .steps
         .iter()
@@ -286,7 +291,7 @@ pub async fn run(
         if aborted.is_none() {
             launch(plan, &mut queue, &mut states, &mut set, &ctx, &failed_jobs, &mut submit);
         }
-        observer.progress(&progress(&counts, total_tasks));
+        observer.progress(&progress(&counts, total_tasks, opts.carried.len() as u64));
         if set.is_empty() {
             break;
         }
@@ -440,9 +445,9 @@ fn absorb(done: Done, report: &mut Findings, failed_jobs: &mut HashSet<String>) 
 }
 
 /// Task counts for the progress display, from what Batch reported per job; tasks not yet
-/// seen by Batch count as waiting.
-fn progress(counts: &HashMap<String, TaskCounts>, total: u64) -> Counts {
-    let (mut running, mut succeeded, mut failed) = (0u64, 0u64, 0u64);
+/// seen by Batch count as waiting, and those a rerun carried over as succeeded.
+fn progress(counts: &HashMap<String, TaskCounts>, total: u64, carried: u64) -> Counts {
+    let (mut running, mut succeeded, mut failed) = (0u64, carried, 0u64);
     for tc in counts.values() {
         running += tc.running;
         succeeded += tc.succeeded;

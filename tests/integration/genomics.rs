@@ -10,9 +10,9 @@ use crate::blob_sas::unique_container;
 use crate::fake_batch::Config;
 use crate::fake_batch_tests::fast;
 use crate::local_repo::local_repo;
+use crate::staging::results;
 use crate::support::{root, Repo};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 const WORKFLOW: &str = "examples/genomics.batchflow";
 const DATA: &str = "examples/data/genomics";
@@ -52,19 +52,6 @@ fn expected() -> BTreeMap<String, String> {
         "sample\tcontig\treads\ns1\tchr1\t2\ns1\tchr2\t1\ns2\t*\t1\ns2\tchr2\t2\ns3\tchr1\t2\n",
     );
     want
-}
-
-/// Every file under `results/`, by path relative to the repository.
-fn results(repo: &Path) -> BTreeMap<String, String> {
-    let mut found = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(repo.join("results")).into_iter().flatten() {
-        if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(repo).expect("under the repository");
-            let text = std::fs::read_to_string(entry.path()).expect("a result");
-            found.insert(rel.to_string_lossy().replace('\\', "/"), text);
-        }
-    }
-    found
 }
 
 /// A run on this machine, in a repository holding the example as the project does.

@@ -68,7 +68,7 @@ fn expected() -> BTreeMap<String, String> {
 }
 
 /// Every file under `results/`, by path relative to the repository.
-fn results(repo: &Path) -> BTreeMap<String, String> {
+pub(crate) fn results(repo: &Path) -> BTreeMap<String, String> {
     let mut found = BTreeMap::new();
     for entry in walkdir::WalkDir::new(repo.join("results")).into_iter().flatten() {
         if entry.file_type().is_file() {

@@ -5,8 +5,7 @@
 
 use super::deliver::{deliver, Delivered};
 use super::store::Store;
-use super::{repo_of, Carrier};
-use crate::exec::cloud::blob::StorageAccount;
+use super::{named_or_from_env, repo_of, Carrier};
 use crate::exec::error::RunError;
 use crate::plan::{Delivery, Plan};
 use std::collections::{BTreeMap, HashMap};
@@ -44,18 +43,13 @@ impl RunStore {
         let store = match carrier {
             Carrier::Local => Store::Folder(run_dir.join("store")),
             Carrier::Storage => {
-                let storage = &plan.staging.storage;
-                let account = match &storage.account {
-                    Some(name) => Some(StorageAccount::named(name, env)?),
-                    None => StorageAccount::from_env(env)?,
-                };
-                let account = account.ok_or_else(|| {
+                let account = named_or_from_env(plan, env)?.ok_or_else(|| {
                     RunError::Refused(
                         "this run kept its outputs in a storage account and none is configured now: set AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT (with AZURE_STORAGE_KEY or a Microsoft Entra ID sign-in)"
                             .into(),
                     )
                 })?;
-                Store::Blob(Box::new(account.container(&storage.container)))
+                Store::Blob(Box::new(account.container(&plan.staging.storage.container)))
             }
         };
         Ok(RunStore { store, rt })

@@ -67,12 +67,12 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// Checks the repository files the plan uploads (each still there, of the size the plan
-    /// saw) and, for Batch, uploads them and prepares the SAS; nothing is created on Batch yet.
+    /// For Batch, uploads the repository files the plan reads and prepares the SAS; nothing is
+    /// created on Batch yet. [`precheck`] has looked at the files already (the driver calls it
+    /// before the run folder is made).
     pub fn open(o: Opening<'_>, observer: &mut dyn Observer) -> Result<Stage, RunError> {
         let staging = &o.plan.staging;
         let repo = repo_of(o.run_dir);
-        upload::check_unchanged(&repo, &staging.uploads)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("batchflow-staging")
@@ -226,11 +226,15 @@ pub fn precheck(plan: &Plan, carrier: Carrier, repo: &Path, env: &HashMap<String
 
 /// The storage account the plan's workflow configured (by name, or the environment alone).
 fn account(plan: &Plan, env: &HashMap<String, String>) -> Result<Option<StorageAccount>, RunError> {
-    let storage = &plan.staging.storage;
-    if !storage.configured {
+    if !plan.staging.storage.configured {
         return Ok(None);
     }
-    match &storage.account {
+    named_or_from_env(plan, env)
+}
+
+/// The account the plan names, else the one the environment gives, if any.
+fn named_or_from_env(plan: &Plan, env: &HashMap<String, String>) -> Result<Option<StorageAccount>, RunError> {
+    match &plan.staging.storage.account {
         Some(name) => StorageAccount::named(name, env).map(Some),
         None => StorageAccount::from_env(env),
     }

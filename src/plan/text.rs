@@ -145,18 +145,10 @@ fn uploads(plan: &Plan, width: usize) -> String {
         format_bytes(total)
     );
     let name = list.iter().take(LISTED).map(|u| u.path.len()).max().unwrap_or(0);
-    for u in list.iter().take(LISTED) {
-        let _ = writeln!(
-            out,
-            "  {:width$}          {:name$}  {}",
-            "",
-            u.path,
-            format_bytes(u.size)
-        );
-    }
-    if list.len() > LISTED {
-        let _ = writeln!(out, "  {:width$}          ... and {} more", "", list.len() - LISTED);
-    }
+    let lines = list
+        .iter()
+        .map(|u| format!("{:name$}  {}", u.path, format_bytes(u.size)));
+    listing(&mut out, width, list.len(), lines);
     out.push('\n');
     out
 }
@@ -175,16 +167,25 @@ fn deliveries(plan: &Plan, width: usize) -> String {
         list.len(),
         if list.len() == 1 { "" } else { "s" }
     );
-    for d in list.iter().take(LISTED) {
+    let lines = list.iter().map(|d| {
         let from = if d.prefix {
             format!("{}/**", d.blob.trim_end_matches('/'))
         } else {
             d.blob.clone()
         };
-        let _ = writeln!(out, "  {:width$}          {}/{}: {from} -> {}", "", d.job, d.task, d.to);
-    }
-    if list.len() > LISTED {
-        let _ = writeln!(out, "  {:width$}          ... and {} more", "", list.len() - LISTED);
-    }
+        format!("{}/{}: {from} -> {}", d.job, d.task, d.to)
+    });
+    listing(&mut out, width, list.len(), lines);
     out
+}
+
+/// The first [`LISTED`] of a pseudo-step's `total` lines, indented under it, then how many
+/// more there are.
+fn listing(out: &mut String, width: usize, total: usize, lines: impl Iterator<Item = String>) {
+    for line in lines.take(LISTED) {
+        let _ = writeln!(out, "  {:width$}          {line}", "");
+    }
+    if total > LISTED {
+        let _ = writeln!(out, "  {:width$}          ... and {} more", "", total - LISTED);
+    }
 }

@@ -372,17 +372,17 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// `20261123-141502` in UTC.
+/// `20261123-141502` in UTC: [`super::inspect::utc`] without its separators.
 fn stamp(secs: u64) -> String {
-    let date = crate::stdlib::Date::from_unix(secs);
-    let t = secs % 86_400;
-    format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        date.year,
-        date.month,
-        date.day,
-        t / 3600,
-        (t % 3600) / 60,
-        t % 60
-    )
+    super::inspect::utc(secs).replace(['-', ':', 'Z'], "").replace('T', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_stamps_are_utc_without_separators() {
+        // 2026-11-23T14:15:02Z
+        assert_eq!(super::stamp(1_795_443_302), "20261123-141502");
+        assert_eq!(super::stamp(0), "19700101-000000");
+    }
 }

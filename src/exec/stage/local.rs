@@ -51,15 +51,9 @@ impl LocalFiles {
             let c = self.account()?.container(container);
             let prefix = f.blob_prefix.as_deref().unwrap_or("");
             let doing = || format!("download input `{}` from `az://{container}/{prefix}`", f.file_path);
-            self.rt.block_on(async {
-                let blobs = c.list(prefix).await.map_err(|e| RunError::storage(doing(), e))?;
-                for b in blobs.iter().filter(|b| !b.name.ends_with('/')) {
-                    c.download_blob(&b.name, &dest.join(&b.name), &|_| {})
-                        .await
-                        .map_err(|e| RunError::storage(doing(), e))?;
-                }
-                Ok::<(), RunError>(())
-            })?;
+            self.rt
+                .block_on(c.download_full_names(prefix, &dest, &|_| {}))
+                .map_err(|e| RunError::storage(doing(), e))?;
             return Ok(true);
         }
         Ok(false)

@@ -1,5 +1,6 @@
 //! Every blob under a prefix into a local folder, keeping the names relative to the prefix
-//! (what a task's outputs sent to `runs/RUN/JOB/TASK/` become under their destination folder).
+//! (what a task's outputs sent to `runs/RUN/JOB/TASK/` become under their destination folder),
+//! or whole (what Batch does with a container resource file, and so a local run's input).
 //! Each file is written atomically ([`Container::download_blob`]); names that would land
 //! outside the folder are refused before anything is downloaded.
 
@@ -24,6 +25,29 @@ impl Container {
         dest: &Path,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Vec<PathBuf>, StorageError> {
+        self.download_below(prefix, prefix, dest, progress).await
+    }
+
+    /// As Batch downloads a container resource file with a `blobPrefix`: every blob under
+    /// `prefix` at its full blob name below `dest`; names as [`Container::download_prefix`]
+    /// checks them.
+    pub async fn download_full_names(
+        &self,
+        prefix: &str,
+        dest: &Path,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<PathBuf>, StorageError> {
+        self.download_below(prefix, "", dest, progress).await
+    }
+
+    /// The blobs under `prefix`, each at its name less `strip` below `dest`.
+    async fn download_below(
+        &self,
+        prefix: &str,
+        strip: &str,
+        dest: &Path,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<PathBuf>, StorageError> {
         let blobs: Vec<BlobInfo> = self
             .list(prefix)
             .await?
@@ -32,7 +56,7 @@ impl Container {
             .collect();
         let targets = blobs
             .iter()
-            .map(|b| Ok((b.name.as_str(), dest.join(relative(prefix, &b.name)?))))
+            .map(|b| Ok((b.name.as_str(), dest.join(relative(strip, &b.name)?))))
             .collect::<Result<Vec<(&str, PathBuf)>, StorageError>>()?;
         futures::stream::iter(targets)
             .map(|(name, path)| async move {
@@ -78,5 +102,7 @@ mod tests {
         assert_eq!(rel("runs/r/t/out.txt", "runs/r/t/out.txt").expect("ok"), "out.txt");
         assert!(rel("runs/", "runs/../../etc/passwd").is_err());
         assert!(rel("runs/", "runs/a/./b").is_err());
+        assert_eq!(rel("", "samples/a.fq").expect("ok"), "samples/a.fq", "full names");
+        assert!(rel("", "../a.fq").is_err());
     }
 }

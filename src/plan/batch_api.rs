@@ -423,6 +423,17 @@ wire_enum!(ContainerType { DockerCompatible = "dockerCompatible", CriCompatible 
 wire_enum!(AutoUserScope { Pool = "pool", Task = "task" });
 wire_enum!(ElevationLevel { Admin = "admin", NonAdmin = "nonadmin" });
 wire_enum!(UploadCondition { TaskSuccess = "tasksuccess", TaskFailure = "taskfailure", TaskCompletion = "taskcompletion" });
+
+impl UploadCondition {
+    /// Whether a task that ended this way uploads (and so brings back) what has this condition.
+    pub fn applies(self, succeeded: bool) -> bool {
+        match self {
+            UploadCondition::TaskSuccess => succeeded,
+            UploadCondition::TaskFailure => !succeeded,
+            UploadCondition::TaskCompletion => true,
+        }
+    }
+}
 wire_enum!(OnAllTasksComplete { NoAction = "noaction", TerminateJob = "terminatejob" });
 
 /// `POST /jobs/{job}/addtaskcollection`. The planner writes these bodies by joining

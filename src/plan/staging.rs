@@ -87,11 +87,7 @@ fn is_on_success(c: &UploadCondition) -> bool {
 impl Delivery {
     /// Whether a task that ended this way has this output to bring back.
     pub fn after(&self, succeeded: bool) -> bool {
-        match self.when {
-            UploadCondition::TaskSuccess => succeeded,
-            UploadCondition::TaskFailure => !succeeded,
-            UploadCondition::TaskCompletion => true,
-        }
+        self.when.applies(succeeded)
     }
 }
 

@@ -11,7 +11,7 @@ use super::patterns;
 use super::store::{copy_atomically, Store};
 use crate::exec::cloud::blob::{hash_file, BlockOptions, StorageAccount};
 use crate::exec::error::RunError;
-use crate::plan::batch_api::{OutputFile, ResourceFile, UploadCondition};
+use crate::plan::batch_api::{OutputFile, ResourceFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,12 +73,7 @@ impl LocalFiles {
         let mut taken = 0;
         let wd = task_dir.join("wd");
         for o in outputs {
-            let due = match o.upload_options.upload_condition {
-                UploadCondition::TaskSuccess => exit == Some(0),
-                UploadCondition::TaskFailure => exit != Some(0),
-                UploadCondition::TaskCompletion => true,
-            };
-            if !due {
+            if !o.upload_options.upload_condition.applies(exit == Some(0)) {
                 continue;
             }
             let dest = &o.destination.container;

@@ -376,3 +376,29 @@ fn a_failed_task_brings_back_the_outputs_it_sends_always_and_not_the_others() {
     );
     assert!(!azure.path().join("results/part.txt").exists());
 }
+
+#[test]
+fn a_local_run_uploads_outputs_to_a_container_url_empty_files_too() {
+    use crate::blob_sas::{service_sas, FUTURE};
+    let az = Azurite::shared();
+    let blobs = crate::blob_sas::Blobs::new(az);
+    let out = unique_container("urlout");
+    blobs.create_container(&out);
+    let url = blobs.container_url(&out, &service_sas(&out, None, "cw", FUTURE));
+    let repo = local_repo();
+    let workflow = r#"pool cpu {
+@LINUX@
+  dedicated = 1
+}
+job j on cpu {
+  task t {
+    command = "/bin/sh -c 'echo full > full.txt && : > empty.txt'"
+    outputs { "*.txt" = "${secret(\"OUT_URL\")}" }
+  }
+}
+"#;
+    repo.workflow("url.batchflow", workflow);
+    repo.run(&["url.batchflow"]).env("OUT_URL", &url).success();
+    assert_eq!(blobs.text(&out, "full.txt"), "full\n");
+    assert_eq!(blobs.text(&out, "empty.txt"), "");
+}

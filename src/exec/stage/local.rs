@@ -144,6 +144,8 @@ async fn put_to_url(url: &str, found: &[patterns::Match]) -> Result<(), RunError
             .put(target)
             .header("x-ms-blob-type", "BlockBlob")
             .header("x-ms-version", "2022-11-02")
+            // An empty body goes out without a length unless told; Storage refuses that (400).
+            .header("content-length", body.len())
             .body(body)
             .send()
             .await

@@ -66,6 +66,10 @@ pub struct Plan {
     /// Pools left when the run ends, shrinking to no nodes once idle (see [`keep`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keep: Vec<keep::Keep>,
+    /// Tasks declared with `cache = false`, as `(job, task id)`: the task cache never reuses
+    /// them (`plan::cache_key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncached: Vec<(String, String)>,
     pub steps: Vec<Step>,
 }
 
@@ -157,6 +161,7 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
             .iter()
             .filter_map(|p| p.keep.map(|idle| keep::Keep::new(&p.name.value, idle)))
             .collect(),
+        uncached: Vec::new(),
         steps,
     })
 }

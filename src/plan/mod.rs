@@ -5,6 +5,7 @@
 pub mod api_version;
 pub mod arm_api;
 mod barrier;
+pub mod cache_key;
 pub mod batch_api;
 mod batcher;
 mod bodies;
@@ -18,6 +19,7 @@ pub mod labels;
 mod limits;
 pub mod staging;
 mod step;
+pub mod task_graph;
 mod task_size;
 pub mod text;
 

@@ -74,7 +74,10 @@ impl<'w> Barriers<'w> {
                 let barrier = self.fresh_id(template_name, round, next.len());
                 let job = self.wf.job(self.job).map_or("", |j| j.name.value.as_str());
                 let mut body = bodies::task(&barrier, &barrier_spec(spec, pool), job, self.files);
-                body.display_name = Some(format!("{DISPLAY_PREFIX}{template_name} ({} dependencies)", group.len()));
+                body.display_name = Some(format!(
+                    "{DISPLAY_PREFIX}{template_name} ({} dependencies)",
+                    group.len()
+                ));
                 body.depends_on = depends_on(&group);
                 batcher.push(
                     raw(&body),

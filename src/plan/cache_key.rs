@@ -96,7 +96,7 @@ pub fn blob_inputs(plan: &Plan) -> Vec<BlobInput> {
         .iter()
         .chain(job_bodies(plan).values())
         .flat_map(resource_files)
-        .filter_map(|rf| blob_input(rf))
+        .filter_map(blob_input)
         .filter(|b| !overlaps(&written, b))
         .collect();
     out.sort();
@@ -125,7 +125,10 @@ pub fn keys(plan: &Plan, contents: &dyn Contents) -> Vec<TaskKey> {
             material.push('\n');
             material.push_str(&material_of_job(j, &written, contents, &mut unreadable));
         }
-        let ds = deliveries.get(&(job.as_str(), task.as_str())).cloned().unwrap_or_default();
+        let ds = deliveries
+            .get(&(job.as_str(), task.as_str()))
+            .cloned()
+            .unwrap_or_default();
         for d in &ds {
             material.push_str(&format!("\nto {} {} {:?}", d.blob, d.to, d.when));
         }
@@ -209,7 +212,11 @@ fn resolve(
         let deps = deps_of(n);
         if !expanded {
             stack.push((n, true));
-            stack.extend(deps.iter().filter(|d| done.get(**d).is_some_and(Option::is_none)).map(|d| (*d, false)));
+            stack.extend(
+                deps.iter()
+                    .filter(|d| done.get(**d).is_some_and(Option::is_none))
+                    .map(|d| (*d, false)),
+            );
             continue;
         }
         let Some((job, _)) = graph.tasks.get(n) else { continue };
@@ -295,7 +302,12 @@ fn material(
 }
 
 /// A job's part of its tasks' keys: its environment and its preparation task.
-fn material_of_job(job: &Value, written: &[(String, String)], contents: &dyn Contents, unreadable: &mut bool) -> String {
+fn material_of_job(
+    job: &Value,
+    written: &[(String, String)],
+    contents: &dyn Contents,
+    unreadable: &mut bool,
+) -> String {
     let mut part = serde_json::json!({
         "commonEnvironmentSettings": job.get("commonEnvironmentSettings"),
         "jobPreparationTask": job.get("jobPreparationTask"),

@@ -115,7 +115,10 @@ fn keys_are_stable_and_follow_inputs_downstream() {
     let c = keys(&plan, &after);
     let c = by_task(&c);
     for name in ["sweep/t-0", "sweep/t-2", "sweep/gather", "report/r"] {
-        assert_ne!(a[name].key, c[name].key, "{name} reads the changed blobs or comes after");
+        assert_ne!(
+            a[name].key, c[name].key,
+            "{name} reads the changed blobs or comes after"
+        );
     }
     for name in ["sweep/quiet", "sweep/sent"] {
         assert_eq!(a[name].key, c[name].key, "{name} does not");

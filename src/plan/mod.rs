@@ -5,10 +5,10 @@
 pub mod api_version;
 pub mod arm_api;
 mod barrier;
-pub mod cache_key;
 pub mod batch_api;
 mod batcher;
 mod bodies;
+pub mod cache_key;
 mod collections;
 pub mod deps;
 pub mod estimate;

@@ -1,9 +1,11 @@
 //! `batchflow plan FILE` and `batchflow graph FILE`.
 
 use super::{eprint_human, options, usage_error, FOUND_ERRORS, OK};
+use batchflow::exec::{cache, plan_tasks, rerun};
 use batchflow::plan;
 use batchflow::render_graph;
 use batchflow::source::SourceMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -53,14 +55,18 @@ pub fn run(file: &Path, json: bool, api_version: String, offline: bool, params: 
         }
     };
     plan.estimate = Some(estimate(&wf, offline));
+    let repo = std::env::current_dir()
+        .ok()
+        .map(|cwd| batchflow::exec::state::repo_root(&cwd));
+    let cached = cached(&plan, repo.as_deref());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if json {
-        serde_json::to_writer(&mut out, &plan)
-            .map_err(std::io::Error::from)
+        as_json(&plan, &cached)
+            .and_then(|v| serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from))
             .and_then(|()| writeln!(out))
     } else {
-        out.write_all(plan::text::render(&plan).as_bytes())
+        out.write_all(plan::text::render_marked(&plan, &marks(&plan, &cached)).as_bytes())
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => OK,
@@ -68,6 +74,56 @@ pub fn run(file: &Path, json: bool, api_version: String, offline: bool, params: 
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
         Err(e) => usage_error(&format!("cannot write the plan: {e}")),
     }
+}
+
+/// The tasks the task cache would take now, with the run whose outputs each is; nothing
+/// is brought back (a run does that).
+fn cached(plan: &plan::Plan, repo: Option<&Path>) -> HashMap<(String, String), String> {
+    let Some(repo) = repo else {
+        return HashMap::new();
+    };
+    let consulted = cache::consult(&cache::Asked {
+        plan,
+        repo,
+        env: &super::environment(),
+        carried: &HashSet::new(),
+        restore: false,
+    });
+    for note in &consulted.notes {
+        super::eprint_line(&format!("note: {note}"));
+    }
+    consulted.reused
+}
+
+/// Which steps the cached tasks leave with less, or nothing, to do.
+fn marks(plan: &plan::Plan, cached: &HashMap<(String, String), String>) -> plan::text::Marks {
+    let set: HashSet<(String, String)> = cached.keys().cloned().collect();
+    let mut marks = plan::text::Marks {
+        skipped: rerun::idle_steps(plan, &set),
+        total: set.len(),
+        ..Default::default()
+    };
+    for step in plan.steps.iter().filter(|s| s.tasks > 0) {
+        let one: HashSet<String> = [step.id.clone()].into();
+        let n = plan_tasks::tasks_of_steps(plan, &one).intersection(&set).count();
+        marks.cached.insert(step.id.clone(), n);
+    }
+    marks
+}
+
+/// The plan as JSON, with `cached`: the tasks the cache would take, and from which run.
+fn as_json(plan: &plan::Plan, cached: &HashMap<(String, String), String>) -> std::io::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(plan)?;
+    if let (Some(o), false) = (v.as_object_mut(), cached.is_empty()) {
+        let mut list: Vec<(&String, &String, &String)> = cached.iter().map(|((j, t), r)| (j, t, r)).collect();
+        list.sort();
+        let list: Vec<serde_json::Value> = list
+            .into_iter()
+            .map(|(job, task, run)| serde_json::json!({"job": job, "task": task, "from": run}))
+            .collect();
+        o.insert("cached".into(), serde_json::Value::Array(list));
+    }
+    Ok(v)
 }
 
 /// The run's cost, priced when an account is configured (see `docs/plan.md`); what could not

@@ -92,6 +92,8 @@ struct Summary<'a> {
     rerun_of: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reused: Option<usize>,
+    /// Tasks taken from the task cache (among the succeeded ones).
+    cached: usize,
     /// Task counts from the run folder, by state.
     tasks: HashMap<&'static str, usize>,
     /// The failed tasks, with their exit codes and reasons.
@@ -131,7 +133,8 @@ pub fn status(which: &str, json: bool) -> u8 {
         target: &st.target,
         status: st.status_text(),
         rerun_of: st.rerun_of.as_deref(),
-        reused: st.rerun_of.as_ref().map(|_| st.carried().len()),
+        reused: st.rerun_of.as_ref().map(|_| st.carried().len() - st.cached()),
+        cached: st.cached(),
         tasks,
         failed: inspect::failed_tasks(&st, runs::read_plan(&run_dir).ok().as_ref()),
         batch,
@@ -150,6 +153,12 @@ fn human(s: &Summary<'_>) -> String {
         out.push_str(&format!(
             "a rerun of run {of}: {} succeeded task(s) taken from it, not run again\n",
             s.reused.unwrap_or(0)
+        ));
+    }
+    if s.cached > 0 {
+        out.push_str(&format!(
+            "{} succeeded task(s) taken from the task cache, not run again\n",
+            s.cached
         ));
     }
     let order = [

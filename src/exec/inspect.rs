@@ -181,6 +181,8 @@ pub struct TaskCounts {
     pub running: usize,
     /// Succeeded in an earlier run and not run in this one (a rerun).
     pub reused: usize,
+    /// Taken from the task cache (in `succeeded` too).
+    pub cached: usize,
 }
 
 impl TaskCounts {
@@ -200,7 +202,8 @@ impl TaskCounts {
             };
             *slot += 1;
         }
-        c.reused = state.tasks.iter().filter(|t| t.from.is_some()).count();
+        c.reused = state.tasks.iter().filter(|t| t.from.is_some() && !t.cached).count();
+        c.cached = state.cached();
         c
     }
 }

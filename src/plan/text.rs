@@ -70,7 +70,24 @@ pub fn job_summary(wf: &Workflow, job: &Job) -> String {
     out
 }
 
+/// What the task cache would take, shown on the steps of `batchflow plan` (the run decides
+/// again when it starts).
+#[derive(Debug, Default)]
+pub struct Marks {
+    /// Steps with nothing to do: every task of their job (or every job of their pool) cached.
+    pub skipped: std::collections::HashSet<String>,
+    /// For `add-tasks` steps: how many of their tasks are cached.
+    pub cached: std::collections::HashMap<String, usize>,
+    /// How many tasks in all are cached.
+    pub total: usize,
+}
+
 pub fn render(plan: &Plan) -> String {
+    render_marked(plan, &Marks::default())
+}
+
+/// The plan, with what the task cache would skip marked.
+pub fn render_marked(plan: &Plan, marks: &Marks) -> String {
     let tasks: usize = plan.steps.iter().map(|s| s.tasks).sum();
     let requests = plan
         .steps
@@ -88,6 +105,13 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "{line}");
         }
         out.push('\n');
+    }
+    if marks.total > 0 {
+        let _ = writeln!(
+            out,
+            "task cache: {} of {tasks} tasks succeeded before with the same key and their outputs are there; they are not sent (`--no-cache` sends them)\n",
+            marks.total
+        );
     }
     let width = plan
         .steps
@@ -108,6 +132,19 @@ pub fn render(plan: &Plan) -> String {
             ),
         };
         let _ = writeln!(out, "  {:width$}  {verb:<5} {path}", step.id);
+        if marks.skipped.contains(&step.id) {
+            let _ = writeln!(
+                out,
+                "  {:width$}        skipped: nothing to do, every task is cached",
+                ""
+            );
+        } else if let Some(n) = marks.cached.get(&step.id).filter(|n| **n > 0) {
+            let _ = writeln!(
+                out,
+                "  {:width$}        {n} of {} tasks cached: not sent",
+                "", step.tasks
+            );
+        }
         for line in step.summary.lines() {
             let _ = writeln!(out, "  {:width$}        {line}", "");
         }

@@ -88,6 +88,7 @@ fn cached(plan: &plan::Plan, repo: Option<&Path>) -> HashMap<(String, String), S
         env: &super::environment(),
         carried: &HashSet::new(),
         restore: false,
+        reuse: true,
     });
     for note in &consulted.notes {
         super::eprint_line(&format!("note: {note}"));

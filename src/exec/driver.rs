@@ -121,11 +121,7 @@ impl<'p> Driver<'p> {
                         None,
                     ),
                 };
-                let consulted = if cache {
-                    from_cache(plan, &repo, &env, &mut tasks)
-                } else {
-                    Consulted::default()
-                };
+                let consulted = from_cache(plan, &repo, &env, &mut tasks, cache);
                 let (dir, record) = runs::create(NewRun {
                     root,
                     file,
@@ -340,7 +336,13 @@ fn carried_over(record: &RunState, reports: &mut [TaskReport]) {
 
 /// Marks the tasks the cache can take as they are: succeeded, in the run whose outputs
 /// they are. Tasks a rerun carries over stay as they are.
-fn from_cache(plan: &Plan, repo: &Path, env: &HashMap<String, String>, tasks: &mut [TaskRecord]) -> Consulted {
+fn from_cache(
+    plan: &Plan,
+    repo: &Path,
+    env: &HashMap<String, String>,
+    tasks: &mut [TaskRecord],
+    reuse: bool,
+) -> Consulted {
     let carried = tasks
         .iter()
         .filter(|t| t.from.is_some())
@@ -352,6 +354,7 @@ fn from_cache(plan: &Plan, repo: &Path, env: &HashMap<String, String>, tasks: &m
         env,
         carried: &carried,
         restore: true,
+        reuse,
     });
     for t in tasks.iter_mut() {
         if let Some(run) = consulted.reused.get(&(t.job.clone(), t.task.clone())) {

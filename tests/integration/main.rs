@@ -15,6 +15,7 @@ mod azure_versions;
 mod azurite;
 mod azurite_tests;
 mod blob_sas;
+mod cache;
 mod cases;
 mod clean;
 mod cli;

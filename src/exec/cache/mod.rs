@@ -31,6 +31,8 @@ pub struct Asked<'a> {
     pub carried: &'a HashSet<TaskRef>,
     /// A run brings back missing repository outputs of the tasks it reuses; `plan` only looks.
     pub restore: bool,
+    /// `false` (`--no-cache`): only the keys, to record what the run does; nothing is reused.
+    pub reuse: bool,
 }
 
 /// What the cache answered.
@@ -75,6 +77,9 @@ async fn look_up(a: &Asked<'_>) -> Consulted {
         .filter(|k| k.cacheable.is_ok())
         .map(|k| ((k.job.clone(), k.task.clone()), k.key.clone()))
         .collect();
+    if !a.reuse {
+        return out;
+    }
     let index = match read(a, account.as_ref(), &mut out.notes).await {
         Some(i) => i,
         None => return out,

@@ -18,6 +18,8 @@ pub mod labels;
 mod limits;
 pub mod staging;
 mod step;
+#[cfg(test)]
+mod uncached_tests;
 mod task_size;
 pub mod text;
 
@@ -161,7 +163,10 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
             .iter()
             .filter_map(|p| p.keep.map(|idle| keep::Keep::new(&p.name.value, idle)))
             .collect(),
-        uncached: Vec::new(),
+        uncached: job_order(wf)
+            .into_iter()
+            .flat_map(|job| collections::uncached(wf, job))
+            .collect(),
         steps,
     })
 }

@@ -83,7 +83,10 @@ fn cache_takes_a_bool_and_no_loop_variable() {
     assert!(found.iter().all(|(code, _)| *code == Code::BF006), "{found:?}");
     assert!(found.iter().any(|(_, m)| m.contains("cannot use `c`")), "{found:?}");
     let wf = c.workflow.as_ref().expect("workflow");
-    assert!(wf.templates.iter().all(|t| t.cache), "a broken `cache` leaves the cache on");
+    assert!(
+        wf.templates.iter().all(|t| t.cache),
+        "a broken `cache` leaves the cache on"
+    );
 }
 
 #[test]

@@ -145,7 +145,10 @@ impl Lowerer<'_> {
         let Some(attr) = body.fields.attr("cache") else {
             return true;
         };
-        let used = body.loop_vars.iter().find(|v| mentions(&attr.value, std::slice::from_ref(*v)));
+        let used = body
+            .loop_vars
+            .iter()
+            .find(|v| mentions(&attr.value, std::slice::from_ref(*v)));
         if let Some(var) = used {
             self.sink.push(
                 Diagnostic::new(

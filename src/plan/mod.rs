@@ -18,10 +18,10 @@ pub mod labels;
 mod limits;
 pub mod staging;
 mod step;
-#[cfg(test)]
-mod uncached_tests;
 mod task_size;
 pub mod text;
+#[cfg(test)]
+mod uncached_tests;
 
 use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, Workflow};

@@ -106,7 +106,7 @@ enum Command {
     },
     /// Run a workflow: on this machine with Azure Batch's directories, variables and rules, or on Azure Batch
     #[command(
-        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  batchflow run pipelines/train.batchflow --rerun-failed   # a new run of what failed last time, and what depends on it\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see `batchflow explain azure`.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
+        after_help = "Examples:\n  batchflow run examples/hello.batchflow\n  batchflow run pipelines/train.batchflow --param seeds=4 --jobs 8\n  batchflow run --resume            # re-run what did not succeed in the latest run\n  batchflow run pipelines/train.batchflow --rerun-failed   # a new run of what failed last time, and what depends on it\n  batchflow run pipelines/train.batchflow --no-cache       # run every task, even unchanged ones\n  AZURE_BATCH_ENDPOINT=https://ACCOUNT.REGION.batch.azure.com batchflow run pipelines/train.batchflow --target azure\n\nAzure signs in with `az login`, a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET),\nBATCHFLOW_ACCESS_TOKEN, or the account key (AZURE_BATCH_ACCESS_KEY); see `batchflow explain azure`.\nLocally, command lines run as Batch runs them, without a shell: start one (`/bin/sh -c '...'`) for $VAR, pipes\nor redirections. Each pool gets one simulated node per node (at most 64), each with the pool's task slots.\nEach run keeps its state, plan and task output under .batchflow/runs/RUN/ at the repository root.\nA task with `outputs` whose command, image, environment, inputs and upstream tasks are unchanged since it succeeded,\nand whose outputs are still there, is not run again: the summary shows it `cached` (`--no-cache`, `cache = false`).\nExit codes: 0 every task succeeded, 1 a task failed or errors, 2 usage or I/O error, 130 interrupted."
     )]
     Run {
         /// The workflow to run; with --resume, the workflow whose newest stopped run to continue
@@ -150,6 +150,9 @@ enum Command {
         /// Start a new run of only what did not succeed in RUN (default: the latest run of FILE) and what depends on it; its succeeded tasks are not run again, their outputs used where they are
         #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "")]
         rerun_failed: Option<String>,
+        /// Run every task, even those the task cache could take as they are (a task whose command, image, environment, inputs and upstream tasks match one that succeeded before, with its outputs still there)
+        #[arg(long)]
+        no_cache: bool,
         /// The summary on stdout: a table, or one JSON object with every task
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
@@ -388,6 +391,7 @@ fn main() -> ExitCode {
             quiet,
             resume,
             rerun_failed,
+            no_cache,
             format,
             compile,
         } => cli::run::run(cli::run::RunArgs {
@@ -406,6 +410,7 @@ fn main() -> ExitCode {
             quiet,
             resume,
             rerun_failed,
+            cache: !no_cache,
             json: matches!(format, PlanFormat::Json),
         }),
         Command::Runs { format } => cli::runs::runs(matches!(format, PlanFormat::Json)),

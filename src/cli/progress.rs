@@ -37,7 +37,7 @@ pub fn summary_table(reports: &[TaskReport], labels: &Labels) -> String {
             .map(|r| {
                 let mut row = vec![
                     format!("{}/{}", r.job, r.task),
-                    r.state.as_str().to_string(),
+                    state_of(r).to_string(),
                     r.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
                     r.duration.map_or_else(|| "-".into(), local_human),
                     why(r.reason.as_deref()),
@@ -61,14 +61,32 @@ pub fn summary_table(reports: &[TaskReport], labels: &Labels) -> String {
                 .saturating_sub(shown.iter().filter(|r| r.state == TaskState::Succeeded).count())
         ));
     }
-    out.push_str(&format!("{} tasks: {}\n", counts.total(), outcome_counts(&counts)));
+    let cached = reports.iter().filter(|r| r.cached).count();
+    out.push_str(&format!(
+        "{} tasks: {}\n",
+        counts.total(),
+        outcome_counts(&counts, cached)
+    ));
     out
 }
 
+/// A task's state as the summary shows it: `cached` for one taken from the task cache.
+fn state_of(r: &TaskReport) -> &'static str {
+    if r.cached {
+        "cached"
+    } else {
+        r.state.as_str()
+    }
+}
+
 /// `1 succeeded, 0 failed, 0 blocked`, then the interrupted and waiting tasks when there are.
-fn outcome_counts(c: &Counts) -> String {
+fn outcome_counts(c: &Counts, cached: usize) -> String {
     let mut parts = vec![
-        format!("{} succeeded", c.succeeded),
+        if cached > 0 {
+            format!("{} succeeded ({cached} cached)", c.succeeded)
+        } else {
+            format!("{} succeeded", c.succeeded)
+        },
         format!("{} failed", c.failed),
         format!("{} blocked", c.blocked),
     ];
@@ -136,7 +154,7 @@ pub fn summary_json(
                 "job": r.job,
                 "task": r.task,
                 "instance": label(labels, r),
-                "state": r.state.as_str(),
+                "state": state_of(r),
                 "exit_code": r.exit_code,
                 "attempts": r.attempts,
                 "duration_ms": r.duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -153,6 +171,7 @@ pub fn summary_json(
         "counts": {
             "total": counts.total(),
             "succeeded": counts.succeeded,
+            "cached": reports.iter().filter(|r| r.cached).count(),
             "failed": counts.failed,
             "blocked": counts.blocked,
             "waiting": counts.waiting,

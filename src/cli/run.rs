@@ -51,6 +51,8 @@ pub struct RunArgs {
     pub resume: Option<String>,
     /// `--rerun-failed [RUN]`: `Some("")` for the latest run of the file.
     pub rerun_failed: Option<String>,
+    /// Consult the task cache (`--no-cache` turns it off).
+    pub cache: bool,
     /// `--format json`: the summary as one JSON object on stdout.
     pub json: bool,
 }
@@ -398,6 +400,7 @@ fn execute(
             hooks: hooks_text.as_deref(),
             params: &args.params,
             rerun,
+            cache: args.cache,
         },
         (None, Some((run_dir, state))) => Start::Resume { run_dir, state },
         (None, None) => return Err(RunError::Refused("nothing to run".into()).into()),

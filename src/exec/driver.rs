@@ -8,6 +8,7 @@
 //! reuse as succeeded in the record before `execute`, so neither backend runs them.
 
 use super::backend::{Backend, Outcome, Run};
+use super::cache::{self, Consulted};
 use super::error::RunError;
 use super::plan_tasks;
 use super::policy::HookPolicy;
@@ -18,6 +19,7 @@ use super::{Observer, TaskReport};
 use crate::diagnostics::Problem;
 use crate::exit;
 use crate::hooks::Hooks;
+use crate::plan::task_graph::TaskRef;
 use crate::plan::Plan;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,8 @@ pub enum Start<'a> {
         params: &'a [String],
         /// `--rerun-failed`: the earlier run's succeeded tasks, carried over.
         rerun: Option<super::rerun::Rerun>,
+        /// Consult the task cache (`--no-cache` turns it off).
+        cache: bool,
     },
     /// A stopped run (its folder and its record), continued where it stopped.
     Resume { run_dir: RunDir, state: RunState },
@@ -49,6 +53,10 @@ pub struct Driver<'p> {
     resumed: Option<RunState>,
     /// Storage credentials for staging (the Azure CLI's variables).
     env: HashMap<String, String>,
+    /// The task keys the run records its succeeded tasks under (none: the cache is off).
+    keys: HashMap<TaskRef, String>,
+    /// What the cache had to say, told once the run starts.
+    notes: Vec<String>,
 }
 
 /// How a run ended, for the summary and the exit code.
@@ -101,8 +109,9 @@ impl<'p> Driver<'p> {
                 hooks,
                 params,
                 rerun,
+                cache,
             } => {
-                let (tasks, rerun_of) = match rerun {
+                let (mut tasks, rerun_of) = match rerun {
                     Some(r) => (r.tasks, Some(r.of)),
                     None => (
                         plan_tasks::tasks(plan)
@@ -111,6 +120,11 @@ impl<'p> Driver<'p> {
                             .collect(),
                         None,
                     ),
+                };
+                let consulted = if cache {
+                    from_cache(plan, &repo, &env, &mut tasks)
+                } else {
+                    Consulted::default()
                 };
                 let (dir, record) = runs::create(NewRun {
                     root,
@@ -123,12 +137,17 @@ impl<'p> Driver<'p> {
                     tasks,
                     rerun_of,
                 })?;
+                if !consulted.keys.is_empty() {
+                    cache::save_keys(&dir.path, &consulted.keys)?;
+                }
                 Ok(Driver {
                     plan,
                     dir,
                     record,
                     resumed: None,
                     env,
+                    keys: consulted.keys,
+                    notes: consulted.notes,
                 })
             }
             Start::Resume { run_dir, state } => {
@@ -136,12 +155,15 @@ impl<'p> Driver<'p> {
                 let mut record = state.clone();
                 record.status = RunStatus::Running;
                 record.owner_pid = std::process::id();
+                let keys = cache::load_keys(&run_dir.path);
                 Ok(Driver {
                     plan,
                     dir: run_dir,
                     record,
                     resumed: Some(state),
                     env,
+                    keys,
+                    notes: Vec::new(),
                 })
             }
         }
@@ -165,6 +187,9 @@ impl<'p> Driver<'p> {
         interrupt: Arc<AtomicBool>,
     ) -> Result<Finished, RunError> {
         let mut policy = HookPolicy::new(hooks);
+        for n in &self.notes {
+            observer.note(n);
+        }
         // A rerun's carried tasks are succeeded in its record: handed over as a resumed run's
         // are, so the backend does not run them.
         let carried = self.record.carried();
@@ -216,6 +241,21 @@ impl<'p> Driver<'p> {
         problems.extend(stage.finish(&results.reports, run.observer));
         let clean = problems.is_empty();
         merge(run.record, &results.reports);
+        if !self.keys.is_empty() {
+            let brought_back = stage.brought_back();
+            let ended = cache::Ended {
+                plan: self.plan,
+                repo: &stage::repo_of(&run.dir.path),
+                env: &self.env,
+                run_id: &run.record.run_id,
+                tasks: &run.record.tasks,
+                keys: &self.keys,
+                brought_back: &brought_back,
+            };
+            for n in cache::remember(&ended) {
+                run.observer.note(&n);
+            }
+        }
         let interrupted = matches!(outcome, Outcome::Interrupted);
         if !interrupted {
             let origin = self.plan.steps.first().map(|s| s.origin).unwrap_or_default();
@@ -289,9 +329,38 @@ fn carried_over(record: &RunState, reports: &mut [TaskReport]) {
     for r in reports {
         if let Some((run, rec)) = from.get(&(r.job.as_str(), r.task.as_str())).copied() {
             *r = rec.report();
-            r.reason = Some(format!("succeeded in run `{run}`; not run again"));
+            r.reason = Some(if rec.cached {
+                format!("cached: the same task succeeded in run `{run}`")
+            } else {
+                format!("succeeded in run `{run}`; not run again")
+            });
         }
     }
+}
+
+/// Marks the tasks the cache can take as they are: succeeded, in the run whose outputs
+/// they are. Tasks a rerun carries over stay as they are.
+fn from_cache(plan: &Plan, repo: &Path, env: &HashMap<String, String>, tasks: &mut [TaskRecord]) -> Consulted {
+    let carried = tasks
+        .iter()
+        .filter(|t| t.from.is_some())
+        .map(|t| (t.job.clone(), t.task.clone()))
+        .collect();
+    let consulted = cache::consult(&cache::Asked {
+        plan,
+        repo,
+        env,
+        carried: &carried,
+        restore: true,
+    });
+    for t in tasks.iter_mut() {
+        if let Some(run) = consulted.reused.get(&(t.job.clone(), t.task.clone())) {
+            t.state = super::TaskState::Succeeded;
+            t.from = Some(run.clone());
+            t.cached = true;
+        }
+    }
+    consulted
 }
 
 /// The record's tasks as the backend last reported them.

@@ -141,6 +141,7 @@ fn fresh<'a>(root: &'a Path, script: Option<&'a str>) -> Start<'a> {
         hooks: script,
         params: &[],
         rerun: None,
+        cache: true,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod azure;
 pub mod backend;
+pub mod cache;
 pub mod cloud;
 pub mod driver;
 #[cfg(test)]
@@ -119,4 +120,6 @@ pub struct TaskReport {
     pub output: Option<std::path::PathBuf>,
     /// Why it failed or was blocked, in a few words.
     pub reason: Option<String>,
+    /// Not run: taken from the task cache.
+    pub cached: bool,
 }

@@ -9,7 +9,8 @@ use super::runs;
 use super::state::{RunDir, RunState, TaskRecord};
 use super::TaskState;
 use crate::plan::batch_api::TaskIdRange;
-use crate::plan::{Action, Plan, StepKind};
+use crate::plan::task_graph::TaskGraph;
+use crate::plan::{Plan, StepKind};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -77,7 +78,7 @@ pub fn select(plan: &Plan, earlier: &RunState) -> Rerun {
         .iter()
         .map(|t| ((t.job.as_str(), t.task.as_str()), t))
         .collect();
-    let graph = Graph::of(plan);
+    let graph = TaskGraph::of(plan);
     let mut again: HashSet<(String, String)> = graph
         .tasks
         .iter()
@@ -131,123 +132,6 @@ pub fn select(plan: &Plan, earlier: &RunState) -> Rerun {
         again: again.len(),
         tasks,
     }
-}
-
-/// The plan's tasks in order, what each depends on in its job, and the jobs each job comes
-/// after (directly or not).
-struct Graph {
-    tasks: Vec<(String, String)>,
-    deps: HashMap<(String, String), Vec<String>>,
-    jobs_before: HashMap<String, HashSet<String>>,
-}
-
-impl Graph {
-    fn of(plan: &Plan) -> Graph {
-        let mut tasks = Vec::new();
-        let mut deps = HashMap::new();
-        let mut ids_of: HashMap<String, Vec<String>> = HashMap::new();
-        for step in &plan.steps {
-            let (StepKind::AddTasks { job, .. }, Action::Request { body, .. }) = (&step.kind, &step.action) else {
-                continue;
-            };
-            let Ok(parsed) = serde_json::from_str::<Value>(body.get()) else {
-                continue;
-            };
-            for t in parsed.get("value").and_then(Value::as_array).into_iter().flatten() {
-                let Some(id) = t.get("id").and_then(Value::as_str) else {
-                    continue;
-                };
-                ids_of.entry(job.clone()).or_default().push(id.to_string());
-                tasks.push((job.clone(), id.to_string()));
-                if let Some(d) = t.get("dependsOn") {
-                    deps.insert((job.clone(), id.to_string()), Depends::of(d));
-                }
-            }
-        }
-        // Ranges name ids by number: resolved against the job's ids.
-        let deps = deps
-            .into_iter()
-            .map(|((job, id), d): ((String, String), Depends)| {
-                let all = ids_of.get(&job).map(Vec::as_slice).unwrap_or_default();
-                let list = all.iter().filter(|t| d.names(t)).cloned().collect();
-                ((job, id), list)
-            })
-            .collect();
-        Graph {
-            tasks,
-            deps,
-            jobs_before: jobs_before(plan),
-        }
-    }
-}
-
-/// Each job's earlier jobs, through `after` (its create step waits for their wait steps).
-fn jobs_before(plan: &Plan) -> HashMap<String, HashSet<String>> {
-    let waits: HashMap<&str, &str> = plan
-        .steps
-        .iter()
-        .filter_map(|s| match &s.kind {
-            StepKind::WaitJob { job } => Some((s.id.as_str(), job.as_str())),
-            _ => None,
-        })
-        .collect();
-    let direct: HashMap<&str, Vec<&str>> = plan
-        .steps
-        .iter()
-        .filter_map(|s| match &s.kind {
-            StepKind::CreateJob { job } => Some((
-                job.as_str(),
-                s.after.iter().filter_map(|a| waits.get(a.as_str()).copied()).collect(),
-            )),
-            _ => None,
-        })
-        .collect();
-    let mut out = HashMap::new();
-    for job in direct.keys() {
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut todo: Vec<&str> = direct.get(job).cloned().unwrap_or_default();
-        while let Some(j) = todo.pop() {
-            if seen.insert(j.to_string()) {
-                todo.extend(direct.get(j).cloned().unwrap_or_default());
-            }
-        }
-        out.insert(job.to_string(), seen);
-    }
-    out
-}
-
-/// A task's `dependsOn`: ids and id ranges.
-#[derive(Default)]
-struct Depends {
-    ids: HashSet<String>,
-    ranges: Vec<TaskIdRange>,
-}
-
-impl Depends {
-    fn of(v: &Value) -> Depends {
-        let ids = v
-            .get("taskIds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        let ranges = v
-            .get("taskIdRanges")
-            .and_then(|r| serde_json::from_value(r.clone()).ok())
-            .unwrap_or_default();
-        Depends { ids, ranges }
-    }
-
-    fn names(&self, id: &str) -> bool {
-        self.ids.contains(id) || in_ranges(&self.ranges, id)
-    }
-}
-
-fn in_ranges(ranges: &[TaskIdRange], id: &str) -> bool {
-    id.parse::<u64>()
-        .is_ok_and(|n| ranges.iter().any(|r| r.start <= n && n <= r.end))
 }
 
 /// A task of a collection body about to be sent, without its dependencies on `carried` (ids
@@ -304,7 +188,7 @@ pub fn idle_steps(plan: &Plan, carried: &HashSet<(String, String)>) -> HashSet<S
     if carried.is_empty() {
         return HashSet::new();
     }
-    let graph = Graph::of(plan);
+    let graph = TaskGraph::of(plan);
     let busy: HashSet<&str> = graph
         .tasks
         .iter()

@@ -45,6 +45,10 @@ pub struct TaskRecord {
     /// whose outputs it is, which are used where they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Taken from the task cache (`from` is the run whose outputs it is), not carried over
+    /// by a rerun.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 impl TaskRecord {
@@ -59,6 +63,7 @@ impl TaskRecord {
             duration: self.duration_ms.map(std::time::Duration::from_millis),
             output: None,
             reason: self.reason.clone(),
+            cached: self.cached,
         }
     }
 
@@ -75,6 +80,7 @@ impl TaskRecord {
             reason: None,
             pid: None,
             from: None,
+            cached: false,
         }
     }
 }
@@ -128,6 +134,11 @@ impl RunState {
             .filter(|t| t.from.is_some())
             .map(|t| (t.job.clone(), t.task.clone()))
             .collect()
+    }
+
+    /// The tasks this run took from the task cache.
+    pub fn cached(&self) -> usize {
+        self.tasks.iter().filter(|t| t.cached).count()
     }
 
     /// `running` only while its process lives; a run whose process died is `stopped`.

@@ -11,6 +11,9 @@ use crate::stdlib::facts::pool_os;
 use crate::stdlib::Os;
 use std::collections::{HashMap, HashSet};
 
+/// How a barrier task's `displayName` starts: the task cache knows barriers by it.
+pub const DISPLAY_PREFIX: &str = "barrier for ";
+
 pub struct Barriers<'w> {
     wf: &'w Workflow,
     job: JobId,
@@ -71,7 +74,10 @@ impl<'w> Barriers<'w> {
                 let barrier = self.fresh_id(template_name, round, next.len());
                 let job = self.wf.job(self.job).map_or("", |j| j.name.value.as_str());
                 let mut body = bodies::task(&barrier, &barrier_spec(spec, pool), job, self.files);
-                body.display_name = Some(format!("barrier for {template_name} ({} dependencies)", group.len()));
+                body.display_name = Some(format!(
+                    "{DISPLAY_PREFIX}{template_name} ({} dependencies)",
+                    group.len()
+                ));
                 body.depends_on = depends_on(&group);
                 batcher.push(
                     raw(&body),

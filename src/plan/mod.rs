@@ -8,6 +8,7 @@ mod barrier;
 pub mod batch_api;
 mod batcher;
 mod bodies;
+pub mod cache_key;
 mod collections;
 pub mod deps;
 pub mod estimate;
@@ -18,6 +19,7 @@ pub mod labels;
 mod limits;
 pub mod staging;
 mod step;
+pub mod task_graph;
 mod task_size;
 pub mod text;
 #[cfg(test)]

@@ -64,6 +64,17 @@ pub struct Stage {
     pending: Mutex<Vec<Pending>>,
     /// Tasks whose outputs are on their way (or need none from this run: carried over).
     started: Mutex<HashSet<(String, String)>>,
+    /// What [`Stage::finish`] brought back.
+    brought_back: Mutex<BroughtBack>,
+}
+
+/// What [`Stage::finish`] brought back into the repository, by task.
+#[derive(Clone, Debug, Default)]
+pub struct BroughtBack {
+    /// The files written for each task whose outputs all came back.
+    pub files: HashMap<(String, String), Vec<PathBuf>>,
+    /// Tasks whose outputs could not be brought back.
+    pub failed: HashSet<(String, String)>,
 }
 
 impl Stage {
@@ -126,6 +137,7 @@ impl Stage {
             by_task,
             pending: Mutex::new(Vec::new()),
             started: Mutex::new(o.carried.clone()),
+            brought_back: Mutex::default(),
         })
     }
 
@@ -186,22 +198,35 @@ impl Stage {
         let mut problems = Vec::new();
         let mut files = 0;
         for (job, task, handle) in pending {
-            match self.rt.block_on(handle) {
+            let id = (job.clone(), task.clone());
+            let failed = match self.rt.block_on(handle) {
                 Ok(Ok(done)) => {
+                    let mut written = Vec::new();
                     for d in done {
                         files += d.files.len();
+                        written.extend(d.files);
                         if let Some(to) = d.missing {
                             observer.note(&format!("`{job}/{task}` made no file for its output `{to}`"));
                         }
                     }
+                    if let Ok(mut b) = self.brought_back.lock() {
+                        b.files.insert(id, written);
+                    }
+                    None
                 }
-                Ok(Err(e)) => problems.push(
+                Ok(Err(e)) => Some(
                     Problem::error(format!("cannot bring back the outputs of `{job}/{task}`: {e}"))
                         .with_help("`batchflow fetch` tries again once the cause is fixed"),
                 ),
-                Err(e) => problems.push(Problem::error(format!(
+                Err(e) => Some(Problem::error(format!(
                     "bringing back the outputs of `{job}/{task}` stopped: {e}"
                 ))),
+            };
+            if let Some(p) = failed {
+                problems.push(p);
+                if let Ok(mut b) = self.brought_back.lock() {
+                    b.failed.insert((job, task));
+                }
             }
         }
         if files > 0 {
@@ -211,6 +236,13 @@ impl Stage {
             ));
         }
         problems
+    }
+}
+
+impl Stage {
+    /// What [`Stage::finish`] brought back.
+    pub fn brought_back(&self) -> BroughtBack {
+        self.brought_back.lock().map(|b| b.clone()).unwrap_or_default()
     }
 }
 
@@ -225,7 +257,7 @@ pub fn precheck(plan: &Plan, carrier: Carrier, repo: &Path, env: &HashMap<String
 }
 
 /// The storage account the plan's workflow configured (by name, or the environment alone).
-fn account(plan: &Plan, env: &HashMap<String, String>) -> Result<Option<StorageAccount>, RunError> {
+pub fn account(plan: &Plan, env: &HashMap<String, String>) -> Result<Option<StorageAccount>, RunError> {
     if !plan.staging.storage.configured {
         return Ok(None);
     }

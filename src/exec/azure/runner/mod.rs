@@ -407,6 +407,7 @@ fn handle(
                     duration: None,
                     output: None,
                     reason: Some(t.reason.clone()),
+                    cached: false,
                 };
                 let verdict = policy.task_failed(&report, origins.get(&t.job, &t.task));
                 if let Some(note) = &verdict.note {

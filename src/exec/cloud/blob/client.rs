@@ -31,6 +31,8 @@ pub struct BlobInfo {
     pub size: u64,
     /// The `sha256` metadata, when the blob has one.
     pub sha256: Option<String>,
+    /// The blob's ETag as listed: it changes whenever the blob is written.
+    pub etag: Option<String>,
 }
 
 /// One container of a [`StorageAccount`]. Cheap to clone.
@@ -126,6 +128,7 @@ impl Container {
                     name: name.to_string(),
                     size: r.content_length().ok().flatten().unwrap_or(0),
                     sha256: r.metadata().ok().and_then(|mut m| m.remove(SHA256_METADATA)),
+                    etag: r.etag().ok().flatten().map(|e| e.to_string()),
                 })),
                 Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(None),
                 Err(e) => Err(self.fault(e)),
@@ -165,9 +168,13 @@ impl Container {
             let Some(page) = page else { break };
             for item in page.blob_items {
                 let Some(name) = item.name else { continue };
+                let (size, etag) = item.properties.map_or((0, None), |p| {
+                    (p.content_length.unwrap_or(0), p.etag.map(|e| e.to_string()))
+                });
                 out.push(BlobInfo {
                     name,
-                    size: item.properties.and_then(|p| p.content_length).unwrap_or(0),
+                    size,
+                    etag,
                     sha256: item
                         .metadata
                         .and_then(|m| m.values)

@@ -116,6 +116,7 @@ impl Sched<'_, '_> {
                 .and_then(|n| self.nodes.get(n))
                 .map(|n| n.node.task_dir(self.job_id(t), self.task_id(t))),
             reason,
+            cached: false,
         }
     }
 

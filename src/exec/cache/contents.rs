@@ -1,0 +1,86 @@
+//! What a plan's inputs hold right now, for the task keys: each repository file's SHA-256
+//! (read once, however many tasks name it) and each `az://` input's blobs as listed (name,
+//! size, ETag), one listing per input.
+
+use crate::exec::cloud::blob::{hash_file, hash_files, Container, StorageAccount};
+use crate::exec::error::StorageError;
+use crate::plan::cache_key::{self, BlobInput, Contents};
+use crate::plan::Plan;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The contents the task keys are made of.
+#[derive(Default)]
+pub struct Found {
+    files: HashMap<String, String>,
+    blobs: HashMap<BlobInput, String>,
+}
+
+impl Contents for Found {
+    fn file(&self, path: &str) -> Option<String> {
+        self.files.get(path).cloned()
+    }
+
+    fn blobs(&self, container: &str, prefix: &str, exact: bool) -> Option<String> {
+        self.blobs
+            .get(&BlobInput {
+                container: container.to_string(),
+                prefix: prefix.to_string(),
+                exact,
+            })
+            .cloned()
+    }
+}
+
+/// Hashes the plan's repository files; a file that cannot be read is left out (its tasks
+/// are not reused).
+pub async fn files(plan: &Plan, repo: &Path) -> HashMap<String, String> {
+    let paths: Vec<PathBuf> = plan.staging.uploads.iter().map(|u| repo.join(&u.path)).collect();
+    let hashed = match hash_files(&paths).await {
+        Ok(all) => all.into_iter().map(Ok).collect(),
+        // One unreadable file stops the fast path: each is tried on its own.
+        Err(_) => paths.iter().map(|p| hash_file(p)).collect::<Vec<_>>(),
+    };
+    plan.staging
+        .uploads
+        .iter()
+        .zip(hashed)
+        .filter_map(|(u, h)| h.ok().map(|f| (u.path.clone(), f.sha256)))
+        .collect()
+}
+
+/// Lists the `az://` inputs no task of the plan writes.
+pub async fn blobs(plan: &Plan, account: Option<&StorageAccount>) -> Result<HashMap<BlobInput, String>, StorageError> {
+    let mut out = HashMap::new();
+    let inputs = cache_key::blob_inputs(plan);
+    let Some(account) = account.filter(|_| !inputs.is_empty()) else {
+        return Ok(out);
+    };
+    let mut containers: HashMap<String, Container> = HashMap::new();
+    for input in inputs {
+        let c = containers
+            .entry(input.container.clone())
+            .or_insert_with(|| account.container(&input.container));
+        let listed = c.list(&input.prefix).await?;
+        let mut h = Sha256::new();
+        for b in listed.iter().filter(|b| !input.exact || b.name == input.prefix) {
+            h.update(format!(
+                "{}\t{}\t{}\t{}\n",
+                b.name,
+                b.size,
+                b.etag.as_deref().unwrap_or(""),
+                b.sha256.as_deref().unwrap_or("")
+            ));
+        }
+        let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        out.insert(input, digest);
+    }
+    Ok(out)
+}
+
+impl Found {
+    pub fn new(files: HashMap<String, String>, blobs: HashMap<BlobInput, String>) -> Found {
+        Found { files, blobs }
+    }
+}

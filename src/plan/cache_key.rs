@@ -1,0 +1,491 @@
+//! What a task's cache key covers, read from its planned body: the command, container image
+//! and run options, its environment and its job's (secrets stay `<secret:NAME>` placeholders:
+//! by name, never by value), what a `before_submit` hook made of it (the body is planned after
+//! the hook), the contents of its inputs (repository files by SHA-256, blobs by what a listing
+//! says), where its outputs go, and the keys of every task it comes after. Two runs whose task
+//! has the same key ran the same thing on the same data.
+//!
+//! The contents of files and blobs are not the plan's to know: the run passes them in
+//! ([`Contents`]), so this stays a pure function of the plan.
+
+use super::task_graph::{TaskGraph, TaskRef};
+use super::{Action, Delivery, Plan, StepKind};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// Changes whenever what a key covers changes, so older keys stop matching.
+const VERSION: &str = "batchflow-task-cache-1";
+
+/// What the run found on disk and in storage.
+pub trait Contents {
+    /// SHA-256 (hex) of repository file `path`; `None` when it cannot be read.
+    fn file(&self, path: &str) -> Option<String>;
+    /// A digest of the blobs under `prefix` in `container` (`exact`: the one blob so named);
+    /// `None` when unknown.
+    fn blobs(&self, container: &str, prefix: &str, exact: bool) -> Option<String>;
+}
+
+/// Blobs a task reads that no task of the plan writes: what [`Contents::blobs`] is asked.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobInput {
+    pub container: String,
+    pub prefix: String,
+    pub exact: bool,
+}
+
+/// Where a task's output is found again after it succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Comes back into the repository.
+    Repository(Delivery),
+    /// Blobs of the workflow's storage account: the blob `path`, or every blob under it.
+    Blob {
+        container: String,
+        path: String,
+        prefix: bool,
+    },
+}
+
+/// Why a task is never taken from the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uncached {
+    /// It declares no outputs: nothing to take.
+    NoOutputs,
+    /// `cache = false`.
+    TurnedOff,
+    /// An output goes to a container URL, which batchflow cannot look into.
+    UrlOutput,
+    /// An input file could not be read.
+    Unreadable,
+}
+
+impl Uncached {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Uncached::NoOutputs => "it declares no outputs",
+            Uncached::TurnedOff => "`cache = false`",
+            Uncached::UrlOutput => "an output goes to a container URL",
+            Uncached::Unreadable => "an input cannot be read",
+        }
+    }
+}
+
+/// One task's key, and what is checked before it is reused.
+#[derive(Clone, Debug)]
+pub struct TaskKey {
+    pub job: String,
+    pub task: String,
+    /// Lowercase hex SHA-256.
+    pub key: String,
+    /// `Err`: never reused, and why.
+    pub cacheable: Result<(), Uncached>,
+    /// Outputs produced on success (`when = success|always`).
+    pub outputs: Vec<Output>,
+    /// What it comes after: the tasks of its job it depends on, and every task of the jobs
+    /// its job comes after.
+    pub upstream: Vec<TaskRef>,
+}
+
+/// The blob inputs of `plan` that no task of it writes.
+pub fn blob_inputs(plan: &Plan) -> Vec<BlobInput> {
+    let graph = TaskGraph::of(plan);
+    let written = written_prefixes(&graph);
+    let mut out: Vec<BlobInput> = graph
+        .bodies
+        .iter()
+        .chain(job_bodies(plan).values())
+        .flat_map(resource_files)
+        .filter_map(blob_input)
+        .filter(|b| !overlaps(&written, b))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every task's key, in plan order.
+pub fn keys(plan: &Plan, contents: &dyn Contents) -> Vec<TaskKey> {
+    let graph = TaskGraph::of(plan);
+    let written = written_prefixes(&graph);
+    let jobs = job_bodies(plan);
+    let off: HashSet<(&str, &str)> = plan.uncached.iter().map(|(j, t)| (j.as_str(), t.as_str())).collect();
+    let mut deliveries: HashMap<(&str, &str), Vec<&Delivery>> = HashMap::new();
+    for d in &plan.staging.deliveries {
+        deliveries.entry((d.job.as_str(), d.task.as_str())).or_default().push(d);
+    }
+    let index: HashMap<&TaskRef, usize> = graph.tasks.iter().enumerate().map(|(i, t)| (t, i)).collect();
+    // Each task's own part first, then upstream keys in dependency order.
+    let mut own = Vec::with_capacity(graph.tasks.len());
+    let mut facts = Vec::with_capacity(graph.tasks.len());
+    for ((job, task), body) in graph.tasks.iter().zip(&graph.bodies) {
+        let mut unreadable = false;
+        let mut material = material(body, job, task, &written, contents, &mut unreadable);
+        if let Some(j) = jobs.get(job.as_str()) {
+            material.push('\n');
+            material.push_str(&material_of_job(j, &written, contents, &mut unreadable));
+        }
+        let ds = deliveries
+            .get(&(job.as_str(), task.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        for d in &ds {
+            material.push_str(&format!("\nto {} {} {:?}", d.blob, d.to, d.when));
+        }
+        let (outputs, url) = outputs_of(body, job, task, &ds);
+        let cacheable = if off.contains(&(job.as_str(), task.as_str())) {
+            Err(Uncached::TurnedOff)
+        } else if url {
+            Err(Uncached::UrlOutput)
+        } else if outputs.is_empty() && ds.is_empty() && !declares_outputs(body, job, task) && !is_barrier(body) {
+            Err(Uncached::NoOutputs)
+        } else if unreadable {
+            Err(Uncached::Unreadable)
+        } else {
+            Ok(())
+        };
+        own.push(sha256(&material));
+        facts.push((cacheable, outputs));
+    }
+    let upstream = upstream_of(&graph);
+    let mut done: Vec<Option<String>> = vec![None; graph.tasks.len()];
+    let mut job_keys: HashMap<String, String> = HashMap::new();
+    let order = job_order(&graph);
+    for job in &order {
+        for i in (0..graph.tasks.len()).filter(|i| graph.tasks.get(*i).is_some_and(|t| &t.0 == job)) {
+            resolve(i, &graph, &index, &own, &job_keys, &mut done);
+        }
+        let all: String = graph
+            .tasks
+            .iter()
+            .zip(&done)
+            .filter(|(t, _)| &t.0 == job)
+            .filter_map(|(_, k)| k.clone())
+            .collect::<Vec<_>>()
+            .join(",");
+        job_keys.insert(job.clone(), sha256(&all));
+    }
+    graph
+        .tasks
+        .iter()
+        .zip(done)
+        .zip(facts)
+        .zip(upstream)
+        .map(|((((job, task), key), (cacheable, outputs)), upstream)| TaskKey {
+            job: job.clone(),
+            task: task.clone(),
+            key: key.unwrap_or_default(),
+            cacheable,
+            outputs,
+            upstream,
+        })
+        .collect()
+}
+
+/// Task `i`'s key: its own part, its job's earlier jobs' keys and its dependencies' keys
+/// (resolved first, without recursion: a sweep's fan-in can be long).
+fn resolve(
+    i: usize,
+    graph: &TaskGraph,
+    index: &HashMap<&TaskRef, usize>,
+    own: &[String],
+    job_keys: &HashMap<String, String>,
+    done: &mut [Option<String>],
+) {
+    let deps_of = |i: usize| -> Vec<usize> {
+        let Some(t) = graph.tasks.get(i) else {
+            return Vec::new();
+        };
+        graph
+            .deps
+            .get(t)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| index.get(&(t.0.clone(), d.clone())).copied())
+            .collect()
+    };
+    let mut stack = vec![(i, false)];
+    while let Some((n, expanded)) = stack.pop() {
+        if done.get(n).is_some_and(Option::is_some) {
+            continue;
+        }
+        let deps = deps_of(n);
+        if !expanded {
+            stack.push((n, true));
+            stack.extend(
+                deps.iter()
+                    .filter(|d| done.get(**d).is_some_and(Option::is_none))
+                    .map(|d| (*d, false)),
+            );
+            continue;
+        }
+        let Some((job, _)) = graph.tasks.get(n) else { continue };
+        let mut material = own.get(n).cloned().unwrap_or_default();
+        let mut before: Vec<&String> = graph.jobs_before.get(job).into_iter().flatten().collect();
+        before.sort();
+        for j in before {
+            material.push_str(&format!("\njob {j} {}", job_keys.get(j).map_or("", String::as_str)));
+        }
+        // A cycle cannot pass `check`; were one here, its keys would still be stable.
+        let mut ups: Vec<&str> = deps
+            .iter()
+            .filter_map(|d| done.get(*d).and_then(Option::as_deref))
+            .collect();
+        ups.sort_unstable();
+        for u in ups {
+            material.push_str("\nafter ");
+            material.push_str(u);
+        }
+        if let Some(slot) = done.get_mut(n) {
+            *slot = Some(sha256(&material));
+        }
+    }
+}
+
+/// Jobs with their earlier jobs first.
+fn job_order(graph: &TaskGraph) -> Vec<String> {
+    let mut jobs: Vec<String> = Vec::new();
+    for (job, _) in &graph.tasks {
+        if !jobs.contains(job) {
+            jobs.push(job.clone());
+        }
+    }
+    let before = |j: &String| graph.jobs_before.get(j).map_or(0, HashSet::len);
+    jobs.sort_by_key(before);
+    jobs
+}
+
+/// Each task's upstream tasks: its dependencies, and every task of its job's earlier jobs.
+fn upstream_of(graph: &TaskGraph) -> Vec<Vec<TaskRef>> {
+    let mut by_job: HashMap<&str, Vec<&TaskRef>> = HashMap::new();
+    for t in &graph.tasks {
+        by_job.entry(t.0.as_str()).or_default().push(t);
+    }
+    graph
+        .tasks
+        .iter()
+        .map(|t| {
+            let mut up: Vec<TaskRef> = graph
+                .deps
+                .get(t)
+                .into_iter()
+                .flatten()
+                .map(|d| (t.0.clone(), d.clone()))
+                .collect();
+            for j in graph.jobs_before.get(&t.0).into_iter().flatten() {
+                up.extend(by_job.get(j.as_str()).into_iter().flatten().map(|x| (*x).clone()));
+            }
+            up
+        })
+        .collect()
+}
+
+/// A task body's part of its key: the body without `dependsOn` (upstream keys stand for it)
+/// and without the run's own log uploads, inputs replaced by their contents.
+fn material(
+    body: &Value,
+    job: &str,
+    task: &str,
+    written: &[(String, String)],
+    contents: &dyn Contents,
+    unreadable: &mut bool,
+) -> String {
+    let mut b = body.clone();
+    if let Some(o) = b.as_object_mut() {
+        o.remove("dependsOn");
+    }
+    if let Some(list) = b.get_mut("outputFiles").and_then(Value::as_array_mut) {
+        list.retain(|f| !is_log(f, job, task));
+    }
+    replace_inputs(&mut b, written, contents, unreadable);
+    format!("{VERSION}\n{job}/{task}\n{b}")
+}
+
+/// A job's part of its tasks' keys: its environment and its preparation task.
+fn material_of_job(
+    job: &Value,
+    written: &[(String, String)],
+    contents: &dyn Contents,
+    unreadable: &mut bool,
+) -> String {
+    let mut part = serde_json::json!({
+        "commonEnvironmentSettings": job.get("commonEnvironmentSettings"),
+        "jobPreparationTask": job.get("jobPreparationTask"),
+    });
+    if let Some(prep) = part.get_mut("jobPreparationTask") {
+        replace_inputs(prep, written, contents, unreadable);
+    }
+    part.to_string()
+}
+
+/// The body's resource files with what their placeholders stand for.
+fn replace_inputs(b: &mut Value, written: &[(String, String)], contents: &dyn Contents, unreadable: &mut bool) {
+    let Some(list) = b.get_mut("resourceFiles").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for rf in list.iter_mut() {
+        if let Some(path) = rf
+            .get("httpUrl")
+            .and_then(Value::as_str)
+            .and_then(|u| u.strip_prefix("<repo:"))
+            .and_then(|u| u.strip_suffix('>'))
+        {
+            let digest = contents.file(path);
+            *unreadable |= digest.is_none();
+            rf["sha256"] = Value::from(digest.unwrap_or_default());
+            continue;
+        }
+        if let Some(input) = blob_input(rf).filter(|b| !overlaps(written, b)) {
+            if let Some(d) = contents.blobs(&input.container, &input.prefix, input.exact) {
+                rf["blobs"] = Value::from(d);
+            }
+        }
+    }
+}
+
+/// The blob a resource file reads through a placeholder (`<blob:…>`, `<container:…>`).
+fn blob_input(rf: &Value) -> Option<BlobInput> {
+    if let Some(rest) = rf
+        .get("httpUrl")
+        .and_then(Value::as_str)
+        .and_then(|u| u.strip_prefix("<blob:"))
+        .and_then(|u| u.strip_suffix('>'))
+    {
+        let (container, path) = rest.split_once('/')?;
+        return Some(BlobInput {
+            container: container.to_string(),
+            prefix: path.to_string(),
+            exact: true,
+        });
+    }
+    let container = rf
+        .get("storageContainerUrl")
+        .and_then(Value::as_str)
+        .and_then(|u| u.strip_prefix("<container:"))
+        .and_then(|u| u.strip_suffix('>'))?;
+    Some(BlobInput {
+        container: container.to_string(),
+        prefix: rf.get("blobPrefix").and_then(Value::as_str).unwrap_or("").to_string(),
+        exact: false,
+    })
+}
+
+fn resource_files(body: &Value) -> impl Iterator<Item = &Value> {
+    let own = body.get("resourceFiles").and_then(Value::as_array);
+    let prep = body
+        .get("jobPreparationTask")
+        .and_then(|p| p.get("resourceFiles"))
+        .and_then(Value::as_array);
+    own.into_iter().chain(prep).flatten()
+}
+
+/// The (container, path) every task's `az://` outputs write under.
+fn written_prefixes(graph: &TaskGraph) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for b in &graph.bodies {
+        for f in b.get("outputFiles").and_then(Value::as_array).into_iter().flatten() {
+            if let Some((container, path)) = placeholder_output(f) {
+                out.push((container.to_string(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether an input reads what some task writes (one name is a prefix of the other).
+fn overlaps(written: &[(String, String)], b: &BlobInput) -> bool {
+    written
+        .iter()
+        .any(|(c, p)| *c == b.container && (p.starts_with(&b.prefix) || b.prefix.starts_with(p.as_str())))
+}
+
+/// An output to `<outputs:CONTAINER>`, as (container, path).
+fn placeholder_output(f: &Value) -> Option<(&str, &str)> {
+    let dest = f.get("destination")?.get("container")?;
+    let container = dest
+        .get("containerUrl")?
+        .as_str()?
+        .strip_prefix("<outputs:")?
+        .strip_suffix('>')?;
+    Some((container, dest.get("path").and_then(Value::as_str).unwrap_or("")))
+}
+
+/// The run's own upload of a task's `stdout.txt` or `stderr.txt`.
+fn is_log(f: &Value, job: &str, task: &str) -> bool {
+    placeholder_output(f).is_some_and(|(_, path)| {
+        path == format!("runs/<run>/{job}/{task}/stdout.txt") || path == format!("runs/<run>/{job}/{task}/stderr.txt")
+    })
+}
+
+/// The task's outputs made on success, and whether one goes to a container URL.
+fn outputs_of(body: &Value, job: &str, task: &str, deliveries: &[&Delivery]) -> (Vec<Output>, bool) {
+    let mut out: Vec<Output> = deliveries
+        .iter()
+        .filter(|d| d.after(true))
+        .map(|d| Output::Repository((*d).clone()))
+        .collect();
+    let mut url = false;
+    for f in body.get("outputFiles").and_then(Value::as_array).into_iter().flatten() {
+        if is_log(f, job, task) || !on_success(f) {
+            continue;
+        }
+        match placeholder_output(f) {
+            Some((_, path)) if path.starts_with("runs/<run>/") => {}
+            Some((container, path)) => out.push(Output::Blob {
+                container: container.to_string(),
+                path: path.to_string(),
+                prefix: f
+                    .get("filePattern")
+                    .and_then(Value::as_str)
+                    .is_some_and(super::staging::has_wildcard),
+            }),
+            None => url = true,
+        }
+    }
+    (out, url)
+}
+
+/// Whether the body has outputs besides the run's log uploads (`when = failure` ones too).
+fn declares_outputs(body: &Value, job: &str, task: &str) -> bool {
+    body.get("outputFiles")
+        .and_then(Value::as_array)
+        .is_some_and(|l| l.iter().any(|f| !is_log(f, job, task)))
+}
+
+/// A barrier task the plan added: it does nothing, so it is reused when what it waits for is.
+fn is_barrier(body: &Value) -> bool {
+    body.get("displayName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| n.starts_with(super::barrier::DISPLAY_PREFIX))
+}
+
+fn on_success(f: &Value) -> bool {
+    let when = f
+        .get("uploadOptions")
+        .and_then(|u| u.get("uploadCondition"))
+        .and_then(Value::as_str)
+        .unwrap_or("tasksuccess");
+    !when.eq_ignore_ascii_case("taskfailure")
+}
+
+/// Each job's create body, by job.
+fn job_bodies(plan: &Plan) -> HashMap<&str, Value> {
+    plan.steps
+        .iter()
+        .filter_map(|s| match (&s.kind, &s.action) {
+            (StepKind::CreateJob { job }, Action::Request { body, .. }) => {
+                serde_json::from_str(body.get()).ok().map(|v| (job.as_str(), v))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn sha256(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+#[path = "cache_key_tests.rs"]
+mod tests;

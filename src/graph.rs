@@ -400,6 +400,8 @@ pub struct TaskTemplate {
     /// A sweep's loop variables and what each ranges over, in declaration order (the last
     /// moves fastest), to say what each instance stands for.
     pub axes: Vec<(String, Axis)>,
+    /// `cache = false` turns the task cache off for every instance (default `true`).
+    pub cache: bool,
 }
 
 /// The values of a loop variable, as an instance's label prints them.

@@ -208,6 +208,7 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) -> bool {
     let first = lw.wf.tasks.len() as u32;
     let mut base = TaskSpec::default();
     lw.fill_spec(&body, &[], Pick::Invariant, &mut base);
+    let cache = lw.cache(&body);
     let varies = body.varies();
     // The MPI launcher wraps the finished command: once here when no attribute varies, else
     // once per instance.
@@ -263,6 +264,7 @@ fn template(lw: &mut Lowerer<'_>, job: JobId, decl: &ast::TaskDecl) -> bool {
         first,
         count,
         axes: axes.iter().map(|(name, v)| (name.clone(), axis(v))).collect(),
+        cache,
     });
     if let Some(j) = lw.wf.jobs.get_mut(job.index()) {
         j.templates.push(id);

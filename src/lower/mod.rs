@@ -2,6 +2,8 @@
 //! the dependency graph. Pure: the caller hands in the environment and the hook script.
 
 mod builtins;
+#[cfg(test)]
+mod cache_tests;
 mod deps;
 mod eval;
 mod eval_error;

@@ -156,6 +156,7 @@ pub const TASK: Schema = Schema {
         "timeout",
         "slots",
         "display_name",
+        "cache",
     ],
     required: &[],
     blocks: &["env", "inputs", "outputs", "multi_instance"],
@@ -349,6 +350,14 @@ mod tests {
             for a in schema.attrs {
                 assert!(TASK.attrs.contains(a) || *a == "wait_for_success", "{a}");
             }
+        }
+    }
+
+    #[test]
+    fn only_tasks_take_cache() {
+        assert!(TASK.attrs.contains(&"cache"));
+        for schema in [&START_TASK, &PREP_TASK, &RELEASE_TASK] {
+            assert!(!schema.attrs.contains(&"cache"), "{}", schema.what);
         }
     }
 }

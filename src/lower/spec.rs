@@ -139,6 +139,30 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A task declaration's `cache`: one value for all its instances, so it cannot use a
+    /// loop variable. `true` when absent or broken (the task cache is on by default).
+    pub(super) fn cache(&mut self, body: &Body<'_>) -> bool {
+        let Some(attr) = body.fields.attr("cache") else {
+            return true;
+        };
+        let used = body
+            .loop_vars
+            .iter()
+            .find(|v| mentions(&attr.value, std::slice::from_ref(*v)));
+        if let Some(var) = used {
+            self.sink.push(
+                Diagnostic::new(
+                    Code::BF006,
+                    attr.value.span,
+                    format!("`cache` is one value for every instance of a sweep, it cannot use `{var}`"),
+                )
+                .with_help("write `cache = false` to turn the task cache off for every instance, or split the sweep"),
+            );
+            return true;
+        }
+        self.typed(&body.fields, "cache", &[], typed::boolean).unwrap_or(true)
+    }
+
     /// Evaluates the picked attributes of `body` into `spec`.
     pub(super) fn fill_spec(&mut self, body: &Body<'_>, vars: Bindings<'_>, pick: Pick, spec: &mut TaskSpec) {
         let wanted = |e: &crate::ast::Expr| (pick == Pick::Variant) == mentions(e, &body.loop_vars);

@@ -57,7 +57,7 @@ pub fn complete(text: &str, offset: usize, a: &Analysis, today: Date) -> Vec<Com
             Some("image") => out.images(today, &scan.decls),
             Some("elevation") => out.words(["admin", "nonadmin"], CompletionItemKind::ENUM_MEMBER, ""),
             Some("scope") => out.words(["task", "pool"], CompletionItemKind::ENUM_MEMBER, ""),
-            Some("wait_for_success" | "inter_node") => {
+            Some("wait_for_success" | "inter_node" | "cache") => {
                 out.words(["true", "false"], CompletionItemKind::VALUE, "");
             }
             _ => {

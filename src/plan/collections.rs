@@ -128,6 +128,22 @@ pub fn job_steps(
     Ok(steps)
 }
 
+/// The tasks of a job declared with `cache = false`, as `(job, task id)` in plan order; the
+/// job is named as its steps name it (`StepKind::AddTasks`).
+pub fn uncached(wf: &Workflow, id: JobId) -> Vec<(String, String)> {
+    let Some(job) = wf.job(id).filter(|j| j.pool.and_then(|p| wf.pool(p)).is_some()) else {
+        return Vec::new();
+    };
+    template_order(wf, id)
+        .into_iter()
+        .filter_map(|t| wf.template(t))
+        .filter(|t| !t.cache)
+        .flat_map(|t| t.instances())
+        .filter_map(|t| wf.task(t))
+        .map(|t| (job.name.value.clone(), t.id.to_string()))
+        .collect()
+}
+
 /// A task's dependencies, in declaration order.
 fn dependencies(wf: &Workflow, task: TaskId) -> Vec<TaskId> {
     let Some(t) = wf.task(task) else { return Vec::new() };

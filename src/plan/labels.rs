@@ -69,6 +69,7 @@ mod tests {
             first: 10,
             count: 6,
             axes,
+            cache: true,
         }
     }
 

@@ -22,6 +22,8 @@ mod step;
 pub mod task_graph;
 mod task_size;
 pub mod text;
+#[cfg(test)]
+mod uncached_tests;
 
 use crate::diagnostics::Diagnostic;
 use crate::graph::{JobId, Workflow};
@@ -163,7 +165,10 @@ pub fn plan(wf: &Workflow, hooks: Option<&Hooks>, options: &PlanOptions) -> Resu
             .iter()
             .filter_map(|p| p.keep.map(|idle| keep::Keep::new(&p.name.value, idle)))
             .collect(),
-        uncached: Vec::new(),
+        uncached: job_order(wf)
+            .into_iter()
+            .flat_map(|job| collections::uncached(wf, job))
+            .collect(),
         steps,
     })
 }

@@ -270,3 +270,32 @@ fn run_options_of_the_other_target_are_refused_before_anything_starts() {
         ])
         .status(2);
 }
+
+/// `cache = false` reaches the plan as `uncached`: every instance, by the job name the steps
+/// use; `fmt` rewrites the attribute's spacing and the plan still says the same.
+#[test]
+fn plan_lists_the_instances_of_an_uncached_task_and_fmt_keeps_them() {
+    const MESSY: &str = "workflow \"w\"\npool cpu {\n  vm_size = \"Standard_D2s_v5\"\n  image = marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")\n  node_agent = \"batch.node.ubuntu 24.04\"\n  dedicated = 1\n}\njob fetch on cpu {\n  task get[i in 0..3] {\n    command = \"/bin/sh -c 'date > now.txt'\"\n    outputs { \"now.txt\" = \"results/${i}/\" }\n    cache=false\n  }\n  task keep after get { command = \"/bin/true\" }\n}\n";
+    let plan = |t: crate::support::Test| {
+        let out = t.args(["plan", "--format", "json", "pipelines/w.batchflow"]).success();
+        serde_json::from_str::<serde_json::Value>(&out.stdout).expect("plan JSON")
+    };
+    let test = Test::new().write("pipelines/w.batchflow", MESSY);
+    let repo = test.repo();
+    let before = plan(test);
+    assert_eq!(
+        before["uncached"],
+        serde_json::json!([["fetch", "get-0"], ["fetch", "get-1"], ["fetch", "get-2"]])
+    );
+    let jobs: Vec<&str> = before["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["kind"] == "add-tasks")
+        .filter_map(|s| s["job"].as_str())
+        .collect();
+    assert_eq!(jobs, ["fetch"]);
+    repo.test().args(["fmt", "pipelines/w.batchflow"]).success();
+    assert!(repo.read("pipelines/w.batchflow").contains("    cache   = false\n"));
+    assert_eq!(plan(repo.test())["uncached"], before["uncached"]);
+}

@@ -166,6 +166,18 @@ fn completion_knows_blocks_values_and_names() {
         got.contains(&"marketplace(\"Canonical\", \"ubuntu-24_04-lts\", \"server\")".to_string()),
         "{got:?}"
     );
+    // A task's `cache` and its two values.
+    let text = SWEEP.replace(
+        "    command = \"/bin/sh -c 'echo prepare'\"\n",
+        "    command = \"/bin/sh -c 'echo prepare'\"\n    cac\n",
+    );
+    let got = edit(&mut c, 9, &text, "    cac", "cac", 3);
+    assert!(got.contains(&"cache".to_string()), "{got:?}");
+    let text = SWEEP.replace(
+        "    command = \"/bin/sh -c 'echo prepare'\"\n",
+        "    command = \"/bin/sh -c 'echo prepare'\"\n    cache = \n",
+    );
+    assert_eq!(edit(&mut c, 10, &text, "    cache", "=", 2), ["true", "false"]);
     c.stop();
 }
 

@@ -242,15 +242,17 @@ fn no_cache_runs_everything_and_still_records() {
 #[test]
 fn cache_false_runs_that_task_and_what_comes_after_it() {
     let repo = repo();
-    let text = repo.read("w.batchflow").replace(
-        "task up[s in samples] {",
-        "task up[s in samples] {\n    cache = false",
-    );
+    let text = repo
+        .read("w.batchflow")
+        .replace("task up[s in samples] {", "task up[s in samples] {\n    cache = false");
     repo.write("w.batchflow", text);
     run(&repo, &[]);
     let (second, out) = run(&repo, &[]);
     assert_eq!(second["counts"]["cached"], 0, "{}", out.stderr);
-    assert_eq!((times(&repo, "up-a"), times(&repo, "all"), times(&repo, "r")), (2, 2, 2));
+    assert_eq!(
+        (times(&repo, "up-a"), times(&repo, "all"), times(&repo, "r")),
+        (2, 2, 2)
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod support;
 mod architecture;
 mod autoscale;
 mod azure;
+mod azure_cache;
 mod azure_identity;
 mod azure_keep;
 mod azure_pool_gone;

@@ -313,15 +313,17 @@ pub fn remember(e: &Ended<'_>) -> Vec<String> {
             })
         })
         .collect();
-    if new.is_empty() {
-        return notes;
-    }
     let workflow = &e.plan.workflow;
     let local = index::local_path(e.repo, workflow);
-    let mut entries = match index::read_local(&local) {
-        Found::Read(i) => i.entries,
-        _ => Vec::new(),
+    let (mut entries, local_ok) = match index::read_local(&local) {
+        Found::Read(i) => (i.entries, true),
+        _ => (Vec::new(), false),
     };
+    // Nothing new, and a copy here: nothing to write. Without one, this machine's copy is
+    // made from the one in storage.
+    if new.is_empty() && local_ok {
+        return notes;
+    }
     let account = stage::account(e.plan, e.env).ok().flatten();
     let remote = account.map(|acc| acc.container(&e.plan.staging.storage.container));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
@@ -330,7 +332,7 @@ pub fn remember(e: &Ended<'_>) -> Vec<String> {
     if let (Some(container), Ok(rt)) = (&remote, &rt) {
         match rt.block_on(index::read_remote(container, workflow)) {
             Ok(found) => {
-                write_remote = true;
+                write_remote = !new.is_empty();
                 if let Found::Read(i) = found {
                     entries.extend(i.entries);
                 }

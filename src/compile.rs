@@ -350,3 +350,35 @@ pub fn decode(bytes: &[u8]) -> Result<String, (usize, String)> {
         )),
     }
 }
+
+/// For unit tests across the crate: a workflow's text, compiled and planned.
+#[cfg(test)]
+pub mod testing {
+    use super::{compile_text, CompileOptions, HookSource, Surroundings};
+    use crate::plan::{Plan, PlanOptions, StorageChoice};
+
+    /// The plan of `text`, which must compile without errors, with `storage` as the
+    /// workflow's storage.
+    pub fn plan_of(text: &str, storage: StorageChoice) -> Plan {
+        let mut sources = crate::source::SourceMap::new();
+        let compiled = compile_text(
+            "mem.batchflow",
+            "mem",
+            text.to_string(),
+            |_| HookSource::None,
+            |_| Surroundings {
+                storage: storage.clone(),
+                ..Surroundings::default()
+            },
+            &mut sources,
+            &CompileOptions::default(),
+        );
+        assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+        let wf = compiled.workflow.as_ref().expect("workflow");
+        let options = PlanOptions {
+            storage: storage.clone(),
+            ..PlanOptions::default()
+        };
+        crate::plan::plan(wf, None, &options).expect("plan")
+    }
+}

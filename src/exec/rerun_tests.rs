@@ -97,20 +97,7 @@ job report on cpu {
 "#;
 
 fn two_jobs() -> Plan {
-    use crate::compile::{compile_text, CompileOptions, HookSource, Surroundings};
-    let mut sources = crate::source::SourceMap::new();
-    let compiled = compile_text(
-        "mem.batchflow",
-        "mem",
-        TWO_JOBS.to_string(),
-        |_| HookSource::None,
-        |_| Surroundings::default(),
-        &mut sources,
-        &CompileOptions::default(),
-    );
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    let wf = compiled.workflow.as_ref().expect("workflow");
-    crate::plan::plan(wf, None, &crate::plan::PlanOptions::default()).expect("plan")
+    crate::compile::testing::plan_of(TWO_JOBS, Default::default())
 }
 
 fn again(r: &Rerun) -> Vec<String> {

@@ -38,27 +38,7 @@ job report on cpu {
 "#;
 
 fn plan_of(text: &str) -> Plan {
-    use crate::compile::{compile_text, CompileOptions, HookSource, Surroundings};
-    let mut sources = crate::source::SourceMap::new();
-    let compiled = compile_text(
-        "mem.batchflow",
-        "mem",
-        text.to_string(),
-        |_| HookSource::None,
-        |_| Surroundings {
-            storage: storage(),
-            ..Surroundings::default()
-        },
-        &mut sources,
-        &CompileOptions::default(),
-    );
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    let wf = compiled.workflow.as_ref().expect("workflow");
-    let options = crate::plan::PlanOptions {
-        storage: storage(),
-        ..Default::default()
-    };
-    crate::plan::plan(wf, None, &options).expect("plan")
+    crate::compile::testing::plan_of(text, storage())
 }
 
 fn storage() -> crate::plan::StorageChoice {

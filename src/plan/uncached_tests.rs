@@ -1,8 +1,6 @@
 //! Unit tests of `Plan::uncached`: every instance of a `cache = false` declaration, in plan
 //! order, under the job name the plan's steps use.
 
-use crate::compile::{compile_text, CompileOptions, HookSource, Surroundings};
-
 const TWO_JOBS: &str = r#"
 import "std/images"
 
@@ -38,19 +36,7 @@ job train on cpu {
 "#;
 
 fn plan_of(text: &str) -> super::Plan {
-    let mut sources = crate::source::SourceMap::new();
-    let compiled = compile_text(
-        "mem.batchflow",
-        "mem",
-        text.to_string(),
-        |_| HookSource::None,
-        |_| Surroundings::default(),
-        &mut sources,
-        &CompileOptions::default(),
-    );
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    let wf = compiled.workflow.as_ref().expect("workflow");
-    super::plan(wf, None, &super::PlanOptions::default()).expect("plan")
+    crate::compile::testing::plan_of(text, Default::default())
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {

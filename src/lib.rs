@@ -16,6 +16,7 @@ pub mod format;
 pub mod graph;
 pub mod guide;
 pub mod hooks;
+pub mod image_ref;
 pub mod init;
 pub mod lower;
 pub mod lsp;

@@ -1,10 +1,10 @@
 //! Container image references: ones `docker pull` refuses (BF222), and Windows images whose
 //! OS build the pool's Windows Server does not start with process isolation (BF223).
 
-use super::docker_ref::{split_domain, validate, ImageRef};
 use super::runnables;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{Image, Pool, TaskSpec, Workflow};
+use crate::image_ref::{split_domain, validate, ImageRef};
 use crate::source::Span;
 use crate::stdlib::facts::is_windows_container_pool;
 use crate::stdlib::{windows_build, windows_build_by_sku_word, windows_build_by_tag, WindowsBuild};

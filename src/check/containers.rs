@@ -2,10 +2,10 @@
 //! elevation (BF202), registry coverage (BF203), prefetching (BF204), run options
 //! (`run_options.rs`), GPU images on CPU sizes (BF115), secrets (BF206) and registry auth (BF207).
 
-use super::docker_ref::{normalize_host, validate, ImageRef};
 use super::runnables::{self, Kind, Runnable};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::graph::{Elevation, Pool, Workflow};
+use crate::image_ref::{normalize_host, validate, ImageRef};
 use crate::stdlib::facts::{is_windows_container_pool, size};
 use crate::value::has_secret;
 

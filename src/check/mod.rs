@@ -9,7 +9,6 @@ mod container_images;
 mod containers;
 mod custom_images;
 mod cycles;
-mod docker_ref;
 pub mod docs;
 mod identities;
 mod images;
@@ -30,8 +29,6 @@ use crate::auth_mode::AuthMode;
 use crate::diagnostics::Diagnostic;
 use crate::graph::Workflow;
 use crate::stdlib::Date;
-
-pub use docker_ref::ImageRef;
 
 /// What the checker knows about the world.
 #[derive(Clone, Debug)]

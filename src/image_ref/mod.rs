@@ -1,10 +1,12 @@
 //! Container image references as `docker pull` reads them: `ubuntu`,
 //! `myregistry.azurecr.io/tf/tf:latest-gpu`, `host:5000/app@sha256:...`. [`grammar`] says
-//! whether one is valid at all (BF222).
+//! whether one is valid at all (the checker's BF222); [`ImageRef`] names the registry,
+//! repository and tag or digest (the checker's registry rules, the task cache's registry
+//! lookups). A leaf: it imports nothing else of the crate.
 
 mod grammar;
 
-pub use grammar::validate;
+pub use grammar::{validate, RefError};
 
 /// A parsed, normalized image reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,13 +37,16 @@ impl ImageRef {
     pub fn parse(reference: &str) -> ImageRef {
         let (first, rest) = split_domain(reference.trim());
         let host = first.map_or_else(|| DOCKER_HUB.to_string(), normalize_host);
-        let (name, tag) = match rest.split_once('@') {
-            Some((name, digest)) => (name, digest.to_string()),
-            None => match rest.rsplit_once(':') {
-                Some((name, tag)) if !tag.contains('/') => (name, tag.to_string()),
-                _ => (rest, "latest".to_string()),
-            },
+        // A digest names the image whatever the tag beside it says (`name:tag@digest`).
+        let (name_tag, digest) = match rest.split_once('@') {
+            Some((name_tag, digest)) => (name_tag, Some(digest)),
+            None => (rest, None),
         };
+        let (name, tag) = match name_tag.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag),
+            _ => (name_tag, "latest"),
+        };
+        let tag = digest.unwrap_or(tag).to_string();
         let path = if host == DOCKER_HUB && !name.contains('/') {
             format!("library/{name}")
         } else {
@@ -52,6 +57,12 @@ impl ImageRef {
             path: path.to_ascii_lowercase(),
             tag,
         }
+    }
+
+    /// The digest the reference pins (`sha256:...`), if it names one.
+    pub fn digest(&self) -> Option<&str> {
+        // A tag cannot hold `:`; a digest always does (`algorithm:hex`).
+        self.tag.contains(':').then_some(self.tag.as_str())
     }
 
     /// Whether the image comes from a registry that needs no credentials.
@@ -114,6 +125,16 @@ mod tests {
         assert!(!r.is_public());
         let p = ImageRef::parse("localhost:5000/app");
         assert_eq!((p.host.as_str(), p.tag.as_str()), ("localhost:5000", "latest"));
+    }
+
+    #[test]
+    fn digests_pin_the_image() {
+        let sha = format!("sha256:{}", "ab".repeat(32));
+        let pinned = ImageRef::parse(&format!("busybox:1.36@{sha}"));
+        assert_eq!(pinned.path, "library/busybox");
+        assert_eq!(pinned.digest(), Some(sha.as_str()));
+        assert_eq!(pinned, ImageRef::parse(&format!("busybox@{sha}")));
+        assert_eq!(ImageRef::parse("localhost:5000/app:v1").digest(), None);
     }
 
     #[test]

@@ -89,14 +89,11 @@ pub fn split_domain(reference: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// `https://MyRegistry.azurecr.io/` -> `myregistry.azurecr.io`; Docker Hub aliases -> `docker.io`.
+/// `https://MyRegistry.azurecr.io/` -> `myregistry.azurecr.io`; Docker Hub aliases (also
+/// `https://index.docker.io/v1/`, the server `docker login` records) -> `docker.io`.
 pub fn normalize_host(server: &str) -> String {
-    let host = server
-        .trim()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_ascii_lowercase();
+    let bare = server.trim().trim_start_matches("https://").trim_start_matches("http://");
+    let host = bare.split('/').next().unwrap_or(bare).to_ascii_lowercase();
     match host.as_str() {
         "index.docker.io" | "registry-1.docker.io" | "hub.docker.com" | "registry.hub.docker.com" | "" => {
             DOCKER_HUB.to_string()
@@ -141,5 +138,7 @@ mod tests {
     fn hub_aliases() {
         assert_eq!(normalize_host("https://hub.docker.com"), "docker.io");
         assert_eq!(normalize_host("https://myacr.azurecr.io/"), "myacr.azurecr.io");
+        assert_eq!(normalize_host("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(normalize_host("localhost:5000"), "localhost:5000");
     }
 }

@@ -92,7 +92,10 @@ pub fn split_domain(reference: &str) -> (Option<&str>, &str) {
 /// `https://MyRegistry.azurecr.io/` -> `myregistry.azurecr.io`; Docker Hub aliases (also
 /// `https://index.docker.io/v1/`, the server `docker login` records) -> `docker.io`.
 pub fn normalize_host(server: &str) -> String {
-    let bare = server.trim().trim_start_matches("https://").trim_start_matches("http://");
+    let bare = server
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let host = bare.split('/').next().unwrap_or(bare).to_ascii_lowercase();
     match host.as_str() {
         "index.docker.io" | "registry-1.docker.io" | "hub.docker.com" | "registry.hub.docker.com" | "" => {

@@ -10,6 +10,7 @@
 mod contents;
 pub mod index;
 mod present;
+pub mod registry;
 
 use crate::exec::cloud::blob::StorageAccount;
 use crate::exec::stage::{self, Store};

@@ -7,6 +7,7 @@
 //! Anything uncertain means "run it": an unreadable index copy is left out with a note,
 //! storage that cannot be reached turns the cache off for the run with a note.
 
+mod challenge;
 mod contents;
 pub mod index;
 mod present;

@@ -9,6 +9,7 @@
 //! written. Passwords and tokens go into request headers only; notes quote no header and no
 //! response body.
 
+use super::challenge::Challenge;
 use crate::image_ref::{normalize_host, validate, ImageRef};
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, ACCEPT, WWW_AUTHENTICATE};
@@ -16,6 +17,7 @@ use reqwest::{Client, Method, Response, StatusCode, Url};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Credentials for one registry, as a task body's `containerSettings.registry` gives them.
@@ -83,8 +85,15 @@ async fn digests_within(
 ) -> (HashMap<String, String>, Vec<String>) {
     let mut seen = HashSet::new();
     let unique: Vec<&str> = images.iter().map(String::as_str).filter(|i| seen.insert(*i)).collect();
+    let shared = Shared {
+        http,
+        logins,
+        limits,
+        down: Mutex::new(HashMap::new()),
+    };
+    let shared = &shared;
     let answers: Vec<(&str, Result<String, String>)> = stream::iter(unique)
-        .map(|image| async move { (image, digest_of(image, logins, http, limits).await) })
+        .map(|image| async move { (image, digest_of(image, shared).await) })
         .buffer_unordered(limits.at_once.max(1))
         .collect()
         .await;
@@ -109,15 +118,26 @@ enum Auth<'a> {
     Bearer(String),
 }
 
+/// What the images' lookups share.
+struct Shared<'a> {
+    http: &'a Client,
+    logins: &'a [Login],
+    limits: Limits,
+    /// Registries that could not be reached or gave no answer in time, with why: their
+    /// other images are not asked (a dead registry costs one timeout, not one per image).
+    down: Mutex<HashMap<String, String>>,
+}
+
 /// One image's requests.
 struct Asker<'a> {
     http: &'a Client,
     limits: Limits,
     image: &'a ImageRef,
     login: Option<&'a Login>,
+    down: &'a Mutex<HashMap<String, String>>,
 }
 
-async fn digest_of(image: &str, logins: &[Login], http: &Client, limits: Limits) -> Result<String, String> {
+async fn digest_of(image: &str, shared: &Shared<'_>) -> Result<String, String> {
     if let Err(e) = validate(image) {
         return Err(format!("it is not a valid image reference ({})", e.message()));
     }
@@ -126,11 +146,15 @@ async fn digest_of(image: &str, logins: &[Login], http: &Client, limits: Limits)
     if let Some(digest) = r.digest() {
         return Ok(digest.to_string());
     }
+    if let Some(why) = shared.down.lock().ok().and_then(|d| d.get(&r.host).cloned()) {
+        return Err(format!("{why} (asked once, for an earlier image)"));
+    }
     let asker = Asker {
-        http,
-        limits,
+        http: shared.http,
+        limits: shared.limits,
         image: &r,
-        login: logins.iter().find(|l| normalize_host(&l.server) == r.host),
+        login: shared.logins.iter().find(|l| normalize_host(&l.server) == r.host),
+        down: &shared.down,
     };
     asker.ask(&manifest_url(&r)?).await
 }
@@ -292,14 +316,26 @@ impl Asker<'_> {
         }
     }
 
-    /// A request that got no answer, said without its URL (a token request's query names the
-    /// scope, nothing secret, but a short reason reads better).
+    /// A request that got no answer, said without its URL (a short reason reads better); a
+    /// registry that cannot be reached, or gave no answer in time, is not asked again.
     fn failed(&self, what: &str, e: &reqwest::Error) -> String {
-        if e.is_timeout() {
-            format!("{what} gave no answer within {} s", self.limits.timeout.as_secs_f32())
+        let unreachable = if e.is_timeout() {
+            Some(format!(
+                "{what} gave no answer within {} s",
+                self.limits.timeout.as_secs_f32()
+            ))
         } else if e.is_connect() {
-            format!("{what} cannot be reached")
-        } else if e.is_redirect() {
+            Some(format!("{what} cannot be reached"))
+        } else {
+            None
+        };
+        if let Some(why) = unreachable {
+            if let Ok(mut down) = self.down.lock() {
+                down.insert(self.image.host.clone(), why.clone());
+            }
+            return why;
+        }
+        if e.is_redirect() {
             format!("{what} redirects too often")
         } else {
             format!("the request to {what} failed")
@@ -339,54 +375,6 @@ fn header_digest(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(DIGEST_HEADER)?.to_str().ok()?.trim();
     let hex = value.strip_prefix("sha256:")?;
     (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then(|| value.to_string())
-}
-
-/// One `WWW-Authenticate` challenge: `Bearer realm="...",service="...",scope="..."`
-/// (RFC 7235 section 4.1; quoted values may hold commas and escaped quotes).
-#[derive(Debug, PartialEq, Eq)]
-struct Challenge {
-    pub scheme: String,
-    pub params: Vec<(String, String)>,
-}
-
-impl Challenge {
-    pub fn parse(header: &str) -> Option<Challenge> {
-        let header = header.trim();
-        let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-        if scheme.is_empty() {
-            return None;
-        }
-        let mut params = Vec::new();
-        let mut chars = rest.chars().peekable();
-        loop {
-            while chars.next_if(|c| c.is_whitespace() || *c == ',').is_some() {}
-            let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=')).collect();
-            if chars.next().is_none() {
-                break;
-            }
-            let mut value = String::new();
-            if chars.next_if_eq(&'"').is_some() {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => value.extend(chars.next()),
-                        c => value.push(c),
-                    }
-                }
-            } else {
-                value.extend(std::iter::from_fn(|| chars.next_if(|c| *c != ',')));
-            }
-            params.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-        Some(Challenge {
-            scheme: scheme.to_string(),
-            params,
-        })
-    }
-
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
 }
 
 #[cfg(test)]

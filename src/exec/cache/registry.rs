@@ -1,6 +1,6 @@
 //! The digest a container registry gives an image tag, for the task cache's keys: a task that
 //! runs `app:latest` gets a new key once `latest` names another image. The requests are those
-//! of the OCI distribution spec (v1.1, "Pulling manifests", which grew out of the Docker
+//! of the OCI distribution spec (v1.1, which grew out of the Docker
 //! Registry HTTP API v2), with Docker's token authentication (distribution's
 //! `docs/spec/auth/token.md`).
 //!
@@ -176,7 +176,7 @@ impl Asker<'_> {
         } else if resp.status() != StatusCode::METHOD_NOT_ALLOWED {
             return Err(self.refused(resp.status()));
         }
-        // Without the header (spec 1.0, "Legacy Docker support HTTP headers": "These headers
+        // Without the header (spec, "Legacy Docker support HTTP headers": "These headers
         // are OPTIONAL"), or where HEAD is not served: GET, and its header or the hash of the
         // manifest's own bytes, which is what a manifest digest is of.
         let resp = self.send(Method::GET, url, &auth).await?;

@@ -24,6 +24,9 @@ pub trait Contents {
     /// A digest of the blobs under `prefix` in `container` (`exact`: the one blob so named);
     /// `None` when unknown.
     fn blobs(&self, container: &str, prefix: &str, exact: bool) -> Option<String>;
+    /// The digest (`sha256:...`) a registry gives for container image `name`; `None` when
+    /// none said (the image then counts by its name).
+    fn image(&self, name: &str) -> Option<String>;
 }
 
 /// Blobs a task reads that no task of the plan writes: what [`Contents::blobs`] is asked.
@@ -98,6 +101,23 @@ pub fn blob_inputs(plan: &Plan) -> Vec<BlobInput> {
         .flat_map(resource_files)
         .filter_map(blob_input)
         .filter(|b| !overlaps(&written, b))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The container images the plan's tasks run in, once each, sorted.
+pub fn images(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = TaskGraph::of(plan)
+        .bodies
+        .iter()
+        .filter_map(|b| {
+            b.get("containerSettings")?
+                .get("imageName")?
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
     out.sort();
     out.dedup();
@@ -298,6 +318,14 @@ fn material(
         list.retain(|f| !is_log(f, job, task));
     }
     replace_inputs(&mut b, written, contents, unreadable);
+    let image = b
+        .get("containerSettings")
+        .and_then(|c| c.get("imageName"))
+        .and_then(Value::as_str)
+        .and_then(|name| contents.image(name));
+    if let (Some(digest), Some(c)) = (image, b.get_mut("containerSettings").and_then(Value::as_object_mut)) {
+        c.insert("imageDigest".into(), Value::from(digest));
+    }
     format!("{VERSION}\n{job}/{task}\n{b}")
 }
 

@@ -53,12 +53,16 @@ fn storage() -> crate::plan::StorageChoice {
 #[derive(Default)]
 struct Seen {
     blobs: HashMap<String, String>,
+    images: HashMap<String, String>,
     asked: RefCell<Vec<String>>,
 }
 
 impl Contents for Seen {
     fn file(&self, path: &str) -> Option<String> {
         Some(format!("file:{path}"))
+    }
+    fn image(&self, name: &str) -> Option<String> {
+        self.images.get(name).cloned()
     }
     fn blobs(&self, container: &str, prefix: &str, _exact: bool) -> Option<String> {
         let name = format!("{container}/{prefix}");
@@ -157,4 +161,40 @@ fn blob_inputs_leave_out_what_tasks_write() {
             exact: false
         }]
     );
+}
+
+#[test]
+fn an_image_counts_by_the_digest_its_registry_gives() {
+    let text = r#"workflow "img"
+import "std/images"
+pool box {
+  vm_size   = "Standard_D4s_v5"
+  image     = images.linux_containers
+  dedicated = 1
+  containers { images = ["python:3.12-slim"] }
+}
+job j on box {
+  task t {
+    container = "python:3.12-slim"
+    command   = "python3 -c 'print(1)'"
+    outputs   { "o.txt" = "az://results/o.txt" }
+  }
+}
+"#;
+    let plan = plan_of(text);
+    assert_eq!(images(&plan), ["python:3.12-slim"]);
+    let at = |digest: Option<&str>| {
+        let seen = Seen {
+            images: digest
+                .map(|d| ("python:3.12-slim".to_string(), d.to_string()))
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        keys(&plan, &seen).remove(0).key
+    };
+    let (none, one, other) = (at(None), at(Some("sha256:aa")), at(Some("sha256:bb")));
+    assert_ne!(none, one, "a digest the registry gives is part of the key");
+    assert_ne!(one, other, "a tag that moved to another image changes the key");
+    assert_eq!(one, at(Some("sha256:aa")));
 }

@@ -15,9 +15,14 @@ use std::path::{Path, PathBuf};
 pub struct Found {
     files: HashMap<String, String>,
     blobs: HashMap<BlobInput, String>,
+    images: HashMap<String, String>,
 }
 
 impl Contents for Found {
+    fn image(&self, name: &str) -> Option<String> {
+        self.images.get(name).cloned()
+    }
+
     fn file(&self, path: &str) -> Option<String> {
         self.files.get(path).cloned()
     }
@@ -81,6 +86,10 @@ pub async fn blobs(plan: &Plan, account: Option<&StorageAccount>) -> Result<Hash
 
 impl Found {
     pub fn new(files: HashMap<String, String>, blobs: HashMap<BlobInput, String>) -> Found {
-        Found { files, blobs }
+        Found {
+            files,
+            blobs,
+            images: HashMap::new(),
+        }
     }
 }

@@ -62,9 +62,7 @@ pub fn run(file: &Path, json: bool, api_version: String, offline: bool, params: 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if json {
-        as_json(&plan, &cached)
-            .and_then(|v| serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from))
-            .and_then(|()| writeln!(out))
+        as_json(&plan, &cached).and_then(|text| writeln!(out, "{text}"))
     } else {
         out.write_all(plan::text::render_marked(&plan, &marks(&plan, &cached)).as_bytes())
     };
@@ -112,19 +110,21 @@ fn marks(plan: &plan::Plan, cached: &HashMap<(String, String), String>) -> plan:
     marks
 }
 
-/// The plan as JSON, with `cached`: the tasks the cache would take, and from which run.
-fn as_json(plan: &plan::Plan, cached: &HashMap<(String, String), String>) -> std::io::Result<serde_json::Value> {
-    let mut v = serde_json::to_value(plan)?;
-    if let (Some(o), false) = (v.as_object_mut(), cached.is_empty()) {
-        let mut list: Vec<(&String, &String, &String)> = cached.iter().map(|((j, t), r)| (j, t, r)).collect();
-        list.sort();
-        let list: Vec<serde_json::Value> = list
-            .into_iter()
-            .map(|(job, task, run)| serde_json::json!({"job": job, "task": task, "from": run}))
-            .collect();
-        o.insert("cached".into(), serde_json::Value::Array(list));
+/// The plan as JSON (its fields in their order), with `cached` last: the tasks the cache
+/// would take, and from which run.
+fn as_json(plan: &plan::Plan, cached: &HashMap<(String, String), String>) -> std::io::Result<String> {
+    let text = serde_json::to_string(plan)?;
+    if cached.is_empty() {
+        return Ok(text);
     }
-    Ok(v)
+    let mut list: Vec<(&String, &String, &String)> = cached.iter().map(|((j, t), r)| (j, t, r)).collect();
+    list.sort();
+    let list: Vec<serde_json::Value> = list
+        .into_iter()
+        .map(|(job, task, run)| serde_json::json!({"job": job, "task": task, "from": run}))
+        .collect();
+    let body = text.strip_suffix('}').unwrap_or(&text);
+    Ok(format!("{body},\"cached\":{}}}", serde_json::Value::Array(list)))
 }
 
 /// The run's cost, priced when an account is configured (see `docs/plan.md`); what could not

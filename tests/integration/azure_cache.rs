@@ -174,3 +174,54 @@ fn storage_that_refuses_turns_the_cache_off_and_the_run_goes_on() {
         out.stderr
     );
 }
+
+#[test]
+fn the_index_in_storage_is_written_only_over_the_copy_that_was_read() {
+    use batchflow::exec::cache::index::{read_remote, write_remote, Entry, Found, Index};
+    use batchflow::exec::cloud::blob::StorageAccount;
+    let env = std::collections::HashMap::from([(
+        "AZURE_STORAGE_CONNECTION_STRING".to_string(),
+        Azurite::shared().connection_string(),
+    )]);
+    let account = StorageAccount::from_env(&env).expect("parses").expect("an account");
+    let c = account.container(&unique_container("index"));
+    let entry = |key: &str| Entry {
+        key: key.into(),
+        job: "j".into(),
+        task: "t".into(),
+        run: "r".into(),
+        at: 1,
+        files: Vec::new(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let (found, etag) = read_remote(&c, "w").await.expect("read");
+        assert!(matches!(found, Found::Missing) && etag.is_none());
+        let one = Index::new(vec![entry("a")]);
+        assert!(write_remote(&c, "w", &one, None).await.expect("written"));
+        // Another machine that also saw no index: refused, not overwritten.
+        assert!(!write_remote(&c, "w", &Index::new(vec![entry("b")]), None)
+            .await
+            .expect("asked"));
+        let (found, etag) = read_remote(&c, "w").await.expect("read");
+        assert!(
+            matches!(&found, Found::Read(i) if i.entries == [entry("a")]),
+            "{found:?}"
+        );
+        let etag = etag.expect("an ETag");
+        assert!(
+            write_remote(&c, "w", &Index::new(vec![entry("a"), entry("c")]), Some(&etag))
+                .await
+                .expect("written")
+        );
+        // The ETag read before that write is stale now.
+        assert!(!write_remote(&c, "w", &Index::new(vec![entry("d")]), Some(&etag))
+            .await
+            .expect("asked"));
+        let (found, _) = read_remote(&c, "w").await.expect("read");
+        assert!(matches!(&found, Found::Read(i) if i.entries.len() == 2), "{found:?}");
+    });
+}

@@ -148,7 +148,7 @@ fn runs_format_json_gives_params_and_counts() {
     assert_eq!(run["params"], serde_json::json!(["lrs=0.5,0.01"]));
     assert_eq!(
         run["counts"],
-        serde_json::json!({"total": 5, "succeeded": 3, "failed": 1, "blocked": 1, "interrupted": 0, "waiting": 0, "running": 0, "reused": 0})
+        serde_json::json!({"total": 5, "succeeded": 3, "failed": 1, "blocked": 1, "interrupted": 0, "waiting": 0, "running": 0, "reused": 0, "cached": 0})
     );
     // Not a rerun: no run it reran.
     assert!(run.get("rerun_of").is_none(), "{v}");

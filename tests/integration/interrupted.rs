@@ -84,10 +84,10 @@ fn a_task_stopped_by_ctrl_c_is_interrupted_in_the_table_the_state_and_status() {
         .success();
     let runs = repo.test().args(["runs"]).success();
     let cells: Vec<&str> = runs.stdout.lines().nth(1).unwrap_or("").split_whitespace().collect();
-    // run, status, tasks, succeeded, failed, blocked, interrupted
+    // run, status, tasks, succeeded, cached, failed, blocked, interrupted
     assert_eq!(
-        cells.get(1..7),
-        Some(&["interrupted", "3", "1", "0", "0", "1"][..]),
+        cells.get(1..8),
+        Some(&["interrupted", "3", "1", "0", "0", "0", "1"][..]),
         "{}",
         runs.stdout
     );

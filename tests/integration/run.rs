@@ -1088,7 +1088,10 @@ fn runs_lists_runs_and_logs_prints_a_tasks_output() {
         .find(|l| l.starts_with(&id))
         .unwrap_or_else(|| panic!("{id} is not listed:\n{}", runs.stdout));
     let cells: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(cells, [id.as_str(), "failed", "2", "1", "1", "0", "0", "pair", "local"]);
+    assert_eq!(
+        cells,
+        [id.as_str(), "failed", "2", "1", "0", "1", "0", "0", "pair", "local"]
+    );
 
     let logs = |args: &[&str]| repo.test().arg("logs").args(args);
     for which in [id.as_str(), "latest", &id[..id.len() - 3]] {

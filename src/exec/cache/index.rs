@@ -127,13 +127,14 @@ pub fn read_local(path: &Path) -> Found {
     }
 }
 
-/// The copy in storage; an error is storage being unreachable, not a bad index.
-pub async fn read_remote(container: &Container, workflow: &str) -> Result<Found, StorageError> {
+/// The copy in storage, and its ETag (to write it back only if unchanged); an error is
+/// storage being unreachable, not a bad index.
+pub async fn read_remote(container: &Container, workflow: &str) -> Result<(Found, Option<String>), StorageError> {
     let name = blob_name(workflow);
-    if container.properties(&name).await?.is_none() {
-        return Ok(Found::Missing);
-    }
-    Ok(Index::parse(&container.read(&name).await?))
+    let Some(info) = container.properties(&name).await? else {
+        return Ok((Found::Missing, None));
+    };
+    Ok((Index::parse(&container.read(&name).await?), info.etag))
 }
 
 /// Writes the local copy whole (a temporary file renamed over it).
@@ -149,11 +150,20 @@ pub fn write_local(path: &Path, index: &Index) -> Result<(), RunError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-pub async fn write_remote(container: &Container, workflow: &str, index: &Index) -> Result<(), StorageError> {
+/// Writes the copy in storage if nobody did since it was read (`etag`; `None`: there was
+/// none); `Ok(false)` if somebody did.
+pub async fn write_remote(
+    container: &Container,
+    workflow: &str,
+    index: &Index,
+    etag: Option<&str>,
+) -> Result<bool, StorageError> {
     let text = serde_json::to_vec(index)
         .map_err(|e| StorageError::Transport(format!("cannot encode the cache index: {e}")))?;
     container.ensure().await?;
-    container.put(&blob_name(workflow), text.into(), None).await
+    container
+        .put_if_unchanged(&blob_name(workflow), text.into(), etag)
+        .await
 }
 
 #[cfg(test)]

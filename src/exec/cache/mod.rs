@@ -12,6 +12,9 @@ mod contents;
 pub mod index;
 mod present;
 pub mod registry;
+mod remember;
+
+pub use remember::{load_keys, remember, save_keys, Ended};
 
 use crate::exec::cloud::blob::StorageAccount;
 use crate::exec::stage::{self, Store};
@@ -177,9 +180,9 @@ async fn read(a: &Asked<'_>, account: Option<&StorageAccount>, notes: &mut Vec<S
     if let Some(account) = account {
         let container = account.container(&a.plan.staging.storage.container);
         match index::read_remote(&container, workflow).await {
-            Ok(Found::Read(i)) => entries.extend(i.entries),
-            Ok(Found::Missing) => {}
-            Ok(Found::Corrupt(why)) => notes.push(format!(
+            Ok((Found::Read(i), _)) => entries.extend(i.entries),
+            Ok((Found::Missing, _)) => {}
+            Ok((Found::Corrupt(why), _)) => notes.push(format!(
                 "the cache index `{}` in storage cannot be read ({why}): it is left out, and rewritten when the run ends",
                 index::blob_name(workflow)
             )),
@@ -240,121 +243,4 @@ fn off(mut out: Consulted, why: &str) -> Consulted {
         .push(format!("the task cache is off for this run: {why}; every task runs"));
     out.reused.clear();
     out
-}
-
-/// The run folder's copy of the keys a run started with (a resumed run records with them).
-const KEYS_FILE: &str = "cache-keys.json";
-
-/// Keeps `keys` in the run folder.
-pub fn save_keys(run_dir: &Path, keys: &HashMap<TaskRef, String>) -> Result<(), crate::exec::error::RunError> {
-    let mut list: Vec<(&str, &str, &str)> = keys
-        .iter()
-        .map(|((j, t), k)| (j.as_str(), t.as_str(), k.as_str()))
-        .collect();
-    list.sort_unstable();
-    let text = serde_json::to_vec(&list).unwrap_or_default();
-    std::fs::write(run_dir.join(KEYS_FILE), text)
-        .map_err(|e| crate::exec::error::RunError::io("cannot write the task keys into the run folder", e))
-}
-
-/// The keys a run started with; none when it kept none (an older run, or `--no-cache`).
-pub fn load_keys(run_dir: &Path) -> HashMap<TaskRef, String> {
-    let list: Vec<(String, String, String)> = std::fs::read(run_dir.join(KEYS_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    list.into_iter().map(|(j, t, k)| ((j, t), k)).collect()
-}
-
-/// What a run that ended tells the cache.
-pub struct Ended<'a> {
-    pub plan: &'a Plan,
-    pub repo: &'a Path,
-    pub env: &'a HashMap<String, String>,
-    pub run_id: &'a str,
-    pub tasks: &'a [crate::exec::state::TaskRecord],
-    /// The keys the run started with (its run folder's copy).
-    pub keys: &'a HashMap<TaskRef, String>,
-    /// The repository files brought back for each task this run ran; a task whose outputs
-    /// could not be brought back is never recorded.
-    pub brought_back: &'a stage::BroughtBack,
-}
-
-/// Adds the tasks the run ran and that succeeded (their outputs brought back without error)
-/// to both copies of the index; returns notes for what could not be written.
-pub fn remember(e: &Ended<'_>) -> Vec<String> {
-    let mut notes = Vec::new();
-    let now = crate::exec::runs::now_ms();
-    let new: Vec<Entry> = e
-        .tasks
-        .iter()
-        .filter(|t| t.state == crate::exec::TaskState::Succeeded && t.from.is_none())
-        .filter_map(|t| {
-            let id = (t.job.clone(), t.task.clone());
-            let key = e.keys.get(&id)?;
-            if e.brought_back.failed.contains(&id) {
-                return None;
-            }
-            let files = e.brought_back.files.get(&id).cloned().unwrap_or_default();
-            Some(Entry {
-                key: key.clone(),
-                job: t.job.clone(),
-                task: t.task.clone(),
-                run: e.run_id.to_string(),
-                at: now,
-                files: files
-                    .iter()
-                    .filter_map(|f| f.strip_prefix(e.repo).ok())
-                    .map(|f| {
-                        f.components()
-                            .map(|c| c.as_os_str().to_string_lossy())
-                            .collect::<Vec<_>>()
-                            .join("/")
-                    })
-                    .collect(),
-            })
-        })
-        .collect();
-    let workflow = &e.plan.workflow;
-    let local = index::local_path(e.repo, workflow);
-    let (mut entries, local_ok) = match index::read_local(&local) {
-        Found::Read(i) => (i.entries, true),
-        _ => (Vec::new(), false),
-    };
-    // Nothing new, and a copy here: nothing to write. Without one, this machine's copy is
-    // made from the one in storage.
-    if new.is_empty() && local_ok {
-        return notes;
-    }
-    let account = stage::account(e.plan, e.env).ok().flatten();
-    let remote = account.map(|acc| acc.container(&e.plan.staging.storage.container));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    // A copy in storage that cannot be read is not overwritten: its entries would be lost.
-    let mut write_remote = false;
-    if let (Some(container), Ok(rt)) = (&remote, &rt) {
-        match rt.block_on(index::read_remote(container, workflow)) {
-            Ok(found) => {
-                write_remote = !new.is_empty();
-                if let Found::Read(i) = found {
-                    entries.extend(i.entries);
-                }
-            }
-            Err(err) => notes.push(format!(
-                "the cache index in storage cannot be read ({err}): only this machine's copy has this run's tasks"
-            )),
-        }
-    }
-    entries.extend(new);
-    let merged = Index::merged(entries);
-    if let Err(err) = index::write_local(&local, &merged) {
-        notes.push(format!("{err}"));
-    }
-    if let (Some(container), Ok(rt), true) = (&remote, &rt, write_remote) {
-        {
-            if let Err(err) = rt.block_on(index::write_remote(container, workflow, &merged)) {
-                notes.push(format!("the cache index cannot be written to storage ({err}): only this machine's copy has this run's tasks"));
-            }
-        }
-    }
-    notes
 }

@@ -210,6 +210,36 @@ impl Container {
         .await
     }
 
+    /// Writes blob `name` (Put Blob) only if it is as the caller last read it: `etag` its
+    /// ETag then, `None` when there was no such blob. `Ok(false)`: someone wrote it since
+    /// (storage answered 412, or 409 for a blob that appeared): read again and retry.
+    pub async fn put_if_unchanged(&self, name: &str, data: Bytes, etag: Option<&str>) -> Result<bool, StorageError> {
+        let written = with_retry(&self.account.retry, || async {
+            let (if_match, if_none_match) = match etag {
+                Some(e) => (Some(e.into()), None),
+                None => (None, Some("*".into())),
+            };
+            let options = BlockBlobClientUploadOptions {
+                partition_size: NonZero::new((data.len() as u64).max(1)),
+                parallel: NonZero::new(1),
+                if_match,
+                if_none_match,
+                ..Default::default()
+            };
+            self.blob(name)?
+                .upload(data.clone().into(), Some(options))
+                .await
+                .map(drop)
+                .map_err(|e| self.fault(e))
+        })
+        .await;
+        match written {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.status(), Some(409 | 412)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Put Block: stages `data` under `id` (uncommitted until [`Container::commit_blocks`]).
     /// `md5` is the block's MD5 (`Content-MD5`): storage checks the block arrived intact.
     pub(super) async fn stage_block(&self, name: &str, id: &[u8], data: Bytes, md5: &[u8]) -> Result<(), StorageError> {

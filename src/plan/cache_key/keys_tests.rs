@@ -1,4 +1,4 @@
-//! Unit tests of `cache_key.rs`: what changes a key, what does not, and what is never cached.
+//! Unit tests of `cache_key`: what changes a key, what does not, and what is never cached.
 
 use super::*;
 use std::cell::RefCell;

@@ -188,7 +188,9 @@ fn a_burst_of_edits_is_analyzed_once_not_queued() {
         .iter()
         .filter(|m| m["method"] == "textDocument/publishDiagnostics")
         .count();
-    assert!(published < 30, "{published} analyses for {edits} edits");
+    // Coalescing depends on how fast the server reads compared with the client's writes; on a
+    // loaded 2-core machine 35 of 300 were seen. Queued analyses would be about 300.
+    assert!(published < 75, "{published} analyses for {edits} edits");
     let hover = c.at("textDocument/hover", &uri, 0, 7);
     assert!(
         hover["contents"]["value"]

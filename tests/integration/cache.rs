@@ -353,3 +353,110 @@ fn plan_marks_what_the_cache_would_take() {
     let text = repo.test().args(["plan", "w.batchflow"]).success();
     assert!(text.stdout.contains("skipped: nothing to do"), "{}", text.stdout);
 }
+
+/// A container registry on 127.0.0.1 that answers every manifest request with `digest`, and
+/// counts them.
+struct Registry {
+    port: u16,
+    digest: std::sync::Arc<std::sync::Mutex<String>>,
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Registry {
+    fn start(digest: &str) -> Registry {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("an address").port();
+        let digest = std::sync::Arc::new(std::sync::Mutex::new(digest.to_string()));
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (d, a) = (digest.clone(), asked.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let request = String::from_utf8_lossy(&head).to_string();
+                let reply = if request.starts_with("HEAD /v2/team/tool/manifests/1 ") {
+                    a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let digest = d.lock().map(|g| g.clone()).unwrap_or_default();
+                    format!("HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                };
+                let _ = s.write_all(reply.as_bytes());
+            }
+        });
+        Registry { port, digest, asked }
+    }
+
+    fn set(&self, digest: &str) {
+        if let Ok(mut d) = self.digest.lock() {
+            *d = digest.to_string();
+        }
+    }
+}
+
+#[test]
+fn a_tag_that_moves_to_another_image_reruns_its_task() {
+    use crate::local_repo::{local_repo, LocalRepo};
+    let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    let registry = Registry::start(&digest('a'));
+    let image = format!("127.0.0.1:{}/team/tool:1", registry.port);
+    let repo = local_repo();
+    repo.workflow(
+        "w.batchflow",
+        &r#"workflow "moving"
+registry team {
+  server   = "REGHOST"
+  username = "bot"
+  password = secret("REG_PASSWORD")
+}
+pool box {
+@CONTAINER_HOST@
+  dedicated = 1
+  containers {
+    images     = ["IMG"]
+    registries = [team]
+  }
+}
+job j on box {
+  task t {
+    container = "IMG"
+    command   = "/bin/sh -c 'echo out > out.txt'"
+    outputs   { "out.txt" = "results/out.txt" }
+  }
+}
+"#
+        .replace("IMG", &image)
+        .replace("REGHOST", &format!("127.0.0.1:{}", registry.port)),
+    );
+    // A stand-in docker: each `run` is counted; the task "succeeds" without a file.
+    let cli = repo.script(
+        "bin/docker",
+        "#!/bin/sh\nif [ \"$1\" = info ]; then echo 'Server Version: 27.3.1'; exit 0; fi\necho run >> @DIR@/used/runs\n",
+    );
+    let run = || {
+        let out = repo
+            .run(&[
+                "w.batchflow",
+                "--format",
+                "json",
+                "--container-cli",
+                cli.to_str().expect("utf-8"),
+            ])
+            .env("BATCHFLOW_REGISTRY_DIGESTS", "on")
+            .env("REG_PASSWORD", "not-a-real-one")
+            .success();
+        let summary: Value = serde_json::from_str(&out.stdout).expect("summary JSON");
+        summary["counts"]["cached"].as_u64()
+    };
+    assert_eq!(run(), Some(0));
+    assert_eq!(run(), Some(1), "the same digest: cached");
+    registry.set(&digest('b'));
+    assert_eq!(run(), Some(0), "the tag now names another image");
+    assert_eq!(repo.count("used/runs"), 2);
+    assert!(registry.asked.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}

@@ -237,6 +237,8 @@ impl Test {
             .env("COLUMNS", "100")
             // Prices and account regions cached by the tests stay in the target directory.
             .env("XDG_CACHE_HOME", concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"))
+            // The task cache asks container registries for digests: never the network's.
+            .env("BATCHFLOW_REGISTRY_DIGESTS", "off")
             .env_remove("AZURE_BATCH_ACCESS_KEY")
             .env_remove("AZURE_SUBSCRIPTION_ID")
             .env_remove("BATCHFLOW_ARM_ENDPOINT")

@@ -2,6 +2,7 @@
 //! (read once, however many tasks name it) and each `az://` input's blobs as listed (name,
 //! size, ETag), one listing per input.
 
+use super::registry::Login;
 use crate::exec::cloud::blob::{hash_file, hash_files, Container, StorageAccount};
 use crate::exec::error::StorageError;
 use crate::plan::cache_key::{self, BlobInput, Contents};
@@ -91,5 +92,73 @@ impl Found {
             blobs,
             images: HashMap::new(),
         }
+    }
+
+    /// The registries' digests of the plan's images.
+    pub fn with_images(mut self, images: HashMap<String, String>) -> Found {
+        self.images = images;
+        self
+    }
+}
+
+/// Set to `off` (air-gapped machines, tests), registries are not asked: images count by name.
+pub const REGISTRY_SWITCH: &str = "BATCHFLOW_REGISTRY_DIGESTS";
+
+/// Asks the registries for the digests of the images the keys want, with the plan's registry
+/// logins (passwords given as `secret()` read from the environment); notes for the images
+/// left out.
+pub async fn images(plan: &Plan, env: &HashMap<String, String>) -> (HashMap<String, String>, Vec<String>) {
+    let wanted = cache_key::images(plan);
+    if wanted.is_empty() || env.get(REGISTRY_SWITCH).is_some_and(|v| v == "off" || v == "0") {
+        return (HashMap::new(), Vec::new());
+    }
+    let http = match reqwest::Client::builder().build() {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                HashMap::new(),
+                vec![format!("cannot ask container registries for digests: {e}")],
+            )
+        }
+    };
+    let logins = logins(plan, env);
+    super::registry::digests(&wanted, &logins, &http).await
+}
+
+/// Every registry login the plan's bodies hold (pools' `containerRegistries`, tasks'
+/// `containerSettings.registry`), passwords revealed; a login whose secret is not set is left out.
+fn logins(plan: &Plan, env: &HashMap<String, String>) -> Vec<Login> {
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        if let crate::plan::Action::Request { body, .. } = &step.action {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(body.get()) {
+                collect_logins(&v, env, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn collect_logins(v: &serde_json::Value, env: &HashMap<String, String>, out: &mut Vec<Login>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            let field = |k: &str| o.get(k).and_then(serde_json::Value::as_str);
+            if let (Some(server), Some(username), Some(password)) =
+                (field("registryServer"), field("username"), field("password"))
+            {
+                if let Ok(password) = crate::secrets::reveal(password, env, crate::secrets::Escape::Plain) {
+                    out.push(Login {
+                        server: server.to_string(),
+                        username: username.to_string(),
+                        password,
+                    });
+                }
+            }
+            for child in o.values() {
+                collect_logins(child, env, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|c| collect_logins(c, env, out)),
+        _ => {}
     }
 }

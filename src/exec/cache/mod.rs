@@ -76,7 +76,9 @@ async fn look_up(a: &Asked<'_>) -> Consulted {
         Ok(b) => b,
         Err(e) => return off(out, &format!("the `az://` inputs cannot be listed ({e})")),
     };
-    let keys = cache_key::keys(a.plan, &contents::Found::new(files, blobs));
+    let (images, image_notes) = contents::images(a.plan, a.env).await;
+    out.notes.extend(image_notes);
+    let keys = cache_key::keys(a.plan, &contents::Found::new(files, blobs).with_images(images));
     out.keys = keys
         .iter()
         .filter(|k| k.cacheable.is_ok())

@@ -112,12 +112,24 @@ pub fn blob_inputs(plan: &Plan) -> Vec<BlobInput> {
     out
 }
 
-/// The container images the plan's tasks run in, once each, sorted.
+/// The container images of the tasks the cache may take (with outputs, without
+/// `cache = false`), once each, sorted: the images whose digests the keys want.
 pub fn images(plan: &Plan) -> Vec<String> {
-    let mut out: Vec<String> = TaskGraph::of(plan)
-        .bodies
+    let graph = TaskGraph::of(plan);
+    let off: HashSet<(&str, &str)> = plan.uncached.iter().map(|(j, t)| (j.as_str(), t.as_str())).collect();
+    let delivered: HashSet<(&str, &str)> = plan
+        .staging
+        .deliveries
         .iter()
-        .filter_map(|b| {
+        .map(|d| (d.job.as_str(), d.task.as_str()))
+        .collect();
+    let mut out: Vec<String> = graph
+        .tasks
+        .iter()
+        .zip(&graph.bodies)
+        .filter(|((j, t), _)| !off.contains(&(j.as_str(), t.as_str())))
+        .filter(|((j, t), b)| delivered.contains(&(j.as_str(), t.as_str())) || declares_outputs(b, j, t))
+        .filter_map(|(_, b)| {
             b.get("containerSettings")?
                 .get("imageName")?
                 .as_str()

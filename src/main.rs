@@ -84,7 +84,7 @@ enum Command {
         /// (the default), or an older one such as `2024-02-01.19.0`; the bodies are valid for both
         #[arg(long, value_name = "VERSION", default_value = batchflow::plan::DEFAULT_API_VERSION)]
         api_version: String,
-        /// Price the run from cached prices only: read nothing from the network
+        /// Read nothing from the network: prices from the cached ones only, and the task cache's marks from this machine's copy of its index (no storage account, no container registry)
         #[arg(long)]
         offline: bool,
         #[command(flatten)]

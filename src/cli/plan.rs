@@ -58,7 +58,7 @@ pub fn run(file: &Path, json: bool, api_version: String, offline: bool, params: 
     let repo = std::env::current_dir()
         .ok()
         .map(|cwd| batchflow::exec::state::repo_root(&cwd));
-    let cached = cached(&plan, repo.as_deref());
+    let cached = cached(&plan, repo.as_deref(), offline);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if json {
@@ -76,7 +76,7 @@ pub fn run(file: &Path, json: bool, api_version: String, offline: bool, params: 
 
 /// The tasks the task cache would take now, with the run whose outputs each is; nothing
 /// is brought back (a run does that).
-fn cached(plan: &plan::Plan, repo: Option<&Path>) -> HashMap<(String, String), String> {
+fn cached(plan: &plan::Plan, repo: Option<&Path>, offline: bool) -> HashMap<(String, String), String> {
     let Some(repo) = repo else {
         return HashMap::new();
     };
@@ -87,6 +87,7 @@ fn cached(plan: &plan::Plan, repo: Option<&Path>) -> HashMap<(String, String), S
         carried: &HashSet::new(),
         restore: false,
         reuse: true,
+        offline,
     });
     for note in &consulted.notes {
         super::eprint_line(&format!("note: {note}"));

@@ -355,6 +355,7 @@ fn from_cache(
         carried: &carried,
         restore: true,
         reuse,
+        offline: false,
     });
     for t in tasks.iter_mut() {
         if let Some(run) = consulted.reused.get(&(t.job.clone(), t.task.clone())) {

@@ -38,6 +38,9 @@ pub struct Asked<'a> {
     pub restore: bool,
     /// `false` (`--no-cache`): only the keys, to record what the run does; nothing is reused.
     pub reuse: bool,
+    /// Nothing from the network (`plan --offline`): this machine's copy of the index only, no
+    /// registries; what only storage could tell (`az://` inputs and outputs) is not reused.
+    pub offline: bool,
 }
 
 /// What the cache answered.
@@ -68,7 +71,7 @@ pub fn consult(a: &Asked<'_>) -> Consulted {
 async fn look_up(a: &Asked<'_>) -> Consulted {
     let mut out = Consulted::default();
     let account = match stage::account(a.plan, a.env) {
-        Ok(acc) => acc,
+        Ok(acc) => acc.filter(|_| !a.offline),
         Err(e) => return off(out, &format!("the storage account cannot be used ({e})")),
     };
     let files = contents::files(a.plan, a.repo).await;
@@ -76,7 +79,11 @@ async fn look_up(a: &Asked<'_>) -> Consulted {
         Ok(b) => b,
         Err(e) => return off(out, &format!("the `az://` inputs cannot be listed ({e})")),
     };
-    let (images, image_notes) = contents::images(a.plan, a.env).await;
+    let (images, image_notes) = if a.offline {
+        Default::default()
+    } else {
+        contents::images(a.plan, a.env).await
+    };
     out.notes.extend(image_notes);
     let keys = cache_key::keys(a.plan, &contents::Found::new(files, blobs).with_images(images));
     out.keys = keys

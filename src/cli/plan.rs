@@ -97,6 +97,9 @@ fn cached(plan: &plan::Plan, repo: Option<&Path>, offline: bool) -> HashMap<(Str
 
 /// Which steps the cached tasks leave with less, or nothing, to do.
 fn marks(plan: &plan::Plan, cached: &HashMap<(String, String), String>) -> plan::text::Marks {
+    if cached.is_empty() {
+        return plan::text::Marks::default();
+    }
     let set: HashSet<(String, String)> = cached.keys().cloned().collect();
     let mut marks = plan::text::Marks {
         skipped: rerun::idle_steps(plan, &set),

@@ -49,12 +49,27 @@ impl TaskGraph {
                 bodies.push(t);
             }
         }
-        // Ranges name ids by number: resolved against the job's ids.
+        // Ranges name ids by number: resolved against the job's numeric ids, by range
+        // (a sweep of 50,000 instances that all depend on one task must not scan the job
+        // once per instance).
+        let numeric: HashMap<&str, std::collections::BTreeMap<u64, &str>> = ids_of
+            .iter()
+            .map(|(job, ids)| {
+                let nums = ids
+                    .iter()
+                    .filter_map(|i| Some((i.parse::<u64>().ok()?, i.as_str())))
+                    .collect();
+                (job.as_str(), nums)
+            })
+            .collect();
+        let known: HashMap<&str, HashSet<&str>> = ids_of
+            .iter()
+            .map(|(job, ids)| (job.as_str(), ids.iter().map(String::as_str).collect()))
+            .collect();
         let deps = deps
             .into_iter()
             .map(|((job, id), d): (TaskRef, Depends)| {
-                let all = ids_of.get(&job).map(Vec::as_slice).unwrap_or_default();
-                let list = all.iter().filter(|t| d.names(t)).cloned().collect();
+                let list = d.resolve(known.get(job.as_str()), numeric.get(job.as_str()));
                 ((job, id), list)
             })
             .collect();
@@ -126,10 +141,51 @@ impl Depends {
         Depends { ids, ranges }
     }
 
-    fn names(&self, id: &str) -> bool {
-        self.ids.contains(id)
-            || id
-                .parse::<u64>()
-                .is_ok_and(|n| self.ranges.iter().any(|r| r.start <= n && n <= r.end))
+    /// The ids of the job this names: its ids that exist, and its ranges' numeric ids, in
+    /// the job's order for numbers (ids first, then ranges; no duplicates).
+    fn resolve(
+        &self,
+        known: Option<&HashSet<&str>>,
+        numeric: Option<&std::collections::BTreeMap<u64, &str>>,
+    ) -> Vec<String> {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut out = Vec::new();
+        let mut ids: Vec<&str> = self
+            .ids
+            .iter()
+            .map(String::as_str)
+            .filter(|i| known.is_some_and(|k| k.contains(i)))
+            .collect();
+        ids.sort_unstable();
+        for r in &self.ranges {
+            if let (Some(nums), true) = (numeric, r.start <= r.end) {
+                ids.extend(nums.range(r.start..=r.end).map(|(_, id)| *id));
+            }
+        }
+        for id in ids {
+            if seen.insert(id) {
+                out.push(id.to_string());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_resolve_ids_and_ranges_against_the_job() {
+        let d = Depends::of(&serde_json::json!({
+            "taskIds": ["prep", "gone", "7"],
+            "taskIdRanges": [{"start": 2, "end": 4}, {"start": 9, "end": 8}]
+        }));
+        let ids = ["prep", "1", "2", "3", "4", "5", "7", "x"];
+        let known: HashSet<&str> = ids.into_iter().collect();
+        let numeric: std::collections::BTreeMap<u64, &str> =
+            ids.iter().filter_map(|i| Some((i.parse().ok()?, *i))).collect();
+        assert_eq!(d.resolve(Some(&known), Some(&numeric)), ["7", "prep", "2", "3", "4"]);
+        assert!(d.resolve(None, None).is_empty(), "a job without ids names nothing");
     }
 }

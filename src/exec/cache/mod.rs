@@ -74,6 +74,15 @@ async fn look_up(a: &Asked<'_>) -> Consulted {
         Ok(acc) => acc.filter(|_| !a.offline),
         Err(e) => return off(out, &format!("the storage account cannot be used ({e})")),
     };
+    let index = if a.reuse {
+        read(a, account.as_ref(), &mut out.notes).await
+    } else {
+        None
+    };
+    // `plan` with nothing in the index has nothing to mark: no key is worth its time.
+    if !a.restore && index.as_ref().is_none_or(|i| i.entries.is_empty()) {
+        return out;
+    }
     let files = contents::files(a.plan, a.repo).await;
     let blobs = match contents::blobs(a.plan, account.as_ref()).await {
         Ok(b) => b,
@@ -91,13 +100,8 @@ async fn look_up(a: &Asked<'_>) -> Consulted {
         .filter(|k| k.cacheable.is_ok())
         .map(|k| ((k.job.clone(), k.task.clone()), k.key.clone()))
         .collect();
-    if !a.reuse {
-        return out;
-    }
-    let index = match read(a, account.as_ref(), &mut out.notes).await {
-        Some(i) => i,
-        None => return out,
-    };
+    // No index to read (`--no-cache`, or storage down: said): the keys are for recording.
+    let Some(index) = index else { return out };
     let hits = index.by_key();
     let mut ready: HashMap<TaskRef, &Entry> = HashMap::new();
     let mut restorable: HashSet<TaskRef> = HashSet::new();

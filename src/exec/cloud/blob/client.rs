@@ -194,32 +194,37 @@ impl Container {
 
     /// Writes blob `name` in one request (Put Blob), replacing any blob of that name.
     pub async fn put(&self, name: &str, data: Bytes, sha256: Option<&str>) -> Result<(), StorageError> {
-        with_retry(&self.account.retry, || async {
-            let options = BlockBlobClientUploadOptions {
-                metadata: metadata(sha256),
-                partition_size: NonZero::new((data.len() as u64).max(1)),
-                parallel: NonZero::new(1),
-                ..Default::default()
-            };
-            self.blob(name)?
-                .upload(data.clone().into(), Some(options))
-                .await
-                .map(drop)
-                .map_err(|e| self.fault(e))
-        })
-        .await
+        self.put_with(name, data, sha256, None).await
     }
 
     /// Writes blob `name` (Put Blob) only if it is as the caller last read it: `etag` its
     /// ETag then, `None` when there was no such blob. `Ok(false)`: someone wrote it since
     /// (storage answered 412, or 409 for a blob that appeared): read again and retry.
     pub async fn put_if_unchanged(&self, name: &str, data: Bytes, etag: Option<&str>) -> Result<bool, StorageError> {
-        let written = with_retry(&self.account.retry, || async {
-            let (if_match, if_none_match) = match etag {
-                Some(e) => (Some(e.into()), None),
-                None => (None, Some("*".into())),
+        match self.put_with(name, data, None, Some(etag)).await {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.status(), Some(409 | 412)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Put Blob, with its hash in the metadata, and conditional on the blob's ETag when
+    /// `expected` is given (`Some(None)`: only if there is no such blob).
+    async fn put_with(
+        &self,
+        name: &str,
+        data: Bytes,
+        sha256: Option<&str>,
+        expected: Option<Option<&str>>,
+    ) -> Result<(), StorageError> {
+        with_retry(&self.account.retry, || async {
+            let (if_match, if_none_match) = match expected {
+                None => (None, None),
+                Some(Some(etag)) => (Some(etag.into()), None),
+                Some(None) => (None, Some("*".into())),
             };
             let options = BlockBlobClientUploadOptions {
+                metadata: metadata(sha256),
                 partition_size: NonZero::new((data.len() as u64).max(1)),
                 parallel: NonZero::new(1),
                 if_match,
@@ -232,12 +237,7 @@ impl Container {
                 .map(drop)
                 .map_err(|e| self.fault(e))
         })
-        .await;
-        match written {
-            Ok(()) => Ok(true),
-            Err(e) if matches!(e.status(), Some(409 | 412)) => Ok(false),
-            Err(e) => Err(e),
-        }
+        .await
     }
 
     /// Put Block: stages `data` under `id` (uncommitted until [`Container::commit_blocks`]).

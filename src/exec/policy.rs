@@ -107,6 +107,11 @@ impl<'h> HookPolicy<'h> {
         summary.insert("succeeded".into(), count(TaskState::Succeeded));
         summary.insert("failed".into(), count(TaskState::Failed));
         summary.insert("blocked".into(), count(TaskState::Blocked));
+        // Taken from the task cache: among `succeeded`, not run by this run.
+        summary.insert(
+            "cached".into(),
+            Dynamic::from_int(reports.iter().filter(|r| r.cached).count() as i64),
+        );
         let failed: rhai::Array = reports
             .iter()
             .filter(|r| r.state == TaskState::Failed)

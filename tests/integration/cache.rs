@@ -256,6 +256,23 @@ fn cache_false_runs_that_task_and_what_comes_after_it() {
 }
 
 #[test]
+fn on_complete_hears_how_many_tasks_were_cached() {
+    let repo = repo();
+    repo.write(
+        "w.rhai",
+        "fn on_complete(summary) { print(`done: ${summary.succeeded} ok, ${summary.cached} cached`); }\n",
+    );
+    let (_, first) = run(&repo, &[]);
+    assert!(first.stderr.contains("hook: done: 6 ok, 0 cached"), "{}", first.stderr);
+    let (_, second) = run(&repo, &[]);
+    assert!(
+        second.stderr.contains("hook: done: 6 ok, 5 cached"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
 fn an_unreadable_index_means_run_it_and_is_rewritten() {
     let repo = repo();
     run(&repo, &[]);

@@ -6,6 +6,7 @@ use super::registry::Login;
 use crate::exec::cloud::blob::{hash_file, hash_files, Container, StorageAccount};
 use crate::exec::error::StorageError;
 use crate::plan::cache_key::{self, BlobInput, Contents};
+use crate::plan::task_graph::TaskGraph;
 use crate::plan::Plan;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -57,9 +58,13 @@ pub async fn files(plan: &Plan, repo: &Path) -> HashMap<String, String> {
 }
 
 /// Lists the `az://` inputs no task of the plan writes.
-pub async fn blobs(plan: &Plan, account: Option<&StorageAccount>) -> Result<HashMap<BlobInput, String>, StorageError> {
+pub async fn blobs(
+    plan: &Plan,
+    graph: &TaskGraph,
+    account: Option<&StorageAccount>,
+) -> Result<HashMap<BlobInput, String>, StorageError> {
     let mut out = HashMap::new();
-    let inputs = cache_key::blob_inputs(plan);
+    let inputs = cache_key::blob_inputs(plan, graph);
     let Some(account) = account.filter(|_| !inputs.is_empty()) else {
         return Ok(out);
     };
@@ -107,8 +112,12 @@ pub const REGISTRY_SWITCH: &str = "BATCHFLOW_REGISTRY_DIGESTS";
 /// Asks the registries for the digests of the images the keys want, with the plan's registry
 /// logins (passwords given as `secret()` read from the environment); notes for the images
 /// left out.
-pub async fn images(plan: &Plan, env: &HashMap<String, String>) -> (HashMap<String, String>, Vec<String>) {
-    let wanted = cache_key::images(plan);
+pub async fn images(
+    plan: &Plan,
+    graph: &TaskGraph,
+    env: &HashMap<String, String>,
+) -> (HashMap<String, String>, Vec<String>) {
+    let wanted = cache_key::images(plan, graph);
     if wanted.is_empty() || env.get(REGISTRY_SWITCH).is_some_and(|v| v == "off" || v == "0") {
         return (HashMap::new(), Vec::new());
     }

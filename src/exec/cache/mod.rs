@@ -19,7 +19,7 @@ pub use remember::{load_keys, remember, save_keys, Ended};
 use crate::exec::cloud::blob::StorageAccount;
 use crate::exec::stage::{self, Store};
 use crate::plan::cache_key::{self, TaskKey};
-use crate::plan::task_graph::TaskRef;
+use crate::plan::task_graph::{TaskGraph, TaskRef};
 use crate::plan::Plan;
 use index::{Entry, Found, Index};
 use present::Files;
@@ -83,18 +83,20 @@ async fn look_up(a: &Asked<'_>) -> Consulted {
     if !a.restore && index.as_ref().is_none_or(|i| i.entries.is_empty()) {
         return out;
     }
+    // The plan's tasks, read from its bodies once for the inputs, the images and the keys.
+    let graph = TaskGraph::of(a.plan);
     let files = contents::files(a.plan, a.repo).await;
-    let blobs = match contents::blobs(a.plan, account.as_ref()).await {
+    let blobs = match contents::blobs(a.plan, &graph, account.as_ref()).await {
         Ok(b) => b,
         Err(e) => return off(out, &format!("the `az://` inputs cannot be listed ({e})")),
     };
     let (images, image_notes) = if a.offline {
         Default::default()
     } else {
-        contents::images(a.plan, a.env).await
+        contents::images(a.plan, &graph, a.env).await
     };
     out.notes.extend(image_notes);
-    let keys = cache_key::keys(a.plan, &contents::Found::new(files, blobs).with_images(images));
+    let keys = cache_key::keys(a.plan, &graph, &contents::Found::new(files, blobs).with_images(images));
     out.keys = keys
         .iter()
         .filter(|k| k.cacheable.is_ok())
@@ -210,22 +212,30 @@ async fn read(a: &Asked<'_>, account: Option<&StorageAccount>, notes: &mut Vec<S
     Some(Index::merged(entries))
 }
 
-/// `ready` without the tasks that come after a task that runs (neither reused nor carried).
+/// `ready` without the tasks that come after a task that runs (neither reused nor carried):
+/// one their `after` names, or any task of a job their job comes after.
 fn with_upstream<'e>(
     keys: &[TaskKey],
     mut ready: HashMap<TaskRef, &'e Entry>,
     carried: &HashSet<TaskRef>,
 ) -> HashMap<TaskRef, &'e Entry> {
+    let taken = |ready: &HashMap<TaskRef, &Entry>, id: &TaskRef| ready.contains_key(id) || carried.contains(id);
     loop {
+        // Jobs none of whose tasks runs.
+        let mut whole: HashMap<&str, bool> = HashMap::new();
+        for k in keys {
+            let id = (k.job.clone(), k.task.clone());
+            *whole.entry(k.job.as_str()).or_insert(true) &= taken(&ready, &id);
+        }
         let drop: Vec<TaskRef> = keys
             .iter()
-            .map(|k| (k.job.clone(), k.task.clone()))
-            .zip(keys)
+            .map(|k| ((k.job.clone(), k.task.clone()), k))
             .filter(|(id, _)| ready.contains_key(id))
             .filter(|(_, k)| {
-                k.upstream
-                    .iter()
-                    .any(|u| !ready.contains_key(u) && !carried.contains(u))
+                k.upstream.iter().any(|u| !taken(&ready, u))
+                    || k.after_jobs
+                        .iter()
+                        .any(|j| !whole.get(j.as_str()).copied().unwrap_or(true))
             })
             .map(|(id, _)| id)
             .collect();

@@ -90,15 +90,15 @@ pub struct TaskKey {
     pub cacheable: Result<(), Uncached>,
     /// Outputs produced on success (`when = success|always`).
     pub outputs: Vec<Output>,
-    /// What it comes after: the tasks of its job it depends on, and every task of the jobs
-    /// its job comes after.
+    /// The tasks of its job it depends on (`after`).
     pub upstream: Vec<TaskRef>,
+    /// The jobs its job comes after: it comes after every task of theirs.
+    pub after_jobs: Vec<String>,
 }
 
-/// The blob inputs of `plan` that no task of it writes.
-pub fn blob_inputs(plan: &Plan) -> Vec<BlobInput> {
-    let graph = TaskGraph::of(plan);
-    let written = written_prefixes(&graph);
+/// The blob inputs of `plan` (its tasks: `graph`) that no task of it writes.
+pub fn blob_inputs(plan: &Plan, graph: &TaskGraph) -> Vec<BlobInput> {
+    let written = written_prefixes(graph);
     let mut out: Vec<BlobInput> = graph
         .bodies
         .iter()
@@ -114,8 +114,7 @@ pub fn blob_inputs(plan: &Plan) -> Vec<BlobInput> {
 
 /// The container images of the tasks the cache may take (with outputs, without
 /// `cache = false`), once each, sorted: the images whose digests the keys want.
-pub fn images(plan: &Plan) -> Vec<String> {
-    let graph = TaskGraph::of(plan);
+pub fn images(plan: &Plan, graph: &TaskGraph) -> Vec<String> {
     let off: HashSet<(&str, &str)> = plan.uncached.iter().map(|(j, t)| (j.as_str(), t.as_str())).collect();
     let delivered: HashSet<(&str, &str)> = plan
         .staging
@@ -141,26 +140,37 @@ pub fn images(plan: &Plan) -> Vec<String> {
     out
 }
 
-/// Every task's key, in plan order.
-pub fn keys(plan: &Plan, contents: &dyn Contents) -> Vec<TaskKey> {
-    let graph = TaskGraph::of(plan);
-    let written = written_prefixes(&graph);
-    let jobs = job_bodies(plan);
+/// Every task's key, in plan order (`graph`: the plan's tasks).
+pub fn keys(plan: &Plan, graph: &TaskGraph, contents: &dyn Contents) -> Vec<TaskKey> {
+    let written = written_prefixes(graph);
     let off: HashSet<(&str, &str)> = plan.uncached.iter().map(|(j, t)| (j.as_str(), t.as_str())).collect();
     let mut deliveries: HashMap<(&str, &str), Vec<&Delivery>> = HashMap::new();
     for d in &plan.staging.deliveries {
         deliveries.entry((d.job.as_str(), d.task.as_str())).or_default().push(d);
     }
+    // A job's part is the same for all its tasks: made once, with whether an input of its
+    // preparation task could not be read.
+    let jobs: HashMap<&str, (String, bool)> = job_bodies(plan)
+        .into_iter()
+        .map(|(name, body)| {
+            let mut unreadable = false;
+            let part = material_of_job(&body, &written, contents, &mut unreadable);
+            (name, (part, unreadable))
+        })
+        .collect();
     let index: HashMap<&TaskRef, usize> = graph.tasks.iter().enumerate().map(|(i, t)| (t, i)).collect();
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
     // Each task's own part first, then upstream keys in dependency order.
     let mut own = Vec::with_capacity(graph.tasks.len());
     let mut facts = Vec::with_capacity(graph.tasks.len());
-    for ((job, task), body) in graph.tasks.iter().zip(&graph.bodies) {
+    for (i, ((job, task), body)) in graph.tasks.iter().zip(&graph.bodies).enumerate() {
+        members.entry(job.as_str()).or_default().push(i);
         let mut unreadable = false;
         let mut material = material(body, job, task, &written, contents, &mut unreadable);
-        if let Some(j) = jobs.get(job.as_str()) {
+        if let Some((part, prep_unreadable)) = jobs.get(job.as_str()) {
             material.push('\n');
-            material.push_str(&material_of_job(j, &written, contents, &mut unreadable));
+            material.push_str(part);
+            unreadable |= *prep_unreadable;
         }
         let ds = deliveries
             .get(&(job.as_str(), task.as_str()))
@@ -184,37 +194,43 @@ pub fn keys(plan: &Plan, contents: &dyn Contents) -> Vec<TaskKey> {
         own.push(sha256(&material));
         facts.push((cacheable, outputs));
     }
-    let upstream = upstream_of(&graph);
     let mut done: Vec<Option<String>> = vec![None; graph.tasks.len()];
     let mut job_keys: HashMap<String, String> = HashMap::new();
-    let order = job_order(&graph);
-    for job in &order {
-        for i in (0..graph.tasks.len()).filter(|i| graph.tasks.get(*i).is_some_and(|t| &t.0 == job)) {
-            resolve(i, &graph, &index, &own, &job_keys, &mut done);
+    for job in job_order(graph) {
+        let list = members.get(job.as_str()).map(Vec::as_slice).unwrap_or_default();
+        for &i in list {
+            resolve(i, graph, &index, &own, &job_keys, &mut done);
         }
-        let all: String = graph
-            .tasks
+        let all: Vec<&str> = list
             .iter()
-            .zip(&done)
-            .filter(|(t, _)| &t.0 == job)
-            .filter_map(|(_, k)| k.clone())
-            .collect::<Vec<_>>()
-            .join(",");
-        job_keys.insert(job.clone(), sha256(&all));
+            .filter_map(|i| done.get(*i).and_then(Option::as_deref))
+            .collect();
+        job_keys.insert(job, sha256(&all.join(",")));
     }
     graph
         .tasks
         .iter()
         .zip(done)
         .zip(facts)
-        .zip(upstream)
-        .map(|((((job, task), key), (cacheable, outputs)), upstream)| TaskKey {
-            job: job.clone(),
-            task: task.clone(),
-            key: key.unwrap_or_default(),
-            cacheable,
-            outputs,
-            upstream,
+        .map(|(((job, task), key), (cacheable, outputs))| {
+            let upstream = graph
+                .deps
+                .get(&(job.clone(), task.clone()))
+                .into_iter()
+                .flatten()
+                .map(|d| (job.clone(), d.clone()))
+                .collect();
+            let mut after_jobs: Vec<String> = graph.jobs_before.get(job).into_iter().flatten().cloned().collect();
+            after_jobs.sort();
+            TaskKey {
+                job: job.clone(),
+                task: task.clone(),
+                key: key.unwrap_or_default(),
+                cacheable,
+                outputs,
+                upstream,
+                after_jobs,
+            }
         })
         .collect()
 }
@@ -290,31 +306,6 @@ fn job_order(graph: &TaskGraph) -> Vec<String> {
     let before = |j: &String| graph.jobs_before.get(j).map_or(0, HashSet::len);
     jobs.sort_by_key(before);
     jobs
-}
-
-/// Each task's upstream tasks: its dependencies, and every task of its job's earlier jobs.
-fn upstream_of(graph: &TaskGraph) -> Vec<Vec<TaskRef>> {
-    let mut by_job: HashMap<&str, Vec<&TaskRef>> = HashMap::new();
-    for t in &graph.tasks {
-        by_job.entry(t.0.as_str()).or_default().push(t);
-    }
-    graph
-        .tasks
-        .iter()
-        .map(|t| {
-            let mut up: Vec<TaskRef> = graph
-                .deps
-                .get(t)
-                .into_iter()
-                .flatten()
-                .map(|d| (t.0.clone(), d.clone()))
-                .collect();
-            for j in graph.jobs_before.get(&t.0).into_iter().flatten() {
-                up.extend(by_job.get(j.as_str()).into_iter().flatten().map(|x| (*x).clone()));
-            }
-            up
-        })
-        .collect()
 }
 
 /// A task body's part of its key: the body without `dependsOn` (upstream keys stand for it)

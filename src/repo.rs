@@ -42,6 +42,17 @@ impl RepoFacts {
 }
 
 /// Whether a repository path has glob characters.
+/// `file` below `base` as a repository path: relative, `/`-separated; `None` when it is not
+/// below `base`.
+pub fn below(base: &std::path::Path, file: &std::path::Path) -> Option<String> {
+    let rel = file.strip_prefix(base).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
 pub fn is_glob(path: &str) -> bool {
     path.contains(['*', '?', '['])
 }

@@ -115,12 +115,7 @@ fn files(root: &Path, dir: &str) -> Vec<(String, u64)> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| {
-            let rel = e.path().strip_prefix(root).ok()?;
-            let path = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let path = crate::repo::below(root, e.path())?;
             Some((path, e.metadata().map_or(0, |m| m.len())))
         })
         .collect();

@@ -97,7 +97,7 @@ impl<'p> Driver<'p> {
         env: HashMap<String, String>,
     ) -> Result<Driver<'p>, RunError> {
         let repo = match &start {
-            Start::Fresh { root, .. } => stage::repo_of_runs(root),
+            Start::Fresh { root, .. } => runs::repo_of(root),
             Start::Resume { run_dir, .. } => stage::repo_of(&run_dir.path),
         };
         stage::precheck(plan, backend.carrier(), &repo, &env)?;

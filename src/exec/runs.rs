@@ -276,18 +276,8 @@ pub fn repo_of(root: &Path) -> PathBuf {
 /// `file` relative to the repository root, `/`-separated (absolute when outside it).
 fn repo_key(repo: &Path, file: &Path) -> Option<String> {
     let file = file.canonicalize().ok()?;
-    let Some(inside) = repo
-        .canonicalize()
-        .ok()
-        .and_then(|r| file.strip_prefix(r).ok().map(Path::to_path_buf))
-    else {
-        return Some(file.display().to_string());
-    };
-    let parts: Vec<String> = inside
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Some(parts.join("/"))
+    let inside = repo.canonicalize().ok().and_then(|r| crate::repo::below(&r, &file));
+    Some(inside.unwrap_or_else(|| file.display().to_string()))
 }
 
 /// A run by id, by a unique prefix of it, or the newest one (`""` or `latest`).

@@ -74,16 +74,7 @@ pub fn remember(e: &Ended<'_>) -> Vec<String> {
                 task: t.task.clone(),
                 run: e.run_id.to_string(),
                 at: now,
-                files: files
-                    .iter()
-                    .filter_map(|f| f.strip_prefix(e.repo).ok())
-                    .map(|f| {
-                        f.components()
-                            .map(|c| c.as_os_str().to_string_lossy())
-                            .collect::<Vec<_>>()
-                            .join("/")
-                    })
-                    .collect(),
+                files: files.iter().filter_map(|f| crate::repo::below(e.repo, f)).collect(),
             })
         })
         .collect();

@@ -274,13 +274,7 @@ fn named_or_from_env(plan: &Plan, env: &HashMap<String, String>) -> Result<Optio
 
 /// The repository of a run folder (`REPO/.batchflow/runs/RUN`).
 pub fn repo_of(run_dir: &Path) -> PathBuf {
-    repo_of_runs(run_dir.parent().unwrap_or(run_dir))
-}
-
-/// The repository of the folder of its runs (`REPO/.batchflow/runs`).
-pub fn repo_of_runs(root: &Path) -> PathBuf {
-    let depth = Path::new(crate::exec::state::RUNS_DIR).components().count();
-    root.ancestors().nth(depth).unwrap_or(root).to_path_buf()
+    crate::exec::runs::repo_of(run_dir.parent().unwrap_or(run_dir))
 }
 
 /// Whether a Batch run of `plan` moves anything through storage.

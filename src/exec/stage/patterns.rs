@@ -49,7 +49,7 @@ pub fn matches(wd: &Path, pattern: &str, path: Option<&str>) -> Result<Vec<Match
         if !entry.file_type().is_file() {
             continue;
         }
-        let Some(rel) = relative(&base, entry.path()) else {
+        let Some(rel) = crate::repo::below(&base, entry.path()) else {
             continue;
         };
         if glob.is_match(&rel) && dots_allowed(&rel, &wild) {
@@ -72,16 +72,6 @@ fn split(pattern: &str) -> (Vec<&str>, Vec<&str>) {
         .position(|s| s.contains(['*', '?', '[']))
         .unwrap_or(segments.len());
     (segments[..at].to_vec(), segments[at..].to_vec())
-}
-
-/// `file` below `base`, `/`-separated.
-fn relative(base: &Path, file: &Path) -> Option<String> {
-    let rel = file.strip_prefix(base).ok()?;
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Some(parts.join("/"))
 }
 
 /// A name starting with `.` matches only where the pattern spells a `.` at that place: the

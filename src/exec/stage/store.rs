@@ -35,14 +35,9 @@ impl Store {
                     if !entry.file_type().is_file() {
                         continue;
                     }
-                    let Ok(rel) = entry.path().strip_prefix(root) else {
+                    let Some(name) = crate::repo::below(root, entry.path()) else {
                         continue;
                     };
-                    let name: Vec<String> = rel
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        .collect();
-                    let name = name.join("/");
                     if name.starts_with(prefix) {
                         out.push(name);
                     }

@@ -109,7 +109,8 @@ pub fn spec(body: &PoolAddParameter) -> String {
     hex(&Sha256::digest(&json), 16)
 }
 
-fn hex(bytes: &[u8], chars: usize) -> String {
+/// The first `chars` lowercase hex digits of `bytes`.
+pub(super) fn hex(bytes: &[u8], chars: usize) -> String {
     bytes
         .iter()
         .flat_map(|b| [b >> 4, b & 0xf])

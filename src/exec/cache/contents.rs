@@ -3,7 +3,7 @@
 //! size, ETag), one listing per input.
 
 use super::registry::Login;
-use crate::exec::cloud::blob::{hash_file, hash_files, Container, StorageAccount};
+use crate::exec::cloud::blob::{hash_file, hash_files, hex, Container, StorageAccount};
 use crate::exec::error::StorageError;
 use crate::plan::cache_key::{self, BlobInput, Contents};
 use crate::plan::task_graph::TaskGraph;
@@ -84,7 +84,7 @@ pub async fn blobs(
                 b.sha256.as_deref().unwrap_or("")
             ));
         }
-        let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let digest = hex(&h.finalize());
         out.insert(input, digest);
     }
     Ok(out)

@@ -188,10 +188,7 @@ impl Asker<'_> {
         }
         let body = self.body(resp, "the manifest").await?;
         let hash = Sha256::digest(&body);
-        Ok(format!(
-            "sha256:{}",
-            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ))
+        Ok(format!("sha256:{}", crate::exec::cloud::blob::hex(&hash)))
     }
 
     async fn send(&self, method: Method, url: &Url, auth: &Auth<'_>) -> Result<Response, String> {

@@ -393,8 +393,7 @@ fn job_bodies(plan: &Plan) -> HashMap<&str, Value> {
 }
 
 fn sha256(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    super::identity::hex(&Sha256::digest(text.as_bytes()), 64)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub async fn hash_files(paths: &[PathBuf]) -> Result<Vec<LocalFile>, StorageErro
 }
 
 /// Lowercase hex of `bytes`.
-pub(super) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -37,7 +37,7 @@ mod upload_paths;
 
 pub use account::{StorageAccount, STORAGE_SCOPE};
 pub use client::{BlobInfo, Container, SHA256_METADATA};
-pub use hash::{hash_file, hash_files, LocalFile};
+pub use hash::{hash_file, hash_files, hex, LocalFile};
 pub use put::{BlockOptions, Progress};
 pub use sas::{Sas, SasSigner, MAX_DELEGATION};
 pub use upload::{upload_files, UploadOptions, Uploaded};

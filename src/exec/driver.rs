@@ -343,11 +343,7 @@ fn from_cache(
     tasks: &mut [TaskRecord],
     reuse: bool,
 ) -> Consulted {
-    let carried = tasks
-        .iter()
-        .filter(|t| t.from.is_some())
-        .map(|t| (t.job.clone(), t.task.clone()))
-        .collect();
+    let carried = super::state::carried(tasks);
     let consulted = cache::consult(&cache::Asked {
         plan,
         repo,

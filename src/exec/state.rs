@@ -129,11 +129,7 @@ fn local_target() -> String {
 impl RunState {
     /// The tasks this run takes as they were from an earlier run, by (job, task).
     pub fn carried(&self) -> std::collections::HashSet<(String, String)> {
-        self.tasks
-            .iter()
-            .filter(|t| t.from.is_some())
-            .map(|t| (t.job.clone(), t.task.clone()))
-            .collect()
+        carried(&self.tasks)
     }
 
     /// The tasks this run took from the task cache.
@@ -349,6 +345,16 @@ impl RunDir {
 /// from `start` with `pipelines/`, `batchflow.toml` or `.git`), else under `start`.
 pub fn runs_root(start: &Path) -> PathBuf {
     repo_root(start).join(RUNS_DIR)
+}
+
+/// The tasks of `tasks` taken as they were from an earlier run (a rerun's, the cache's),
+/// by (job, task).
+pub fn carried(tasks: &[TaskRecord]) -> std::collections::HashSet<(String, String)> {
+    tasks
+        .iter()
+        .filter(|t| t.from.is_some())
+        .map(|t| (t.job.clone(), t.task.clone()))
+        .collect()
 }
 
 /// The repository `start` is in (see [`crate::repo_scan::repo_root`]).
